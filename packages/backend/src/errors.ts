@@ -1,0 +1,14 @@
+/** Error codes of this package; tests check the code, not the wording. */
+export type BackendErrorCode =
+  | 'BACKEND_ERR_UNKNOWN_NAME'
+  | 'BACKEND_ERR_UNAVAILABLE'
+  | 'BACKEND_ERR_WASM_BINARIES_MISSING';
+
+export class BackendError extends Error {
+  readonly code: BackendErrorCode;
+  constructor(code: BackendErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BackendError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,18 @@
+export type { Batch, Dataset } from './dataset.js';
+export { ArrayDataset } from './array-dataset.js';
+export type { ArrayDatasetOptions } from './array-dataset.js';
+export { loadMnist, MNIST_TEST_PER_DIGIT } from './mnist.js';
+export type { MnistSplit } from './mnist.js';
+export { syntheticDataset } from './synthetic.js';
+export type { SyntheticOptions } from './synthetic.js';
+export { parseNpy, readNpy, encodeNpy } from './npy.js';
+export type { NpyArray } from './npy.js';
+export { loadNpyDataset } from './npy-dataset.js';
+export type { NpyDatasetOptions } from './npy-dataset.js';
+export { EpochSampler, evenShardSizes, proportionalShardSizes, cutShards } from './sampler.js';
+export type { SamplerOptions } from './sampler.js';
+export { openDataset, DATASET_SPECS } from './open-dataset.js';
+export type { DatasetPair } from './open-dataset.js';
+export { hashSeeds, mix32, mulberry32, normalFrom } from './random.js';
+export { DataError } from './errors.js';
+export type { DataErrorCode } from './errors.js';

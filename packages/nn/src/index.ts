@@ -1,0 +1,12 @@
+export { createZooModel, describeZooModel, isZooModelName, ZOO_MODEL_NAMES } from './zoo/index.js';
+export type { ZooModelName } from './zoo/index.js';
+export { BN_PLACEMENTS } from './zoo/options.js';
+export type { BnPlacement, ZooOptions } from './zoo/options.js';
+export { SampleDropout } from './layers/sample-dropout.js';
+export type { SampleDropoutLayerArgs } from './layers/sample-dropout.js';
+export { withDropoutContext, currentDropoutContext } from './layers/dropout-context.js';
+export type { DropoutContext } from './layers/dropout-context.js';
+export { rewriteLayers, toPortableModel, registerPortableClass } from './layer-rewrite.js';
+export type { LayerJson, LayerRewrite } from './layer-rewrite.js';
+export { NnError } from './errors.js';
+export type { NnErrorCode } from './errors.js';

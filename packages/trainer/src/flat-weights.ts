@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs';
+import { TrainerError } from './errors.js';
+
+/** Number of float32 values in a list of tensors or variables. */
+export function totalSize(tensors: readonly { size: number }[]): number {
+  return tensors.reduce((n, t) => n + t.size, 0);
+}
+
+/** Every variable of the model (trainable and not: BN moving statistics too), in `model.weights` order. */
+function allVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.weights.map((w) => w.read() as tf.Variable);
+}
+
+/** Size of the buffer `readAllWeights` fills. */
+export function allWeightsSize(model: tf.LayersModel): number {
+  return totalSize(allVariables(model));
+}
+
+/** Every weight of the model in one buffer: what rank 0 broadcasts and checkpoints store. */
+export function readAllWeights(model: tf.LayersModel, out?: Float32Array): Float32Array {
+  const variables = allVariables(model);
+  const flat = out ?? new Float32Array(totalSize(variables));
+  if (flat.length !== totalSize(variables)) {
+    throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `weight buffer holds ${flat.length} values, the model has ${totalSize(variables)}`);
+  }
+  let offset = 0;
+  for (const v of variables) {
+    flat.set(v.dataSync() as Float32Array, offset);
+    offset += v.size;
+  }
+  return flat;
+}
+
+/** Writes a buffer made by `readAllWeights` (possibly on another replica) into the model. */
+export function writeAllWeights(model: tf.LayersModel, flat: Float32Array): void {
+  const variables = allVariables(model);
+  if (flat.length !== totalSize(variables)) {
+    throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `weight buffer holds ${flat.length} values, the model has ${totalSize(variables)}`);
+  }
+  let offset = 0;
+  for (const v of variables) {
+    const values = flat.slice(offset, offset + v.size);
+    tf.tidy(() => {
+      v.assign(tf.tensor(values, v.shape, 'float32'));
+    });
+    offset += v.size;
+  }
+}

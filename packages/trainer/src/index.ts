@@ -1,0 +1,18 @@
+export { Replica } from './replica.js';
+export type { ReplicaOptions, Shard, ShardGradients } from './replica.js';
+export { createOptimizer, isOptimizerName, OPTIMIZER_NAMES, DEFAULT_LEARNING_RATE } from './optimizers.js';
+export type { OptimizerName, OptimizerSpec } from './optimizers.js';
+export { readAllWeights, writeAllWeights, allWeightsSize, totalSize } from './flat-weights.js';
+export { folderIO, saveModel, loadModelFolder, writeFileAtomic, MODEL_JSON, WEIGHTS_BIN } from './model-files.js';
+export { loadModel } from './model-source.js';
+export type { CreateModelContext } from './model-source.js';
+export { evaluate } from './evaluate.js';
+export type { Evaluation } from './evaluate.js';
+export { DEFAULT_TRAIN_CONFIG } from './train-config.js';
+export type { TrainConfig } from './train-config.js';
+export { ProgressTracker } from './progress.js';
+export type { StepProgress } from './progress.js';
+export { trainSingleReplica, buildModel, plannedSteps } from './single-replica.js';
+export type { TrainHooks, TrainResult } from './single-replica.js';
+export { TrainerError } from './errors.js';
+export type { TrainerErrorCode } from './errors.js';

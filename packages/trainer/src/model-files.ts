@@ -1,0 +1,111 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { toPortableModel } from '@tfjs-ddp/nn';
+import { TrainerError } from './errors.js';
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+/** Writes a file so that a reader sees either the old or the whole new content. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const temp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  writeFileSync(temp, data);
+  const fd = openSync(temp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+}
+
+function concatWeightData(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
+  const parts = Array.isArray(data) ? data : [data];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(new Uint8Array(p), offset);
+    offset += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * A tfjs IOHandler for a folder in the standard layout (`model.json` + `weights.bin`),
+ * the one `tf.loadLayersModel('file://…/model.json')` opens with tfjs-node. Pure tfjs has
+ * no file-system handler; this one needs none of the native packages.
+ */
+export function folderIO(dir: string): tf.io.IOHandler {
+  return {
+    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      mkdirSync(dir, { recursive: true });
+      const weights = artifacts.weightData === undefined ? new Uint8Array(0) : concatWeightData(artifacts.weightData);
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+      };
+      // Weights first: a model.json never points at weights that are not all there.
+      writeFileAtomic(path.join(dir, WEIGHTS_BIN), weights);
+      writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    },
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const jsonFile = path.join(dir, MODEL_JSON);
+      let modelJson: tf.io.ModelJSON;
+      try {
+        modelJson = JSON.parse(readFileSync(jsonFile, 'utf8')) as tf.io.ModelJSON;
+      } catch (cause) {
+        throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${jsonFile}: ${(cause as Error).message}`, { cause });
+      }
+      if (modelJson.modelTopology === undefined || !Array.isArray(modelJson.weightsManifest)) {
+        throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${jsonFile}: not a tfjs layers model (needs modelTopology and weightsManifest)`);
+      }
+      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+      const buffers: Uint8Array[] = [];
+      for (const group of modelJson.weightsManifest) {
+        weightSpecs.push(...group.weights);
+        for (const p of group.paths) {
+          const file = path.join(dir, p);
+          try {
+            buffers.push(readFileSync(file));
+          } catch (cause) {
+            throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${jsonFile} names weights file ${p}, which cannot be read`, { cause });
+          }
+        }
+      }
+      const weightData = concatWeightData(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer));
+      return {
+        modelTopology: modelJson.modelTopology,
+        format: modelJson.format,
+        generatedBy: modelJson.generatedBy,
+        convertedBy: modelJson.convertedBy,
+        weightSpecs,
+        weightData: weightData.buffer as ArrayBuffer,
+      };
+    },
+  };
+}
+
+/**
+ * Saves a trained model as a plain tfjs model folder: tfjs-ddp's own layers are turned
+ * back into their tfjs counterparts first, so any tfjs can open it.
+ */
+export async function saveModel(model: tf.LayersModel, dir: string): Promise<string> {
+  const portable = await toPortableModel(model);
+  try {
+    await portable.save(folderIO(dir));
+  } finally {
+    if (portable !== model) portable.dispose();
+  }
+  return path.join(dir, MODEL_JSON);
+}
+
+/** Opens a model folder (or its model.json) written by `saveModel` or by any tfjs. */
+export function loadModelFolder(dirOrJson: string): Promise<tf.LayersModel> {
+  const dir = dirOrJson.endsWith('.json') ? path.dirname(dirOrJson) : dirOrJson;
+  return tf.loadLayersModel(folderIO(dir));
+}

@@ -1,0 +1,44 @@
+import * as tf from '@tensorflow/tfjs';
+import { TrainerError } from './errors.js';
+
+export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'adam'] as const;
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+
+/** An optimizer by name, with tfjs's own argument names and defaults. */
+export interface OptimizerSpec {
+  name: OptimizerName;
+  /** Default: 0.01 for sgd and momentum, 0.001 for adam (tfjs's adam default). */
+  learningRate?: number;
+  /** momentum only. Default 0.9. */
+  momentum?: number;
+  /** momentum only. Default false. */
+  useNesterov?: boolean;
+  /** adam only. Defaults 0.9, 0.999, and tfjs's backend epsilon (1e-7). */
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+export const DEFAULT_LEARNING_RATE: Record<OptimizerName, number> = { sgd: 0.01, momentum: 0.01, adam: 0.001 };
+
+export function isOptimizerName(name: string): name is OptimizerName {
+  return (OPTIMIZER_NAMES as readonly string[]).includes(name);
+}
+
+export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
+  if (!isOptimizerName(spec.name)) {
+    throw new TrainerError('TRAINER_ERR_BAD_OPTION', `unknown optimizer "${spec.name}"; allowed: ${OPTIMIZER_NAMES.join(', ')}`);
+  }
+  const learningRate = spec.learningRate ?? DEFAULT_LEARNING_RATE[spec.name];
+  if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
+    throw new TrainerError('TRAINER_ERR_BAD_OPTION', `learning rate must be a positive number, got ${learningRate}`);
+  }
+  switch (spec.name) {
+    case 'sgd':
+      return tf.train.sgd(learningRate);
+    case 'momentum':
+      return tf.train.momentum(learningRate, spec.momentum ?? 0.9, spec.useNesterov ?? false);
+    case 'adam':
+      return tf.train.adam(learningRate, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon);
+  }
+}

@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs';
+import { withDropoutContext } from '@tfjs-ddp/nn';
+import { TrainerError } from './errors.js';
+import { totalSize } from './flat-weights.js';
+import { createOptimizer, type OptimizerSpec } from './optimizers.js';
+
+/** The samples one rank computes in one step. */
+export interface Shard {
+  /** [count, ...inputShape], flattened. */
+  x: Float32Array;
+  /** Class of each sample. */
+  y: Int32Array;
+  count: number;
+  /** Global data-set index of each sample: dropout masks depend on it. */
+  indices: Int32Array;
+}
+
+/** One rank's contribution to a step, before any all-reduce. */
+export interface ShardGradients {
+  /** Sum over the shard of the per-sample loss (not the mean). */
+  lossSum: number;
+  /** Samples of the shard the model classified correctly (before the update). */
+  correct: number;
+  count: number;
+  /** d(lossSum)/dw for every trainable weight, flattened in `Replica.trainableVariables` order. */
+  grads: Float32Array;
+}
+
+export interface ReplicaOptions {
+  model: tf.LayersModel;
+  optimizer: OptimizerSpec | tf.Optimizer;
+  /** Seed of the run: dropout masks derive from it, the step and the sample index. */
+  runSeed: number;
+  /**
+   * Run forward and backward even on an empty shard. Needed when the model holds layers
+   * that join collectives (SyncBN), so that a rank with no samples still takes part.
+   */
+  computeOnEmptyShard?: boolean;
+}
+
+/** Keras's categorical cross-entropy of a softmax output (tfjs-layers' own formula), per sample. */
+function categoricalCrossentropy(target: tf.Tensor, output: tf.Tensor): tf.Tensor {
+  const epsilon = tf.backend().epsilon();
+  const normalized = tf.div(output, tf.sum(output, -1, true));
+  const clipped = tf.clipByValue(normalized, epsilon, 1 - epsilon);
+  return tf.neg(tf.sum(tf.mul(target, tf.log(clipped)), -1));
+}
+
+/**
+ * One model replica. A training step comes in two halves so that an all-reduce can sit
+ * between them: `computeGradients` (summed, not averaged, over the shard, so that summing
+ * across ranks and dividing by the global count is exact for unequal shards) and
+ * `applyGradients` (every rank applies the same summed gradients).
+ */
+export class Replica {
+  readonly model: tf.LayersModel;
+  readonly optimizer: tf.Optimizer;
+  readonly runSeed: number;
+  readonly inputShape: number[];
+  readonly numClasses: number;
+  /** Trainable variables in the fixed order of the gradient buffer. */
+  readonly trainableVariables: tf.Variable[];
+  readonly gradientSize: number;
+  private readonly computeOnEmptyShard: boolean;
+
+  constructor(options: ReplicaOptions) {
+    const { model } = options;
+    this.model = model;
+    this.optimizer = options.optimizer instanceof tf.Optimizer ? options.optimizer : createOptimizer(options.optimizer);
+    this.runSeed = options.runSeed;
+    this.computeOnEmptyShard = options.computeOnEmptyShard ?? false;
+    const input = model.inputs[0];
+    const output = model.outputs[0];
+    if (model.inputs.length !== 1 || model.outputs.length !== 1 || input === undefined || output === undefined) {
+      throw new TrainerError('TRAINER_ERR_MODEL_SHAPE', `model "${model.name}" must have one input and one output`);
+    }
+    this.inputShape = input.shape.slice(1).map((d) => {
+      if (d === null) throw new TrainerError('TRAINER_ERR_MODEL_SHAPE', `model "${model.name}" has an unknown input dimension`);
+      return d;
+    });
+    const classes = output.shape[output.shape.length - 1];
+    if (output.shape.length !== 2 || classes === null || classes === undefined) {
+      throw new TrainerError('TRAINER_ERR_MODEL_SHAPE', `model "${model.name}" must output [batch, classes] probabilities`);
+    }
+    this.numClasses = classes;
+    this.trainableVariables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.gradientSize = totalSize(this.trainableVariables);
+  }
+
+  /**
+   * Forward and backward on one shard at `step`. Updates BN moving statistics as tfjs
+   * does in training; writes the summed gradients into `out` (e.g. a shared buffer).
+   */
+  computeGradients(shard: Shard, step: number, out: Float32Array = new Float32Array(this.gradientSize)): ShardGradients {
+    if (out.length !== this.gradientSize) {
+      throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `gradient buffer holds ${out.length} values, the model needs ${this.gradientSize}`);
+    }
+    const { count } = shard;
+    if (count === 0 && !this.computeOnEmptyShard) {
+      out.fill(0);
+      return { lossSum: 0, correct: 0, count: 0, grads: out };
+    }
+    let lossSum = 0;
+    let correct = 0;
+    tf.tidy(() => {
+      const x = tf.tensor(shard.x, [count, ...this.inputShape], 'float32');
+      const labels = tf.tensor1d(shard.y, 'int32');
+      const target = tf.oneHot(labels, this.numClasses);
+      let predictions: tf.Tensor | undefined;
+      const context = { runSeed: this.runSeed, step, sampleIndices: shard.indices };
+      const { value, grads } = tf.variableGrads(() => {
+        const output = withDropoutContext(context, () => this.model.apply(x, { training: true }) as tf.Tensor);
+        predictions = tf.keep(output);
+        let loss = tf.sum(categoricalCrossentropy(target, output));
+        // Regularizers are per batch: count copies summed over ranks make one per global batch.
+        const regularization = this.model.calculateLosses();
+        if (regularization.length > 0) loss = tf.add(loss, tf.mul(tf.addN(regularization), count));
+        return loss as tf.Scalar;
+      }, this.trainableVariables);
+      lossSum = value.dataSync()[0] as number;
+      if (predictions !== undefined) {
+        correct = tf.sum(tf.cast(tf.equal(tf.argMax(predictions, -1), labels), 'int32')).dataSync()[0] as number;
+        predictions.dispose();
+      }
+      let offset = 0;
+      for (const variable of this.trainableVariables) {
+        const size = variable.size;
+        const grad = grads[variable.name];
+        if (grad === undefined) out.fill(0, offset, offset + size);
+        else out.set(grad.dataSync() as Float32Array, offset);
+        offset += size;
+      }
+    });
+    if (!Number.isFinite(lossSum)) {
+      throw new TrainerError('TRAINER_ERR_NOT_FINITE', `loss became ${lossSum} at step ${step}; lower the learning rate`);
+    }
+    return { lossSum, correct, count, grads: out };
+  }
+
+  /** Applies gradients summed over all ranks' shards of one global batch of `globalCount` samples. */
+  applyGradients(summed: Float32Array, globalCount: number): void {
+    if (summed.length !== this.gradientSize) {
+      throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `gradient buffer holds ${summed.length} values, the model needs ${this.gradientSize}`);
+    }
+    if (globalCount <= 0) return;
+    tf.tidy(() => {
+      const named: tf.NamedTensorMap = {};
+      let offset = 0;
+      for (const variable of this.trainableVariables) {
+        const size = variable.size;
+        const sum = tf.tensor(summed.subarray(offset, offset + size), variable.shape, 'float32');
+        named[variable.name] = tf.div(sum, globalCount);
+        offset += size;
+      }
+      this.optimizer.applyGradients(named);
+    });
+  }
+
+  /** Both halves on one shard that is the whole global batch: plain single-replica training. */
+  trainStep(shard: Shard, step: number): ShardGradients {
+    const result = this.computeGradients(shard, step);
+    this.applyGradients(result.grads, result.count);
+    return result;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
