@@ -18,8 +18,9 @@ export class SeededLayers {
     return tf.initializers.glorotUniform({ seed: this.next++ });
   }
 
-  conv2d(args: { filters: number; kernelSize: number; strides?: number; useBias?: boolean; activation?: 'relu' | 'linear' }): tf.layers.Layer {
+  conv2d(args: { filters: number; kernelSize: number; strides?: number; useBias?: boolean; activation?: 'relu' | 'linear'; inputShape?: number[] }): tf.layers.Layer {
     return tf.layers.conv2d({
+      ...(args.inputShape === undefined ? {} : { inputShape: args.inputShape }),
       filters: args.filters,
       kernelSize: args.kernelSize,
       strides: args.strides ?? 1,

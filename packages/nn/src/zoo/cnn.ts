@@ -9,10 +9,12 @@ import type { ResolvedZooOptions } from './options.js';
 export function cnn(options: ResolvedZooOptions, name: string): tf.LayersModel {
   const make = new SeededLayers(options.seed);
   const model = tf.sequential({ name });
-  model.add(tf.layers.inputLayer({ inputShape: options.inputShape }));
-  for (const filters of [16, 32]) {
+  // The input shape goes on the first layer: a Sequential holding an explicit InputLayer
+  // does not survive tfjs's own JSON round trip (which saving and layer conversion use).
+  for (const [i, filters] of [16, 32].entries()) {
+    const inputShape = i === 0 ? options.inputShape : undefined;
     const conv = (activation: 'relu' | 'linear', useBias: boolean): tf.layers.Layer =>
-      make.conv2d({ filters, kernelSize: 3, activation, useBias });
+      make.conv2d({ filters, kernelSize: 3, activation, useBias, inputShape });
     for (const layer of make.withNormalization(conv, options.bnPlacement)) model.add(layer);
     model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
     if (options.dropout > 0) model.add(make.dropout(options.dropout));

@@ -6,7 +6,9 @@ import type { ResolvedZooOptions } from './options.js';
 export function mlp(options: ResolvedZooOptions): tf.LayersModel {
   const make = new SeededLayers(options.seed);
   const model = tf.sequential({ name: 'mlp' });
-  model.add(tf.layers.flatten({ inputShape: options.inputShape }));
+  // Flatten needs a sample of rank >= 2; a flat input goes straight to the first dense layer.
+  if (options.inputShape.length > 1) model.add(tf.layers.flatten({ inputShape: options.inputShape }));
+  else model.add(tf.layers.reshape({ inputShape: options.inputShape, targetShape: options.inputShape }));
   for (const units of [128, 64]) {
     for (const layer of make.withNormalization((activation, useBias) => make.dense(units, activation, useBias), options.bnPlacement)) {
       model.add(layer);

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'cli-test-'));
+
+function cli(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--help explains every train flag with its default', () => {
+  const top = cli(['--help']);
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /train \[options\]/);
+  const help = cli(['train', '--help']);
+  assert.equal(help.status, 0);
+  for (const flag of ['--model', '--dataset', '--epochs', '--global-batch', '--lr', '--optimizer', '--seed', '--backend', '--out', '--bn-placement', '--dropout']) {
+    assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
+  }
+  assert.match(help.stdout, /--epochs <n>[\s\S]*?default: 3/);
+  assert.match(help.stdout, /--optimizer <name>[\s\S]*?sgd, momentum, adam/);
+});
+
+test('bad flags: one-line error naming the flag and the allowed values, exit code 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['train', '--optimizer', 'rmsprop'], /--optimizer <name>' argument 'rmsprop' is invalid\. allowed: sgd, momentum, adam/],
+    [['train', '--epochs', '0'], /--epochs <n>' argument '0' is invalid\. expected a positive integer/],
+    [['train', '--backend', 'tpu'], /--backend <name>' argument 'tpu' is invalid\. allowed: auto, node-gpu, node, wasm, cpu/],
+    [['train', '--dropout', '1'], /--dropout <rate>' argument '1' is invalid/],
+    [['train', '--no-such-flag'], /unknown option '--no-such-flag'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli(args);
+    assert.equal(r.status, 2, `${args.join(' ')} exits 2`);
+    assert.match(r.stderr, message);
+  }
+  const fromEnv = cli(['train'], { TFJS_DDP_GLOBAL_BATCH: 'many' });
+  assert.equal(fromEnv.status, 2);
+  assert.match(fromEnv.stderr, /--global-batch <n>' value 'many' from env 'TFJS_DDP_GLOBAL_BATCH' is invalid/);
+});
+
+test('train runs a short real job, logs JSON lines when not a TTY, and saves the model', () => {
+  const out = path.join(dir, 'run');
+  const r = cli(['train', '--model', 'mlp', '--dataset', 'synthetic', '--max-steps', '6', '--global-batch', '32', '--out', out, '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(lines.some((l) => l['backend'] === 'wasm'), 'logs the backend choice');
+  assert.ok(lines.some((l) => typeof l['samplesPerSec'] === 'number' && typeof l['etaSec'] === 'number'), 'logs progress');
+  const done = lines.at(-1);
+  assert.equal(typeof done?.['testAccuracy'], 'number');
+  assert.ok(existsSync(path.join(out, 'model.json')) && existsSync(path.join(out, 'weights.bin')));
+});
+
+test('a job that fails exits 1 with a message and the error code', () => {
+  const r = cli(['train', '--model', path.join(dir, 'missing.mjs'), '--dataset', 'synthetic']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /tfjs-ddp: model ".*missing\.mjs" is neither a zoo model .* \[TRAINER_ERR_MODEL_FILE\]/);
+});

@@ -1,0 +1,45 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Parsers for flag values: each throws commander's InvalidArgumentError, which names the flag. */
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected an integer >= 0, got "${value}"`);
+  }
+  return n;
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  }
+  return n;
+}
+
+export function rate(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n < 1)) {
+    throw new InvalidArgumentError(`expected a rate in [0, 1), got "${value}"`);
+  }
+  return n;
+}
+
+/** A parser accepting exactly one of `allowed`. */
+export function oneOf<T extends string>(allowed: readonly T[]): (value: string) => T {
+  return (value: string) => {
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(`allowed: ${allowed.join(', ')}; got "${value}"`);
+    }
+    return value as T;
+  };
+}

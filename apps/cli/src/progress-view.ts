@@ -1,0 +1,63 @@
+import cliProgress from 'cli-progress';
+import type { Logger } from 'pino';
+import type { StepProgress } from '@tfjs-ddp/trainer';
+
+export interface ProgressView {
+  update(progress: StepProgress): void;
+  stop(): void;
+}
+
+function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/**
+ * A progress bar (steps, samples/s, loss, ETA) on a terminal; elsewhere a structured log
+ * line every `logEvery` steps and on the last step, so logs stay readable.
+ */
+export function createProgressView(logger: Logger, options: { tty?: boolean; logEvery?: number } = {}): ProgressView {
+  const tty = options.tty ?? Boolean(process.stderr.isTTY);
+  const logEvery = options.logEvery ?? 20;
+  if (!tty) {
+    return {
+      update(p) {
+        if (p.step % logEvery === 0 || p.step === p.totalSteps || p.step === 1) {
+          logger.info(
+            { epoch: p.epoch + 1, step: p.step, totalSteps: p.totalSteps, loss: round(p.loss), accuracy: round(p.accuracy), samplesPerSec: round(p.samplesPerSec, 1), etaSec: Math.round(p.etaSec) },
+            `step ${p.step}/${p.totalSteps}`,
+          );
+        }
+      },
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'epoch {epoch} [{bar}] {value}/{total} steps | {speed} samples/s | loss {loss} | acc {acc} | ETA {eta_h}',
+      hideCursor: true,
+      clearOnComplete: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      const payload = { epoch: p.epoch + 1, speed: p.samplesPerSec.toFixed(0), loss: p.loss.toFixed(4), acc: p.accuracy.toFixed(3), eta_h: formatEta(p.etaSec) };
+      if (!started) {
+        bar.start(p.totalSteps, p.step, payload);
+        started = true;
+      } else bar.update(p.step, payload);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+function round(x: number, digits = 4): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@tfjs-ddp/backend';
+import { syntheticDataset } from '@tfjs-ddp/data';
+import { createZooModel } from '@tfjs-ddp/nn';
+import { Replica, type Shard } from './replica.js';
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+const data = syntheticDataset({ size: 256, inputShape: [8, 8, 1], numClasses: 4, seed: 2 });
+function shard(from: number, to: number): Shard {
+  const indices = Int32Array.from({ length: to - from }, (_, i) => from + i);
+  return { ...data.batch(indices), indices };
+}
+
+test('summed gradients of unequal shards add up to those of the whole batch (no BN)', () => {
+  const model = createZooModel('cnn-bn-dropout', { inputShape: [8, 8, 1], numClasses: 4, seed: 1, bnPlacement: 'none', dropout: 0.3 });
+  const replica = new Replica({ model, optimizer: { name: 'sgd' }, runSeed: 9 });
+  const whole = replica.computeGradients(shard(0, 40), 3);
+  const parts = [shard(0, 7), shard(7, 7), shard(7, 40)].map((s) => replica.computeGradients(s, 3));
+  assert.equal(parts[1]?.count, 0);
+  assert.ok(parts[1]?.grads.every((g) => g === 0), 'an empty shard contributes zeros');
+  const summed = new Float32Array(replica.gradientSize);
+  for (const p of parts) p.grads.forEach((g, i) => (summed[i] = (summed[i] as number) + g));
+  let worst = 0;
+  whole.grads.forEach((g, i) => (worst = Math.max(worst, Math.abs(g - (summed[i] as number)) / (1e-3 + Math.abs(g)))));
+  // Dropout is on: the masks depend only on (step, sample index), so shards agree with the whole.
+  assert.ok(worst < 1e-3, `relative difference ${worst}`);
+  assert.ok(Math.abs(whole.lossSum - parts.reduce((s, p) => s + p.lossSum, 0)) < 1e-3 * whole.lossSum);
+  assert.equal(whole.correct, parts.reduce((s, p) => s + p.correct, 0));
+  replica.dispose();
+});
+
+test('gradient buffers of the wrong size are refused', () => {
+  const replica = new Replica({ model: createZooModel('mlp', { inputShape: [8, 8, 1], numClasses: 4 }), optimizer: { name: 'adam' }, runSeed: 1 });
+  assert.throws(() => replica.computeGradients(shard(0, 4), 0, new Float32Array(3)), { code: 'TRAINER_ERR_GRADIENT_SIZE' });
+  assert.throws(() => replica.applyGradients(new Float32Array(replica.gradientSize + 1), 4), { code: 'TRAINER_ERR_GRADIENT_SIZE' });
+  replica.dispose();
+});
+
+test('no tensor leaks: numTensors after step 10 equals numTensors after step 200', () => {
+  for (const name of ['cnn-bn-dropout', 'resnet'] as const) {
+    const model = createZooModel(name, { inputShape: [8, 8, 1], numClasses: 4, seed: 1 });
+    const replica = new Replica({ model, optimizer: { name: 'adam' }, runSeed: 1 });
+    let after10 = -1;
+    for (let step = 0; step < 200; step++) {
+      const start = (step * 8) % 248;
+      replica.trainStep(shard(start, start + 8), step);
+      if (step === 9) after10 = tf.memory().numTensors;
+    }
+    assert.equal(tf.memory().numTensors, after10, `${name}: tensors leaked between step 10 and step 200`);
+    replica.dispose();
+    model.dispose();
+  }
+});
