@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-ddp/backend';
 import { EpochSampler, syntheticDataset } from '@tfjs-ddp/data';
-import { createZooModel } from '@tfjs-ddp/nn';
+import { convertToSyncBN, createZooModel } from '@tfjs-ddp/nn';
 import { createOptimizer, type OptimizerSpec } from './optimizers.js';
 import { Replica } from './replica.js';
 
@@ -36,12 +36,20 @@ function maxRelativeDifference(a: tf.Tensor[], b: tf.Tensor[]): number {
   return worst;
 }
 
-for (const modelName of ['mlp', 'cnn-bn'] as const) {
+const CASES = [
+  { modelName: 'mlp', syncBn: false },
+  { modelName: 'cnn-bn', syncBn: false },
+  // What training runs: BN converted to SyncBatchNormalization (a group of one here).
+  { modelName: 'cnn-bn', syncBn: true },
+] as const;
+
+for (const { modelName, syncBn } of CASES) {
   for (const optimizer of [{ name: 'sgd', learningRate: 0.05 }, { name: 'adam', learningRate: 0.003 }] satisfies OptimizerSpec[]) {
-    test(`${modelName} + ${optimizer.name}: Replica equals trainOnBatch for ${STEPS} steps`, async () => {
+    test(`${modelName}${syncBn ? ' (SyncBN)' : ''} + ${optimizer.name}: Replica equals trainOnBatch for ${STEPS} steps`, async () => {
       const data = syntheticDataset({ size: 512, inputShape: [8, 8, 1], numClasses: 4, seed: 7 });
       const options = { inputShape: [8, 8, 1], numClasses: 4, seed: 3, dropout: 0 };
-      const ours = createZooModel(modelName, options);
+      const built = createZooModel(modelName, options);
+      const ours = syncBn ? await convertToSyncBN(built) : built;
       const reference = createZooModel(modelName, options);
       reference.compile({ optimizer: createOptimizer(optimizer), loss: 'categoricalCrossentropy' });
       assert.equal(maxRelativeDifference(ours.getWeights(), reference.getWeights()), 0, 'same seed, same initial weights');

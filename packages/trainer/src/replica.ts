@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { withDropoutContext } from '@tfjs-ddp/nn';
+import { syncBatchNormLayers, withDropoutContext } from '@tfjs-ddp/nn';
 import { TrainerError } from './errors.js';
 import { totalSize } from './flat-weights.js';
 import { createOptimizer, type OptimizerSpec } from './optimizers.js';
@@ -31,11 +31,6 @@ export interface ReplicaOptions {
   optimizer: OptimizerSpec | tf.Optimizer;
   /** Seed of the run: dropout masks derive from it, the step and the sample index. */
   runSeed: number;
-  /**
-   * Run forward and backward even on an empty shard. Needed when the model holds layers
-   * that join collectives (SyncBN), so that a rank with no samples still takes part.
-   */
-  computeOnEmptyShard?: boolean;
 }
 
 /** Keras's categorical cross-entropy of a softmax output (tfjs-layers' own formula), per sample. */
@@ -61,14 +56,12 @@ export class Replica {
   /** Trainable variables in the fixed order of the gradient buffer. */
   readonly trainableVariables: tf.Variable[];
   readonly gradientSize: number;
-  private readonly computeOnEmptyShard: boolean;
 
   constructor(options: ReplicaOptions) {
     const { model } = options;
     this.model = model;
     this.optimizer = options.optimizer instanceof tf.Optimizer ? options.optimizer : createOptimizer(options.optimizer);
     this.runSeed = options.runSeed;
-    this.computeOnEmptyShard = options.computeOnEmptyShard ?? false;
     const input = model.inputs[0];
     const output = model.outputs[0];
     if (model.inputs.length !== 1 || model.outputs.length !== 1 || input === undefined || output === undefined) {
@@ -96,7 +89,7 @@ export class Replica {
       throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `gradient buffer holds ${out.length} values, the model needs ${this.gradientSize}`);
     }
     const { count } = shard;
-    if (count === 0 && !this.computeOnEmptyShard) {
+    if (count === 0 && !this.joinsCollectives()) {
       out.fill(0);
       return { lossSum: 0, correct: 0, count: 0, grads: out };
     }
@@ -154,6 +147,14 @@ export class Replica {
       }
       this.optimizer.applyGradients(named);
     });
+  }
+
+  /**
+   * Whether a forward pass takes part in collectives (SyncBN over more than one rank):
+   * then a rank with an empty shard must still run it, or the others wait forever.
+   */
+  joinsCollectives(): boolean {
+    return syncBatchNormLayers(this.model).some((layer) => layer.getGroup().size > 1);
   }
 
   /** Both halves on one shard that is the whole global batch: plain single-replica training. */

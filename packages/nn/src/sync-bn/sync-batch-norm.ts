@@ -1,0 +1,126 @@
+import * as tf from '@tensorflow/tfjs';
+import { LOCAL_BATCH_NORM_GROUP, type BatchNormGroup } from './batch-norm-group.js';
+import { batchNormInputGradient, mergeMoments, momentsLength, shardMoments } from './moments.js';
+
+/** The fields of tfjs-layers' BatchNormalization that this layer reads (all set by its constructor and build). */
+interface BatchNormalizationFields {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma?: tf.LayerVariable;
+  beta?: tf.LayerVariable;
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
+}
+
+/** The constructor arguments of tfjs's `tf.layers.batchNormalization`, which this layer takes unchanged. */
+export type SyncBatchNormalizationLayerArgs = Parameters<typeof tf.layers.batchNormalization>[0];
+
+type BatchNormalizationClass = new (args?: SyncBatchNormalizationLayerArgs) => tf.layers.Layer & BatchNormalizationFields;
+
+/**
+ * tfjs-layers does not export its BatchNormalization class, only a factory; its
+ * serialization registry holds the class itself. Extending it keeps tfjs's own args,
+ * defaults (momentum 0.99, epsilon 1e-3), weights and their order, build and getConfig,
+ * so BN <-> SyncBN conversion is a change of class name.
+ */
+function tfjsBatchNormalization(): BatchNormalizationClass {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'];
+  if (entry === undefined) throw new Error('tfjs-layers has not registered BatchNormalization');
+  return entry[0] as unknown as BatchNormalizationClass;
+}
+
+/**
+ * Batch normalization over the shards of a group of replicas: in training, every member
+ * normalizes with the mean and variance of the group's whole batch (moments all-gathered
+ * and merged with Chan's formula), its gradient all-reduces per-channel sum(dy) and
+ * sum(dy * xhat), and the moving statistics are updated from the global statistics in
+ * tfjs's convention, so all members keep identical moving statistics, equal to those of
+ * one model trained on the whole batch. Inference is tfjs's. The group is injected with
+ * `setGroup`; without one (or in a group of one) it is plain BN with a Tile-free backward.
+ */
+export class SyncBatchNormalization extends tfjsBatchNormalization() {
+  static className = 'SyncBatchNormalization';
+  private group: BatchNormGroup = LOCAL_BATCH_NORM_GROUP;
+
+  constructor(args?: SyncBatchNormalizationLayerArgs) {
+    super(args);
+  }
+
+  /** The group whose statistics this layer merges; every member must call it in step. */
+  setGroup(group: BatchNormGroup): void {
+    this.group = group;
+  }
+
+  getGroup(): BatchNormGroup {
+    return this.group;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
+    if (!kwargs.training) return super.call(inputs, kwargs);
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    if (x === undefined) throw new Error(`${this.name}: expected one input`);
+    const rank = x.shape.length;
+    const axis = this.axis >= 0 ? this.axis : this.axis + rank;
+    if (axis !== rank - 1) throw new Error(`${this.name}: SyncBatchNormalization supports only the last axis (channels last), got axis ${this.axis}`);
+    return tf.tidy(() => this.normalizeInTraining(x, rank));
+  }
+
+  private normalizeInTraining(x: tf.Tensor, rank: number): tf.Tensor {
+    const channels = x.shape[rank - 1] as number;
+    const reductionAxes = Array.from({ length: rank - 1 }, (_, i) => i);
+    const group = this.group;
+    const epsilon = this.epsilon;
+    const gamma = this.gamma?.read() ?? tf.ones([channels]);
+    const beta = this.beta?.read() ?? tf.zeros([channels]);
+
+    const gathered = new Float32Array(group.size * momentsLength(channels));
+    group.allGather(shardMoments(x, reductionAxes), gathered);
+    const merged = mergeMoments(gathered, group.size, channels);
+    if (merged.count > 0) {
+      this.updateMovingAverage(this.movingMean, tf.tensor1d(merged.mean));
+      this.updateMovingAverage(this.movingVariance, tf.tensor1d(merged.variance));
+    }
+    const mean = tf.tensor1d(merged.mean);
+    const invStd = tf.rsqrt(tf.add(tf.tensor1d(merged.variance), epsilon)) as tf.Tensor1D;
+    const count = merged.count;
+
+    const normalize = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [input, g, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+      const xhat = tf.mul(tf.sub(input, mean), invStd);
+      // The backward pass runs after call()'s tidy has ended: what it needs must be saved.
+      save([xhat, tf.mul(g, invStd)]);
+      return {
+        value: tf.add(tf.mul(xhat, g), b),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [savedXhat, gammaInvStd] = saved as [tf.Tensor, tf.Tensor1D];
+          const sumDy = tf.sum(dy, reductionAxes) as tf.Tensor1D;
+          const sumDyXhat = tf.sum(tf.mul(dy, savedXhat), reductionAxes) as tf.Tensor1D;
+          // One all-reduce for both sums: it sits on the critical path of every BN layer.
+          const sums = new Float32Array(2 * channels);
+          sums.set(sumDy.dataSync() as Float32Array, 0);
+          sums.set(sumDyXhat.dataSync() as Float32Array, channels);
+          group.allReduce(sums, 'sum');
+          const globalSumDy = tf.tensor1d(sums.subarray(0, channels));
+          const globalSumDyXhat = tf.tensor1d(sums.subarray(channels));
+          const dx = count === 0 ? tf.zerosLike(dy) : batchNormInputGradient(dy, savedXhat, gammaInvStd, globalSumDy, globalSumDyXhat, count);
+          // dgamma and dbeta are this shard's own: the gradient all-reduce sums them.
+          return [dx, sumDyXhat, sumDy];
+        },
+      };
+    });
+    return normalize(x, gamma, beta);
+  }
+
+  /** tfjs's update, to the bit: moving -= (moving - value) * (1 - momentum). */
+  private updateMovingAverage(variable: tf.LayerVariable, value: tf.Tensor): void {
+    tf.tidy(() => {
+      const original = variable.read();
+      variable.write(tf.sub(original, tf.mul(tf.sub(original, value), 1 - this.momentum)));
+    });
+  }
+}
+// The base class is typed structurally here; its static fromConfig comes from tfjs's Layer.
+tf.serialization.registerClass(SyncBatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
