@@ -16,3 +16,5 @@ export type { DatasetPair } from './open-dataset.js';
 export { hashSeeds, mix32, mulberry32, normalFrom } from './random.js';
 export { DataError } from './errors.js';
 export type { DataErrorCode } from './errors.js';
+export { shareDataset, openSharedDataset } from './shared-dataset.js';
+export type { SharedDatasetHandle } from './shared-dataset.js';

@@ -124,6 +124,12 @@ export class Replica {
         offset += size;
       }
     });
+    // An empty shard's gradient is zero by definition; its forward and backward ran only
+    // to take part in the collectives (and wasm's matMul leaves garbage on empty batches).
+    if (count === 0) {
+      out.fill(0);
+      return { lossSum: 0, correct: 0, count: 0, grads: out };
+    }
     if (!Number.isFinite(lossSum)) {
       throw new TrainerError('TRAINER_ERR_NOT_FINITE', `loss became ${lossSum} at step ${step}; lower the learning rate`);
     }

@@ -96,8 +96,10 @@ export class SyncBatchNormalization extends tfjsBatchNormalization() {
         value: tf.add(tf.mul(xhat, g), b),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [savedXhat, gammaInvStd] = saved as [tf.Tensor, tf.Tensor1D];
-          const sumDy = tf.sum(dy, reductionAxes) as tf.Tensor1D;
-          const sumDyXhat = tf.sum(tf.mul(dy, savedXhat), reductionAxes) as tf.Tensor1D;
+          // An empty shard's sums are zero; wasm's Sum over no elements is not (it leaves the output unwritten).
+          const empty = dy.size === 0;
+          const sumDy = (empty ? tf.zeros([channels]) : tf.sum(dy, reductionAxes)) as tf.Tensor1D;
+          const sumDyXhat = (empty ? tf.zeros([channels]) : tf.sum(tf.mul(dy, savedXhat), reductionAxes)) as tf.Tensor1D;
           // One all-reduce for both sums: it sits on the critical path of every BN layer.
           const sums = new Float32Array(2 * channels);
           sums.set(sumDy.dataSync() as Float32Array, 0);
