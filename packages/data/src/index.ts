@@ -18,3 +18,5 @@ export { DataError } from './errors.js';
 export type { DataErrorCode } from './errors.js';
 export { shareDataset, openSharedDataset } from './shared-dataset.js';
 export type { SharedDatasetHandle } from './shared-dataset.js';
+export { StepSchedule } from './step-schedule.js';
+export type { ScheduledStep, StepScheduleOptions } from './step-schedule.js';

@@ -12,7 +12,7 @@ export { DEFAULT_TRAIN_CONFIG } from './train-config.js';
 export type { TrainConfig } from './train-config.js';
 export { ProgressTracker } from './progress.js';
 export type { StepProgress } from './progress.js';
-export { trainSingleReplica, buildModel, plannedSteps } from './single-replica.js';
+export { trainSingleReplica, buildModel, scheduleOf } from './single-replica.js';
 export type { TrainHooks, TrainResult } from './single-replica.js';
 export { TrainerError } from './errors.js';
 export type { TrainerErrorCode } from './errors.js';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { EpochSampler, openDataset, type DatasetPair } from '@tfjs-ddp/data';
+import { openDataset, StepSchedule, type DatasetPair } from '@tfjs-ddp/data';
 import { convertToSyncBN } from '@tfjs-ddp/nn';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { saveModel } from './model-files.js';
@@ -34,11 +34,9 @@ export function buildModel(config: TrainConfig, data: DatasetPair): Promise<tf.L
   });
 }
 
-/** Number of steps a config runs over a data set of `size` samples. */
-export function plannedSteps(config: TrainConfig, size: number): { stepsPerEpoch: number; totalSteps: number } {
-  const stepsPerEpoch = Math.ceil(size / config.globalBatch);
-  const all = stepsPerEpoch * config.epochs;
-  return { stepsPerEpoch, totalSteps: config.maxSteps === undefined ? all : Math.min(all, config.maxSteps) };
+/** The steps a config runs over a data set of `size` samples. */
+export function scheduleOf(config: TrainConfig, size: number): StepSchedule {
+  return new StepSchedule({ size, globalBatch: config.globalBatch, seed: config.seed, epochs: config.epochs, maxSteps: config.maxSteps });
 }
 
 /** Trains one replica on whole global batches in this thread: the one-rank reference. */
@@ -47,25 +45,19 @@ export async function trainSingleReplica(config: TrainConfig, hooks: TrainHooks 
   // SyncBN over a group of one is plain BN with a faster (Tile-free) backward.
   const model = await convertToSyncBN(await buildModel(config, data));
   const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed });
-  const sampler = new EpochSampler({ size: data.train.size, globalBatch: config.globalBatch, seed: config.seed });
-  const { stepsPerEpoch, totalSteps } = plannedSteps(config, data.train.size);
-  const tracker = new ProgressTracker(stepsPerEpoch, totalSteps);
-  let step = 0;
+  const schedule = scheduleOf(config, data.train.size);
+  const tracker = new ProgressTracker(schedule.stepsPerEpoch, schedule.totalSteps);
   let samples = 0;
   const started = performance.now();
-  for (let epoch = 0; epoch < config.epochs && step < totalSteps; epoch++) {
-    for (let s = 0; s < stepsPerEpoch && step < totalSteps; s++) {
-      const indices = sampler.batch(epoch, s);
-      const batch = data.train.batch(indices);
-      const result = replica.trainStep({ ...batch, indices }, step);
-      step++;
-      samples += result.count;
-      hooks.onStep?.(tracker.record(epoch, s, result.lossSum, result.correct, result.count));
-    }
-    hooks.onEpochEnd?.(epoch, evaluate(model, data.test));
+  for (let step = 0; step < schedule.totalSteps; step++) {
+    const { epoch, stepInEpoch, indices, endsEpoch } = schedule.at(step);
+    const result = replica.trainStep({ ...data.train.batch(indices), indices }, step);
+    samples += result.count;
+    hooks.onStep?.(tracker.record(epoch, stepInEpoch, result.lossSum, result.correct, result.count));
+    if (endsEpoch) hooks.onEpochEnd?.(epoch, evaluate(model, data.test));
   }
   const test = evaluate(model, data.test);
   const modelPath = outDir === undefined ? undefined : await saveModel(model, outDir);
   replica.dispose();
-  return { steps: step, samples, elapsedSec: (performance.now() - started) / 1000, test, modelPath, model };
+  return { steps: schedule.totalSteps, samples, elapsedSec: (performance.now() - started) / 1000, test, modelPath, model };
 }

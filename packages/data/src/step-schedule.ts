@@ -1,0 +1,53 @@
+import { DataError } from './errors.js';
+import { EpochSampler } from './sampler.js';
+
+export interface StepScheduleOptions {
+  /** Samples in the training set. */
+  size: number;
+  globalBatch: number;
+  seed: number;
+  epochs: number;
+  /** Stop after this many steps in all; default: every step of every epoch. */
+  maxSteps?: number;
+}
+
+/** One global step of a run. */
+export interface ScheduledStep {
+  /** 0-based over the whole run. */
+  step: number;
+  epoch: number;
+  stepInEpoch: number;
+  /** Sample indices of the global batch. */
+  indices: Int32Array;
+  /** The last step of its epoch (evaluation follows). */
+  endsEpoch: boolean;
+}
+
+/**
+ * The steps of a training run, as a pure function of the run's options: the coordinator,
+ * a local job and the one-replica reference all walk the same schedule.
+ */
+export class StepSchedule {
+  readonly sampler: EpochSampler;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+
+  constructor(options: StepScheduleOptions) {
+    if (!Number.isInteger(options.epochs) || options.epochs < 1) {
+      throw new DataError('DATA_ERR_ARGUMENT', `epochs must be a positive integer, got ${options.epochs}`);
+    }
+    this.sampler = new EpochSampler({ size: options.size, globalBatch: options.globalBatch, seed: options.seed });
+    this.stepsPerEpoch = this.sampler.stepsPerEpoch;
+    const all = this.stepsPerEpoch * options.epochs;
+    this.totalSteps = options.maxSteps === undefined ? all : Math.min(all, options.maxSteps);
+  }
+
+  at(step: number): ScheduledStep {
+    if (!Number.isInteger(step) || step < 0 || step >= this.totalSteps) {
+      throw new DataError('DATA_ERR_ARGUMENT', `step ${step} is outside [0, ${this.totalSteps})`);
+    }
+    const epoch = Math.floor(step / this.stepsPerEpoch);
+    const stepInEpoch = step % this.stepsPerEpoch;
+    return { step, epoch, stepInEpoch, indices: this.sampler.batch(epoch, stepInEpoch), endsEpoch: stepInEpoch === this.stepsPerEpoch - 1 };
+  }
+}
