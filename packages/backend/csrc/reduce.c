@@ -122,3 +122,36 @@ void EXPORT(bn_grad_input)(const float* dy, const float* x, const float* mean, c
     for (; c < C; c++) d[c] = k[c] * (g[c] - a[c] - (xv[c] - mean[c]) * b[c]);
   }
 }
+
+/* Sum of squared deviations per channel: m2[c] = sum_r (x[r, c] - mean[c])^2 (Chan's M2). */
+void EXPORT(channel_m2)(const float* x, const float* mean, int rows, int C, float* m2) {
+  const v128_t one = wasm_f64x2_splat(1.0);
+  int c = 0;
+  for (; c + 4 <= C; c += 4) {
+    const v128_t m = wasm_v128_load(mean + c);
+    v128_t d0 = wasm_f64x2_splat(0.0), d1 = d0;
+    for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+      int r1 = min_i(rows, r0 + BLOCK);
+      v128_t s = wasm_f32x4_splat(0.0f);
+      for (int r = r0; r < r1; r++) {
+        v128_t dev = wasm_f32x4_sub(wasm_v128_load(x + r * C + c), m);
+        s = wasm_f32x4_add(s, wasm_f32x4_mul(dev, dev));
+      }
+      FOLD(s, d0, d1);
+    }
+    STORE4(m2 + c, d0, d1, one);
+  }
+  for (; c < C; c++) {
+    double d = 0.0;
+    for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+      int r1 = min_i(rows, r0 + BLOCK);
+      float s = 0.0f;
+      for (int r = r0; r < r1; r++) {
+        float dev = x[r * C + c] - mean[c];
+        s += dev * dev;
+      }
+      d += s;
+    }
+    m2[c] = (float)d;
+  }
+}

@@ -2,13 +2,23 @@
 import '@tensorflow/tfjs-backend-wasm';
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { addConfig } from './add.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import { batchNormGradInputConfig } from './batch-norm-grad-input.js';
+import { batchNormGradSumsConfig } from './batch-norm-grad-sums.js';
+import { castConfig } from './cast.js';
+import { channelMomentsConfig } from './channel-moments.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
+import { fusedBatchNormConfig } from './fused-batch-norm.js';
+import { identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { meanConfig } from './mean.js';
+import { multiplyConfig } from './multiply.js';
+import { realDivConfig } from './real-div.js';
+import { subConfig } from './sub.js';
 import { sumConfig } from './sum.js';
 import { tileConfig } from './tile.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
@@ -16,8 +26,9 @@ import { rememberWasmOwnKernel } from './wasm-own-kernels.js';
 
 /**
  * Training kernels tfjs-backend-wasm lacks (Conv2DBackpropFilter, the depthwise
- * gradients, UnsortedSegmentSum), and those it has but too slow for a training step,
- * which replace its own (each file says what was slow and by how much).
+ * gradients, UnsortedSegmentSum), those it has but too slow for a training step, which
+ * replace its own (each file says what was slow and by how much), and the per-channel
+ * batch-norm kernels behind `channelMoments`, `batchNormGradSums`, `batchNormGradInput`.
  */
 export const wasmTrainingKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -30,6 +41,16 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   tileConfig,
   sumConfig,
   meanConfig,
+  identityConfig,
+  castConfig,
+  fusedBatchNormConfig,
+  addConfig,
+  subConfig,
+  multiplyConfig,
+  realDivConfig,
+  channelMomentsConfig,
+  batchNormGradSumsConfig,
+  batchNormGradInputConfig,
 ];
 
 /**

@@ -44,11 +44,16 @@ export interface TrainingKernelExports {
   bn_grad_sums(dy: number, x: number, mean: number, rows: number, c: number, sumDy: number, sumDyXmu: number): void;
   bn_grad_input(dy: number, x: number, mean: number, k: number, a: number, b: number, rows: number, c: number,
     dx: number): void;
+  channel_m2(x: number, mean: number, rows: number, c: number, m2: number): void;
+  binary_rows(op: number, full: number, vec: number, rows: number, c: number, vecFirst: number, out: number): void;
+  batch_norm(x: number, mean: number, variance: number, offset: number, scale: number, epsilon: number, rows: number,
+    c: number, k: number, out: number): void;
 }
 
 const EXPORT_NAMES: readonly (keyof TrainingKernelExports)[] = [
   'gemm_scratch_bytes', 'gemm', 'im2col', 'col2im', 'depthwise_backprop_filter', 'depthwise_backprop_input',
-  'max_pool_grad', 'sum_rows', 'bn_grad_sums', 'bn_grad_input',
+  'max_pool_grad', 'sum_rows', 'bn_grad_sums', 'bn_grad_input', 'binary_rows', 'batch_norm',
+  'channel_m2',
 ];
 
 export interface TrainingKernels {
