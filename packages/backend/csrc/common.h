@@ -42,4 +42,8 @@ static inline void copy_f32(float* dst, const float* src, int n) {
   for (; i < n; i++) dst[i] = src[i];
 }
 
+/* gemm.c: C[M,N] (+)= A[M,K] * B[K,N] with element strides; see there. */
+void gemm(int M, int N, int K, const float* a, int rsa, int csa, const float* b, int rsb, int csb, float* c, int ldc,
+          int accumulate, float* scratch);
+
 #endif

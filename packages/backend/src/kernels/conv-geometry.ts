@@ -16,10 +16,12 @@ export function requireChannelsLast(dataFormat: string, kernel: string): void {
   }
 }
 
-/** A 1x1 filter, stride 1, no padding: the patch matrix is the input itself. */
-export function isPointwise(info: backend_util.Conv2DInfo): boolean {
-  return (
-    info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
-    info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight === info.inHeight && info.outWidth === info.inWidth
-  );
+/**
+ * Patch rows the C conv drivers take per block: about 128 KB of patches, so that a block,
+ * the gemm's packed panels and the rows they write stay in the L2 cache.
+ */
+export function patchBlockRows(info: backend_util.Conv2DInfo): number {
+  const taps = info.filterHeight * info.filterWidth * info.inChannels;
+  const positions = info.batchSize * info.outHeight * info.outWidth;
+  return Math.max(1, Math.min(positions, Math.max(64, Math.floor(32768 / taps))));
 }

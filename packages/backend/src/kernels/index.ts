@@ -8,11 +8,13 @@ import { batchNormGradInputConfig } from './batch-norm-grad-input.js';
 import { batchNormGradSumsConfig } from './batch-norm-grad-sums.js';
 import { castConfig } from './cast.js';
 import { channelMomentsConfig } from './channel-moments.js';
+import { conv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
 import { fusedBatchNormConfig } from './fused-batch-norm.js';
+import { fusedConv2DConfig } from './fused-conv2d.js';
 import { identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { meanConfig } from './mean.js';
@@ -51,6 +53,8 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   channelMomentsConfig,
   batchNormGradSumsConfig,
   batchNormGradInputConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
 ];
 
 /**

@@ -34,16 +34,19 @@ function assertSameResults(committed: TrainingKernelExports, rebuilt: TrainingKe
     const a = tf.tensor(seededUniform(37 * 300, 1), [37, 300]);
     const b = tf.tensor(seededUniform(300 * 21, 2), [300, 21]);
     const x = tf.tensor(seededUniform(2 * 7 * 7 * 3, 3), [2, 7, 7, 3]);
-    const outputs = [0, 1].map(() => ({ c: tf.zeros([37, 21]), cols: tf.zeros([2 * 4 * 4, 27]), sums: tf.zeros([21]) }));
+    const dy = tf.tensor(seededUniform(2 * 4 * 4 * 5, 4), [2, 4, 4, 5]);
+    const scratch = tf.zeros([16 * 27]);
+    const outputs = [0, 1].map(() => ({ c: tf.zeros([37, 21]), dw: tf.zeros([3, 3, 3, 5]), sums: tf.zeros([21]) }));
     [committed, rebuilt].forEach((fn, i) => {
-      const out = outputs[i] as { c: tf.Tensor; cols: tf.Tensor; sums: tf.Tensor };
+      const out = outputs[i] as { c: tf.Tensor; dw: tf.Tensor; sums: tf.Tensor };
       fn.gemm(37, 21, 300, heapAddress(backend, a), 300, 1, heapAddress(backend, b), 21, 1, heapAddress(backend, out.c), 21, 0, gemmScratch);
-      fn.im2col(heapAddress(backend, x), 2, 7, 7, 3, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, heapAddress(backend, out.cols));
+      fn.conv2d_backprop_filter(heapAddress(backend, x), heapAddress(backend, dy), 2, 7, 7, 3, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 5,
+        heapAddress(backend, out.dw), heapAddress(backend, scratch), 16, gemmScratch);
       fn.sum_rows(heapAddress(backend, b), 300, 21, 1, heapAddress(backend, out.sums));
     });
-    const [first, second] = outputs as [{ c: tf.Tensor; cols: tf.Tensor; sums: tf.Tensor }, { c: tf.Tensor; cols: tf.Tensor; sums: tf.Tensor }];
+    const [first, second] = outputs as [{ c: tf.Tensor; dw: tf.Tensor; sums: tf.Tensor }, { c: tf.Tensor; dw: tf.Tensor; sums: tf.Tensor }];
     assert.deepEqual(second.c.dataSync(), first.c.dataSync());
-    assert.deepEqual(second.cols.dataSync(), first.cols.dataSync());
+    assert.deepEqual(second.dw.dataSync(), first.dw.dataSync());
     assert.deepEqual(second.sums.dataSync(), first.sums.dataSync());
   });
 }

@@ -31,8 +31,12 @@ export interface TrainingKernelExports {
   gemm_scratch_bytes(): number;
   gemm(m: number, n: number, k: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number,
     c: number, ldc: number, accumulate: number, scratch: number): void;
-  im2col(x: number, ...geometryThenCols: [...ConvGeometry, number]): void;
-  col2im(cols: number, ...geometryThenDx: [...ConvGeometry, number]): void;
+  conv2d_forward(x: number, w: number, bias: number, ...rest: [...ConvGeometry, outC: number, relu: number, out: number,
+    cols: number, blockRows: number, gemmScratch: number]): void;
+  conv2d_backprop_filter(x: number, dy: number, ...rest: [...ConvGeometry, outC: number, dw: number, cols: number,
+    blockRows: number, gemmScratch: number]): void;
+  conv2d_backprop_input(dy: number, w: number, ...rest: [...ConvGeometry, outC: number, dx: number, cols: number,
+    blockRows: number, gemmScratch: number]): void;
   depthwise_backprop_filter(x: number, dy: number, batch: number, inH: number, inW: number, inC: number, outH: number,
     outW: number, fH: number, fW: number, sH: number, sW: number, padTop: number, padLeft: number, mult: number,
     dw: number): void;
@@ -51,7 +55,7 @@ export interface TrainingKernelExports {
 }
 
 const EXPORT_NAMES: readonly (keyof TrainingKernelExports)[] = [
-  'gemm_scratch_bytes', 'gemm', 'im2col', 'col2im', 'depthwise_backprop_filter', 'depthwise_backprop_input',
+  'gemm_scratch_bytes', 'gemm', 'conv2d_forward', 'conv2d_backprop_filter', 'conv2d_backprop_input', 'depthwise_backprop_filter', 'depthwise_backprop_input',
   'max_pool_grad', 'sum_rows', 'bn_grad_sums', 'bn_grad_input', 'binary_rows', 'batch_norm',
   'channel_m2',
 ];
