@@ -1,4 +1,4 @@
-import { backend_util } from '@tensorflow/tfjs';
+import type { backend_util } from '@tensorflow/tfjs';
 
 /** The shape of one NHWC depthwise convolution as the C depthwise kernels take it (after their two pointers). */
 export function depthwiseArgs(info: backend_util.Conv2DInfo): [
