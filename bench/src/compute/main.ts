@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '@tfjs-ddp/backend';
-import { bnCost } from './bn-cost.js';
 import { profileStep } from './kernel-profile.js';
 import { parseOptions, type ComputeOptions } from './options.js';
 import { PytorchPeer } from './pytorch-peer.js';
@@ -67,6 +66,8 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
     if (options.profile) emit({ bench: 'compute-profile', backend, model, batch, ...(await profileStep(runner)) });
     runner.dispose();
     if (options.bnCost && backend === 'wasm') {
+      // Loaded only when asked: it needs the per-channel BN ops of @tfjs-ddp/backend.
+      const { bnCost } = await import('./bn-cost.js');
       const cost = bnCost(model, batch, steps);
       if (cost !== undefined) emit(cost);
     }

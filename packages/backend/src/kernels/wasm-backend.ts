@@ -18,14 +18,6 @@ export interface WasmKernelBackend {
   };
 }
 
-export function float32FromHeap(backend: WasmKernelBackend, info: TensorInfo): Float32Array {
-  const view = backend.typedArrayFromHeap(info);
-  if (!(view instanceof Float32Array)) {
-    throw new TypeError(`expected a float32 tensor, got ${info.dtype}`);
-  }
-  return view;
-}
-
 /** Address of a tensor's data on the wasm heap, for the C kernels of training-module.ts. */
 export function heapAddress(backend: WasmKernelBackend, info: TensorInfo): number {
   return backend.typedArrayFromHeap(info).byteOffset;
