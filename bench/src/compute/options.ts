@@ -24,9 +24,9 @@ export const USAGE = `usage: node bench/dist/compute/main.js [options]
   --models a,b        zoo models (default: ${ZOO_MODEL_NAMES.join(',')})
   --backends a,b      backends to try (default: ${BACKEND_NAMES.join(',')})
   --batch N           samples per step (default 64)
-  --steps N           measured steps per round (default 20)
+  --steps N           measured steps per round (default 10)
   --warmup N          unmeasured steps first (default 3)
-  --rounds N          alternations of ours and PyTorch's run (default 2)
+  --rounds N          alternations of ours and PyTorch's run (default 4)
   --cpu-batch N       batch on the cpu backend (default 8)
   --cpu-steps N       measured steps on the cpu backend (default 2)
   --vs pytorch        also time the same models in PyTorch on one thread
@@ -49,9 +49,9 @@ export function parseOptions(argv: readonly string[]): ComputeOptions {
     batch: 64,
     cpuBatch: 8,
     cpuSteps: 2,
-    steps: 20,
+    steps: 10,
     warmup: 3,
-    rounds: 2,
+    rounds: 4,
     vsPytorch: false,
     python: process.env['TFJS_DDP_PYTHON'] ?? '/usr/bin/python3',
     profile: false,
