@@ -2,7 +2,8 @@
 export type BackendErrorCode =
   | 'BACKEND_ERR_UNKNOWN_NAME'
   | 'BACKEND_ERR_UNAVAILABLE'
-  | 'BACKEND_ERR_WASM_BINARIES_MISSING';
+  | 'BACKEND_ERR_WASM_BINARIES_MISSING'
+  | 'BACKEND_ERR_BAD_SHAPE';
 
 export class BackendError extends Error {
   readonly code: BackendErrorCode;

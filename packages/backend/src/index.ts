@@ -6,3 +6,6 @@ export { initBackend, backendInfo } from './select-backend.js';
 export type { BackendAttempt, BackendInfo } from './select-backend.js';
 export { registerWasmTrainingKernels, wasmTrainingKernels } from './kernels/index.js';
 export { wasmBinaryDir } from './wasm-binaries.js';
+export { channelMoments } from './kernels/channel-moments.js';
+export { batchNormGradSums } from './kernels/batch-norm-grad-sums.js';
+export { batchNormGradInput } from './kernels/batch-norm-grad-input.js';

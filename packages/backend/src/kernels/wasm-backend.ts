@@ -1,21 +1,40 @@
 import type { DataType, TensorInfo, backend_util } from '@tensorflow/tfjs';
 
 /**
- * The part of tfjs-backend-wasm's `BackendWasm` that kernels written in TypeScript use:
- * tensors live on the wasm heap, `typedArrayFromHeap` views them without a copy.
- * Declared structurally so no kernel reaches into the backend package's internals.
+ * The part of tfjs-backend-wasm's `BackendWasm` that kernels written here use: tensors
+ * live on the wasm heap, `typedArrayFromHeap` views them without a copy, and `wasm` is
+ * the Emscripten module whose exports hold that heap's `WebAssembly.Memory`. Declared
+ * structurally so no kernel reaches into the backend package's internals.
  */
 export interface WasmKernelBackend {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): backend_util.TypedArray;
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
+  wasm: {
+    /** The instance's exports (Emscripten names them `asm`); `memory` is the heap. */
+    asm?: Record<string, unknown>;
+    _malloc(bytes: number): number;
+  };
 }
 
-export function float32FromHeap(backend: WasmKernelBackend, info: TensorInfo): Float32Array {
-  const view = backend.typedArrayFromHeap(info);
-  if (!(view instanceof Float32Array)) {
-    throw new TypeError(`expected a float32 tensor, got ${info.dtype}`);
-  }
-  return view;
+/** Address of a tensor's data on the wasm heap, for the C kernels of training-module.ts. */
+export function heapAddress(backend: WasmKernelBackend, info: TensorInfo): number {
+  return backend.typedArrayFromHeap(info).byteOffset;
+}
+
+export function requireInput(inputs: Record<string, TensorInfo | undefined>, name: string, kernel: string): TensorInfo {
+  const info = inputs[name];
+  if (info === undefined) throw new Error(`${kernel} needs input ${name}`);
+  return info;
+}
+
+export function requireFloat32(info: TensorInfo, kernel: string): void {
+  if (info.dtype !== 'float32') throw new Error(`${kernel} on wasm supports float32 tensors only, got ${info.dtype}`);
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let size = 1;
+  for (const d of shape) size *= d;
+  return size;
 }

@@ -1,0 +1,178 @@
+"""The zoo models of @tfjs-ddp/nn in PyTorch, timed the way bench/compute times ours.
+
+One training step = forward, cross-entropy summed over the batch, backward, SGD update,
+on one CPU thread. Prints one JSON line per measurement.
+
+  /usr/bin/python3 bench/peers/pytorch_compute.py --models cnn-bn --batch 64
+  ... --serve     reads JSON requests {"model", "batch", "steps", "warmup"} from stdin,
+                  one a line, and answers each with a result line (bench/compute uses
+                  this to alternate with its own measurements under the same load)
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# Keras/tfjs BatchNormalization: epsilon 1e-3, moving-average momentum 0.99 (= torch 0.01).
+def bn(c):
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+
+class Cnn(nn.Module):
+    """conv16-BN-relu-pool-[drop]-conv32-BN-relu-pool-[drop]-dense64-dense10 (zoo `cnn`)."""
+
+    def __init__(self, dropout):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(1, 16, 3, padding=1, bias=False), bn(16)
+        self.c2, self.b2 = nn.Conv2d(16, 32, 3, padding=1, bias=False), bn(32)
+        self.d1, self.d2 = nn.Linear(7 * 7 * 32, 64), nn.Linear(64, 10)
+        self.dropout = dropout
+
+    def forward(self, x):
+        for c, b in ((self.c1, self.b1), (self.c2, self.b2)):
+            x = F.max_pool2d(F.relu(b(c(x))), 2)
+            if self.dropout > 0:
+                x = F.dropout(x, self.dropout, self.training)
+        return self.d2(F.relu(self.d1(torch.flatten(x, 1))))
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), bn(cout)
+        self.c2, self.b2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), bn(cout)
+        self.short = None
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), bn(cout))
+
+    def forward(self, x):
+        y = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
+        return F.relu(y + (x if self.short is None else self.short(x)))
+
+
+class ResNet8(nn.Module):
+    """conv16-BN-relu, one basic block per stage (16, 32, 64), global average pool, dense (zoo `resnet`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c, self.b = nn.Conv2d(1, 16, 3, padding=1, bias=False), bn(16)
+        self.blocks = nn.Sequential(Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2))
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.blocks(F.relu(self.b(self.c(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+MODELS = {
+    "mlp": Mlp,
+    "cnn-bn": lambda: Cnn(0.0),
+    "cnn-bn-dropout": lambda: Cnn(0.25),
+    "resnet": ResNet8,
+}
+
+
+def blas_library():
+    """Which BLAS this process loaded (Debian's torch uses the system libblas.so.3)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                name = os.path.basename(line.split()[-1]) if "/" in line else ""
+                if "blas" in name:
+                    return os.path.realpath(line.split()[-1])
+    except OSError as error:
+        return f"unknown ({error})"
+    return "none loaded"
+
+
+_steps = {}
+
+
+def training_step(name, batch):
+    """A closure running one training step; built once per (model, batch)."""
+    key = (name, batch)
+    if key not in _steps:
+        torch.manual_seed(1)
+        model = MODELS[name]()
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        x = torch.rand(batch, 1, 28, 28)
+        y = torch.arange(batch) % 10
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            # Summed over the batch as the tfjs replica's loss is (the mean differs by a scale only).
+            loss = F.cross_entropy(model(x), y, reduction="sum")
+            loss.backward()
+            opt.step()
+
+        _steps[key] = step
+    return _steps[key]
+
+
+def measure(name, batch, steps, warmup):
+    step = training_step(name, batch)
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    median = times[len(times) // 2]
+    return {
+        "framework": "pytorch",
+        "torchVersion": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "blas": blas_library(),
+        "model": name,
+        "batch": batch,
+        "steps": steps,
+        "msPerStep": round(median * 1000, 3),
+        "minMsPerStep": round(times[0] * 1000, 3),
+        "stepMs": [round(t * 1000, 3) for t in times],
+        "samplesPerSec": round(batch / median, 1),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--serve", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.serve:
+        print(json.dumps({"ready": True, "torchVersion": torch.__version__}), flush=True)
+        for line in sys.stdin:
+            request = json.loads(line)
+            try:
+                result = measure(request["model"], request["batch"], request["steps"], request.get("warmup", 3))
+            except (KeyError, RuntimeError) as error:
+                result = {"framework": "pytorch", "model": request.get("model"), "error": repr(error)}
+            print(json.dumps(result), flush=True)
+        return
+    for name in args.models.split(","):
+        print(json.dumps(measure(name, args.batch, args.steps, args.warmup)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

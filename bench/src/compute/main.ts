@@ -1,0 +1,104 @@
+/**
+ * bench/compute: samples/s of one training step of each zoo model on each available
+ * backend, as JSON lines; with --vs pytorch the same models in PyTorch on one thread,
+ * measured in alternation with ours so both see the same load.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendName } from '@tfjs-ddp/backend';
+import { profileStep } from './kernel-profile.js';
+import { parseOptions, type ComputeOptions } from './options.js';
+import { PytorchPeer } from './pytorch-peer.js';
+import { median, stepRunner, timeSteps } from './tfjs-step.js';
+
+function emit(record: object): void {
+  process.stdout.write(`${JSON.stringify(record)}\n`);
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+function summary(stepMs: number[], batch: number): { msPerStep: number; minMsPerStep: number; samplesPerSec: number } {
+  const ms = median(stepMs);
+  return { msPerStep: round2(ms), minMsPerStep: round2(Math.min(...stepMs)), samplesPerSec: round2((batch * 1000) / ms) };
+}
+
+async function benchBackend(backend: BackendName, options: ComputeOptions, peer: PytorchPeer | undefined): Promise<void> {
+  const isCpu = backend === 'cpu';
+  const batch = isCpu ? options.cpuBatch : options.batch;
+  const steps = isCpu ? options.cpuSteps : options.steps;
+  const warmup = isCpu ? 1 : options.warmup;
+  const rounds = isCpu ? 1 : options.rounds;
+  for (const model of options.models) {
+    const runner = stepRunner(model, batch);
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    let tensorLeak = 0;
+    let pytorch: Awaited<ReturnType<PytorchPeer['measure']>> | undefined;
+    for (let round = 0; round < rounds; round++) {
+      const times = timeSteps(runner, steps, round === 0 ? warmup : 1);
+      ours.push(...times.stepMs);
+      tensorLeak += times.tensorLeak;
+      if (peer !== undefined && !isCpu) {
+        pytorch = await peer.measure(model, batch, steps, round === 0 ? warmup : 1);
+        theirs.push(...(pytorch.stepMs ?? []));
+      }
+    }
+    const oursSummary = summary(ours, batch);
+    emit({
+      bench: 'compute', framework: 'tfjs', backend, tfBackend: tf.getBackend(), model, batch, steps: ours.length, ...oursSummary, tensorLeak,
+      ...(isCpu ? { note: `cpu: batch ${batch} and ${ours.length} steps only (the pure-JS backend runs about 5 samples/s)` } : {}),
+    });
+    if (pytorch !== undefined) {
+      if (pytorch.error !== undefined || theirs.length === 0) {
+        emit({ bench: 'compute', framework: 'pytorch', model, batch, error: pytorch.error ?? 'no steps measured' });
+      } else {
+        const theirSummary = summary(theirs, batch);
+        emit({ bench: 'compute', framework: 'pytorch', model, batch, steps: theirs.length, ...theirSummary, threads: pytorch.threads, torchVersion: pytorch.torchVersion, blas: pytorch.blas });
+        emit({
+          bench: 'compute-vs-pytorch', model, backend, batch,
+          samplesPerSec: { ours: oursSummary.samplesPerSec, pytorch: theirSummary.samplesPerSec },
+          msPerStep: { ours: oursSummary.msPerStep, pytorch: theirSummary.msPerStep },
+          /** Ours over PyTorch's samples/s, from median and from fastest steps: the goal is >= 0.5. */
+          ratio: round2(theirSummary.msPerStep / oursSummary.msPerStep),
+          ratioOfFastest: round2(theirSummary.minMsPerStep / oursSummary.minMsPerStep),
+        });
+      }
+    }
+    if (options.profile) emit({ bench: 'compute-profile', backend, model, batch, ...(await profileStep(runner)) });
+    runner.dispose();
+    if (options.bnCost && backend === 'wasm') {
+      // Loaded only when asked: it needs the per-channel BN ops of @tfjs-ddp/backend.
+      const { bnCost } = await import('./bn-cost.js');
+      const cost = bnCost(model, batch, steps);
+      if (cost !== undefined) emit(cost);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  let peer: PytorchPeer | undefined;
+  if (options.vsPytorch) {
+    const started = await PytorchPeer.start(options.python);
+    if (typeof started === 'string') emit({ bench: 'compute', framework: 'pytorch', error: started });
+    else peer = started;
+  }
+  try {
+    for (const backend of options.backends) {
+      try {
+        const info = await initBackend(backend);
+        emit({ bench: 'compute-backend', backend, available: true, tfBackend: info.tfBackend, addedKernels: info.addedKernels });
+      } catch (error) {
+        emit({ bench: 'compute-backend', backend, available: false, reason: error instanceof Error ? error.message : String(error) });
+        continue;
+      }
+      await benchBackend(backend, options, peer);
+    }
+  } finally {
+    peer?.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

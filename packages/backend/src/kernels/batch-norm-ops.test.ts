@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { BackendError } from '../errors.js';
+import { assertClose, initBothBackends, runOnBoth, seededUniform } from '../testing/both-backends.js';
+import { batchNormGradInput } from './batch-norm-grad-input.js';
+import { batchNormGradSums } from './batch-norm-grad-sums.js';
+import { channelMoments } from './channel-moments.js';
+
+const EPSILON = 1e-3;
+
+/**
+ * Training-mode batch norm written the way nn's SyncBatchNormalization is meant to call
+ * these ops (one replica: the global sums are the local ones): tfjs's autodiff of
+ * tf.moments + tf.batchNorm on cpu is the reference.
+ */
+function kernelBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor {
+  const count = x.size / (x.shape[x.rank - 1] as number);
+  const fn = tf.customGrad((input, g, bt, save) => {
+    const xIn = input as tf.Tensor;
+    const { mean, m2 } = channelMoments(xIn);
+    const variance = tf.div(m2, count) as tf.Tensor1D;
+    (save as tf.GradSaveFunc)([xIn, mean, variance, g as tf.Tensor]);
+    return {
+      value: tf.batchNorm(xIn, mean, variance, bt as tf.Tensor1D, g as tf.Tensor1D, EPSILON),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, mu, v, gm] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+        const invStd = tf.rsqrt(tf.add(v, EPSILON)) as tf.Tensor1D;
+        const { sumDy, sumDyXmu } = batchNormGradSums(dy, xs, mu);
+        const k = tf.mul(gm, invStd) as tf.Tensor1D;
+        const a = tf.div(sumDy, count) as tf.Tensor1D;
+        const b = tf.div(tf.mul(sumDyXmu, tf.square(invStd)), count) as tf.Tensor1D;
+        return [batchNormGradInput(dy, xs, mu, k, a, b), tf.mul(sumDyXmu, invStd), sumDy];
+      },
+    };
+  });
+  return fn(x, gamma, beta);
+}
+
+function tfjsBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor {
+  const { mean, variance } = tf.moments(x, Array.from({ length: x.rank - 1 }, (_, i) => i));
+  return tf.batchNorm(x, mean, variance, beta, gamma, EPSILON);
+}
+
+describe('per-channel batch-norm ops (channelMoments, batchNormGradSums, batchNormGradInput)', () => {
+  before(initBothBackends);
+
+  it('match their tfjs-op fallback on cpu, from the wasm kernels', async () => {
+    const shape = [3, 5, 7, 6];
+    const x = seededUniform(3 * 5 * 7 * 6, 1).map((v) => 3 + 2 * v);
+    const dy = seededUniform(x.length, 2);
+    const vectors = [3, 4, 5, 6].map((seed) => seededUniform(6, seed));
+    const result = await runOnBoth(() => {
+      const tx = tf.tensor(x, shape);
+      const tdy = tf.tensor(dy, shape);
+      const { mean, m2 } = channelMoments(tx);
+      const { sumDy, sumDyXmu } = batchNormGradSums(tdy, tx, mean);
+      const [m, k, a, b] = vectors.map((v) => tf.tensor1d(v)) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+      return [mean, m2, sumDy, sumDyXmu, batchNormGradInput(tdy, tx, m, k, a, b)];
+    });
+    assertClose(result, 2e-6, 'batch-norm ops');
+  });
+
+  for (const shape of [[4, 6, 6, 8], [1, 5, 3, 3], [16, 10]]) {
+    it(`give tfjs's own batch-norm gradients (dx, dγ, dβ) for x [${shape}]`, async () => {
+      const channels = shape[shape.length - 1] as number;
+      const x = seededUniform(shape.reduce((p, q) => p * q, 1), 7).map((v) => 1 + v);
+      const weight = seededUniform(x.length, 8);
+      const gamma = seededUniform(channels, 9).map((v) => 1 + 0.5 * v);
+      const beta = seededUniform(channels, 10);
+      const grads = (batchNorm: typeof tfjsBatchNorm): tf.Tensor[] =>
+        tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(batchNorm(a, g as tf.Tensor1D, b as tf.Tensor1D), tf.tensor(weight, shape))),
+        )([tf.tensor(x, shape), tf.tensor1d(gamma), tf.tensor1d(beta)]);
+      await tf.setBackend('cpu');
+      const expected = tf.tidy(() => grads(tfjsBatchNorm).map((t) => Float32Array.from(t.dataSync())));
+      await tf.setBackend('wasm');
+      const actual = tf.tidy(() => grads(kernelBatchNorm).map((t) => Float32Array.from(t.dataSync())));
+      await tf.setBackend('cpu');
+      assertClose({ cpu: expected, wasm: actual, shapes: [] }, 2e-5, `batch norm gradients [${shape}]`);
+    });
+  }
+
+  it('refuse mismatched shapes with BACKEND_ERR_BAD_SHAPE', () => {
+    tf.tidy(() => {
+      assert.throws(() => batchNormGradSums(tf.zeros([2, 3]), tf.zeros([2, 4]), tf.zeros([4])), (e: unknown) => e instanceof BackendError && e.code === 'BACKEND_ERR_BAD_SHAPE');
+      assert.throws(() => channelMoments(tf.zeros([5])), (e: unknown) => e instanceof BackendError && e.code === 'BACKEND_ERR_BAD_SHAPE');
+    });
+  });
+});
