@@ -1,0 +1,131 @@
+import { protocolError } from './errors.js';
+import { FRAME_PREFIX_BYTES, decodeHeader } from './frame.js';
+import { DEFAULT_FRAME_LIMITS } from './limits.js';
+import type { FrameLimits } from './limits.js';
+import type { Message } from './messages.js';
+
+/** Where a streaming decoder delivers what it reads. */
+export interface FrameSink {
+  /**
+   * A header was validated and `payloadBytes` (> 0) follow. Return a buffer of exactly
+   * that length to receive them in place (the only copy is from the socket's buffer
+   * into it), or undefined to let the decoder allocate one.
+   */
+  payloadTarget(message: Message, payloadBytes: number): Uint8Array | undefined;
+  /** Payload bytes [0, filled) have landed in the target; lets a consumer work while the rest arrives. */
+  payloadProgress?(message: Message, filled: number): void;
+  /** A whole frame arrived. */
+  frame(message: Message, payload: Uint8Array): void;
+}
+
+const enum Phase {
+  Prefix,
+  Header,
+  Payload
+}
+
+/**
+ * Splits a byte stream into validated frames. `push` throws a `ProtocolError` on the
+ * first bad byte; the stream must then be closed (the decoder is left unusable).
+ */
+export class FrameDecoder {
+  private phase = Phase.Prefix;
+  private readonly prefix = Buffer.alloc(FRAME_PREFIX_BYTES);
+  private header: Buffer = Buffer.alloc(0);
+  private filled = 0;
+  private payloadBytes = 0;
+  private message: Message | undefined;
+  private target: Uint8Array = new Uint8Array(0);
+  private failed = false;
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly limits: FrameLimits = DEFAULT_FRAME_LIMITS
+  ) {}
+
+  /** True between frames: a stream that ends now ended cleanly. */
+  get atBoundary(): boolean {
+    return this.phase === Phase.Prefix && this.filled === 0;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.failed) throw protocolError('PROTOCOL_ERR_DECODE', 'decoder already failed');
+    try {
+      let at = 0;
+      while (at < chunk.byteLength) at = this.step(chunk, at);
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+  }
+
+  /** Consumes bytes of `chunk` from `at` for the current phase; returns the new position. */
+  private step(chunk: Uint8Array, at: number): number {
+    switch (this.phase) {
+      case Phase.Prefix: {
+        const take = Math.min(FRAME_PREFIX_BYTES - this.filled, chunk.byteLength - at);
+        this.prefix.set(chunk.subarray(at, at + take), this.filled);
+        this.filled += take;
+        if (this.filled === FRAME_PREFIX_BYTES) this.startHeader();
+        return at + take;
+      }
+      case Phase.Header: {
+        const take = Math.min(this.header.byteLength - this.filled, chunk.byteLength - at);
+        this.header.set(chunk.subarray(at, at + take), this.filled);
+        this.filled += take;
+        if (this.filled === this.header.byteLength) this.startPayload();
+        return at + take;
+      }
+      case Phase.Payload: {
+        const take = Math.min(this.payloadBytes - this.filled, chunk.byteLength - at);
+        this.target.set(chunk.subarray(at, at + take), this.filled);
+        this.filled += take;
+        const message = this.message as Message;
+        this.sink.payloadProgress?.(message, this.filled);
+        if (this.filled === this.payloadBytes) this.finish(message);
+        return at + take;
+      }
+    }
+  }
+
+  private startHeader(): void {
+    const headerBytes = this.prefix.readUInt32LE(0);
+    const payloadBytes = this.prefix.readUInt32LE(4);
+    if (headerBytes === 0) throw protocolError('PROTOCOL_ERR_DECODE', 'frame with an empty header');
+    if (headerBytes > this.limits.maxHeaderBytes) {
+      throw protocolError('PROTOCOL_ERR_TOO_LARGE', `header of ${headerBytes} bytes exceeds ${this.limits.maxHeaderBytes}`);
+    }
+    if (payloadBytes > this.limits.maxPayloadBytes) {
+      throw protocolError('PROTOCOL_ERR_TOO_LARGE', `payload of ${payloadBytes} bytes exceeds ${this.limits.maxPayloadBytes}`);
+    }
+    this.payloadBytes = payloadBytes;
+    this.header = Buffer.allocUnsafe(headerBytes);
+    this.filled = 0;
+    this.phase = Phase.Header;
+  }
+
+  private startPayload(): void {
+    const message = decodeHeader(this.header, this.payloadBytes);
+    this.filled = 0;
+    if (this.payloadBytes === 0) {
+      this.finish(message);
+      return;
+    }
+    const target = this.sink.payloadTarget(message, this.payloadBytes) ?? new Uint8Array(this.payloadBytes);
+    if (target.byteLength !== this.payloadBytes) {
+      throw protocolError('PROTOCOL_ERR_LENGTH', `receiver expected ${target.byteLength} payload bytes, frame has ${this.payloadBytes}`);
+    }
+    this.message = message;
+    this.target = target;
+    this.phase = Phase.Payload;
+  }
+
+  private finish(message: Message): void {
+    const payload = this.target;
+    this.phase = Phase.Prefix;
+    this.filled = 0;
+    this.message = undefined;
+    this.target = new Uint8Array(0);
+    this.sink.frame(message, this.payloadBytes === 0 ? new Uint8Array(0) : payload);
+  }
+}
