@@ -31,10 +31,15 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget' | 'payloadProgress
   private earlyBytes = 0;
   private scratch = new Float32Array(0);
   private combined = 0;
+  /**
+   * The receive the frame now arriving was matched to, decided when its header arrived:
+   * a receive posted while an early frame is half-way in must not take its remaining bytes.
+   */
+  private receiving: Posted | undefined;
   private failure: CollectiveError | undefined;
 
   constructor(
-    private readonly peer: number,
+    public peer: number,
     private readonly flow: { pause(): void; resume(): void },
     private readonly maxEarlyBytes = 64 * 1024 * 1024
   ) {}
@@ -42,24 +47,29 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget' | 'payloadProgress
   post(tag: DataTag, into: Float32Array, combine: CombineOp | undefined): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
-      const posted: Posted = { tag, into, combine, resolve, reject };
-      const early = this.early.shift();
-      if (early === undefined) {
-        this.posted.push(posted);
-        return;
-      }
+      this.posted.push({ tag, into, combine, resolve, reject });
+      this.drainEarly();
+    });
+  }
+
+  /** Matches frames that arrived before their receive to receives posted since. */
+  private drainEarly(): void {
+    while (this.early.length > 0 && this.posted.length > 0 && this.receiving === undefined) {
+      const early = this.early.shift() as Early;
+      const posted = this.posted.shift() as Posted;
       this.earlyBytes -= early.payload.byteLength;
       if (this.earlyBytes <= this.maxEarlyBytes) this.flow.resume();
       try {
         this.check(posted, early.message);
         const values = new Float32Array(early.payload.buffer, early.payload.byteOffset, early.message.n);
-        if (combine) combineInto(into, values, combine);
-        else into.set(values);
-        resolve();
+        if (posted.combine) combineInto(posted.into, values, posted.combine);
+        else posted.into.set(values);
+        posted.resolve();
       } catch (err) {
-        reject(err as CollectiveError);
+        posted.reject(err as CollectiveError);
+        this.fail(err as CollectiveError);
       }
-    });
+    }
   }
 
   /** Rejects every posted receive; later posts reject at once. */
@@ -72,6 +82,7 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget' | 'payloadProgress
 
   payloadTarget(message: Message, payloadBytes: number): Uint8Array | undefined {
     const head = this.posted[0];
+    this.receiving = head;
     if (message.t !== 'data' || head === undefined) return undefined; // early: the decoder allocates, and 4-byte aligned
     this.check(head, message);
     this.combined = 0;
@@ -81,7 +92,7 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget' | 'payloadProgress
   }
 
   payloadProgress(message: Message, filled: number): void {
-    const head = this.posted[0];
+    const head = this.receiving;
     if (message.t !== 'data' || head === undefined || head.combine === undefined) return;
     const ready = filled >>> 2;
     if (ready === this.combined) return;
@@ -91,15 +102,18 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget' | 'payloadProgress
 
   /** A whole data frame arrived (its payload already applied if a receive was posted). */
   frame(message: DataMessage, payload: Uint8Array): void {
-    const head = this.posted[0];
+    const head = message.n === 0 ? this.posted[0] : this.receiving;
+    this.receiving = undefined;
     if (head === undefined) {
       // Copy only when the decoder's buffer is not aligned for a Float32Array view.
       const aligned = payload.byteOffset % 4 === 0 ? payload : payload.slice();
       this.early.push({ message, payload: aligned });
       this.earlyBytes += aligned.byteLength;
       if (this.earlyBytes > this.maxEarlyBytes) this.flow.pause();
+      this.drainEarly();
       return;
     }
+    // The matched receive is the head: receives are only ever taken from the front.
     this.posted.shift();
     if (message.n === 0) this.check(head, message);
     head.resolve();
