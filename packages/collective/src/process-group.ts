@@ -192,10 +192,11 @@ export class ProcessGroupListener {
 
   static async open(options: { host?: string; port?: number } = {}): Promise<ProcessGroupListener> {
     const host = options.host ?? '127.0.0.1';
-    let self: ProcessGroupListener | undefined;
-    const server = await listen(host, options.port ?? 0, (socket) => self?.onSocket(socket));
-    self = new ProcessGroupListener(server, host);
-    return self;
+    // The server exists before the listener object that handles its sockets.
+    const holder: { self?: ProcessGroupListener } = {};
+    const server = await listen(host, options.port ?? 0, (socket) => holder.self?.onSocket(socket));
+    holder.self = new ProcessGroupListener(server, host);
+    return holder.self;
   }
 
   get port(): number {
