@@ -4,7 +4,8 @@ import { Worker } from 'node:worker_threads';
 import type { ThreadReport, ThreadStart } from './fixtures/thread-rank.js';
 import { createThreadGroup } from './thread-group.js';
 import type { ThreadGroup, ThreadGroupOptions } from './thread-group.js';
-import { AWKWARD_SIZES, assertBitIdentical, assertClose, inputFor, reference } from './testing.js';
+import { checkExactness } from './fixtures/thread-checks.js';
+import { AWKWARD_SIZES } from './testing.js';
 
 const THREAD_SCRIPT = new URL('./fixtures/thread-rank.js', import.meta.url);
 
@@ -29,43 +30,6 @@ async function runThreads(
   await Promise.all(workers);
   group.close();
   return reports;
-}
-
-export function resultOf(reports: ThreadReport[], name: string): Float32Array {
-  const found = reports.find((m) => m.kind === 'result' && m.name === name);
-  assert.ok(found && found.kind === 'result', `no result ${name}: ${JSON.stringify(reports.filter((m) => m.kind === 'error'))}`);
-  return found.values;
-}
-
-/** Checks the exactness scenario's results for `size` global ranks. */
-export function checkExactness(reports: ThreadReport[][], size: number, sizes: readonly number[], what: string): void {
-  for (const n of sizes) {
-    for (const op of ['sum', 'mean', 'max'] as const) {
-      const got = reports.map((r) => resultOf(r, `allReduce:${op}:${n}`));
-      const inputs = got.map((_, r) => inputFor(r, n, size));
-      assertClose(got[0] as Float32Array, reference(inputs, op), `${what} ${op} n=${n}`);
-      assertBitIdentical(got, `${what} ${op} n=${n}`);
-    }
-    const shared = reports.map((r) => resultOf(r, `shared:${n}`));
-    assertClose(shared[0] as Float32Array, reference(shared.map((_, r) => inputFor(r, n, size)), 'sum'), `${what} shared n=${n}`);
-    assertBitIdentical(shared, `${what} shared n=${n}`);
-    const root = inputFor(size - 1, n, 9);
-    reports.forEach((r) => assert.deepEqual(resultOf(r, `broadcast:${n}`), root, `${what} broadcast n=${n}`));
-    const gathered = new Float32Array(n * size);
-    for (let r = 0; r < size; r++) gathered.set(inputFor(r, n, 3), r * n);
-    reports.forEach((r) => assert.deepEqual(resultOf(r, `allGather:${n}`), gathered, `${what} allGather n=${n}`));
-    const whole = reference(Array.from({ length: size }, (_, r) => inputFor(r, n * size, 4)), 'mean');
-    reports.forEach((r, rank) => assertClose(resultOf(r, `reduceScatter:${n}`), whole.subarray(rank * n, (rank + 1) * n), `${what} reduceScatter n=${n}`));
-  }
-  for (const n of [3, 5000]) {
-    for (let first = 0; first + 1 < size; first += 2) {
-      const pair = [first, first + 1].map((r) => reports[r]).filter((r) => r?.some((m) => m.kind === 'result' && m.name === `split:${n}`));
-      if (pair.length < 2) continue;
-      const got = pair.map((r) => resultOf(r as ThreadReport[], `split:${n}`));
-      assertClose(got[0] as Float32Array, reference([inputFor(first, n, 5), inputFor(first + 1, n, 5)], 'sum'), `${what} split n=${n}`);
-      assertBitIdentical(got, `${what} split n=${n}`);
-    }
-  }
 }
 
 // Small slots and small-path limits so that the sizes exercise pieces, both paths and zero-copy.
