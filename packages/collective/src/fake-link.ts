@@ -52,12 +52,11 @@ export class FakeLink implements Link {
   private deliver(message: DataMessage, payload: Uint8Array): void {
     if (this.failure) return;
     try {
-      const target = this.inbox.payloadTarget(message, payload.byteLength);
-      if (target) {
-        target.set(payload);
-        this.inbox.payloadProgress(message, payload.byteLength);
-      }
-      this.inbox.frame(message, target ?? payload);
+      const target = message.n > 0 ? this.inbox.payloadTarget(message, payload.byteLength) : undefined;
+      if (target instanceof Uint8Array) target.set(payload);
+      // Fed in uneven pieces, as a socket would, to exercise floats split across reads.
+      else if (target) for (let at = 0; at < payload.byteLength; at += 4099) target.consume(payload.subarray(at, at + 4099), at);
+      this.inbox.frame(message, target === undefined ? payload : new Uint8Array(0));
     } catch (err) {
       this.fail(err as CollectiveError);
     }

@@ -1,9 +1,10 @@
-import type { DataMessage, FrameSink, Message } from '@tfjs-ddp/protocol';
+import type { DataMessage, FrameSink, Message, PayloadConsumer } from '@tfjs-ddp/protocol';
 import { collectiveError } from './errors.js';
 import type { CollectiveError } from './errors.js';
 import type { DataTag } from './link.js';
 import { combineInto } from './reduce-op.js';
 import type { CombineOp } from './reduce-op.js';
+import { engineOf } from './reduce-engine.js';
 
 interface Posted {
   readonly tag: DataTag;
@@ -25,12 +26,16 @@ interface Early {
  * frame that arrives before its receive is posted (the peer is ahead) is kept until it is
  * posted; past `maxEarlyBytes` the link is asked to stop reading (TCP backpressure).
  */
-export class Inbox implements Pick<FrameSink, 'payloadTarget' | 'payloadProgress'> {
+export class Inbox implements Pick<FrameSink, 'payloadTarget'> {
   private readonly posted: Posted[] = [];
   private readonly early: Early[] = [];
   private earlyBytes = 0;
-  private scratch = new Float32Array(0);
-  private combined = 0;
+  /** For destinations outside any wasm memory (plain JavaScript combine). */
+  private readonly jsScratch = new Float32Array(16 * 1024);
+  /** Bytes of a float split between two socket reads. */
+  private readonly carry = new Uint8Array(4);
+  private carried = 0;
+  private readonly consumer: PayloadConsumer = { consume: (bytes, at) => this.combineFrom(bytes, at) };
   /**
    * The receive the frame now arriving was matched to, decided when its header arrived:
    * a receive posted while an early frame is half-way in must not take its remaining bytes.
@@ -80,24 +85,50 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget' | 'payloadProgress
     this.early.length = 0;
   }
 
-  payloadTarget(message: Message, payloadBytes: number): Uint8Array | undefined {
+  payloadTarget(message: Message, payloadBytes: number): Uint8Array | PayloadConsumer | undefined {
     const head = this.posted[0];
     this.receiving = head;
     if (message.t !== 'data' || head === undefined) return undefined; // early: the decoder allocates, and 4-byte aligned
     this.check(head, message);
-    this.combined = 0;
     if (head.combine === undefined) return new Uint8Array(head.into.buffer, head.into.byteOffset, payloadBytes);
-    if (this.scratch.length < message.n) this.scratch = new Float32Array(message.n);
-    return new Uint8Array(this.scratch.buffer, 0, payloadBytes);
+    this.carried = 0;
+    return this.consumer;
   }
 
-  payloadProgress(message: Message, filled: number): void {
-    const head = this.receiving;
-    if (message.t !== 'data' || head === undefined || head.combine === undefined) return;
-    const ready = filled >>> 2;
-    if (ready === this.combined) return;
-    combineInto(head.into.subarray(this.combined, ready), this.scratch.subarray(this.combined, ready), head.combine);
-    this.combined = ready;
+  /**
+   * Combines payload bytes into the destination as each socket read arrives: whole
+   * floats go through a scratch buffer in the destination's wasm memory (so the SIMD
+   * kernel can take them; a read's bytes are rarely 4-byte aligned anyway), and a float
+   * split between two reads waits in `carry`.
+   */
+  private combineFrom(bytes: Uint8Array, at: number): void {
+    const head = this.receiving as Posted;
+    const op = head.combine as CombineOp;
+    const scratch = engineOf(head.into)?.scratch ?? this.jsScratch;
+    const scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+    let pos = 0;
+    if (this.carried > 0) {
+      pos = Math.min(4 - this.carried, bytes.byteLength);
+      this.carry.set(bytes.subarray(0, pos), this.carried);
+      this.carried += pos;
+      if (this.carried < 4) return;
+      this.carried = 0;
+      scratchBytes.set(this.carry);
+      const e = (at + pos - 4) >>> 2;
+      combineInto(head.into.subarray(e, e + 1), scratch.subarray(0, 1), op);
+    }
+    let e = (at + pos) >>> 2;
+    while (bytes.byteLength - pos >= 4) {
+      const floats = Math.min(scratch.length, (bytes.byteLength - pos) >>> 2);
+      scratchBytes.set(bytes.subarray(pos, pos + floats * 4));
+      combineInto(head.into.subarray(e, e + floats), scratch.subarray(0, floats), op);
+      pos += floats * 4;
+      e += floats;
+    }
+    if (pos < bytes.byteLength) {
+      this.carry.set(bytes.subarray(pos));
+      this.carried = bytes.byteLength - pos;
+    }
   }
 
   /** A whole data frame arrived (its payload already applied if a receive was posted). */

@@ -1,4 +1,5 @@
 import { collectiveError } from './errors.js';
+import { engineOf } from './reduce-engine.js';
 
 /** Reductions offered to callers. `mean` is a sum divided by the group size at the end. */
 export const REDUCE_OPS = ['sum', 'mean', 'max'] as const;
@@ -18,9 +19,19 @@ export function checkReduceOp(op: unknown): ReduceOp {
   return op as ReduceOp;
 }
 
-/** dst[i] = dst[i] (op) src[i]. The order of operands is fixed so results are reproducible. */
+/**
+ * dst[i] = dst[i] (op) src[i]. Runs the wasm SIMD kernel when both lie in one registered
+ * shared memory (`reduce-engine.ts`), else a plain loop; both are commutative bit for bit
+ * for signed zeros, so every path gives partners the same bits.
+ */
 export function combineInto(dst: Float32Array, src: Float32Array, op: CombineOp): void {
   const n = dst.length;
+  const engine = n >= 16 && src.buffer === dst.buffer ? engineOf(dst) : undefined;
+  if (engine) {
+    if (op === 'sum') engine.kernels.sum(dst.byteOffset, src.byteOffset, n);
+    else engine.kernels.max(dst.byteOffset, src.byteOffset, n);
+    return;
+  }
   if (op === 'sum') {
     for (let i = 0; i < n; i++) dst[i] = (dst[i] as number) + (src[i] as number);
   } else {
@@ -31,6 +42,11 @@ export function combineInto(dst: Float32Array, src: Float32Array, op: CombineOp)
 /** dst[i] = src[i] / divisor — the last step of `mean`, identical on every rank. */
 export function divideInto(dst: Float32Array, src: Float32Array, divisor: number): void {
   const n = dst.length;
+  const engine = n >= 16 && src.buffer === dst.buffer ? engineOf(dst) : undefined;
+  if (engine) {
+    engine.kernels.div(dst.byteOffset, src.byteOffset, n, divisor);
+    return;
+  }
   for (let i = 0; i < n; i++) dst[i] = (src[i] as number) / divisor;
 }
 

@@ -8,6 +8,10 @@ import type { Link } from './link.js';
 import { checkReduceOp, combineOpOf, divideInto } from './reduce-op.js';
 import type { ReduceOp } from './reduce-op.js';
 import type { Schedule } from './schedule.js';
+import { engineOf, registerMemory } from './reduce-engine.js';
+import { createSharedMemory } from './wasm-kernels.js';
+
+const STAGING_SCRATCH_BYTES = 256 * 1024;
 
 export type AllReduceAlgorithm = 'auto' | 'ring' | 'recursive-doubling';
 
@@ -40,6 +44,7 @@ export class ScheduleCollectives {
   private seq = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly cache = new Map<string, Schedule>();
+  private staging: Float32Array | undefined;
 
   constructor(
     readonly rank: number,
@@ -58,8 +63,10 @@ export class ScheduleCollectives {
           ? ringAllReduce(this.rank, this.size, buf.length, this.segmentElems())
           : recursiveDoublingAllReduce(this.rank, this.size, buf.length)
       );
-      await this.run(schedule, buf, seq, combineOpOf(op));
-      if (op === 'mean') divideInto(buf, buf, this.size);
+      const work = this.workBuffer(buf);
+      await this.run(schedule, work, seq, combineOpOf(op));
+      if (op === 'mean') divideInto(work, work, this.size);
+      if (work !== buf) buf.set(work);
     });
   }
 
@@ -93,7 +100,8 @@ export class ScheduleCollectives {
       throw collectiveError('COLL_ERR_ARGUMENT', `reduceScatter input must hold ${this.size} x ${output.length} elements, has ${input.length}`);
     }
     return this.enqueue(async (seq) => {
-      const work = input.slice();
+      const work = this.stage(input.length);
+      work.set(input);
       const chunk = output.length;
       await this.run(this.cached(`rs:${chunk}`, () => ringReduceScatter(this.rank, this.size, chunk, this.segmentElems())), work, seq, combineOpOf(op));
       const mine = work.subarray(this.rank * chunk, (this.rank + 1) * chunk);
@@ -104,6 +112,29 @@ export class ScheduleCollectives {
 
   barrier(): Promise<void> {
     return this.enqueue((seq) => this.run(this.cached('barrier', () => disseminationBarrier(this.rank, this.size)), new Float32Array(0), seq, 'sum'));
+  }
+
+  /**
+   * Where a combining operation runs: in place when `buf` lies in a wasm memory with the
+   * SIMD kernels (a thread group's shared memory), else in this group's staging memory —
+   * two copies, far cheaper than adding in plain JavaScript (~3 ns a float here).
+   */
+  private workBuffer(buf: Float32Array): Float32Array {
+    if (engineOf(buf)) return buf;
+    const work = this.stage(buf.length);
+    work.set(buf);
+    return work;
+  }
+
+  private stage(length: number): Float32Array {
+    if (!this.staging || this.staging.length < length) {
+      let bytes = 1 << 20;
+      while (bytes < length * 4) bytes *= 2;
+      const memory = createSharedMemory(bytes + STAGING_SCRATCH_BYTES);
+      registerMemory(memory, bytes, STAGING_SCRATCH_BYTES);
+      this.staging = new Float32Array(memory.buffer, 0, bytes >>> 2);
+    }
+    return this.staging.subarray(0, length);
   }
 
   private pickAllReduce(bytes: number): 'ring' | 'recursive-doubling' {

@@ -4,12 +4,14 @@
  *
  * control: Int32Array over `ThreadGroupHandle.control`
  * data:    bytes of `ThreadGroupHandle.data`:
- *          [ slot 0 | ... | slot T-1 | result R | small regions | arena 0 | ... | arena T-1 ]
+ *          [ slot 0 | ... | slot T-1 | result R | small regions | arena 0 | ... | arena T-1 | scratch ]
  *   slot t:  rank t's staging copy of its input (large operations)
  *   R:       the process's buffer for the process-level step (hierarchical groups)
  *   small:   per group, per parity, per member: inputs of small operations, which take
  *            one barrier instead of two by alternating between two sets of regions
  *   arena t: buffers rank t allocated with `allocShared` (zero-copy operations)
+ *   scratch: the main thread's landing zone for socket bytes combined into R (hierarchical)
+ * `data` is a shared WebAssembly memory so the SIMD kernels can combine in place.
  */
 export const MAX_THREADS = 31; // members of a group are a 31-bit mask
 export const MAX_GROUPS = 16;
@@ -84,6 +86,12 @@ export function arenaOffset(l: DataLayout, rank: number): number {
   return smallOffset(l, MAX_GROUPS, 0, 0) + rank * l.arenaBytes;
 }
 
-export function dataBytes(l: DataLayout): number {
+export const SCRATCH_BYTES = 256 * 1024;
+
+export function scratchOffset(l: DataLayout): number {
   return arenaOffset(l, l.threads);
+}
+
+export function dataBytes(l: DataLayout): number {
+  return scratchOffset(l) + SCRATCH_BYTES;
 }

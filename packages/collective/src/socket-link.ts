@@ -36,7 +36,6 @@ export class SocketLink implements Link {
     this.decoder = new FrameDecoder(
       {
         payloadTarget: (m, bytes) => this.inbox.payloadTarget(m, bytes),
-        payloadProgress: (m, filled) => this.inbox.payloadProgress(m, filled),
         frame: (m, payload) => {
           // The peer may send data right behind its `ready`, in the same chunk: the link
           // must be up before the next frame is parsed, not when the handshake resumes.

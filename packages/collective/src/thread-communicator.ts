@@ -141,7 +141,7 @@ class GroupCommunicator implements ThreadCommunicator {
     }
     const at = arenaOffset(this.ctx.layout, this.ctx.localRank) + this.arena.used;
     this.arena.used += bytes;
-    return new Float32Array(this.ctx.handle.data, at, length);
+    return new Float32Array(this.ctx.data, at, length);
   }
 
   private checkRoot(root: number): void {

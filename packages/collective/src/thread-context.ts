@@ -1,13 +1,15 @@
 import { collectiveError } from './errors.js';
 import { barrierWait } from './shared-sync.js';
 import type { WaitPolicy } from './shared-sync.js';
-import { GROUP_COUNT, GROUP_GEN, LOC_BASE, OP_KINDS, REDUCE_CODES, arenaOffset, groupField, sigIndex, slotOffset, smallOffset } from './shared-layout.js';
+import { registerMemory } from './reduce-engine.js';
+import { GROUP_COUNT, GROUP_GEN, LOC_BASE, OP_KINDS, REDUCE_CODES, arenaOffset, groupField, scratchOffset, sigIndex, slotOffset, smallOffset } from './shared-layout.js';
 import type { DataLayout, OpKind } from './shared-layout.js';
 import type { ThreadGroupHandle } from './thread-group-handle.js';
 
 /** One rank thread's view of its thread group's shared memory. */
 export class ThreadContext {
   readonly control: Int32Array;
+  readonly data: SharedArrayBuffer;
   readonly f32: Float32Array;
   readonly layout: DataLayout;
   readonly slotElems: number;
@@ -17,8 +19,11 @@ export class ThreadContext {
     readonly localRank: number
   ) {
     this.control = new Int32Array(handle.control);
-    this.f32 = new Float32Array(handle.data);
+    this.data = handle.memory.buffer;
+    this.f32 = new Float32Array(this.data);
     this.layout = { threads: handle.threads, slotBytes: handle.slotBytes, smallBytes: handle.smallBytes, arenaBytes: handle.arenaBytes };
+    // Rank threads never receive from sockets: no scratch for them.
+    registerMemory(handle.memory, scratchOffset(this.layout), 0);
     this.slotElems = handle.slotBytes >>> 2;
   }
 
@@ -41,7 +46,7 @@ export class ThreadContext {
    * so other threads can read and write it in place; otherwise -1.
    */
   arenaElem(buf: Float32Array): number {
-    if (buf.buffer !== this.handle.data) return -1;
+    if (buf.buffer !== this.data) return -1;
     const start = arenaOffset(this.layout, this.localRank);
     if (buf.byteOffset < start || buf.byteOffset + buf.byteLength > start + this.layout.arenaBytes) return -1;
     return buf.byteOffset >>> 2;

@@ -1,16 +1,19 @@
 import { collectiveError } from './errors.js';
 import { CONTROL_INTS, MAX_THREADS } from './shared-layout.js';
+import type { SharedMemory } from './wasm-kernels.js';
 
 /**
  * Everything a rank thread needs to join a thread group, and nothing that cannot cross
- * `workerData`: SharedArrayBuffers and numbers.
+ * `workerData`: a SharedArrayBuffer, a shared WebAssembly.Memory (its buffer is a
+ * SharedArrayBuffer; the memory itself is needed to run the SIMD kernels on it) and numbers.
  */
 export interface ThreadGroupHandle {
   readonly kind: 'tfjs-ddp/thread-group@1';
   /** Rank threads in this process. */
   readonly threads: number;
   readonly control: SharedArrayBuffer;
-  readonly data: SharedArrayBuffer;
+  /** Shared WebAssembly.Memory holding slots, R, small regions, arenas (see shared-layout.ts). */
+  readonly memory: SharedMemory;
   /** Per-rank staging for large operations; larger buffers are processed in pieces. */
   readonly slotBytes: number;
   /** Operations on at most this many bytes (per rank) take the one-barrier path. */
@@ -31,7 +34,9 @@ export function checkHandle(value: unknown): ThreadGroupHandle {
     typeof h !== 'object' ||
     h.kind !== 'tfjs-ddp/thread-group@1' ||
     !(h.control instanceof SharedArrayBuffer) ||
-    !(h.data instanceof SharedArrayBuffer) ||
+    typeof h.memory !== 'object' ||
+    h.memory === null ||
+    !(h.memory.buffer instanceof SharedArrayBuffer) ||
     h.control.byteLength < CONTROL_INTS * 4 ||
     typeof h.threads !== 'number' ||
     h.threads < 1 ||

@@ -3,7 +3,9 @@ import { CommService } from './comm-service.js';
 import { collectiveError } from './errors.js';
 import type { CollectiveError } from './errors.js';
 import type { ProcessGroup } from './process-group.js';
-import { CONTROL_INTS, GROUP_KEY, MAX_THREADS, dataBytes, groupField } from './shared-layout.js';
+import { registerMemory } from './reduce-engine.js';
+import { CONTROL_INTS, GROUP_KEY, MAX_THREADS, SCRATCH_BYTES, dataBytes, groupField, scratchOffset } from './shared-layout.js';
+import { createSharedMemory } from './wasm-kernels.js';
 import { failShared, sharedFailure } from './shared-sync.js';
 import type { ThreadGroupHandle } from './thread-group-handle.js';
 
@@ -62,10 +64,13 @@ export function createThreadGroup(options: ThreadGroupOptions): ThreadGroup {
   const ints = new Int32Array(control);
   // Entry 0 of the group table is the whole process.
   Atomics.store(ints, groupField(0, GROUP_KEY), threads >= 31 ? -1 : (1 << threads) - 1);
+  const memory = createSharedMemory(dataBytes(layout));
+  // This (main) thread combines socket data into R: its scratch is the layout's.
+  registerMemory(memory, scratchOffset(layout), SCRATCH_BYTES);
   const handle: ThreadGroupHandle = {
     kind: 'tfjs-ddp/thread-group@1',
     control,
-    data: new SharedArrayBuffer(dataBytes(layout)),
+    memory,
     ...layout,
     opTimeoutMs: options.opTimeoutMs ?? 60_000,
     spinMicros: options.spinMicros ?? (threads <= availableParallelism() ? 50 : 0),
@@ -73,7 +78,7 @@ export function createThreadGroup(options: ThreadGroupOptions): ThreadGroup {
   };
   let service: CommService | undefined;
   if (pg && pg.size > 1) {
-    service = new CommService(ints, handle.data, layout, pg, pg.rank, threads);
+    service = new CommService(ints, memory.buffer, layout, pg, pg.rank, threads);
     // A process failure reaches every rank thread, attributed to that process's first global rank.
     pg.onFailure((err) => failShared(ints, err.code, err.peer === undefined ? undefined : err.peer * threads));
     const failed = pg.failure();

@@ -101,3 +101,27 @@ test('a decoder that failed refuses further bytes', () => {
   assert.equal(errCode(() => decoder.push(bad)), 'PROTOCOL_ERR_DECODE');
   assert.equal(errCode(() => decoder.push(encodeFrameBytes({ v: 1, t: 'bye' }))), 'PROTOCOL_ERR_DECODE');
 });
+
+test('a payload consumer gets the bytes as they arrive, without a copy by the decoder', () => {
+  const payload = Float32Array.from({ length: 300 }, (_, i) => i);
+  const got = new Uint8Array(1200);
+  const seen: Array<[number, number]> = [];
+  const frames: Message[] = [];
+  const decoder = new FrameDecoder({
+    payloadTarget: () => ({
+      consume: (bytes, at) => {
+        seen.push([at, bytes.byteLength]);
+        got.set(bytes, at);
+      }
+    }),
+    frame: (m, p) => {
+      frames.push(m);
+      assert.equal(p.byteLength, 0);
+    }
+  });
+  const stream = encodeFrameBytes(dataMessage(300), bytesOf(payload));
+  for (let at = 0; at < stream.byteLength; at += 333) decoder.push(stream.subarray(at, at + 333));
+  assert.equal(frames.length, 1);
+  assert.deepEqual(new Float32Array(got.buffer), payload);
+  assert.equal(seen.reduce((a, [, n]) => a + n, 0), 1200);
+});

@@ -4,14 +4,25 @@ import { DEFAULT_FRAME_LIMITS } from './limits.js';
 import type { FrameLimits } from './limits.js';
 import type { Message } from './messages.js';
 
+/**
+ * Takes payload bytes straight from the socket's buffers, without the decoder copying
+ * them anywhere (e.g. to add incoming values into a destination in one pass). The bytes
+ * are only valid during the call.
+ */
+export interface PayloadConsumer {
+  /** `bytes` are payload bytes [at, at + bytes.byteLength). */
+  consume(bytes: Uint8Array, at: number): void;
+}
+
 /** Where a streaming decoder delivers what it reads. */
 export interface FrameSink {
   /**
    * A header was validated and `payloadBytes` (> 0) follow. Return a buffer of exactly
    * that length to receive them in place (the only copy is from the socket's buffer
-   * into it), or undefined to let the decoder allocate one.
+   * into it), a consumer to take them as they come, or undefined to let the decoder
+   * allocate a buffer.
    */
-  payloadTarget(message: Message, payloadBytes: number): Uint8Array | undefined;
+  payloadTarget(message: Message, payloadBytes: number): Uint8Array | PayloadConsumer | undefined;
   /** Payload bytes [0, filled) have landed in the target; lets a consumer work while the rest arrives. */
   payloadProgress?(message: Message, filled: number): void;
   /** A whole frame arrived. */
@@ -36,6 +47,7 @@ export class FrameDecoder {
   private payloadBytes = 0;
   private message: Message | undefined;
   private target: Uint8Array = new Uint8Array(0);
+  private consumer: PayloadConsumer | undefined;
   private failed = false;
 
   constructor(
@@ -78,7 +90,8 @@ export class FrameDecoder {
       }
       case Phase.Payload: {
         const take = Math.min(this.payloadBytes - this.filled, chunk.byteLength - at);
-        this.target.set(chunk.subarray(at, at + take), this.filled);
+        if (this.consumer) this.consumer.consume(chunk.subarray(at, at + take), this.filled);
+        else this.target.set(chunk.subarray(at, at + take), this.filled);
         this.filled += take;
         const message = this.message as Message;
         this.sink.payloadProgress?.(message, this.filled);
@@ -111,13 +124,18 @@ export class FrameDecoder {
       this.finish(message);
       return;
     }
-    const target = this.sink.payloadTarget(message, this.payloadBytes) ?? new Uint8Array(this.payloadBytes);
+    const chosen = this.sink.payloadTarget(message, this.payloadBytes) ?? new Uint8Array(this.payloadBytes);
+    this.message = message;
+    this.phase = Phase.Payload;
+    if (!(chosen instanceof Uint8Array)) {
+      this.consumer = chosen;
+      return;
+    }
+    const target = chosen;
     if (target.byteLength !== this.payloadBytes) {
       throw protocolError('PROTOCOL_ERR_LENGTH', `receiver expected ${target.byteLength} payload bytes, frame has ${this.payloadBytes}`);
     }
-    this.message = message;
     this.target = target;
-    this.phase = Phase.Payload;
   }
 
   private finish(message: Message): void {
@@ -126,6 +144,8 @@ export class FrameDecoder {
     this.filled = 0;
     this.message = undefined;
     this.target = new Uint8Array(0);
-    this.sink.frame(message, this.payloadBytes === 0 ? new Uint8Array(0) : payload);
+    const consumed = this.consumer !== undefined;
+    this.consumer = undefined;
+    this.sink.frame(message, this.payloadBytes === 0 || consumed ? new Uint8Array(0) : payload);
   }
 }

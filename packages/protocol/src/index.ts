@@ -20,4 +20,4 @@ export { validateMessage } from './validate.js';
 export { FRAME_PREFIX_BYTES, encodeFrame, encodeFrameBytes, decodeHeader } from './frame.js';
 export type { EncodedFrame } from './frame.js';
 export { FrameDecoder } from './frame-decoder.js';
-export type { FrameSink } from './frame-decoder.js';
+export type { FrameSink, PayloadConsumer } from './frame-decoder.js';

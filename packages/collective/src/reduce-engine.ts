@@ -1,0 +1,36 @@
+import { instantiateKernels } from './wasm-kernels.js';
+import type { Kernels, SharedMemory } from './wasm-kernels.js';
+
+/**
+ * The SIMD kernels bound to one shared wasm memory, plus a scratch region in it for
+ * bytes arriving from sockets (they must be in the same memory to be combined there).
+ * Engines are found from a buffer's SharedArrayBuffer, per thread: `combineInto` uses
+ * the kernels when both operands lie in one registered memory, else plain JavaScript.
+ */
+export class ReduceEngine {
+  readonly buffer: SharedArrayBuffer;
+  readonly kernels: Kernels;
+  /** Scratch floats; used only synchronously (one event handler at a time on a thread). */
+  readonly scratch: Float32Array;
+
+  constructor(memory: SharedMemory, scratchByteOffset: number, scratchBytes: number) {
+    this.buffer = memory.buffer;
+    this.kernels = instantiateKernels(memory);
+    this.scratch = new Float32Array(this.buffer, scratchByteOffset, scratchBytes >>> 2);
+  }
+}
+
+const engines = new WeakMap<ArrayBufferLike, ReduceEngine>();
+
+/** Makes the kernels available for buffers in `memory` on this thread. */
+export function registerMemory(memory: SharedMemory, scratchByteOffset: number, scratchBytes: number): ReduceEngine {
+  const existing = engines.get(memory.buffer);
+  if (existing) return existing;
+  const engine = new ReduceEngine(memory, scratchByteOffset, scratchBytes);
+  engines.set(memory.buffer, engine);
+  return engine;
+}
+
+export function engineOf(view: ArrayBufferView): ReduceEngine | undefined {
+  return engines.get(view.buffer);
+}
