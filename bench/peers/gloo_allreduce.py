@@ -19,7 +19,7 @@ import time
 
 def iterations(nbytes):
     # Enough calls for a stable median, bounded in time on a 2-core machine.
-    return max(5, min(200, int(256 * 1024 * 1024 / max(nbytes, 1))))
+    return max(20, min(200, int(512 * 1024 * 1024 / max(nbytes, 1))))
 
 
 def worker(rank, world, port, sizes, queue):
@@ -32,7 +32,7 @@ def worker(rank, world, port, sizes, queue):
         n = nbytes // 4
         t = torch.ones(n, dtype=torch.float32)
         iters = iterations(nbytes)
-        for _ in range(max(2, iters // 10)):
+        for _ in range(max(5, iters // 5)):
             dist.all_reduce(t)
         times = []
         for _ in range(iters):

@@ -24,8 +24,11 @@ for (const ranks of options.ranks) {
       await benchThreads(ranks, options.sizes, false, options.iters, emit);
       await benchThreads(ranks, options.sizes, true, options.iters, emit);
     } else {
+      const facade = transport === 'processes-facade';
       for (const algorithm of options.algorithms) {
-        await benchProcesses(ranks, options.sizes, algorithm as AllReduceAlgorithm, options.segmentBytes, transport === 'processes-facade', options.iters, emit);
+        await benchProcesses(ranks, options.sizes, algorithm as AllReduceAlgorithm, options.segmentBytes, facade, false, options.iters, emit);
+        // The facade's rank thread works in the thread group's wasm memory already.
+        if (!facade) await benchProcesses(ranks, options.sizes, algorithm as AllReduceAlgorithm, options.segmentBytes, false, true, options.iters, emit);
       }
     }
   }

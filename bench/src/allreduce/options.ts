@@ -70,5 +70,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
 
 /** Calls per size: enough for a stable median, bounded in time (same rule as the gloo script). */
 export function iterationsFor(bytes: number, override?: number): number {
-  return override ?? Math.max(5, Math.min(200, Math.floor((256 * 1024 * 1024) / Math.max(bytes, 1))));
+  return override ?? Math.max(20, Math.min(200, Math.floor((512 * 1024 * 1024) / Math.max(bytes, 1))));
+}
+
+/** Untimed calls first: JavaScript needs its hot paths compiled (gloo gets the same). */
+export function warmupsFor(iterations: number): number {
+  return Math.max(5, Math.floor(iterations / 5));
 }

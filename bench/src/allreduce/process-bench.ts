@@ -14,6 +14,7 @@ export async function benchProcesses(
   algorithm: AllReduceAlgorithm,
   segmentBytes: number,
   facade: boolean,
+  zeroCopy: boolean,
   iters: number | undefined,
   emit: (line: BenchLine) => void
 ): Promise<void> {
@@ -33,10 +34,10 @@ export async function benchProcesses(
           ports[rank] = m.port;
           if (ports.filter((p) => p !== undefined).length === ranks) resolve();
         } else if (m.bytes !== undefined && m.times) {
-          emit(summarize(transport, algorithm, ranks, m.bytes, m.times));
+          emit(summarize(transport, zeroCopy ? `${algorithm}+zero-copy` : algorithm, ranks, m.bytes, m.times));
         }
       });
-      const start: ProcessBenchStart = { rank, size: ranks, sizes, algorithm, segmentBytes, facade, iters };
+      const start: ProcessBenchStart = { rank, size: ranks, sizes, algorithm, segmentBytes, facade, zeroCopy, iters };
       c.send(start);
     });
   });

@@ -5,9 +5,9 @@
  * group, whose process-level step runs on this main thread.
  */
 import { Worker } from 'node:worker_threads';
-import { ProcessGroupListener, createThreadGroup } from '@tfjs-ddp/collective';
+import { ProcessGroupListener, allocReduceBuffer, createThreadGroup } from '@tfjs-ddp/collective';
 import type { AllReduceAlgorithm, PeerAddress } from '@tfjs-ddp/collective';
-import { iterationsFor } from './options.js';
+import { iterationsFor, warmupsFor } from './options.js';
 import type { ThreadBenchStart } from './thread-worker.js';
 
 export interface ProcessBenchStart {
@@ -17,6 +17,8 @@ export interface ProcessBenchStart {
   readonly algorithm: AllReduceAlgorithm;
   readonly segmentBytes: number;
   readonly facade: boolean;
+  /** Buffers from allocReduceBuffer (in place) instead of plain Float32Arrays (staged). */
+  readonly zeroCopy: boolean;
   readonly iters: number | undefined;
 }
 
@@ -39,9 +41,10 @@ const report = (m: { bytes: number; times: number[] }): void => {
 
 if (!start.facade) {
   for (const bytes of start.sizes) {
-    const buf = new Float32Array(bytes >>> 2).fill(1);
+    const buf = start.zeroCopy ? allocReduceBuffer(bytes >>> 2) : new Float32Array(bytes >>> 2);
+    buf.fill(1);
     const iters = iterationsFor(bytes, start.iters);
-    for (let i = 0; i < Math.max(2, Math.floor(iters / 10)); i++) await pg.allReduce(buf, 'sum');
+    for (let i = 0; i < warmupsFor(iters); i++) await pg.allReduce(buf, 'sum');
     const times: number[] = [];
     for (let i = 0; i < iters; i++) {
       const t0 = performance.now();

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { joinThreadGroup } from '@tfjs-ddp/collective';
 import type { ThreadGroupHandle } from '@tfjs-ddp/collective';
-import { iterationsFor } from './options.js';
+import { iterationsFor, warmupsFor } from './options.js';
 
 export interface ThreadBenchStart {
   readonly handle: ThreadGroupHandle;
@@ -19,7 +19,7 @@ for (const bytes of start.sizes) {
   const buf = start.zeroCopy ? comm.allocShared(n) : new Float32Array(n);
   buf.fill(1);
   const iters = iterationsFor(bytes, start.iters);
-  for (let i = 0; i < Math.max(2, Math.floor(iters / 10)); i++) comm.allReduce(buf, 'sum');
+  for (let i = 0; i < warmupsFor(iters); i++) comm.allReduce(buf, 'sum');
   const times: number[] = [];
   for (let i = 0; i < iters; i++) {
     const t0 = performance.now();

@@ -1,6 +1,7 @@
 export { CollectiveError, COLLECTIVE_ERROR_CODES } from './errors.js';
 export type { CollectiveErrorCode } from './errors.js';
 export { REDUCE_OPS } from './reduce-op.js';
+export { allocReduceBuffer } from './reduce-engine.js';
 export type { ReduceOp } from './reduce-op.js';
 export type { Communicator, AsyncCommunicator } from './communicator.js';
 export { ProcessGroup, ProcessGroupListener, connectProcessGroup } from './process-group.js';

@@ -1,4 +1,5 @@
-import { instantiateKernels } from './wasm-kernels.js';
+import { collectiveError } from './errors.js';
+import { createSharedMemory, instantiateKernels } from './wasm-kernels.js';
 import type { Kernels, SharedMemory } from './wasm-kernels.js';
 
 /**
@@ -34,3 +35,18 @@ export function registerMemory(memory: SharedMemory, scratchByteOffset: number, 
 export function engineOf(view: ArrayBufferView): ReduceEngine | undefined {
   return engines.get(view.buffer);
 }
+
+/**
+ * A Float32Array in its own shared wasm memory, with the SIMD kernels registered on this
+ * thread: process-group operations on it run in place (no staging copies). For
+ * long-lived buffers (gradient buckets); each takes whole 64 KiB wasm pages.
+ */
+export function allocReduceBuffer(length: number): Float32Array {
+  if (!Number.isInteger(length) || length < 0) throw collectiveError('COLL_ERR_ARGUMENT', `allocReduceBuffer(${length})`);
+  const bytes = Math.ceil((length * 4) / 64) * 64;
+  const memory = createSharedMemory(bytes + BUFFER_SCRATCH_BYTES);
+  registerMemory(memory, bytes, BUFFER_SCRATCH_BYTES);
+  return new Float32Array(memory.buffer, 0, length);
+}
+
+const BUFFER_SCRATCH_BYTES = 256 * 1024;
