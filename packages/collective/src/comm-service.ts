@@ -1,7 +1,7 @@
 import type { AsyncCommunicator } from './communicator.js';
 import { asCollectiveError, collectiveError } from './errors.js';
 import type { CollectiveError } from './errors.js';
-import { DONE_SEQ, OP_KINDS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
+import { DONE_SEQ, OP_KINDS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
 import type { DataLayout } from './shared-layout.js';
 import { failShared, sharedFailure } from './shared-sync.js';
 
@@ -66,7 +66,12 @@ export class CommService {
     const combine = Atomics.load(this.control, REQ_OP) === 1 ? 'max' : 'sum';
     const count = Atomics.load(this.control, REQ_COUNT);
     const root = Atomics.load(this.control, REQ_ROOT);
-    const p = this.processes;
+    const lo = Atomics.load(this.control, REQ_PROC_LO);
+    const hi = Atomics.load(this.control, REQ_PROC_HI);
+    const whole = lo === 0 && hi === this.processes.size;
+    // A split into whole processes runs on the process group's subgroup of the same ranks.
+    const p = whole ? this.processes : this.processes.split(Array.from({ length: hi - lo }, (_, i) => lo + i));
+    const me = this.processRank - lo;
     const perProcess = count * this.threads;
     switch (kind) {
       case 'allReduce':
@@ -74,9 +79,9 @@ export class CommService {
       case 'broadcast':
         return p.broadcast(this.r.subarray(0, count), root);
       case 'allGather':
-        return p.allGather(this.r.subarray(this.processRank * perProcess, (this.processRank + 1) * perProcess), this.r.subarray(0, perProcess * p.size));
+        return p.allGather(this.r.subarray(me * perProcess, (me + 1) * perProcess), this.r.subarray(0, perProcess * p.size));
       case 'reduceScatter':
-        return p.reduceScatter(this.r.subarray(0, perProcess * p.size), this.r.subarray(this.processRank * perProcess, (this.processRank + 1) * perProcess), combine);
+        return p.reduceScatter(this.r.subarray(0, perProcess * p.size), this.r.subarray(me * perProcess, (me + 1) * perProcess), combine);
       case 'barrier':
         return p.barrier();
       default:

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { HierReport, HierStart } from './fixtures/hier-process.js';
 import type { ThreadReport } from './fixtures/thread-rank.js';
-import { checkExactness } from './fixtures/thread-checks.js';
-import { AWKWARD_SIZES } from './testing.js';
+import { checkExactness, resultOf } from './fixtures/thread-checks.js';
+import { AWKWARD_SIZES, assertBitIdentical, assertClose, inputFor, reference } from './testing.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/hier-process.js', import.meta.url));
 
@@ -43,6 +43,22 @@ test('2 processes x 2 threads: one communicator over 4 global ranks, exact and b
   const reports = run.byRank();
   checkExactness(reports, 4, AWKWARD_SIZES, '2x2');
   reports.forEach((r) => assert.ok(r.some((m) => m.kind === 'done'), JSON.stringify(r.filter((m) => m.kind === 'error'))));
+});
+
+test('3 processes x 2 threads: split into whole processes works, a partial split is refused', { timeout: 120_000 }, async () => {
+  const sizes = [0, 7, 4099];
+  const run = await launch(3, 2, 'exactness', sizes, 30_000);
+  await run.exited(100_000);
+  const reports = run.byRank();
+  checkExactness(reports, 6, sizes, '3x2');
+  const two = reports.slice(0, 4).map((r) => resultOf(r, 'split-processes:5000'));
+  assertClose(two[0] as Float32Array, reference([0, 1, 2, 3].map((r) => inputFor(r, 5000, 6)), 'mean'), 'split into processes 0-1');
+  assertBitIdentical(two, 'split into processes 0-1');
+  reports.forEach((r, rank) => {
+    const partial = r.find((m) => m.kind === 'result' && m.name.startsWith('split-partial:'));
+    // Ranks 0..2 ask for ranks {0,1,2}: process 0 whole plus half of process 1.
+    if (rank <= 2) assert.equal(partial?.kind === 'result' && partial.name, 'split-partial:COLL_ERR_UNSUPPORTED');
+  });
 });
 
 test('3 processes x 2 threads, a process killed with SIGKILL: every surviving rank thread fails with PEER_LOST naming it', { timeout: 60_000 }, async () => {

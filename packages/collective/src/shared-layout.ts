@@ -35,6 +35,9 @@ export const REQ_ROOT = 8;
 export const REQ_ARRIVED = 9;
 /** Local ranks that have joined (bitmask). */
 export const JOINED = 10;
+/** Comm side: the request's group, as a range of process ranks [lo, hi). */
+export const REQ_PROC_LO = 11;
+export const REQ_PROC_HI = 12;
 /** Per local rank: element index in `data` of its input for the current operation. */
 export const LOC_BASE = 16;
 /**

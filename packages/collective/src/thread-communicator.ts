@@ -1,6 +1,7 @@
 import type { Communicator } from './communicator.js';
 import { collectiveError } from './errors.js';
 import { HierarchicalCollectives } from './hierarchical-collectives.js';
+import type { ProcessRange } from './hierarchical-collectives.js';
 import { LocalCollectives } from './local-collectives.js';
 import type { LocalGroup } from './local-collectives.js';
 import { checkReduceOp } from './reduce-op.js';
@@ -43,9 +44,10 @@ export function joinThreadGroup(handle: unknown, localRank: number): ThreadCommu
   const members = Array.from({ length: h.threads }, (_, r) => r);
   const world: LocalGroup = { index: 0, members, me: localRank };
   const local = new LocalCollectives(ctx);
-  const hierarchical = h.process && h.process.size > 1 ? new HierarchicalCollectives(ctx, world, h.process.rank, h.process.size) : undefined;
+  const processes = h.process?.size ?? 1;
+  const hierarchical = processes > 1 ? { collectives: new HierarchicalCollectives(ctx, world, h.process?.rank ?? 0), range: { lo: 0, hi: processes } } : undefined;
   const processRank = h.process?.rank ?? 0;
-  const globalRanks = Array.from({ length: h.threads * (h.process?.size ?? 1) }, (_, g) => g);
+  const globalRanks = Array.from({ length: h.threads * processes }, (_, g) => g);
   return new GroupCommunicator(ctx, local, hierarchical, world, processRank * h.threads, globalRanks, { used: 0 });
 }
 
@@ -53,8 +55,8 @@ class GroupCommunicator implements ThreadCommunicator {
   constructor(
     private readonly ctx: ThreadContext,
     private readonly local: LocalCollectives,
-    /** Set only for the world group of a multi-process hierarchical group. */
-    private readonly hierarchical: HierarchicalCollectives | undefined,
+    /** Set for groups over whole processes (the world, or a split into whole processes) when there are several. */
+    private readonly hierarchical: { readonly collectives: HierarchicalCollectives; readonly range: ProcessRange } | undefined,
     private readonly group: LocalGroup,
     /** Global rank of local rank 0 of this process. */
     private readonly base: number,
@@ -78,14 +80,14 @@ class GroupCommunicator implements ThreadCommunicator {
   allReduce(buf: Float32Array, op: ReduceOp = 'sum'): void {
     checkReduceOp(op);
     checkBuffer(buf, 'buf');
-    if (this.hierarchical) this.hierarchical.allReduce(buf, op, this.size);
+    if (this.hierarchical) this.hierarchical.collectives.allReduce(this.hierarchical.range, buf, op, this.size);
     else this.local.allReduce(this.group, buf, op, this.size);
   }
 
   broadcast(buf: Float32Array, root: number): void {
     checkBuffer(buf, 'buf');
     this.checkRoot(root);
-    if (this.hierarchical) this.hierarchical.broadcast(buf, root);
+    if (this.hierarchical) this.hierarchical.collectives.broadcast(this.hierarchical.range, buf, root);
     else this.local.broadcast(this.group, buf, root);
   }
 
@@ -95,7 +97,7 @@ class GroupCommunicator implements ThreadCommunicator {
     if (output.length !== input.length * this.size) {
       throw collectiveError('COLL_ERR_ARGUMENT', `allGather output must hold ${this.size} x ${input.length} elements, has ${output.length}`);
     }
-    if (this.hierarchical) this.hierarchical.allGather(input, output, this.rank, this.size);
+    if (this.hierarchical) this.hierarchical.collectives.allGather(this.hierarchical.range, input, output, this.rank, this.size);
     else this.local.allGather(this.group, input, output);
   }
 
@@ -106,12 +108,12 @@ class GroupCommunicator implements ThreadCommunicator {
     if (input.length !== output.length * this.size) {
       throw collectiveError('COLL_ERR_ARGUMENT', `reduceScatter input must hold ${this.size} x ${output.length} elements, has ${input.length}`);
     }
-    if (this.hierarchical) this.hierarchical.reduceScatter(input, output, op, this.rank, this.size);
+    if (this.hierarchical) this.hierarchical.collectives.reduceScatter(this.hierarchical.range, input, output, op, this.rank, this.size);
     else this.local.reduceScatter(this.group, input, output, op, this.size);
   }
 
   barrier(): void {
-    if (this.hierarchical) this.hierarchical.barrier();
+    if (this.hierarchical) this.hierarchical.collectives.barrier(this.hierarchical.range);
     else this.local.barrier(this.group);
   }
 
@@ -123,14 +125,34 @@ class GroupCommunicator implements ThreadCommunicator {
     const globals = sorted.map((r) => this.globalRanks[r] as number);
     if (globals.length === this.globalRanks.length) return this;
     const locals = globals.map((g) => g - this.base);
-    if (locals.some((l) => l < 0 || l >= this.ctx.handle.threads)) {
-      throw collectiveError(
-        'COLL_ERR_UNSUPPORTED',
-        `split: [${ranks.join(',')}] spans processes; subgroups must lie within one process (or be the whole group)`
-      );
-    }
+    if (locals.some((l) => l < 0 || l >= this.ctx.handle.threads)) return this.splitProcesses(ranks, globals);
     const group: LocalGroup = { index: this.claimGroup(locals), members: locals, me: locals.indexOf(this.ctx.localRank) };
     return new GroupCommunicator(this.ctx, this.local, undefined, group, this.base, globals, this.arena);
+  }
+
+  /** A subgroup over whole processes: all threads of a contiguous range of processes. */
+  private splitProcesses(ranks: readonly number[], globals: readonly number[]): ThreadCommunicator {
+    const t = this.ctx.handle.threads;
+    const lo = Math.floor((globals[0] as number) / t);
+    const hi = Math.floor((globals[globals.length - 1] as number) / t) + 1;
+    const whole = globals.length === (hi - lo) * t && globals.every((g, i) => g === lo * t + i);
+    if (!this.hierarchical || !whole) {
+      throw collectiveError(
+        'COLL_ERR_UNSUPPORTED',
+        `split: [${ranks.join(',')}] spans processes partially; a subgroup must lie within one process or be whole processes (${t} ranks each)`
+      );
+    }
+    const range = { lo, hi };
+    if (hi - lo === 1) {
+      // One whole process: the local (shared-memory only) group of all its threads.
+      return new GroupCommunicator(this.ctx, this.local, undefined, this.worldLocal(), this.base, globals, this.arena);
+    }
+    return new GroupCommunicator(this.ctx, this.local, { collectives: this.hierarchical.collectives, range }, this.group, this.base, globals, this.arena);
+  }
+
+  private worldLocal(): LocalGroup {
+    const members = Array.from({ length: this.ctx.handle.threads }, (_, r) => r);
+    return { index: 0, members, me: this.ctx.localRank };
   }
 
   allocShared(length: number): Float32Array {

@@ -65,8 +65,8 @@ export class ThreadContext {
   }
 
   /** Publishes this rank's operation signature for `checkSignatures` after the barrier. */
-  sign(group: number, parity: number, kind: OpKind, count: number, op: string, root: number): number {
-    const sig = signature(kind, count, op, root);
+  sign(group: number, parity: number, kind: OpKind, count: number, op: string, root: number, extra = 0): number {
+    const sig = signature(kind, count, op, root) ^ Math.imul(extra + 1, 0x165667b1);
     Atomics.store(this.control, sigIndex(group, parity, this.localRank), sig);
     return sig;
   }
