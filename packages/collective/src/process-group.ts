@@ -177,6 +177,8 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
   }
 }
 
+const EARLY_SOCKET_MS = 120_000;
+
 /**
  * Listens before the peers are known, so a worker can advertise its port; `connect`
  * then authenticates one link to every other rank (the higher rank dials the lower).
@@ -310,9 +312,20 @@ export class ProcessGroupListener {
       this.acceptor(socket);
       return;
     }
-    // Peers may dial before this side calls connect(); hold a bounded number of them.
-    if (this.early.length >= 256) socket.destroy();
-    else this.early.push(socket);
+    // Peers may dial before this side calls connect(); hold a bounded number of them, and
+    // not forever: a connect() that never comes must not pin them.
+    if (this.early.length >= 256) {
+      socket.destroy();
+      return;
+    }
+    this.early.push(socket);
+    setTimeout(() => {
+      const at = this.early.indexOf(socket);
+      if (at >= 0) {
+        this.early.splice(at, 1);
+        socket.destroy();
+      }
+    }, EARLY_SOCKET_MS).unref();
   }
 }
 
