@@ -56,6 +56,13 @@ export class SocketLink implements Link {
       }
     });
     socket.on('error', (err) => this.fail(collectiveError('COLL_ERR_PEER_LOST', `link to rank ${this.peer}: ${err.message}`, this.peer, err)));
+    socket.on('end', () => {
+      try {
+        this.decoder.end();
+      } catch (err) {
+        this.fail(collectiveError('COLL_ERR_PROTOCOL', `link to rank ${this.peer}: ${(err as Error).message}`, this.peer, err));
+      }
+    });
     socket.on('close', () => {
       if (this.closing) this.fail(collectiveError('COLL_ERR_CLOSED', `link to rank ${this.peer} was closed here`, this.peer));
       else if (this.byeReceived) this.fail(collectiveError('COLL_ERR_PEER_CLOSED', `rank ${this.peer} closed the group`, this.peer));

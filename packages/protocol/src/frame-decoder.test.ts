@@ -125,3 +125,12 @@ test('a payload consumer gets the bytes as they arrive, without a copy by the de
   assert.deepEqual(new Float32Array(got.buffer), payload);
   assert.equal(seen.reduce((a, [, n]) => a + n, 0), 1200);
 });
+
+test('a stream that ends inside a frame is reported as truncated', () => {
+  const decoder = new FrameDecoder(collector().sink);
+  const frame = encodeFrameBytes(dataMessage(4), new Uint8Array(16));
+  decoder.push(frame.subarray(0, frame.byteLength - 3));
+  assert.equal(errCode(() => decoder.end()), 'PROTOCOL_ERR_TRUNCATED');
+  decoder.push(frame.subarray(frame.byteLength - 3));
+  decoder.end();
+});

@@ -60,6 +60,11 @@ export class FrameDecoder {
     return this.phase === Phase.Prefix && this.filled === 0;
   }
 
+  /** The stream ended: throws PROTOCOL_ERR_TRUNCATED if it ended inside a frame. */
+  end(): void {
+    if (!this.atBoundary) throw protocolError('PROTOCOL_ERR_TRUNCATED', 'the stream ended inside a frame');
+  }
+
   push(chunk: Uint8Array): void {
     if (this.failed) throw protocolError('PROTOCOL_ERR_DECODE', 'decoder already failed');
     try {
