@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { NONCE_BYTES, PROTOCOL_VERSION } from '@tfjs-ddp/protocol';
 import type { HelloMessage, Message } from '@tfjs-ddp/protocol';
 import { collectiveError } from './errors.js';
-import type { SocketLink } from './socket-link.js';
+import type { Connection } from './connection.js';
 
 /**
  * Mutual authentication of a peer link with the per-job secret, by challenge and
@@ -39,7 +39,7 @@ function hello(me: LinkIdentity, to: number, nonce: Uint8Array): HelloMessage {
   return { v: PROTOCOL_VERSION, t: 'hello', group: me.group, from: me.rank, to, size: me.size, localSize: me.localSize, nonce };
 }
 
-async function expect<T extends Message['t']>(link: SocketLink, type: T, timeoutMs: number): Promise<Extract<Message, { t: T }>> {
+async function expect<T extends Message['t']>(link: Connection, type: T, timeoutMs: number): Promise<Extract<Message, { t: T }>> {
   const m = await link.nextControl(timeoutMs);
   if (m.t === 'abort') {
     const code = m.code === 'COLL_ERR_AUTH' || m.code === 'COLL_ERR_CONFIG' ? m.code : 'COLL_ERR_CONNECT';
@@ -60,7 +60,7 @@ function checkHello(me: LinkIdentity, m: HelloMessage, from: number | undefined)
 }
 
 /** Dialer side; resolves when the acceptor has confirmed the link. */
-export async function dialHandshake(link: SocketLink, me: LinkIdentity, to: number, timeoutMs: number): Promise<void> {
+export async function dialHandshake(link: Connection, me: LinkIdentity, to: number, timeoutMs: number): Promise<void> {
   const nonceD = randomBytes(NONCE_BYTES);
   link.sendControl(hello(me, to, nonceD));
   const theirs = await expect(link, 'hello', timeoutMs);
@@ -78,7 +78,7 @@ export async function dialHandshake(link: SocketLink, me: LinkIdentity, to: numb
  * Acceptor side; `accepts(rank)` says whether a link from that rank is still wanted.
  * Resolves with the dialer's rank. On refusal the dialer is told why before the close.
  */
-export async function acceptHandshake(link: SocketLink, me: LinkIdentity, accepts: (rank: number) => boolean, timeoutMs: number): Promise<number> {
+export async function acceptHandshake(link: Connection, me: LinkIdentity, accepts: (rank: number) => boolean, timeoutMs: number): Promise<number> {
   const theirs = await expect(link, 'hello', timeoutMs);
   try {
     checkHello(me, theirs, undefined);

@@ -5,6 +5,7 @@ import type { DataTag } from './link.js';
 import { combineInto } from './reduce-op.js';
 import type { CombineOp } from './reduce-op.js';
 import { engineOf } from './reduce-engine.js';
+import type { ReduceEngine } from './reduce-engine.js';
 
 interface Posted {
   readonly tag: DataTag;
@@ -35,7 +36,14 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget'> {
   /** Bytes of a float split between two socket reads. */
   private readonly carry = new Uint8Array(4);
   private carried = 0;
-  private readonly consumer: PayloadConsumer = { consume: (bytes, at) => this.combineFrom(bytes, at) };
+  /** Where the outstanding in-place read lands: the scratch of the destination's engine. */
+  private readStart = 0;
+  private scratchHeld: ReduceEngine | undefined;
+  private readonly consumer: PayloadConsumer = {
+    consume: (bytes, at) => this.combineFrom(bytes, at),
+    readBuffer: (maxBytes) => this.readBuffer(maxBytes),
+    consumeRead: (n, at) => this.combineRead(n, at)
+  };
   /**
    * The receive the frame now arriving was matched to, decided when its header arrived:
    * a receive posted while an early frame is half-way in must not take its remaining bytes.
@@ -77,10 +85,45 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget'> {
     }
   }
 
+  /**
+   * In-place reads for a combine (node:net `onread`): the next read lands in the engine's
+   * scratch right after any carried partial float, so the kernel combines it where the
+   * socket put it — no copy by JavaScript at all. Undefined (read elsewhere, then
+   * `consume`) when the destination has no engine or another link holds the scratch.
+   */
+  private readBuffer(maxBytes: number): Uint8Array | undefined {
+    const head = this.receiving as Posted;
+    const engine = engineOf(head.into);
+    if (!engine || (engine.scratchOwner !== undefined && engine.scratchOwner !== this)) return undefined;
+    const bytes = new Uint8Array(engine.scratch.buffer, engine.scratch.byteOffset, engine.scratch.byteLength);
+    if (bytes.byteLength < 64) return undefined;
+    engine.scratchOwner = this;
+    this.scratchHeld = engine;
+    bytes.set(this.carry.subarray(0, this.carried));
+    this.readStart = this.carried;
+    return bytes.subarray(this.carried, this.carried + Math.min(maxBytes, bytes.byteLength - this.carried));
+  }
+
+  private combineRead(n: number, at: number): void {
+    const head = this.receiving as Posted;
+    const engine = engineOf(head.into);
+    if (!engine || engine.scratchOwner !== this) throw collectiveError('COLL_ERR_PROTOCOL', 'in-place read without its scratch', this.peer);
+    engine.scratchOwner = undefined;
+    this.scratchHeld = undefined;
+    const total = this.readStart + n;
+    const floats = total >>> 2;
+    const first = (at - this.readStart) >>> 2;
+    combineInto(head.into.subarray(first, first + floats), engine.scratch.subarray(0, floats), head.combine as CombineOp);
+    this.carried = total - floats * 4;
+    if (this.carried > 0) this.carry.set(new Uint8Array(engine.scratch.buffer, engine.scratch.byteOffset + floats * 4, this.carried));
+  }
+
   /** Rejects every posted receive; later posts reject at once. */
   fail(err: CollectiveError): void {
     if (this.failure) return;
     this.failure = err;
+    // A read that will never complete must not keep the scratch from other links.
+    if (this.scratchHeld?.scratchOwner === this) this.scratchHeld.scratchOwner = undefined;
     for (const p of this.posted.splice(0)) p.reject(err);
     this.early.length = 0;
   }
@@ -104,7 +147,8 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget'> {
   private combineFrom(bytes: Uint8Array, at: number): void {
     const head = this.receiving as Posted;
     const op = head.combine as CombineOp;
-    const scratch = engineOf(head.into)?.scratch ?? this.jsScratch;
+    const engine = engineOf(head.into);
+    const scratch = engine && (engine.scratchOwner === undefined || engine.scratchOwner === this) ? engine.scratch : this.jsScratch;
     const scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.byteLength);
     let pos = 0;
     if (this.carried > 0) {

@@ -14,12 +14,18 @@ export function listen(host: string, port: number, onSocket: (socket: Socket) =>
   });
 }
 
+/** Reads in place: node:net `onread` (only sockets we dial can have it). */
+export interface OnRead {
+  buffer: () => Uint8Array;
+  callback: (n: number, buf: Uint8Array) => boolean;
+}
+
 /** Connects, retrying refused connections (the peer may not listen yet) until the deadline. */
-export async function dial(host: string, port: number, deadline: number, signal: { cancelled: boolean }): Promise<Socket> {
+export async function dial(host: string, port: number, deadline: number, signal: { cancelled: boolean }, onread: OnRead): Promise<Socket> {
   let delay = 10;
   for (;;) {
     try {
-      return await connectOnce(host, port, Math.max(1, deadline - Date.now()));
+      return await connectOnce(host, port, Math.max(1, deadline - Date.now()), onread);
     } catch (err) {
       if (signal.cancelled || Date.now() + delay >= deadline) {
         throw collectiveError('COLL_ERR_CONNECT', `cannot connect to ${host}:${port}: ${(err as Error).message}`, undefined, err);
@@ -30,9 +36,9 @@ export async function dial(host: string, port: number, deadline: number, signal:
   }
 }
 
-function connectOnce(host: string, port: number, timeoutMs: number): Promise<Socket> {
+function connectOnce(host: string, port: number, timeoutMs: number, onread: OnRead): Promise<Socket> {
   return new Promise<Socket>((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, onread });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no answer in ${timeoutMs} ms`));

@@ -13,6 +13,7 @@ import type { ReduceOp } from './reduce-op.js';
 import { DEFAULT_ALGORITHM_OPTIONS, ScheduleCollectives } from './schedule-collectives.js';
 import type { AlgorithmOptions } from './schedule-collectives.js';
 import { SocketLink } from './socket-link.js';
+import { Connection } from './connection.js';
 
 export interface PeerAddress {
   readonly rank: number;
@@ -40,7 +41,7 @@ export interface ProcessGroupOptions {
 }
 
 /**
- * A process group: one authenticated TCP link to every other process (a full mesh, so
+ * A process group: one authenticated link to every other process (a full mesh, so
  * any subgroup can run any algorithm and every process sees a peer's death directly),
  * and the collectives over them. Any failure — a lost link, a timeout, an abort here or
  * on a peer — fails the whole group: pending and later operations reject with the first
@@ -78,12 +79,7 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
         // A peer that said goodbye only fails the operations that still need it.
         if (err.code !== 'COLL_ERR_PEER_CLOSED' && err.code !== 'COLL_ERR_CLOSED') this.fail(err);
       };
-      for (;;) {
-        const queued = link.takeQueuedControl();
-        if (queued === undefined) break;
-        this.onControl(link, queued);
-      }
-      if (link.failed) link.onFailure(link.failed);
+      link.start();
     }
   }
 
@@ -152,8 +148,8 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
   /** Orderly close; pending operations fail with COLL_ERR_CLOSED. Leaves no handle open. */
   async close(): Promise<void> {
     if (!this.failed) this.failed = collectiveError('COLL_ERR_CLOSED', 'the process group was closed');
-    const closed = [...this.links.values()].map(
-      (link) => new Promise<void>((resolve) => (link.socket.destroyed ? resolve() : link.socket.once('close', () => resolve())))
+    const closed = [...this.links.values()].flatMap((link) =>
+      link.sockets.map((socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve()))))
     );
     for (const link of this.links.values()) link.close();
     await Promise.all(closed);
@@ -181,7 +177,8 @@ const EARLY_SOCKET_MS = 120_000;
 
 /**
  * Listens before the peers are known, so a worker can advertise its port; `connect`
- * then authenticates one link to every other rank (the higher rank dials the lower).
+ * then authenticates a link to every other rank: every rank dials every other one and
+ * receives on the connection it dialed (see `SocketLink`).
  */
 export class ProcessGroupListener {
   private readonly early: Socket[] = [];
@@ -221,8 +218,11 @@ export class ProcessGroupListener {
     const me: LinkIdentity = { group: options.groupId ?? 'default', rank, size, localSize: options.localSize ?? 1, secret };
     const timeoutMs = options.connectTimeoutMs ?? 30_000;
     const deadline = Date.now() + timeoutMs;
+    // Two connections per peer: `rx` we dialed (and receive on), `tx` the peer dialed.
+    const rx = new Map<number, Connection>();
+    const tx = new Map<number, Connection>();
     const links = new Map<number, SocketLink>();
-    const all = new Set<SocketLink>();
+    const all = new Set<Connection>();
     const cancel = { cancelled: false };
     let refusal: CollectiveError | undefined;
 
@@ -234,16 +234,17 @@ export class ProcessGroupListener {
         this.acceptor = undefined;
         this.close();
         if (err) {
-          for (const link of all) link.destroy(err);
+          for (const c of all) c.destroy(err);
           reject(err);
         } else {
           resolve(new ProcessGroup(options, links));
         }
       };
-      const established = (peer: number, link: SocketLink): void => {
-        if (cancel.cancelled) return;
-        link.up = true;
-        links.set(peer, link);
+      const established = (): void => {
+        for (const [q, r] of rx) {
+          const t = tx.get(q);
+          if (t && !links.has(q)) links.set(q, new SocketLink(q, r, t));
+        }
         if (links.size === size - 1) finish();
       };
       const timer = setTimeout(() => {
@@ -253,28 +254,38 @@ export class ProcessGroupListener {
       }, timeoutMs);
 
       this.acceptor = (socket) => {
-        const link = new SocketLink(-1, socket, options.limits);
-        all.add(link);
-        acceptHandshake(link, me, (q) => q > rank && !links.has(q), Math.max(1, deadline - Date.now())).then(
-          (peer) => established(peer, link),
+        const connection = new Connection(-1, options.limits);
+        connection.attach(socket, true);
+        all.add(connection);
+        acceptHandshake(connection, me, (q) => q !== rank && !tx.has(q), Math.max(1, deadline - Date.now())).then(
+          (peer) => {
+            if (cancel.cancelled) return;
+            tx.set(peer, connection);
+            established();
+          },
           (err: CollectiveError) => {
             // A bad or foreign connection is closed and otherwise ignored; the real peer may still come.
             refusal = err;
-            all.delete(link);
-            link.destroy(err);
+            all.delete(connection);
+            connection.destroy(err);
           }
         );
       };
       for (const socket of this.early.splice(0)) this.acceptor(socket);
 
-      for (let q = 0; q < rank; q++) {
+      for (let q = 0; q < size; q++) {
+        if (q === rank) continue;
         const address = options.peers.find((p) => p.rank === q);
         if (!address) {
           finish(collectiveError('COLL_ERR_ARGUMENT', `no address for rank ${q}`, q));
           return;
         }
         this.dialPeer(address, me, deadline, cancel, options.limits, all).then(
-          (link) => established(q, link),
+          (connection) => {
+            if (cancel.cancelled) return;
+            rx.set(q, connection);
+            established();
+          },
           (err: CollectiveError) => finish(err)
         );
       }
@@ -288,19 +299,20 @@ export class ProcessGroupListener {
     deadline: number,
     cancel: { cancelled: boolean },
     limits: FrameLimits | undefined,
-    all: Set<SocketLink>
-  ): Promise<SocketLink> {
+    all: Set<Connection>
+  ): Promise<Connection> {
     for (;;) {
-      const socket = await dial(address.host, address.port, deadline, cancel);
-      const link = new SocketLink(address.rank, socket, limits);
-      all.add(link);
+      const connection = new Connection(address.rank, limits);
+      const socket = await dial(address.host, address.port, deadline, cancel, connection.onreadOptions());
+      connection.attach(socket, false);
+      all.add(connection);
       try {
-        await dialHandshake(link, me, address.rank, Math.max(1, deadline - Date.now()));
-        return link;
+        await dialHandshake(connection, me, address.rank, Math.max(1, deadline - Date.now()));
+        return connection;
       } catch (err) {
-        all.delete(link);
+        all.delete(connection);
         const error = err as CollectiveError;
-        link.destroy(error);
+        connection.destroy(error);
         // A wrong secret or configuration will not fix itself; a dropped connection may.
         if (error.code === 'COLL_ERR_AUTH' || error.code === 'COLL_ERR_CONFIG' || cancel.cancelled || Date.now() >= deadline) throw error;
       }

@@ -11,8 +11,13 @@ import type { Kernels, SharedMemory } from './wasm-kernels.js';
 export class ReduceEngine {
   readonly buffer: SharedArrayBuffer;
   readonly kernels: Kernels;
-  /** Scratch floats; used only synchronously (one event handler at a time on a thread). */
+  /** Scratch floats for socket bytes on their way into a combine. */
   readonly scratch: Float32Array;
+  /**
+   * Who has a socket read outstanding into the scratch (node:net `onread` holds the
+   * buffer until the next read); nobody else may touch the scratch meanwhile.
+   */
+  scratchOwner: object | undefined;
 
   constructor(memory: SharedMemory, scratchByteOffset: number, scratchBytes: number) {
     this.buffer = memory.buffer;

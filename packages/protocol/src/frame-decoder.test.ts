@@ -134,3 +134,25 @@ test('a stream that ends inside a frame is reported as truncated', () => {
   decoder.push(frame.subarray(frame.byteLength - 3));
   decoder.end();
 });
+
+test('a reader that reads in place (onread) lands payload bytes straight in the target', () => {
+  const payload = Float32Array.from({ length: 1000 }, (_, i) => i - 500);
+  const target = new Uint8Array(4000);
+  const { sink, frames } = collector(target);
+  const decoder = new FrameDecoder(sink);
+  const { head, payload: body } = encodeFrame(dataMessage(1000), bytesOf(payload));
+  decoder.push(head.subarray(0, 5));
+  assert.equal(decoder.readTarget(), undefined, 'no target while the header is incomplete');
+  decoder.push(head.subarray(5));
+  decoder.push(body.subarray(0, 100));
+  for (let at = 100; at < body.byteLength; ) {
+    const into = decoder.readTarget();
+    assert.ok(into && into.buffer === target.buffer, 'reads go into the target');
+    const n = Math.min(into.byteLength, 777);
+    into.set(body.subarray(at, at + n));
+    decoder.wrote(n);
+    at += n;
+  }
+  assert.equal(frames.length, 1);
+  assert.deepEqual(new Float32Array(target.buffer), payload);
+});

@@ -12,6 +12,13 @@ import type { Message } from './messages.js';
 export interface PayloadConsumer {
   /** `bytes` are payload bytes [at, at + bytes.byteLength). */
   consume(bytes: Uint8Array, at: number): void;
+  /**
+   * Optional, for readers that can read into a given buffer (node:net `onread`): where
+   * the next read of at most `maxBytes` should land; `consumeRead` then takes them.
+   */
+  readBuffer?(maxBytes: number): Uint8Array | undefined;
+  /** `n` payload bytes [at, at + n) were read into the last `readBuffer`. */
+  consumeRead?(n: number, at: number): void;
 }
 
 /** Where a streaming decoder delivers what it reads. */
@@ -48,6 +55,7 @@ export class FrameDecoder {
   private message: Message | undefined;
   private target: Uint8Array = new Uint8Array(0);
   private consumer: PayloadConsumer | undefined;
+  private inPlace: Uint8Array | undefined;
   private failed = false;
 
   constructor(
@@ -58,6 +66,39 @@ export class FrameDecoder {
   /** True between frames: a stream that ends now ended cleanly. */
   get atBoundary(): boolean {
     return this.phase === Phase.Prefix && this.filled === 0;
+  }
+
+  /**
+   * For readers that choose where the next read lands (node:net `onread`): the place the
+   * next payload bytes should be read into — straight into the receiver's target, or the
+   * consumer's read buffer — or undefined when the reader should use its own buffer and
+   * `push` it. After a read into it, call `wrote(n)`.
+   */
+  readTarget(): Uint8Array | undefined {
+    if (this.failed || this.phase !== Phase.Payload) return undefined;
+    const left = this.payloadBytes - this.filled;
+    this.inPlace = this.consumer ? this.consumer.readBuffer?.(left) : this.target.subarray(this.filled, this.payloadBytes);
+    return this.inPlace;
+  }
+
+  /** `n` bytes were read into the buffer `readTarget` returned. */
+  wrote(n: number): void {
+    const region = this.inPlace;
+    this.inPlace = undefined;
+    if (this.failed || region === undefined || this.phase !== Phase.Payload || n > this.payloadBytes - this.filled) {
+      this.failed = true;
+      throw protocolError('PROTOCOL_ERR_DECODE', 'bytes reported outside the read target');
+    }
+    try {
+      if (this.consumer) this.consumer.consumeRead?.(n, this.filled);
+      this.filled += n;
+      const message = this.message as Message;
+      this.sink.payloadProgress?.(message, this.filled);
+      if (this.filled === this.payloadBytes) this.finish(message);
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
   }
 
   /** The stream ended: throws PROTOCOL_ERR_TRUNCATED if it ended inside a frame. */
