@@ -1,1 +1,15 @@
-export {};
+export { CollectiveError, COLLECTIVE_ERROR_CODES } from './errors.js';
+export type { CollectiveErrorCode } from './errors.js';
+export { REDUCE_OPS } from './reduce-op.js';
+export { allocReduceBuffer } from './reduce-engine.js';
+export type { ReduceOp } from './reduce-op.js';
+export type { Communicator, AsyncCommunicator } from './communicator.js';
+export { ProcessGroup, ProcessGroupListener, connectProcessGroup } from './process-group.js';
+export type { PeerAddress, ProcessGroupOptions } from './process-group.js';
+export { DEFAULT_ALGORITHM_OPTIONS } from './schedule-collectives.js';
+export type { AlgorithmOptions, AllReduceAlgorithm } from './schedule-collectives.js';
+export { createThreadGroup } from './thread-group.js';
+export type { ThreadGroup, ThreadGroupOptions } from './thread-group.js';
+export type { ThreadGroupHandle } from './thread-group-handle.js';
+export { joinThreadGroup } from './thread-communicator.js';
+export type { ThreadCommunicator } from './thread-communicator.js';

@@ -1,1 +1,23 @@
-export {};
+export { ProtocolError, protocolError, isProtocolError } from './errors.js';
+export type { ProtocolErrorCode } from './errors.js';
+export { DEFAULT_FRAME_LIMITS, MAX_STRING_LENGTH } from './limits.js';
+export type { FrameLimits } from './limits.js';
+export { DTYPES, BYTES_PER_ELEMENT, isDtype, dtypeOf, bytesOf, viewPayload } from './dtypes.js';
+export type { Dtype, TypedPayload } from './dtypes.js';
+export { PROTOCOL_VERSION, NONCE_BYTES, PROOF_BYTES, PAYLOAD_TYPES } from './messages.js';
+export type {
+  Message,
+  MessageType,
+  MessageOf,
+  HelloMessage,
+  AuthMessage,
+  ReadyMessage,
+  DataMessage,
+  AbortMessage,
+  ByeMessage
+} from './messages.js';
+export { validateMessage } from './validate.js';
+export { FRAME_PREFIX_BYTES, encodeFrame, encodeFrameBytes, decodeHeader } from './frame.js';
+export type { EncodedFrame } from './frame.js';
+export { FrameDecoder } from './frame-decoder.js';
+export type { FrameSink, PayloadConsumer } from './frame-decoder.js';

@@ -1,0 +1,47 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { AllReduceAlgorithm } from '@tfjs-ddp/collective';
+import type { ProcessBenchStart } from './process-worker.js';
+import { summarize } from './result.js';
+import type { BenchLine } from './result.js';
+
+const WORKER = fileURLToPath(new URL('./process-worker.js', import.meta.url));
+
+/** `ranks` processes over loopback TCP, one rank each. */
+export async function benchProcesses(
+  ranks: number,
+  sizes: readonly number[],
+  algorithm: AllReduceAlgorithm,
+  segmentBytes: number,
+  facade: boolean,
+  zeroCopy: boolean,
+  iters: number | undefined,
+  emit: (line: BenchLine) => void
+): Promise<void> {
+  const children = Array.from({ length: ranks }, () => fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const ports: number[] = [];
+  const exits = children.map(
+    (c) =>
+      new Promise<void>((resolve, reject) =>
+        c.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`bench rank exited with ${code ?? signal}`))))
+      )
+  );
+  const transport = facade ? 'processes-facade' : 'processes';
+  await new Promise<void>((resolve) => {
+    children.forEach((c, rank) => {
+      c.on('message', (m: { port?: number; bytes?: number; times?: number[] }) => {
+        if (m.port !== undefined) {
+          ports[rank] = m.port;
+          if (ports.filter((p) => p !== undefined).length === ranks) resolve();
+        } else if (m.bytes !== undefined && m.times) {
+          emit(summarize(transport, zeroCopy ? `${algorithm}+zero-copy` : algorithm, ranks, m.bytes, m.times));
+        }
+      });
+      const start: ProcessBenchStart = { rank, size: ranks, sizes, algorithm, segmentBytes, facade, zeroCopy, iters };
+      c.send(start);
+    });
+  });
+  const peers = ports.map((port, rank) => ({ rank, host: '127.0.0.1', port }));
+  children.forEach((c) => c.send(peers));
+  await Promise.all(exits);
+}

@@ -1,0 +1,67 @@
+import { ScheduleBuilder, mod, partition, segments } from '../schedule.js';
+import type { Schedule } from '../schedule.js';
+
+/**
+ * Ring algorithms (bandwidth-optimal: each rank sends 2(P-1)/P of the buffer for an
+ * all-reduce). The buffer is cut into P chunks; after the reduce-scatter phase rank r
+ * holds chunk r fully reduced — computed by r alone, in one fixed order — and the
+ * all-gather phase copies those bits to everyone, so all ranks end bit-identical.
+ * Chunks are cut into segments so that sending, receiving and combining overlap.
+ */
+function reduceScatterPhase(b: ScheduleBuilder, bounds: number[], segment: number): void {
+  const { rank: r, size: p } = b;
+  const next = mod(r + 1, p);
+  const prev = mod(r - 1, p);
+  for (let s = 0; s < p - 1; s++) {
+    const sendChunk = mod(r - s - 1, p);
+    const recvChunk = mod(r - s - 2, p);
+    const sendSegs = segments(bounds[sendChunk] as number, bounds[sendChunk + 1] as number, segment);
+    const recvSegs = segments(bounds[recvChunk] as number, bounds[recvChunk + 1] as number, segment);
+    for (let k = 0; k < Math.max(sendSegs.length, recvSegs.length); k++) {
+      const out = sendSegs[k];
+      const into = recvSegs[k];
+      if (out) b.send(next, out[0], out[1] - out[0]);
+      if (into) b.recv(prev, into[0], into[1] - into[0], true);
+    }
+  }
+}
+
+function allGatherPhase(b: ScheduleBuilder, bounds: number[], segment: number): void {
+  const { rank: r, size: p } = b;
+  const next = mod(r + 1, p);
+  const prev = mod(r - 1, p);
+  for (let s = 0; s < p - 1; s++) {
+    const sendChunk = mod(r - s, p);
+    const recvChunk = mod(r - s - 1, p);
+    const sendSegs = segments(bounds[sendChunk] as number, bounds[sendChunk + 1] as number, segment);
+    const recvSegs = segments(bounds[recvChunk] as number, bounds[recvChunk + 1] as number, segment);
+    for (let k = 0; k < Math.max(sendSegs.length, recvSegs.length); k++) {
+      const out = sendSegs[k];
+      const into = recvSegs[k];
+      if (out) b.send(next, out[0], out[1] - out[0]);
+      if (into) b.recv(prev, into[0], into[1] - into[0], false);
+    }
+  }
+}
+
+export function ringAllReduce(rank: number, size: number, length: number, segment: number): Schedule {
+  const b = new ScheduleBuilder('ring', rank, size, length);
+  const bounds = partition(length, size);
+  reduceScatterPhase(b, bounds, segment);
+  allGatherPhase(b, bounds, segment);
+  return b.build();
+}
+
+/** Buffer of size*chunk elements; rank r ends with chunk r reduced (other chunks are scratch). */
+export function ringReduceScatter(rank: number, size: number, chunk: number, segment: number): Schedule {
+  const b = new ScheduleBuilder('ring-reduce-scatter', rank, size, size * chunk);
+  reduceScatterPhase(b, partition(size * chunk, size), segment);
+  return b.build();
+}
+
+/** Buffer of size*chunk elements with rank r's part already at chunk r; everyone ends with all parts. */
+export function ringAllGather(rank: number, size: number, chunk: number, segment: number): Schedule {
+  const b = new ScheduleBuilder('ring-all-gather', rank, size, size * chunk);
+  allGatherPhase(b, partition(size * chunk, size), segment);
+  return b.build();
+}

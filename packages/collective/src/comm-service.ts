@@ -1,0 +1,95 @@
+import type { AsyncCommunicator } from './communicator.js';
+import { asCollectiveError, collectiveError } from './errors.js';
+import type { CollectiveError } from './errors.js';
+import { DONE_SEQ, OP_KINDS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
+import type { DataLayout } from './shared-layout.js';
+import { failShared, sharedFailure } from './shared-sync.js';
+
+/**
+ * The comm side of a hierarchical group, on the process's main thread: waits (without
+ * blocking the event loop: Atomics.waitAsync) for the rank threads' requests, runs the
+ * process-level operation on the shared buffer R over the process group, and wakes the
+ * threads. A failure on either side is carried to the other: the process group's failure
+ * is written into shared memory (every rank thread throws it), and a rank thread's
+ * failure (timeout, abort) fails the process group (every peer process learns of it).
+ */
+export class CommService {
+  private readonly r: Float32Array;
+  private stopped = false;
+
+  constructor(
+    private readonly control: Int32Array,
+    data: SharedArrayBuffer,
+    layout: DataLayout,
+    private readonly processes: AsyncCommunicator & { fail(err: CollectiveError): void },
+    private readonly processRank: number,
+    private readonly threads: number
+  ) {
+    const at = resultOffset(layout) >>> 2;
+    this.r = new Float32Array(data, at * 4, layout.slotBytes >>> 2);
+  }
+
+  /** Runs until the group fails or is closed. Note: a pending waitAsync keeps no process alive; the sockets do. */
+  async serve(): Promise<void> {
+    let seen = Atomics.load(this.control, REQ_SEQ);
+    for (;;) {
+      const waited = waitAsync(this.control, REQ_SEQ, seen);
+      if (waited.async) await waited.value;
+      if (this.stopped) return;
+      const failure = sharedFailure(this.control);
+      if (failure) {
+        this.processes.fail(failure);
+        return;
+      }
+      const seq = Atomics.load(this.control, REQ_SEQ);
+      if (seq === seen) continue;
+      seen = seq;
+      try {
+        await this.run();
+      } catch (err) {
+        const e = asCollectiveError(err);
+        failShared(this.control, e.code, e.peer);
+        return;
+      }
+      Atomics.store(this.control, DONE_SEQ, seq);
+      Atomics.notify(this.control, DONE_SEQ);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    Atomics.notify(this.control, REQ_SEQ);
+  }
+
+  private run(): Promise<void> {
+    const kind = OP_KINDS[Atomics.load(this.control, REQ_KIND)];
+    const combine = Atomics.load(this.control, REQ_OP) === 1 ? 'max' : 'sum';
+    const count = Atomics.load(this.control, REQ_COUNT);
+    const root = Atomics.load(this.control, REQ_ROOT);
+    const lo = Atomics.load(this.control, REQ_PROC_LO);
+    const hi = Atomics.load(this.control, REQ_PROC_HI);
+    const whole = lo === 0 && hi === this.processes.size;
+    // A split into whole processes runs on the process group's subgroup of the same ranks.
+    const p = whole ? this.processes : this.processes.split(Array.from({ length: hi - lo }, (_, i) => lo + i));
+    const me = this.processRank - lo;
+    const perProcess = count * this.threads;
+    switch (kind) {
+      case 'allReduce':
+        return p.allReduce(this.r.subarray(0, count), combine);
+      case 'broadcast':
+        return p.broadcast(this.r.subarray(0, count), root);
+      case 'allGather':
+        return p.allGather(this.r.subarray(me * perProcess, (me + 1) * perProcess), this.r.subarray(0, perProcess * p.size));
+      case 'reduceScatter':
+        return p.reduceScatter(this.r.subarray(0, perProcess * p.size), this.r.subarray(me * perProcess, (me + 1) * perProcess), combine);
+      case 'barrier':
+        return p.barrier();
+      default:
+        return Promise.reject(collectiveError('COLL_ERR_PROTOCOL', 'bad request in shared memory'));
+    }
+  }
+}
+
+// Atomics.waitAsync is in Node 20 but not in the ES2023 lib this repository compiles against.
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number, timeout?: number): WaitAsyncResult }).waitAsync;

@@ -1,0 +1,103 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { NONCE_BYTES, PROTOCOL_VERSION } from '@tfjs-ddp/protocol';
+import type { HelloMessage, Message } from '@tfjs-ddp/protocol';
+import { collectiveError } from './errors.js';
+import type { Connection } from './connection.js';
+
+/**
+ * Mutual authentication of a peer link with the per-job secret, by challenge and
+ * response so the secret never crosses the wire:
+ *
+ *   dialer -> acceptor   hello(nonceD)
+ *   acceptor -> dialer   hello(nonceA), auth(HMAC(secret, "acceptor" | ids | nonceD | nonceA))
+ *   dialer -> acceptor   auth(HMAC(secret, "dialer" | ids | nonceD | nonceA))
+ *   acceptor -> dialer   ready
+ *
+ * Proofs are compared in constant time. The higher rank dials the lower one.
+ */
+export interface LinkIdentity {
+  readonly group: string;
+  readonly rank: number;
+  readonly size: number;
+  readonly localSize: number;
+  readonly secret: Uint8Array;
+}
+
+function proof(secret: Uint8Array, role: 'dialer' | 'acceptor', group: string, dialer: number, acceptor: number, nonceD: Uint8Array, nonceA: Uint8Array): Buffer {
+  return createHmac('sha256', secret)
+    .update(`tfjs-ddp/${PROTOCOL_VERSION}|${role}|${group}|${dialer}|${acceptor}|`)
+    .update(nonceD)
+    .update(nonceA)
+    .digest();
+}
+
+function verify(expected: Buffer, got: Uint8Array): boolean {
+  return got.byteLength === expected.byteLength && timingSafeEqual(expected, got);
+}
+
+function hello(me: LinkIdentity, to: number, nonce: Uint8Array): HelloMessage {
+  return { v: PROTOCOL_VERSION, t: 'hello', group: me.group, from: me.rank, to, size: me.size, localSize: me.localSize, nonce };
+}
+
+async function expect<T extends Message['t']>(link: Connection, type: T, timeoutMs: number): Promise<Extract<Message, { t: T }>> {
+  const m = await link.nextControl(timeoutMs);
+  if (m.t === 'abort') {
+    const code = m.code === 'COLL_ERR_AUTH' || m.code === 'COLL_ERR_CONFIG' ? m.code : 'COLL_ERR_CONNECT';
+    throw collectiveError(code, `rank ${link.peer} refused the link: ${m.reason}`, link.peer);
+  }
+  if (m.t !== type) throw collectiveError('COLL_ERR_PROTOCOL', `expected ${type} from rank ${link.peer}, got ${m.t}`, link.peer);
+  return m as Extract<Message, { t: T }>;
+}
+
+function checkHello(me: LinkIdentity, m: HelloMessage, from: number | undefined): void {
+  const problems: string[] = [];
+  if (m.group !== me.group) problems.push(`group ${JSON.stringify(m.group)} is not ${JSON.stringify(me.group)}`);
+  if (m.to !== me.rank) problems.push(`it addressed rank ${m.to}`);
+  if (m.size !== me.size) problems.push(`size ${m.size} is not ${me.size}`);
+  if (m.localSize !== me.localSize) problems.push(`${m.localSize} threads per process, here ${me.localSize}`);
+  if (from !== undefined && m.from !== from) problems.push(`it is rank ${m.from}, not ${from}`);
+  if (problems.length > 0) throw collectiveError('COLL_ERR_CONFIG', `peer hello refused: ${problems.join('; ')}`, m.from);
+}
+
+/** Dialer side; resolves when the acceptor has confirmed the link. */
+export async function dialHandshake(link: Connection, me: LinkIdentity, to: number, timeoutMs: number): Promise<void> {
+  const nonceD = randomBytes(NONCE_BYTES);
+  link.sendControl(hello(me, to, nonceD));
+  const theirs = await expect(link, 'hello', timeoutMs);
+  checkHello(me, theirs, to);
+  const auth = await expect(link, 'auth', timeoutMs);
+  if (!verify(proof(me.secret, 'acceptor', me.group, me.rank, to, nonceD, theirs.nonce), auth.proof)) {
+    link.sendControl({ v: PROTOCOL_VERSION, t: 'abort', code: 'COLL_ERR_AUTH', rank: me.rank, reason: 'the job secrets differ' });
+    throw collectiveError('COLL_ERR_AUTH', `rank ${to} does not know the job secret`, to);
+  }
+  link.sendControl({ v: PROTOCOL_VERSION, t: 'auth', proof: proof(me.secret, 'dialer', me.group, me.rank, to, nonceD, theirs.nonce) });
+  await expect(link, 'ready', timeoutMs);
+}
+
+/**
+ * Acceptor side; `accepts(rank)` says whether a link from that rank is still wanted.
+ * Resolves with the dialer's rank. On refusal the dialer is told why before the close.
+ */
+export async function acceptHandshake(link: Connection, me: LinkIdentity, accepts: (rank: number) => boolean, timeoutMs: number): Promise<number> {
+  const theirs = await expect(link, 'hello', timeoutMs);
+  try {
+    checkHello(me, theirs, undefined);
+    if (!accepts(theirs.from)) throw collectiveError('COLL_ERR_CONFIG', `no link expected from rank ${theirs.from}`, theirs.from);
+  } catch (err) {
+    link.sendControl({ v: PROTOCOL_VERSION, t: 'abort', code: 'COLL_ERR_CONFIG', rank: me.rank, reason: (err as Error).message });
+    throw err;
+  }
+  link.assignPeer(theirs.from);
+  const nonceA = randomBytes(NONCE_BYTES);
+  link.sendControl(hello(me, theirs.from, nonceA));
+  link.sendControl({ v: PROTOCOL_VERSION, t: 'auth', proof: proof(me.secret, 'acceptor', me.group, theirs.from, me.rank, theirs.nonce, nonceA) });
+  const auth = await expect(link, 'auth', timeoutMs);
+  if (!verify(proof(me.secret, 'dialer', me.group, theirs.from, me.rank, theirs.nonce, nonceA), auth.proof)) {
+    link.sendControl({ v: PROTOCOL_VERSION, t: 'abort', code: 'COLL_ERR_AUTH', rank: me.rank, reason: 'wrong job secret' });
+    throw collectiveError('COLL_ERR_AUTH', `a peer claiming rank ${theirs.from} does not know the job secret`, theirs.from);
+  }
+  // Up before `ready` leaves: the dialer may send data as soon as it reads it.
+  link.up = true;
+  link.sendControl({ v: PROTOCOL_VERSION, t: 'ready' });
+  return theirs.from;
+}

@@ -1,0 +1,114 @@
+import { BYTES_PER_ELEMENT, isDtype } from './dtypes.js';
+import { protocolError } from './errors.js';
+import { MAX_STRING_LENGTH } from './limits.js';
+import { NONCE_BYTES, PAYLOAD_TYPES, PROOF_BYTES, PROTOCOL_VERSION } from './messages.js';
+import type { Message, MessageType } from './messages.js';
+
+type Fields = Readonly<Record<string, unknown>>;
+
+/**
+ * Checks a decoded header against the message types and the byte count that followed
+ * it. Returns a fresh object holding only the validated fields (nothing else a peer
+ * sent survives), or throws a `ProtocolError` with a stable code.
+ */
+export function validateMessage(decoded: unknown, payloadBytes: number): Message {
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded) || decoded instanceof Uint8Array) {
+    throw protocolError('PROTOCOL_ERR_FIELD', 'header is not a map');
+  }
+  const h = decoded as Fields;
+  if (h['v'] !== PROTOCOL_VERSION) {
+    throw protocolError('PROTOCOL_ERR_VERSION', `protocol version ${String(h['v'])} is not ${PROTOCOL_VERSION}`);
+  }
+  const t = h['t'];
+  if (typeof t !== 'string' || !Object.hasOwn(VALIDATORS, t)) {
+    throw protocolError('PROTOCOL_ERR_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(String(t)).slice(0, 64)}`);
+  }
+  const type = t as MessageType;
+  if (!PAYLOAD_TYPES.has(type) && payloadBytes !== 0) {
+    throw protocolError('PROTOCOL_ERR_LENGTH', `message ${type} carries no payload but ${payloadBytes} bytes followed`);
+  }
+  return VALIDATORS[type](h, payloadBytes);
+}
+
+const VALIDATORS: { readonly [T in MessageType]: (h: Fields, payloadBytes: number) => Extract<Message, { t: T }> } = {
+  hello: (h) => {
+    only(h, ['v', 't', 'group', 'from', 'to', 'size', 'localSize', 'nonce']);
+    const size = int(h, 'size', 1, 1 << 20);
+    return {
+      v: PROTOCOL_VERSION,
+      t: 'hello',
+      group: str(h, 'group'),
+      from: int(h, 'from', 0, size - 1),
+      to: int(h, 'to', 0, size - 1),
+      size,
+      localSize: int(h, 'localSize', 1, 1 << 16),
+      nonce: bin(h, 'nonce', NONCE_BYTES)
+    };
+  },
+  auth: (h) => {
+    only(h, ['v', 't', 'proof']);
+    return { v: PROTOCOL_VERSION, t: 'auth', proof: bin(h, 'proof', PROOF_BYTES) };
+  },
+  ready: (h) => {
+    only(h, ['v', 't']);
+    return { v: PROTOCOL_VERSION, t: 'ready' };
+  },
+  data: (h, payloadBytes) => {
+    only(h, ['v', 't', 'g', 's', 'i', 'off', 'n', 'dt']);
+    const dt = h['dt'];
+    if (!isDtype(dt)) throw protocolError('PROTOCOL_ERR_DTYPE', `unknown dtype ${JSON.stringify(String(dt)).slice(0, 32)}`);
+    const n = int(h, 'n', 0, 0x7fffffff);
+    if (n * BYTES_PER_ELEMENT[dt] !== payloadBytes) {
+      throw protocolError('PROTOCOL_ERR_LENGTH', `data header says ${n} x ${dt} but ${payloadBytes} bytes followed`);
+    }
+    return {
+      v: PROTOCOL_VERSION,
+      t: 'data',
+      g: str(h, 'g'),
+      s: int(h, 's', 0, Number.MAX_SAFE_INTEGER),
+      i: int(h, 'i', 0, 0x7fffffff),
+      off: int(h, 'off', 0, 0x7fffffff),
+      n,
+      dt
+    };
+  },
+  abort: (h) => {
+    only(h, ['v', 't', 'code', 'rank', 'reason']);
+    return { v: PROTOCOL_VERSION, t: 'abort', code: str(h, 'code'), rank: int(h, 'rank', 0, 1 << 20), reason: str(h, 'reason') };
+  },
+  bye: (h) => {
+    only(h, ['v', 't']);
+    return { v: PROTOCOL_VERSION, t: 'bye' };
+  }
+};
+
+/** Unknown keys are refused rather than ignored: a new field means a new version. */
+function only(h: Fields, keys: readonly string[]): void {
+  for (const k of Object.keys(h)) {
+    if (!keys.includes(k)) throw protocolError('PROTOCOL_ERR_FIELD', `unexpected field ${JSON.stringify(k).slice(0, 64)} in ${String(h['t'])}`);
+  }
+}
+
+function int(h: Fields, key: string, min: number, max: number): number {
+  const value = h[key];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw protocolError('PROTOCOL_ERR_FIELD', `${key} must be an integer in [${min}, ${max}]`);
+  }
+  return value;
+}
+
+function str(h: Fields, key: string): string {
+  const value = h[key];
+  if (typeof value !== 'string' || value.length > MAX_STRING_LENGTH) {
+    throw protocolError('PROTOCOL_ERR_FIELD', `${key} must be a string of at most ${MAX_STRING_LENGTH} characters`);
+  }
+  return value;
+}
+
+function bin(h: Fields, key: string, length: number): Uint8Array {
+  const value = h[key];
+  if (!(value instanceof Uint8Array) || value.byteLength !== length) {
+    throw protocolError('PROTOCOL_ERR_FIELD', `${key} must be ${length} bytes`);
+  }
+  return Uint8Array.from(value);
+}
