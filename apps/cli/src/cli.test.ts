@@ -34,6 +34,8 @@ test('bad flags: one-line error naming the flag and the allowed values, exit cod
     [['train', '--backend', 'tpu'], /--backend <name>' argument 'tpu' is invalid\. allowed: auto, node-gpu, node, wasm, cpu/],
     [['train', '--dropout', '1'], /--dropout <rate>' argument '1' is invalid/],
     [['train', '--no-such-flag'], /unknown option '--no-such-flag'/],
+    [['train', '--bn', 'sync:x'], /--bn <mode>' argument 'sync:x' is invalid\. allowed: local \| sync \| sync:K/],
+    [['train', '--threads', '-1'], /--threads <n>' argument '-1' is invalid/],
   ];
   for (const [args, message] of cases) {
     const r = cli(args);
@@ -60,5 +62,5 @@ test('train runs a short real job, logs JSON lines when not a TTY, and saves the
 test('a job that fails exits 1 with a message and the error code', () => {
   const r = cli(['train', '--model', path.join(dir, 'missing.mjs'), '--dataset', 'synthetic']);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /tfjs-ddp: model ".*missing\.mjs" is neither a zoo model .* \[TRAINER_ERR_MODEL_FILE\]/);
+  assert.match(r.stderr, /tfjs-ddp: rank \d+: model ".*missing\.mjs" is neither a zoo model .* \[TRAINER_ERR_MODEL_FILE\]$/m);
 });

@@ -18,6 +18,16 @@ function program(): Command {
   return root;
 }
 
+/** The code of the innermost cause that has one: the root cause, e.g. a rank's model-file error. */
+function rootCode(error: unknown): string | undefined {
+  let code: string | undefined;
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const own = (e as { code?: unknown }).code;
+    if (typeof own === 'string') code = own;
+  }
+  return code;
+}
+
 async function main(argv: string[]): Promise<void> {
   try {
     await program().parseAsync(argv);
@@ -27,8 +37,8 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }
-    const code = (error as { code?: unknown }).code;
-    process.stderr.write(`tfjs-ddp: ${(error as Error).message}${typeof code === 'string' ? ` [${code}]` : ''}\n`);
+    const code = rootCode(error);
+    process.stderr.write(`tfjs-ddp: ${(error as Error).message}${code === undefined ? '' : ` [${code}]`}\n`);
     process.exitCode = EXIT_FAILURE;
   }
 }

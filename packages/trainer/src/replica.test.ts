@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-ddp/backend';
 import { syntheticDataset } from '@tfjs-ddp/data';
-import { createZooModel } from '@tfjs-ddp/nn';
+import { convertToSyncBN, createZooModel, ZOO_MODEL_NAMES, type BatchNormGroup } from '@tfjs-ddp/nn';
 import { Replica, type Shard } from './replica.js';
 
 before(async () => {
@@ -54,5 +54,32 @@ test('no tensor leaks: numTensors after step 10 equals numTensors after step 200
     assert.equal(tf.memory().numTensors, after10, `${name}: tensors leaked between step 10 and step 200`);
     replica.dispose();
     model.dispose();
+  }
+});
+
+test('an empty shard in a SyncBN group still joins every collective and contributes zero gradients', async () => {
+  for (const name of ZOO_MODEL_NAMES) {
+    const calls: string[] = [];
+    // Rank 1 of 2 whose partner contributes nothing: enough to run the collectives' code paths.
+    const group: BatchNormGroup = {
+      size: 2,
+      rank: 1,
+      allGather: (input, output) => {
+        calls.push('allGather');
+        output.fill(0);
+        output.set(input, input.length);
+      },
+      allReduce: () => void calls.push('allReduce'),
+    };
+    const model = await convertToSyncBN(createZooModel(name, { inputShape: [8, 8, 1], numClasses: 4, bnPlacement: name === 'mlp' ? 'before' : undefined }), group);
+    const replica = new Replica({ model, optimizer: { name: 'sgd' }, runSeed: 1 });
+    assert.ok(replica.joinsCollectives());
+    const result = replica.computeGradients(shard(0, 0), 0);
+    const layers = model.layers.filter((l) => l.getClassName() === 'SyncBatchNormalization').length;
+    assert.equal(calls.filter((c) => c === 'allGather').length, layers, `${name}: one statistics all-gather per BN layer`);
+    assert.equal(calls.filter((c) => c === 'allReduce').length, layers, `${name}: one gradient-sums all-reduce per BN layer`);
+    assert.equal(result.count, 0);
+    assert.ok(result.grads.every((g) => g === 0), `${name}: zero gradients`);
+    replica.dispose();
   }
 });

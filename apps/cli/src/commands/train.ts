@@ -1,8 +1,11 @@
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, initBackend } from '@tfjs-ddp/backend';
+import { availableParallelism } from 'node:os';
+import { BACKEND_NAMES, type BackendRequest } from '@tfjs-ddp/backend';
 import { DATASET_SPECS } from '@tfjs-ddp/data';
-import { BN_PLACEMENTS, ZOO_MODEL_NAMES, type BnPlacement } from '@tfjs-ddp/nn';
-import { DEFAULT_TRAIN_CONFIG, OPTIMIZER_NAMES, trainSingleReplica, type OptimizerName, type TrainConfig } from '@tfjs-ddp/trainer';
+import { BN_MODE_HELP, BN_PLACEMENTS, parseBnMode, ZOO_MODEL_NAMES, type BnPlacement } from '@tfjs-ddp/nn';
+import { DEFAULT_TRAIN_CONFIG, OPTIMIZER_NAMES, type OptimizerName, type TrainConfig } from '@tfjs-ddp/trainer';
+import { runLocalJob } from '@tfjs-ddp/worker';
+import { InvalidArgumentError } from 'commander';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber, rate } from '../flags.js';
 import { createLogger, LOG_LEVELS } from '../logger.js';
 import { createProgressView } from '../progress-view.js';
@@ -16,13 +19,25 @@ interface TrainFlags {
   optimizer: OptimizerName;
   lr?: number;
   seed: number;
-  backend: string;
+  backend: BackendRequest;
   out: string;
+  threads: number;
+  bn: string;
+  checkReplicas: number;
   bnPlacement?: BnPlacement;
   dropout?: number;
   maxSteps?: number;
   logLevel: LevelWithSilent;
   progress: boolean;
+}
+
+function bnMode(value: string): string {
+  try {
+    parseBnMode(value);
+  } catch {
+    throw new InvalidArgumentError(`allowed: ${BN_MODE_HELP}; got "${value}"`);
+  }
+  return value;
 }
 
 /** An option that can also come from the environment variable TFJS_DDP_<NAME>. */
@@ -42,6 +57,9 @@ export function trainCommand(): Command {
     .addOption(envOption('--lr <rate>', 'learning rate (default: 0.01 for sgd and momentum, 0.001 for adam)', 'LR').argParser(positiveNumber))
     .addOption(envOption('--seed <n>', 'seed of the initial weights, epoch order and dropout masks', 'SEED').argParser(nonNegativeInt).default(d.seed))
     .addOption(envOption('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')} (auto takes the fastest that loads)`, 'BACKEND').argParser(oneOf(['auto', ...BACKEND_NAMES])).default('auto'))
+    .addOption(envOption('--threads <n>', 'rank threads on this machine, one model replica each (default: one per core)', 'THREADS').argParser(positiveInt).default(availableParallelism(), String(availableParallelism())))
+    .addOption(envOption('--bn <mode>', `batch-norm statistics: ${BN_MODE_HELP} (sync: over all ranks; sync:K: groups of K consecutive ranks; local: each rank its own)`, 'BN').argParser(bnMode).default('sync'))
+    .addOption(envOption('--check-replicas <k>', 'compare a checksum of every replica\'s weights every k steps and stop if they differ (0: never)', 'CHECK_REPLICAS').argParser(nonNegativeInt).default(0))
     .addOption(envOption('--out <dir>', 'folder for the trained model (model.json + weights.bin)', 'OUT').default('runs/train'))
     .addOption(envOption('--bn-placement <where>', `zoo models: BN ${BN_PLACEMENTS.join(' | ')} the activation (default: the model's own)`, 'BN_PLACEMENT').argParser(oneOf(BN_PLACEMENTS)))
     .addOption(envOption('--dropout <rate>', "zoo models: dropout rate (default: the model's own)", 'DROPOUT').argParser(rate))
@@ -50,8 +68,6 @@ export function trainCommand(): Command {
     .option('--no-progress', 'no progress bar, log lines instead')
     .action(async (flags: TrainFlags) => {
       const logger = createLogger('train', flags.logLevel);
-      const backend = await initBackend(flags.backend);
-      logger.info({ backend: backend.name, reason: backend.reason, attempts: backend.attempts }, `backend ${backend.name}: ${backend.reason}`);
       const config: TrainConfig = {
         model: flags.model,
         dataset: flags.dataset,
@@ -63,22 +79,27 @@ export function trainCommand(): Command {
         dropout: flags.dropout,
         maxSteps: flags.maxSteps,
       };
-      logger.info({ config }, `training ${config.model} on ${config.dataset}`);
+      logger.info({ config, threads: flags.threads, bn: flags.bn }, `training ${config.model} on ${config.dataset} with ${flags.threads} rank thread(s), batch norm ${flags.bn}`);
       const view = createProgressView(logger, { tty: flags.progress && Boolean(process.stderr.isTTY) });
-      const result = await trainSingleReplica(
+      const result = await runLocalJob({
         config,
-        {
+        threads: flags.threads,
+        bnMode: flags.bn,
+        backend: flags.backend,
+        outDir: flags.out,
+        checkReplicasEvery: flags.checkReplicas,
+        hooks: {
+          onReady: (backend) => logger.info({ backend: backend.name, reason: backend.reason, attempts: backend.attempts }, `backend ${backend.name}: ${backend.reason}`),
           onStep: (p) => view.update(p),
           onEpochEnd: (epoch, evaluation) => {
             view.stop();
             logger.info({ epoch: epoch + 1, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }, `epoch ${epoch + 1}: test accuracy ${(evaluation.accuracy * 100).toFixed(2)} %`);
           },
         },
-        flags.out,
-      );
+      });
       view.stop();
       logger.info(
-        { testAccuracy: result.test.accuracy, testLoss: result.test.loss, steps: result.steps, samples: result.samples, elapsedSec: result.elapsedSec, model: result.modelPath },
+        { testAccuracy: result.test.accuracy, testLoss: result.test.loss, steps: result.steps, samples: result.samples, elapsedSec: result.elapsedSec, samplesPerSec: result.samples / result.elapsedSec, meanStepTimings: result.meanTimings, model: result.modelPath },
         `done in ${result.elapsedSec.toFixed(1)} s: test accuracy ${(result.test.accuracy * 100).toFixed(2)} % on ${result.test.count} held-out samples; model saved to ${result.modelPath}`,
       );
     });

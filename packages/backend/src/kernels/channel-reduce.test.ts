@@ -46,6 +46,22 @@ describe('Sum and Mean on wasm', () => {
     });
   }
 
+  it('reduce empty tensors without trapping: sums are 0, means NaN, as on cpu', async () => {
+    // A rank with an empty shard runs its forward and backward for SyncBN's sake; wasm's
+    // own kernels trapped (divide by zero in their transpose) or left garbage here.
+    await tf.setBackend('wasm');
+    const empty = tf.zeros([0, 4, 4, 3]);
+    for (const [axes, shape] of [[[0, 1, 2], [3]], [[1, 2], [0, 3]], [[0], [4, 4, 3]]] as const) {
+      const sum = tf.sum(empty, [...axes]);
+      const mean = tf.mean(empty, [...axes]);
+      assert.deepEqual(sum.shape, shape);
+      assert.ok(Array.from(sum.dataSync()).every((v) => v === 0), `sum over ${axes}`);
+      assert.ok(Array.from(mean.dataSync()).every((v) => Number.isNaN(v)), `mean over ${axes}`);
+      assert.deepEqual(tf.sum(empty, [...axes], true).shape.length, 4);
+    }
+    assert.ok(Array.from(tf.sum(empty, [0, 1, 2]).dataSync()).length === 3);
+  });
+
   it('leave int32 sums to the original kernel, exact', async () => {
     const x = Int32Array.from({ length: 60 }, (_, i) => (i * 7919) % 101 - 50);
     const result = await runOnBoth(() => tf.sum(tf.tensor(x, [4, 15], 'int32'), 0));

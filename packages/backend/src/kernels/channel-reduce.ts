@@ -18,7 +18,8 @@ export function leadingAxesReduce(kernelName: 'Sum' | 'Mean', args: Parameters<K
   const axes = util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
   const rank = x.shape.length;
   const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
-  if (x.dtype !== 'float32' || !leading || sizeOf(x.shape) === 0) return runWasmOwnKernel(kernelName, args);
+  if (x.dtype === 'float32' && sizeOf(x.shape) === 0) return reduceEmpty(kernelName, backend, x.shape, axes, keepDims);
+  if (x.dtype !== 'float32' || !leading) return runWasmOwnKernel(kernelName, args);
   const rows = sizeOf(x.shape.slice(0, axes.length));
   const restShape = x.shape.slice(axes.length);
   const channels = sizeOf(restShape);
@@ -29,3 +30,17 @@ export function leadingAxesReduce(kernelName: 'Sum' | 'Mean', args: Parameters<K
   return out;
 }
 
+
+/**
+ * A reduction of an empty tensor, done here: tfjs-backend-wasm's own kernels either leave
+ * the output unwritten (garbage) or trap in their transpose (divide by zero) on one. A
+ * rank with an empty shard meets this, as it still runs its forward and backward to take
+ * part in SyncBN's collectives. The sum of nothing is 0, the mean NaN (as on cpu).
+ */
+function reduceEmpty(kernelName: 'Sum' | 'Mean', backend: WasmKernelBackend, shape: number[], axes: number[], keepDims: boolean): TensorInfo {
+  const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const outShape = keepDims ? kept : shape.filter((_, i) => !axes.includes(i));
+  const out = backend.makeOutput(outShape, 'float32');
+  backend.typedArrayFromHeap(out).fill(kernelName === 'Mean' ? NaN : 0);
+  return out;
+}

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchNormGradInput, channelMoments } from '@tfjs-ddp/backend';
 
 /**
  * The math of synchronized batch normalization, apart from any network: per-channel
@@ -13,16 +14,18 @@ export function momentsLength(channels: number): number {
   return 1 + 2 * channels;
 }
 
-/** Count, mean and m2 per channel (last axis) of one shard, packed. An empty shard gives zeros. */
-export function shardMoments(x: tf.Tensor, reductionAxes: number[]): Float32Array {
+/**
+ * Count, mean and m2 per channel (last axis) of one shard, packed. An empty shard gives
+ * zeros (wasm's reductions over no elements leave their output unwritten).
+ */
+export function shardMoments(x: tf.Tensor): Float32Array {
   const channels = x.shape[x.shape.length - 1] as number;
   const count = x.size / channels;
   const packed = new Float32Array(momentsLength(channels));
   packed[0] = count;
   if (count === 0) return packed;
   tf.tidy(() => {
-    const mean = tf.mean(x, reductionAxes);
-    const m2 = tf.sum(tf.squaredDifference(x, mean), reductionAxes);
+    const { mean, m2 } = channelMoments(x);
     packed.set(mean.dataSync() as Float32Array, 1);
     packed.set(m2.dataSync() as Float32Array, 1 + channels);
   });
@@ -68,22 +71,25 @@ export function mergeMoments(gathered: Float32Array, ranks: number, channels: nu
 }
 
 /**
- * dx of y = gamma * xhat + beta, xhat = (x - mean) * invStd, when mean and variance are
- * those of the whole global batch of `count` samples:
- *   dx = gamma * invStd / count * (count * dy - sum(dy) - xhat * sum(dy * xhat)),
- * with both sums over the global batch. No Tile: every operand broadcasts on the last axis.
+ * dx of y = gamma * (x - mean) * invStd + beta when mean and variance are those of the
+ * whole global batch of `count` values per channel:
+ *   dx = gamma * invStd * (dy - sum(dy) / count - (x - mean) * invStd^2 * sum(dy * (x - mean)) / count),
+ * both sums over the global batch (all-reduced). One pass over dy and x on wasm.
  */
 export function batchNormInputGradient(
   dy: tf.Tensor,
-  xhat: tf.Tensor,
-  gammaInvStd: tf.Tensor1D,
+  x: tf.Tensor,
+  mean: tf.Tensor1D,
+  invStd: tf.Tensor1D,
+  gamma: tf.Tensor1D,
   globalSumDy: tf.Tensor1D,
-  globalSumDyXhat: tf.Tensor1D,
+  globalSumDyXmu: tf.Tensor1D,
   count: number,
 ): tf.Tensor {
   return tf.tidy(() => {
-    const centered = tf.sub(tf.mul(dy, count), globalSumDy);
-    const corrected = tf.sub(centered, tf.mul(xhat, globalSumDyXhat));
-    return tf.mul(corrected, tf.div(gammaInvStd, count));
+    const k = tf.mul(gamma, invStd) as tf.Tensor1D;
+    const a = tf.div(globalSumDy, count) as tf.Tensor1D;
+    const b = tf.div(tf.mul(globalSumDyXmu, tf.square(invStd)), count) as tf.Tensor1D;
+    return batchNormGradInput(dy, x, mean, k, a, b);
   });
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LOCAL_BATCH_NORM_GROUP, type BatchNormGroup } from './batch-norm-group.js';
+import { batchNormGradSums } from '@tfjs-ddp/backend';
 import { batchNormInputGradient, mergeMoments, momentsLength, shardMoments } from './moments.js';
 
 /** The fields of tfjs-layers' BatchNormalization that this layer reads (all set by its constructor and build). */
@@ -70,46 +71,44 @@ export class SyncBatchNormalization extends tfjsBatchNormalization() {
 
   private normalizeInTraining(x: tf.Tensor, rank: number): tf.Tensor {
     const channels = x.shape[rank - 1] as number;
-    const reductionAxes = Array.from({ length: rank - 1 }, (_, i) => i);
     const group = this.group;
     const epsilon = this.epsilon;
     const gamma = this.gamma?.read() ?? tf.ones([channels]);
     const beta = this.beta?.read() ?? tf.zeros([channels]);
 
     const gathered = new Float32Array(group.size * momentsLength(channels));
-    group.allGather(shardMoments(x, reductionAxes), gathered);
+    group.allGather(shardMoments(x), gathered);
     const merged = mergeMoments(gathered, group.size, channels);
-    if (merged.count > 0) {
-      this.updateMovingAverage(this.movingMean, tf.tensor1d(merged.mean));
-      this.updateMovingAverage(this.movingVariance, tf.tensor1d(merged.variance));
-    }
     const mean = tf.tensor1d(merged.mean);
-    const invStd = tf.rsqrt(tf.add(tf.tensor1d(merged.variance), epsilon)) as tf.Tensor1D;
+    const variance = tf.tensor1d(merged.variance);
+    if (merged.count > 0) {
+      this.updateMovingAverage(this.movingMean, mean);
+      this.updateMovingAverage(this.movingVariance, variance);
+    }
     const count = merged.count;
 
     const normalize = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [input, g, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-      const xhat = tf.mul(tf.sub(input, mean), invStd);
+      const invStd = tf.rsqrt(tf.add(variance, epsilon)) as tf.Tensor1D;
       // The backward pass runs after call()'s tidy has ended: what it needs must be saved.
-      save([xhat, tf.mul(g, invStd)]);
+      save([input, mean, invStd, g]);
       return {
-        value: tf.add(tf.mul(xhat, g), b),
+        value: tf.batchNorm(input, mean, variance, b, g, epsilon),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [savedXhat, gammaInvStd] = saved as [tf.Tensor, tf.Tensor1D];
-          // An empty shard's sums are zero; wasm's Sum over no elements is not (it leaves the output unwritten).
-          const empty = dy.size === 0;
-          const sumDy = (empty ? tf.zeros([channels]) : tf.sum(dy, reductionAxes)) as tf.Tensor1D;
-          const sumDyXhat = (empty ? tf.zeros([channels]) : tf.sum(tf.mul(dy, savedXhat), reductionAxes)) as tf.Tensor1D;
+          const [savedX, savedMean, savedInvStd, savedGamma] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+          // An empty shard's sums are zero; wasm's reductions over no elements leave their output unwritten.
+          const local = dy.size === 0 ? { sumDy: tf.zeros([channels]) as tf.Tensor1D, sumDyXmu: tf.zeros([channels]) as tf.Tensor1D } : batchNormGradSums(dy, savedX, savedMean);
           // One all-reduce for both sums: it sits on the critical path of every BN layer.
           const sums = new Float32Array(2 * channels);
-          sums.set(sumDy.dataSync() as Float32Array, 0);
-          sums.set(sumDyXhat.dataSync() as Float32Array, channels);
+          sums.set(local.sumDy.dataSync() as Float32Array, 0);
+          sums.set(local.sumDyXmu.dataSync() as Float32Array, channels);
           group.allReduce(sums, 'sum');
-          const globalSumDy = tf.tensor1d(sums.subarray(0, channels));
-          const globalSumDyXhat = tf.tensor1d(sums.subarray(channels));
-          const dx = count === 0 ? tf.zerosLike(dy) : batchNormInputGradient(dy, savedXhat, gammaInvStd, globalSumDy, globalSumDyXhat, count);
+          const dx =
+            count === 0 || dy.size === 0
+              ? tf.zerosLike(dy)
+              : batchNormInputGradient(dy, savedX, savedMean, savedInvStd, savedGamma, tf.tensor1d(sums.subarray(0, channels)), tf.tensor1d(sums.subarray(channels)), count);
           // dgamma and dbeta are this shard's own: the gradient all-reduce sums them.
-          return [dx, sumDyXhat, sumDy];
+          return [dx, tf.mul(local.sumDyXmu, savedInvStd), local.sumDy];
         },
       };
     });

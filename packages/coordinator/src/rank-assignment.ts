@@ -1,0 +1,45 @@
+/** A worker process as the coordinator knows it when it assigns ranks. */
+export interface WorkerSlot {
+  /** The coordinator's id of the worker's connection. */
+  id: string;
+  /** The host the worker advertises to its ring peers. */
+  host: string;
+  /** The port it listens on for ring peer links. */
+  peerPort: number;
+  /** Rank threads (replicas) the worker hosts. */
+  threads: number;
+}
+
+export interface AssignedWorker extends WorkerSlot {
+  /** Position in the process ring. */
+  processRank: number;
+  /** Global rank of the worker's first thread; its threads are rankOffset .. rankOffset + threads - 1. */
+  rankOffset: number;
+}
+
+/**
+ * Orders workers into the process ring, workers of one host next to each other (so two
+ * of their ring hops stay on the host), and gives each its global ranks: the ranks of
+ * all earlier workers, plus its own thread index. Deterministic: ties keep the order in
+ * which workers arrived.
+ */
+export function assignRanks(workers: readonly WorkerSlot[]): AssignedWorker[] {
+  const firstSeen = new Map<string, number>();
+  workers.forEach((w, i) => {
+    if (!firstSeen.has(w.host)) firstSeen.set(w.host, i);
+  });
+  const ordered = workers
+    .map((w, arrival) => ({ w, arrival }))
+    .sort((a, b) => (firstSeen.get(a.w.host) as number) - (firstSeen.get(b.w.host) as number) || a.arrival - b.arrival)
+    .map(({ w }) => w);
+  let offset = 0;
+  return ordered.map((w, processRank) => {
+    const assigned = { ...w, processRank, rankOffset: offset };
+    offset += w.threads;
+    return assigned;
+  });
+}
+
+export function worldSize(workers: readonly WorkerSlot[]): number {
+  return workers.reduce((n, w) => n + w.threads, 0);
+}

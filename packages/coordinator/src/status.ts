@@ -1,0 +1,46 @@
+/** What `GET /status` returns: the job and its workers as the coordinator sees them now. */
+export interface JobStatus {
+  job: {
+    id: string;
+    model: string;
+    dataset: string;
+    bnMode: string;
+    globalBatch: number;
+    epochs: number;
+    dataSource: string;
+    balance: string;
+    /** waiting (for workers), starting, training, finished or failed. */
+    state: JobState;
+    /** Why the job failed, when it did. */
+    error?: string;
+    startedAt?: string;
+  };
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** Mean loss and training accuracy of the last step's global batch. */
+  loss: number | null;
+  accuracy: number | null;
+  /** Test accuracy after the last finished epoch. */
+  testAccuracy: number | null;
+  samplesPerSec: number;
+  etaSec: number | null;
+  workers: WorkerStatus[];
+  /** While waiting: how many workers are expected and how many came. */
+  expectedWorkers: number;
+}
+
+export type JobState = 'waiting' | 'starting' | 'training' | 'finished' | 'failed';
+
+export interface WorkerStatus {
+  id: string;
+  host: string;
+  processRank: number | null;
+  /** Global ranks of the worker's threads. */
+  ranks: number[];
+  threads: number;
+  backend: string | null;
+  /** Wall time of the worker's slowest rank in the last step, ms. */
+  lastStepMs: number | null;
+  state: 'connected' | 'ready' | 'training' | 'lost';
+}

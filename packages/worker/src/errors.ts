@@ -1,0 +1,20 @@
+export type WorkerErrorCode =
+  | 'WORKER_ERR_BAD_OPTION'
+  | 'WORKER_ERR_RANK_FAILED'
+  | 'WORKER_ERR_RANK_EXITED'
+  | 'WORKER_ERR_STARTUP_TIMEOUT'
+  | 'WORKER_ERR_STEP_TIMEOUT'
+  | 'WORKER_ERR_REPLICAS_DIVERGED'
+  | 'WORKER_ERR_NATIVE_THREADS';
+
+export class WorkerError extends Error {
+  readonly code: WorkerErrorCode;
+  /** The rank the error is about, where one is to blame. */
+  readonly rank: number | undefined;
+  constructor(code: WorkerErrorCode, message: string, options?: { cause?: unknown; rank?: number }) {
+    super(message, options);
+    this.name = 'WorkerError';
+    this.code = code;
+    this.rank = options?.rank;
+  }
+}

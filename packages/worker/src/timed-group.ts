@@ -1,0 +1,42 @@
+import type { BatchNormGroup } from '@tfjs-ddp/nn';
+
+/** A batch-norm group that adds the time spent in its collectives to a running total. */
+export class TimedBatchNormGroup implements BatchNormGroup {
+  /** Milliseconds spent inside allGather/allReduce since the last `take()`. */
+  private elapsedMs = 0;
+
+  constructor(private readonly inner: BatchNormGroup) {}
+
+  get size(): number {
+    return this.inner.size;
+  }
+
+  get rank(): number {
+    return this.inner.rank;
+  }
+
+  allGather(input: Float32Array, output: Float32Array): void {
+    const start = performance.now();
+    try {
+      this.inner.allGather(input, output);
+    } finally {
+      this.elapsedMs += performance.now() - start;
+    }
+  }
+
+  allReduce(buffer: Float32Array): void {
+    const start = performance.now();
+    try {
+      this.inner.allReduce(buffer, 'sum');
+    } finally {
+      this.elapsedMs += performance.now() - start;
+    }
+  }
+
+  /** The time accumulated since the last call, and a fresh start. */
+  take(): number {
+    const elapsed = this.elapsedMs;
+    this.elapsedMs = 0;
+    return elapsed;
+  }
+}
