@@ -23,7 +23,7 @@ test('--help explains every train flag with its default', () => {
   for (const flag of ['--model', '--dataset', '--epochs', '--global-batch', '--lr', '--optimizer', '--seed', '--backend', '--out', '--bn-placement', '--dropout']) {
     assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
   }
-  assert.match(help.stdout, /--epochs <n>[\s\S]*?default: 3/);
+  assert.match(help.stdout, /--epochs <n>[\s\S]*?default: 8/);
   assert.match(help.stdout, /--optimizer <name>[\s\S]*?sgd, momentum, adam/);
 });
 

@@ -54,7 +54,7 @@ export function trainCommand(): Command {
     .addOption(envOption('--epochs <n>', 'passes over the training set', 'EPOCHS').argParser(positiveInt).default(d.epochs))
     .addOption(envOption('--global-batch <n>', 'samples per step over all replicas', 'GLOBAL_BATCH').argParser(positiveInt).default(d.globalBatch))
     .addOption(envOption('--optimizer <name>', `optimizer: ${OPTIMIZER_NAMES.join(', ')}`, 'OPTIMIZER').argParser(oneOf(OPTIMIZER_NAMES)).default(d.optimizer.name))
-    .addOption(envOption('--lr <rate>', 'learning rate (default: 0.01 for sgd and momentum, 0.001 for adam)', 'LR').argParser(positiveNumber))
+    .addOption(envOption('--lr <rate>', `learning rate (default: ${d.optimizer.learningRate} with the default optimizer; otherwise 0.01 for sgd and momentum, 0.001 for adam)`, 'LR').argParser(positiveNumber))
     .addOption(envOption('--seed <n>', 'seed of the initial weights, epoch order and dropout masks', 'SEED').argParser(nonNegativeInt).default(d.seed))
     .addOption(envOption('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')} (auto takes the fastest that loads)`, 'BACKEND').argParser(oneOf(['auto', ...BACKEND_NAMES])).default('auto'))
     .addOption(envOption('--threads <n>', 'rank threads on this machine, one model replica each (default: one per core)', 'THREADS').argParser(positiveInt).default(availableParallelism(), String(availableParallelism())))
@@ -73,7 +73,7 @@ export function trainCommand(): Command {
         dataset: flags.dataset,
         epochs: flags.epochs,
         globalBatch: flags.globalBatch,
-        optimizer: { name: flags.optimizer, learningRate: flags.lr },
+        optimizer: { name: flags.optimizer, learningRate: flags.lr ?? (flags.optimizer === d.optimizer.name ? d.optimizer.learningRate : undefined) },
         seed: flags.seed,
         bnPlacement: flags.bnPlacement,
         dropout: flags.dropout,
