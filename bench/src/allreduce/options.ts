@@ -6,7 +6,7 @@
  *   --sizes 4KB..64MB            a range (x4 steps) or a list: 4KB,1MB,16MB
  *   --transport threads,processes[,processes-facade]
  *   --algorithm auto             processes: auto | ring | recursive-doubling (lists allowed)
- *   --segment 512KB              ring pipelining unit
+ *   --segment 1MB                ring pipelining unit
  *   --vs gloo                    also run torch.distributed gloo (bench/peers/gloo_allreduce.py)
  *   --python /usr/bin/python3    interpreter for --vs gloo
  *   --iters N                    override the per-size iteration count
@@ -61,7 +61,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     sizes: parseSizes(flags.get('sizes') ?? '4KB..64MB'),
     transports,
     algorithms: (flags.get('algorithm') ?? 'auto').split(','),
-    segmentBytes: parseBytes(flags.get('segment') ?? '512KB'),
+    segmentBytes: parseBytes(flags.get('segment') ?? '1MB'),
     vsGloo: (flags.get('vs') ?? '') === 'gloo',
     python: flags.get('python') ?? '/usr/bin/python3',
     iters: flags.has('iters') ? Number(flags.get('iters')) : undefined

@@ -47,18 +47,24 @@ export class HierarchicalCollectives {
       const arena = this.ctx.arenaElem(buf);
       for (let a = 0; a < buf.length || (a === 0 && buf.length === 0); a += this.ctx.slotElems) {
         const m = Math.min(this.ctx.slotElems, buf.length - a);
-        const mine = arena >= 0 ? arena + a : this.ctx.slotElem();
-        if (arena < 0) f32.set(buf.subarray(a, a + m), mine);
-        this.ctx.setLoc(mine);
-        this.localBarrier(range, 'allReduce', m, op, -1);
-        const bounds = partition(m, this.threads);
-        const s = bounds[this.world.me] as number;
-        const e = bounds[this.world.me + 1] as number;
-        const out = this.r.subarray(s, e);
-        out.set(f32.subarray(mine + s, mine + e));
-        this.world.members.forEach((r, j) => {
-          if (j !== this.world.me) combineInto(out, f32.subarray(this.ctx.loc(r) + s, this.ctx.loc(r) + e), combine);
-        });
+        if (this.threads === 1) {
+          // One thread per process: nothing to combine locally, the input goes straight to R.
+          this.localBarrier(range, 'allReduce', m, op, -1);
+          this.r.set(buf.subarray(a, a + m));
+        } else {
+          const mine = arena >= 0 ? arena + a : this.ctx.slotElem();
+          if (arena < 0) f32.set(buf.subarray(a, a + m), mine);
+          this.ctx.setLoc(mine);
+          this.localBarrier(range, 'allReduce', m, op, -1);
+          const bounds = partition(m, this.threads);
+          const s = bounds[this.world.me] as number;
+          const e = bounds[this.world.me + 1] as number;
+          const out = this.r.subarray(s, e);
+          out.set(f32.subarray(mine + s, mine + e));
+          this.world.members.forEach((r, j) => {
+            if (j !== this.world.me) combineInto(out, f32.subarray(this.ctx.loc(r) + s, this.ctx.loc(r) + e), combine);
+          });
+        }
         this.handToComm(range, 'allReduce', combine, m, 0);
         if (op === 'mean') divideInto(buf.subarray(a, a + m), this.r.subarray(0, m), globalSize);
         else buf.set(this.r.subarray(0, m), a);

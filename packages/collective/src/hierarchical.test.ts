@@ -45,6 +45,13 @@ test('2 processes x 2 threads: one communicator over 4 global ranks, exact and b
   reports.forEach((r) => assert.ok(r.some((m) => m.kind === 'done'), JSON.stringify(r.filter((m) => m.kind === 'error'))));
 });
 
+test('2 processes x 1 thread (the facade of a one-rank process): exact and bit-identical', { timeout: 60_000 }, async () => {
+  const sizes = [0, 1, 97, 4099, 65537];
+  const run = await launch(2, 1, 'exactness', sizes, 30_000);
+  await run.exited(50_000);
+  checkExactness(run.byRank(), 2, sizes, '2x1');
+});
+
 test('3 processes x 2 threads: split into whole processes works, a partial split is refused', { timeout: 120_000 }, async () => {
   const sizes = [0, 7, 4099];
   const run = await launch(3, 2, 'exactness', sizes, 30_000);
