@@ -21,3 +21,27 @@ export { FRAME_PREFIX_BYTES, encodeFrame, encodeFrameBytes, decodeHeader } from 
 export type { EncodedFrame } from './frame.js';
 export { FrameDecoder } from './frame-decoder.js';
 export type { FrameSink, PayloadConsumer } from './frame-decoder.js';
+export { OPTIMIZER_NAMES } from './job-config.js';
+export type { JobConfig, OptimizerConfig, OptimizerName } from './job-config.js';
+export { DATA_SOURCES, JOB_PAYLOAD_TYPES } from './job-messages.js';
+export type {
+  JobMessage,
+  JobMessageType,
+  JoinMessage,
+  RefuseMessage,
+  AssignMessage,
+  PeerEntry,
+  DataSource,
+  TestSetMessage,
+  WorkerReadyMessage,
+  StepMessage,
+  EvaluateMessage,
+  RankStepReport,
+  StepDoneMessage,
+  EvaluatedMessage,
+  FinishMessage,
+  ModelMessage,
+  FinishedMessage,
+  FailMessage
+} from './job-messages.js';
+export { validateJobConfig, MAX_THREADS_PER_WORKER, MAX_WORKERS } from './validate-job.js';

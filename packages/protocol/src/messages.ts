@@ -1,4 +1,5 @@
 import type { Dtype } from './dtypes.js';
+import { JOB_PAYLOAD_TYPES, type JobMessage } from './job-messages.js';
 
 /**
  * Every message that crosses a socket, typed in one place. A message is a msgpack map
@@ -76,9 +77,10 @@ export interface ByeMessage {
   readonly t: 'bye';
 }
 
-export type Message = HelloMessage | AuthMessage | ReadyMessage | DataMessage | AbortMessage | ByeMessage;
+/** Peer-link messages (collective) and job messages (coordinator <-> worker, `job-messages.ts`). */
+export type Message = HelloMessage | AuthMessage | ReadyMessage | DataMessage | AbortMessage | ByeMessage | JobMessage;
 export type MessageType = Message['t'];
 export type MessageOf<T extends MessageType> = Extract<Message, { t: T }>;
 
 /** Message types that may carry a raw payload after the header. */
-export const PAYLOAD_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(['data']);
+export const PAYLOAD_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(['data', ...JOB_PAYLOAD_TYPES]);

@@ -1,10 +1,9 @@
 import { BYTES_PER_ELEMENT, isDtype } from './dtypes.js';
 import { protocolError } from './errors.js';
-import { MAX_STRING_LENGTH } from './limits.js';
+import { bin, int, only, str, type Fields } from './fields.js';
+import { JOB_VALIDATORS } from './validate-job.js';
 import { NONCE_BYTES, PAYLOAD_TYPES, PROOF_BYTES, PROTOCOL_VERSION } from './messages.js';
 import type { Message, MessageType } from './messages.js';
-
-type Fields = Readonly<Record<string, unknown>>;
 
 /**
  * Checks a decoded header against the message types and the byte count that followed
@@ -79,36 +78,7 @@ const VALIDATORS: { readonly [T in MessageType]: (h: Fields, payloadBytes: numbe
   bye: (h) => {
     only(h, ['v', 't']);
     return { v: PROTOCOL_VERSION, t: 'bye' };
-  }
+  },
+  ...JOB_VALIDATORS
 };
 
-/** Unknown keys are refused rather than ignored: a new field means a new version. */
-function only(h: Fields, keys: readonly string[]): void {
-  for (const k of Object.keys(h)) {
-    if (!keys.includes(k)) throw protocolError('PROTOCOL_ERR_FIELD', `unexpected field ${JSON.stringify(k).slice(0, 64)} in ${String(h['t'])}`);
-  }
-}
-
-function int(h: Fields, key: string, min: number, max: number): number {
-  const value = h[key];
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw protocolError('PROTOCOL_ERR_FIELD', `${key} must be an integer in [${min}, ${max}]`);
-  }
-  return value;
-}
-
-function str(h: Fields, key: string): string {
-  const value = h[key];
-  if (typeof value !== 'string' || value.length > MAX_STRING_LENGTH) {
-    throw protocolError('PROTOCOL_ERR_FIELD', `${key} must be a string of at most ${MAX_STRING_LENGTH} characters`);
-  }
-  return value;
-}
-
-function bin(h: Fields, key: string, length: number): Uint8Array {
-  const value = h[key];
-  if (!(value instanceof Uint8Array) || value.byteLength !== length) {
-    throw protocolError('PROTOCOL_ERR_FIELD', `${key} must be ${length} bytes`);
-  }
-  return Uint8Array.from(value);
-}

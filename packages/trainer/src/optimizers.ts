@@ -1,23 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { OPTIMIZER_NAMES, type OptimizerConfig, type OptimizerName } from '@tfjs-ddp/protocol';
 import { TrainerError } from './errors.js';
 
-export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'adam'] as const;
-export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+export { OPTIMIZER_NAMES };
+export type { OptimizerName };
 
-/** An optimizer by name, with tfjs's own argument names and defaults. */
-export interface OptimizerSpec {
-  name: OptimizerName;
-  /** Default: 0.01 for sgd and momentum, 0.001 for adam (tfjs's adam default). */
-  learningRate?: number;
-  /** momentum only. Default 0.9. */
-  momentum?: number;
-  /** momentum only. Default false. */
-  useNesterov?: boolean;
-  /** adam only. Defaults 0.9, 0.999, and tfjs's backend epsilon (1e-7). */
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
-}
+/** An optimizer by name, with tfjs's own argument names and defaults (sgd and momentum 0.01, adam 0.001). */
+export type OptimizerSpec = OptimizerConfig;
 
 export const DEFAULT_LEARNING_RATE: Record<OptimizerName, number> = { sgd: 0.01, momentum: 0.01, adam: 0.001 };
 

