@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
-import type { StepProgress } from '@tfjs-ddp/trainer';
+import type { StepProgress } from '@tfjs-ddp/data';
 
 export interface ProgressView {
   update(progress: StepProgress): void;

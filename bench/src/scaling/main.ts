@@ -1,6 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import type { TrainConfig } from '@tfjs-ddp/trainer';
-import { runLocalJob, type StepTimings } from '@tfjs-ddp/worker';
+import { runLocalJob } from '@tfjs-ddp/worker';
+
+interface StepTimings {
+  computeMs: number;
+  syncBnMs: number;
+  allReduceMs: number;
+  applyMs: number;
+  waitMs: number;
+}
 import { emit, intList, parseFlags } from '../common/args.js';
 
 /**
@@ -46,11 +54,11 @@ async function ddp(threads: number, bnMode: string): Promise<{ samplesPerSec: nu
     bnMode,
     backend: 'wasm',
     hooks: {
-      onStep: (p, timings) => {
+      onStep: (p, reports) => {
         if (p.step === warmup) measuredFrom = performance.now();
         if (p.step <= warmup) return;
         samples += globalBatch;
-        for (const t of timings) for (const key of Object.keys(totals) as (keyof StepTimings)[]) totals[key] += t[key] / timings.length;
+        for (const t of reports) for (const key of Object.keys(totals) as (keyof StepTimings)[]) totals[key] += t[key] / reports.length;
       },
     },
   });

@@ -6,3 +6,7 @@ export { tokenMatches, newSecret, readToken } from './secrets.js';
 export { createHttpServer } from './http-server.js';
 export type { HttpRoutes } from './http-server.js';
 export type { JobStatus, JobState, WorkerStatus } from './status.js';
+export { JobDriver } from './job-driver.js';
+export type { EndpointStep, EpochEvaluation, JobDriverHooks, JobDriverOptions, JobDriverResult, JobEndpoint } from './job-driver.js';
+export { CoordinatorError } from './errors.js';
+export type { CoordinatorErrorCode } from './errors.js';

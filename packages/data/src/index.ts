@@ -20,3 +20,7 @@ export { shareDataset, openSharedDataset } from './shared-dataset.js';
 export type { SharedDatasetHandle } from './shared-dataset.js';
 export { StepSchedule } from './step-schedule.js';
 export type { ScheduledStep, StepScheduleOptions } from './step-schedule.js';
+export { ProgressTracker } from './progress.js';
+export type { StepProgress } from './progress.js';
+export { writeFileAtomic, writeModelFolder, MODEL_JSON, WEIGHTS_BIN } from './model-folder.js';
+export { modelDefinitionHash } from './fingerprints.js';

@@ -1,24 +1,9 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { MODEL_JSON, WEIGHTS_BIN, writeModelFolder } from '@tfjs-ddp/data';
 import { toPortableModel } from '@tfjs-ddp/nn';
 import { TrainerError } from './errors.js';
-
-export const MODEL_JSON = 'model.json';
-export const WEIGHTS_BIN = 'weights.bin';
-
-/** Writes a file so that a reader sees either the old or the whole new content. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const temp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(temp, data);
-  const fd = openSync(temp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, file);
-}
 
 function concatWeightData(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
   const parts = Array.isArray(data) ? data : [data];
@@ -39,18 +24,8 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
 export function folderIO(dir: string): tf.io.IOHandler {
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
-      mkdirSync(dir, { recursive: true });
-      const weights = artifacts.weightData === undefined ? new Uint8Array(0) : concatWeightData(artifacts.weightData);
-      const modelJson: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
-        format: artifacts.format ?? 'layers-model',
-        generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
-        convertedBy: artifacts.convertedBy ?? null,
-        weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
-      };
-      // Weights first: a model.json never points at weights that are not all there.
-      writeFileAtomic(path.join(dir, WEIGHTS_BIN), weights);
-      writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      const bytes = artifactsToBytes(artifacts);
+      writeModelFolder(dir, bytes.modelJson, bytes.weights);
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
@@ -88,6 +63,42 @@ export function folderIO(dir: string): tf.io.IOHandler {
       };
     },
   };
+}
+
+/** A model folder's two files as bytes: what rank 0 sends the coordinator at the end of a job. */
+export interface ModelArtifactsBytes {
+  modelJson: string;
+  weights: Uint8Array;
+}
+
+function artifactsToBytes(artifacts: tf.io.ModelArtifacts): ModelArtifactsBytes {
+  const weights = artifacts.weightData === undefined ? new Uint8Array(0) : concatWeightData(artifacts.weightData);
+  const modelJson: tf.io.ModelJSON = {
+    modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
+    format: artifacts.format ?? 'layers-model',
+    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+    convertedBy: artifacts.convertedBy ?? null,
+    weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+  };
+  return { modelJson: JSON.stringify(modelJson), weights };
+}
+
+/** The trained model as the bytes of a plain tfjs model folder (tfjs-ddp's layers turned back into tfjs's). */
+export async function modelArtifacts(model: tf.LayersModel): Promise<ModelArtifactsBytes> {
+  const portable = await toPortableModel(model);
+  let bytes: ModelArtifactsBytes | undefined;
+  try {
+    await portable.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        bytes = artifactsToBytes(artifacts);
+        return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+      }),
+    );
+  } finally {
+    if (portable !== model) portable.dispose();
+  }
+  if (bytes === undefined) throw new Error('tfjs did not hand over the model artifacts');
+  return bytes;
 }
 
 /**

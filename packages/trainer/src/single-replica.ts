@@ -1,10 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
-import { openDataset, StepSchedule, type DatasetPair } from '@tfjs-ddp/data';
+import { openDataset, ProgressTracker, StepSchedule, type DatasetPair, type StepProgress } from '@tfjs-ddp/data';
 import { convertToSyncBN } from '@tfjs-ddp/nn';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { saveModel } from './model-files.js';
 import { loadModel } from './model-source.js';
-import { ProgressTracker, type StepProgress } from './progress.js';
 import { Replica } from './replica.js';
 import type { TrainConfig } from './train-config.js';
 

@@ -1,23 +1,26 @@
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { isNativeBackend, type BackendInfo, type BackendRequest } from '@tfjs-ddp/backend';
-import { cutShards, evenShardSizes, openDataset, proportionalShardSizes, shareDataset } from '@tfjs-ddp/data';
-import { parseBnMode } from '@tfjs-ddp/nn';
-import { ProgressTracker, scheduleOf, type Evaluation, type StepProgress, type TrainConfig } from '@tfjs-ddp/trainer';
-import { WorkerError } from './errors.js';
-import type { RankInit, StepTimings } from './rank-messages.js';
-import { RankPool } from './rank-pool.js';
-import { ReportCollector } from './report-collector.js';
 import { createThreadGroup } from '@tfjs-ddp/collective';
+import { JobDriver, type EpochEvaluation, type JobEndpoint } from '@tfjs-ddp/coordinator';
+import { openDataset, shareDataset, type StepProgress } from '@tfjs-ddp/data';
+import { parseBnMode } from '@tfjs-ddp/nn';
+import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
+import { scheduleOf } from '@tfjs-ddp/trainer';
+import { withDeadline } from './deadline.js';
+import { WorkerError } from './errors.js';
+import { LocalRanks } from './local-ranks.js';
+import type { Finished, RankInit, RankReady } from './rank-messages.js';
+import { RankPool } from './rank-pool.js';
 
 export interface LocalJobHooks {
   onReady?: (backend: BackendInfo) => void;
-  /** After every global step, with each rank's timings in rank order. */
-  onStep?: (progress: StepProgress, timings: StepTimings[]) => void;
-  onEpochEnd?: (epoch: number, evaluation: Evaluation) => void;
+  /** After every global step, with each rank's report in rank order. */
+  onStep?: (progress: StepProgress, reports: RankStepReport[]) => void;
+  onEpochEnd?: (epoch: number, evaluation: EpochEvaluation) => void;
 }
 
 export interface LocalJobOptions {
-  config: TrainConfig;
+  config: JobConfig;
   /** Rank threads. Default: one per core. */
   threads?: number;
   /** `local`, `sync` or `sync:K`. Default `sync`. */
@@ -47,22 +50,23 @@ export interface LocalJobResult {
   steps: number;
   samples: number;
   elapsedSec: number;
-  test: Evaluation;
+  test: EpochEvaluation;
   modelPath?: string;
   backend: BackendInfo;
   /** Each rank's final weights, when asked for. */
   weights?: Float32Array[];
-  /** Mean over steps and ranks. */
-  meanTimings: StepTimings;
+  /** Every rank's mean step timings, in rank order. */
+  meanReports: RankStepReport[];
 }
 
 /**
  * Shared memory per rank for its gradient buffer, so the all-reduce works on it in place
  * (4M floats: every zoo model, and larger user models fall back to a copy).
  */
-const GRADIENT_ARENA_BYTES = 16 * 1024 * 1024;
+export const GRADIENT_ARENA_BYTES = 16 * 1024 * 1024;
 
-function threadBackend(request: BackendRequest, threads: number): BackendRequest {
+/** The backend rank threads use: native backends cannot run in several threads of one process. */
+export function threadBackend(request: BackendRequest, threads: number): BackendRequest {
   if (threads === 1) return request;
   if (request !== 'auto' && isNativeBackend(request)) {
     throw new WorkerError(
@@ -74,21 +78,18 @@ function threadBackend(request: BackendRequest, threads: number): BackendRequest
 }
 
 /**
- * Trains one model with `threads` rank threads in this process: the global batch of
- * every step is cut into one shard per rank, every rank computes summed gradients on
- * its shard, the ranks all-reduce them in shared memory and apply the same update.
+ * Trains one model with `threads` rank threads in this process: the job driver cuts the
+ * global batch of every step into one shard per rank, every rank computes summed
+ * gradients on its shard, the ranks all-reduce them in shared memory and apply the same
+ * update. The same driver runs a distributed job over WebSockets.
  */
 export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobResult> {
   const { config } = options;
-  const threads = options.threads ?? cpus().length;
+  const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new WorkerError('WORKER_ERR_BAD_OPTION', `threads must be a positive integer, got ${threads}`);
-  const weights = options.shardWeights ?? new Array<number>(threads).fill(1);
-  if (weights.length !== threads) throw new WorkerError('WORKER_ERR_BAD_OPTION', `${weights.length} shard weights for ${threads} ranks`);
   const bnMode = options.bnMode ?? 'sync';
   parseBnMode(bnMode);
   const backend = threadBackend(options.backend ?? 'auto', threads);
-  const prefetch = options.prefetch ?? 2;
-  const hooks = options.hooks ?? {};
 
   const data = openDataset(config.dataset, config.seed);
   const train = shareDataset(data.train);
@@ -104,67 +105,75 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     backend,
     train,
     test,
+    inputShape: [...data.train.inputShape],
+    numClasses: data.train.numClasses,
     communicator: group.handle,
     checkReplicasEvery: options.checkReplicasEvery ?? 0,
   }));
-  const reports = new ReportCollector(threads);
-  const pool = new RankPool(inits, (report) => {
-    // A rank that fails leaves the others blocked in a collective: wake them now.
-    if (report.kind === 'failed') group.abort(`rank ${report.rank} failed: ${report.message}`);
-    reports.receive(report);
-  });
-  const stepTimeoutMs = options.stepTimeoutMs ?? 300_000;
-  try {
-    await reports.waitFor('starting the ranks', () => reports.allReady(), options.startupTimeoutMs ?? 180_000, 'WORKER_ERR_STARTUP_TIMEOUT');
-    const backendInfo = reports.ready.get(0)?.backend;
-    if (backendInfo === undefined) throw new WorkerError('WORKER_ERR_RANK_FAILED', 'rank 0 did not report its backend');
-    hooks.onReady?.(backendInfo);
 
-    const schedule = scheduleOf(config, data.train.size);
-    const { stepsPerEpoch, totalSteps } = schedule;
-    const tracker = new ProgressTracker(stepsPerEpoch, totalSteps);
-    const timingTotals: StepTimings = { computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0 };
-    let sent = 0;
-    let samples = 0;
-    const started = performance.now();
-    const sendStep = (step: number): void => {
-      const { epoch, indices, endsEpoch } = schedule.at(step);
-      const sizes = options.shardWeights === undefined ? evenShardSizes(indices.length, threads) : proportionalShardSizes(indices.length, weights);
-      cutShards(indices, sizes).forEach((shard, rank) => pool.send(rank, { kind: 'step', step, epoch, indices: shard, globalCount: indices.length }));
-      if (endsEpoch) for (let r = 0; r < threads; r++) pool.send(r, { kind: 'evaluate', epoch });
-    };
-    for (let done = 0; done < totalSteps; done++) {
-      while (sent < totalSteps && sent <= done + prefetch) sendStep(sent++);
-      await reports.waitFor(`step ${done + 1}`, () => reports.stepReports(done) !== undefined, stepTimeoutMs, 'WORKER_ERR_STEP_TIMEOUT');
-      const stepReports = reports.takeStep(done).sort((a, b) => a.rank - b.rank);
-      const lossSum = stepReports.reduce((s, r) => s + r.lossSum, 0);
-      const correct = stepReports.reduce((s, r) => s + r.correct, 0);
-      const count = stepReports.reduce((s, r) => s + r.count, 0);
-      samples += count;
-      for (const r of stepReports) for (const key of Object.keys(timingTotals) as (keyof StepTimings)[]) timingTotals[key] += r.timings[key];
-      const epoch = Math.floor(done / stepsPerEpoch);
-      hooks.onStep?.(tracker.record(epoch, done % stepsPerEpoch, lossSum, correct, count), stepReports.map((r) => r.timings));
-      if (done % stepsPerEpoch === stepsPerEpoch - 1) {
-        await reports.waitFor(`evaluating epoch ${epoch + 1}`, () => reports.evaluations(epoch) !== undefined, stepTimeoutMs, 'WORKER_ERR_STEP_TIMEOUT');
-        const evaluation = reports.evaluations(epoch)?.find((e) => e.rank === 0)?.evaluation;
-        if (evaluation !== undefined) hooks.onEpochEnd?.(epoch, evaluation);
-      }
-    }
-    for (let r = 0; r < threads; r++) pool.send(r, { kind: 'finish', saveTo: options.outDir, returnWeights: options.returnWeights ?? false });
-    await reports.waitFor('finishing', () => reports.allFinished(), stepTimeoutMs, 'WORKER_ERR_STEP_TIMEOUT');
-    const rank0 = reports.finished.get(0);
-    if (rank0?.evaluation === undefined) throw new WorkerError('WORKER_ERR_RANK_FAILED', 'rank 0 finished without its evaluation');
-    const denominator = Math.max(1, totalSteps * threads);
-    const meanTimings = Object.fromEntries(Object.entries(timingTotals).map(([k, v]) => [k, v / denominator])) as unknown as StepTimings;
+  let driver: JobDriver | undefined;
+  let failure: WorkerError | undefined;
+  let signalReady: (ready: RankReady[]) => void = () => undefined;
+  let signalStartupFailure: (error: Error) => void = () => undefined;
+  const ready = new Promise<RankReady[]>((resolve, reject) => {
+    signalReady = resolve;
+    signalStartupFailure = reject;
+  });
+  let finished: Finished[] = [];
+  const ranks = new LocalRanks(threads, {
+    onReady: (r) => signalReady(r),
+    onStep: (step, reports) => driver?.stepDone(step, reports),
+    onEvaluated: (epoch, evaluation) => driver?.evaluated(0, epoch, evaluation),
+    onFinished: (f) => {
+      finished = f;
+      driver?.finished(0);
+    },
+    onFailed: (error) => {
+      failure = error;
+      // A rank that fails leaves the others blocked in a collective: wake them now.
+      group.abort(error.message);
+      signalStartupFailure(error);
+      driver?.fail(error);
+    },
+  });
+  const pool = new RankPool(inits, (report) => ranks.receive(report));
+  const endpoint: JobEndpoint = {
+    rankOffset: 0,
+    ranks: threads,
+    sendStep: ({ step, epoch, globalCount, shards }) => shards.forEach((indices, r) => pool.send(r, { kind: 'step', step, epoch, indices, globalCount })),
+    sendEvaluate: (epoch) => {
+      for (let r = 0; r < threads; r++) pool.send(r, { kind: 'evaluate', epoch });
+    },
+    sendFinish: () => {
+      for (let r = 0; r < threads; r++) pool.send(r, { kind: 'finish', saveTo: options.outDir, returnModel: false, returnWeights: options.returnWeights ?? false });
+    },
+  };
+  try {
+    const readyRanks = await withDeadline(ready, options.startupTimeoutMs ?? 180_000, () => new WorkerError('WORKER_ERR_STARTUP_TIMEOUT', `not every rank thread loaded its backend, data and model within ${Math.round((options.startupTimeoutMs ?? 180_000) / 1000)} s`));
+    const backendInfo = (readyRanks[0] as RankReady).backend;
+    options.hooks?.onReady?.(backendInfo);
+    driver = new JobDriver({
+      schedule: scheduleOf(config, data.train.size),
+      endpoints: [endpoint],
+      shardWeights: options.shardWeights,
+      prefetch: options.prefetch,
+      stepTimeoutMs: options.stepTimeoutMs,
+      hooks: { onStep: options.hooks?.onStep, onEpochEnd: options.hooks?.onEpochEnd },
+    });
+    if (failure !== undefined) driver.fail(failure);
+    const result = await driver.run();
+    const rank0 = finished.find((f) => f.rank === 0);
+    const evaluation = rank0?.evaluation;
+    if (evaluation === undefined) throw new WorkerError('WORKER_ERR_RANK_FAILED', 'rank 0 finished without its evaluation');
     return {
-      steps: totalSteps,
-      samples,
-      elapsedSec: (performance.now() - started) / 1000,
-      test: rank0.evaluation,
-      modelPath: rank0.modelPath,
+      steps: result.steps,
+      samples: result.samples,
+      elapsedSec: result.elapsedSec,
+      test: evaluation,
+      modelPath: rank0?.modelPath,
       backend: backendInfo,
-      weights: options.returnWeights ? Array.from({ length: threads }, (_, r) => reports.finished.get(r)?.weights ?? new Float32Array(0)) : undefined,
-      meanTimings,
+      weights: options.returnWeights ? finished.map((f) => f.weights ?? new Float32Array(0)) : undefined,
+      meanReports: result.meanReports,
     };
   } finally {
     group.abort('the job ended');

@@ -1,6 +1,7 @@
 import type { BackendInfo, BackendRequest } from '@tfjs-ddp/backend';
 import type { SharedDatasetHandle } from '@tfjs-ddp/data';
-import type { Evaluation, TrainConfig } from '@tfjs-ddp/trainer';
+import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
+import type { Evaluation, ModelArtifactsBytes } from '@tfjs-ddp/trainer';
 
 /**
  * Messages between a process's main thread and its rank threads (postMessage; typed
@@ -15,12 +16,17 @@ export interface RankInit {
   /** Index of this rank's thread in its process. */
   localRank: number;
   worldSize: number;
-  config: TrainConfig;
+  config: JobConfig;
   /** `local`, `sync` or `sync:K`. */
   bnMode: string;
   backend: BackendRequest;
-  train: SharedDatasetHandle;
-  test: SharedDatasetHandle;
+  /** The training set, when this process holds it; otherwise every step order brings its samples. */
+  train?: SharedDatasetHandle;
+  /** The test set; needed by rank 0 only (it evaluates). */
+  test?: SharedDatasetHandle;
+  /** Shape and classes of a sample, for building the model when no data set is held. */
+  inputShape: number[];
+  numClasses: number;
   /** The process's thread group (`ThreadGroup.handle` of @tfjs-ddp/collective). */
   communicator: unknown;
   /** Compare a checksum of every replica's weights every this many steps (0: never). */
@@ -37,6 +43,9 @@ export interface StepOrder {
   indices: Int32Array;
   /** Samples in the global batch (all ranks): gradients are divided by it. */
   globalCount: number;
+  /** The shard's samples, when the process holds no data set. */
+  x?: Float32Array;
+  y?: Int32Array;
 }
 
 /** End of an epoch: moving statistics are made consistent, rank 0 evaluates on the test set. */
@@ -49,25 +58,13 @@ export interface FinishOrder {
   kind: 'finish';
   /** Rank 0 saves the model here as a plain tfjs model folder. */
   saveTo?: string;
+  /** Rank 0 returns the model as the bytes of a tfjs model folder. */
+  returnModel: boolean;
   /** Every rank returns its flat weights (tests compare replicas with them). */
   returnWeights: boolean;
 }
 
 export type RankOrder = StepOrder | EvaluateOrder | FinishOrder;
-
-/** Where a rank's step time went, in milliseconds. */
-export interface StepTimings {
-  /** Forward and backward, SyncBN waits excluded. */
-  computeMs: number;
-  /** Inside SyncBN's collectives (statistics and their gradients). */
-  syncBnMs: number;
-  /** The gradient all-reduce. */
-  allReduceMs: number;
-  /** The optimizer update. */
-  applyMs: number;
-  /** Waiting for this step's order after the previous one was done. */
-  waitMs: number;
-}
 
 export interface RankReady {
   kind: 'ready';
@@ -78,12 +75,8 @@ export interface RankReady {
 
 export interface StepDone {
   kind: 'stepDone';
-  rank: number;
   step: number;
-  lossSum: number;
-  correct: number;
-  count: number;
-  timings: StepTimings;
+  report: RankStepReport;
 }
 
 export interface Evaluated {
@@ -99,6 +92,8 @@ export interface Finished {
   rank: number;
   weights?: Float32Array;
   modelPath?: string;
+  model?: ModelArtifactsBytes;
+  /** Rank 0 only: the final model on the test set. */
   evaluation?: Evaluation;
 }
 

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from '@tfjs-ddp/backend';
 import type { ThreadCommunicator } from '@tfjs-ddp/collective';
-import { openSharedDataset, type Dataset } from '@tfjs-ddp/data';
+import { ArrayDataset, openSharedDataset, type Dataset } from '@tfjs-ddp/data';
 import { bnGroupRanks, convertToSyncBN, LOCAL_BATCH_NORM_GROUP, parseBnMode, syncBatchNormLayers, type BnMode } from '@tfjs-ddp/nn';
-import { buildModel, evaluate, readAllWeights, Replica, saveModel, writeAllWeights } from '@tfjs-ddp/trainer';
+import { buildModel, evaluate, modelArtifacts, readAllWeights, Replica, saveModel, writeAllWeights } from '@tfjs-ddp/trainer';
 import { WorkerError } from './errors.js';
 import type { EvaluateOrder, Evaluated, Finished, FinishOrder, RankInit, StepDone, StepOrder } from './rank-messages.js';
 import { TimedBatchNormGroup } from './timed-group.js';
@@ -27,21 +27,23 @@ export class RankRunner {
     private readonly bnMode: BnMode,
     private readonly bnGroup: TimedBatchNormGroup,
     private readonly replica: Replica,
-    private readonly train: Dataset,
-    private readonly test: Dataset,
+    private readonly train: Dataset | undefined,
+    private readonly test: Dataset | undefined,
   ) {
     this.gradients = gradientBuffer(communicator, replica.gradientSize);
   }
 
   static async create(init: RankInit, communicator: ThreadCommunicator): Promise<RankRunner> {
     const backend = await initBackend(init.backend);
-    const train = openSharedDataset(init.train);
-    const test = openSharedDataset(init.test);
+    const train = init.train === undefined ? undefined : openSharedDataset(init.train);
+    const test = init.test === undefined ? undefined : openSharedDataset(init.test);
     const bnMode = parseBnMode(init.bnMode);
     // Every member of a BN group must make the same split call, in the same order.
     const group = bnMode.kind === 'local' ? LOCAL_BATCH_NORM_GROUP : bnMode.kind === 'sync' ? communicator : communicator.split(bnGroupRanks(bnMode, init.rank, init.worldSize));
     const bnGroup = new TimedBatchNormGroup(group);
-    const model = await convertToSyncBN(await buildModel(init.config, { train, test }), bnGroup);
+    // Building a model needs only the shape of a sample and the classes.
+    const shapeOnly = new ArrayDataset({ name: 'shape', x: new Float32Array(0), y: new Int32Array(0), inputShape: init.inputShape, numClasses: init.numClasses });
+    const model = await convertToSyncBN(await buildModel(init.config, { train: shapeOnly, test: shapeOnly }), bnGroup);
     // Rank 0's weights for everyone: identical replicas even for unseeded user models.
     const weights = readAllWeights(model);
     communicator.broadcast(weights, 0);
@@ -57,8 +59,8 @@ export class RankRunner {
   step(order: StepOrder): StepDone {
     const started = performance.now();
     const waitMs = started - this.lastOrderDoneAt;
-    const batch = this.train.batch(order.indices);
-    const result = this.replica.computeGradients({ ...batch, indices: order.indices }, order.step, this.gradients);
+    const shard = this.shard(order);
+    const result = this.replica.computeGradients(shard, order.step, this.gradients);
     const computed = performance.now();
     const syncBnMs = this.bnGroup.take();
     this.communicator.allReduce(this.gradients, 'sum');
@@ -70,18 +72,30 @@ export class RankRunner {
     this.lastOrderDoneAt = performance.now();
     return {
       kind: 'stepDone',
-      rank: this.rank,
       step: order.step,
-      lossSum: result.lossSum,
-      correct: result.correct,
-      count: result.count,
-      timings: { computeMs: computed - started - syncBnMs, syncBnMs, allReduceMs: reduced - computed, applyMs: applied - reduced, waitMs },
+      report: {
+        rank: this.rank,
+        lossSum: result.lossSum,
+        correct: result.correct,
+        count: result.count,
+        computeMs: computed - started - syncBnMs,
+        syncBnMs,
+        allReduceMs: reduced - computed,
+        applyMs: applied - reduced,
+        waitMs,
+      },
     };
+  }
+
+  private shard(order: StepOrder): { x: Float32Array; y: Int32Array; count: number; indices: Int32Array } {
+    if (order.x !== undefined && order.y !== undefined) return { x: order.x, y: order.y, count: order.indices.length, indices: order.indices };
+    if (this.train === undefined) throw new WorkerError('WORKER_ERR_BAD_OPTION', `step ${order.step} came without samples and this rank holds no training set`);
+    return { ...this.train.batch(order.indices), indices: order.indices };
   }
 
   evaluate(order: EvaluateOrder): Evaluated {
     this.shareMovingStatistics();
-    const evaluation = this.rank === 0 ? evaluate(this.replica.model, this.test) : undefined;
+    const evaluation = this.rank === 0 && this.test !== undefined ? evaluate(this.replica.model, this.test) : undefined;
     this.lastOrderDoneAt = performance.now();
     return { kind: 'evaluated', rank: this.rank, epoch: order.epoch, evaluation };
   }
@@ -90,8 +104,9 @@ export class RankRunner {
     this.shareMovingStatistics();
     const finished: Finished = { kind: 'finished', rank: this.rank };
     if (this.rank === 0) {
-      finished.evaluation = evaluate(this.replica.model, this.test);
+      if (this.test !== undefined) finished.evaluation = evaluate(this.replica.model, this.test);
       if (order.saveTo !== undefined) finished.modelPath = await saveModel(this.replica.model, order.saveTo);
+      if (order.returnModel) finished.model = await modelArtifacts(this.replica.model);
     }
     if (order.returnWeights) finished.weights = readAllWeights(this.replica.model);
     this.replica.dispose();

@@ -1,0 +1,22 @@
+export type CoordinatorErrorCode =
+  | 'COORD_ERR_BAD_OPTION'
+  | 'COORD_ERR_PORT_IN_USE'
+  | 'COORD_ERR_WORKERS_MISSING'
+  | 'COORD_ERR_WORKER_LOST'
+  | 'COORD_ERR_WORKER_FAILED'
+  | 'COORD_ERR_STEP_TIMEOUT'
+  | 'COORD_ERR_BAD_TOKEN'
+  | 'COORD_ERR_WRONG_JOB'
+  | 'COORD_ERR_JOB_FULL'
+  | 'COORD_ERR_HANDSHAKE_TIMEOUT'
+  | 'COORD_ERR_UNEXPECTED_MESSAGE'
+  | 'COORD_ERR_CLOSED';
+
+export class CoordinatorError extends Error {
+  readonly code: CoordinatorErrorCode;
+  constructor(code: CoordinatorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CoordinatorError';
+    this.code = code;
+  }
+}

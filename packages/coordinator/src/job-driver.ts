@@ -1,0 +1,239 @@
+import { cutShards, ProgressTracker, proportionalShardSizes, type StepProgress, type StepSchedule } from '@tfjs-ddp/data';
+import type { RankStepReport } from '@tfjs-ddp/protocol';
+import { CoordinatorError } from './errors.js';
+import { ShardBalancer, type BalanceMode } from './shard-balancer.js';
+
+/** Test accuracy and loss of the model after an epoch (rank 0 computes it). */
+export interface EpochEvaluation {
+  accuracy: number;
+  loss: number;
+  count: number;
+}
+
+/** One step's orders for the ranks of one endpoint: the shard of each, in rank order. */
+export interface EndpointStep {
+  step: number;
+  epoch: number;
+  globalCount: number;
+  shards: Int32Array[];
+}
+
+/**
+ * Where some of the job's ranks run: a worker process behind a WebSocket, or the rank
+ * threads of this very process. Its ranks are global ranks rankOffset .. rankOffset+ranks-1.
+ */
+export interface JobEndpoint {
+  readonly rankOffset: number;
+  readonly ranks: number;
+  sendStep(order: EndpointStep): void;
+  sendEvaluate(epoch: number): void;
+  sendFinish(): void;
+}
+
+export interface JobDriverHooks {
+  /** After every global step, with every rank's report in rank order. */
+  onStep?: (progress: StepProgress, reports: RankStepReport[]) => void;
+  onEpochEnd?: (epoch: number, evaluation: EpochEvaluation) => void;
+}
+
+export interface JobDriverOptions {
+  schedule: StepSchedule;
+  endpoints: readonly JobEndpoint[];
+  /** How shards are sized. Default `even`. */
+  balance?: BalanceMode;
+  /** Fixed relative shard size of every rank (tests, benchmarks); overrides `balance`. */
+  shardWeights?: readonly number[];
+  /** Steps sent ahead of the one being computed. Default 2. */
+  prefetch?: number;
+  /** Deadline for every rank to report one step, an evaluation or the finish. Default 300 s. */
+  stepTimeoutMs?: number;
+  hooks?: JobDriverHooks;
+}
+
+export interface JobDriverResult {
+  steps: number;
+  samples: number;
+  elapsedSec: number;
+  /** The last evaluation rank 0 reported. */
+  lastEvaluation: EpochEvaluation | undefined;
+  /** Mean over steps of every rank's timings, in rank order. */
+  meanReports: RankStepReport[];
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface Waiter {
+  ready: () => boolean;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Runs a job's steps over its endpoints, whatever carries the orders: cuts every global
+ * batch of the schedule into one shard per rank (sized by the balancer), keeps `prefetch`
+ * steps in flight so no rank waits for its next shard, collects every rank's report,
+ * asks for the end-of-epoch evaluation, and finally for the finish. The first failure
+ * (an endpoint's, or a missed deadline) ends the run.
+ */
+export class JobDriver {
+  private readonly schedule: StepSchedule;
+  private readonly endpoints: readonly JobEndpoint[];
+  private readonly worldSize: number;
+  private readonly balancer: ShardBalancer;
+  private readonly shardWeights: readonly number[] | undefined;
+  private readonly prefetch: number;
+  private readonly stepTimeoutMs: number;
+  private readonly hooks: JobDriverHooks;
+  private readonly stepReports = new Map<number, RankStepReport[]>();
+  private readonly evaluations = new Map<number, { endpoints: Set<number>; evaluation?: EpochEvaluation }>();
+  private readonly finishedEndpoints = new Set<number>();
+  private readonly waiters = new Set<Waiter>();
+  private failure: Error | undefined;
+
+  constructor(options: JobDriverOptions) {
+    this.schedule = options.schedule;
+    this.endpoints = options.endpoints;
+    this.worldSize = options.endpoints.reduce((n, e) => n + e.ranks, 0);
+    let expected = 0;
+    for (const e of options.endpoints) {
+      if (e.rankOffset !== expected) throw new CoordinatorError('COORD_ERR_BAD_OPTION', `endpoint ranks are not contiguous: expected offset ${expected}, got ${e.rankOffset}`);
+      expected += e.ranks;
+    }
+    this.balancer = new ShardBalancer({ mode: options.balance ?? 'even', ranks: this.worldSize });
+    if (options.shardWeights !== undefined && options.shardWeights.length !== this.worldSize) {
+      throw new CoordinatorError('COORD_ERR_BAD_OPTION', `${options.shardWeights.length} shard weights for ${this.worldSize} ranks`);
+    }
+    this.shardWeights = options.shardWeights;
+    this.prefetch = options.prefetch ?? 2;
+    this.stepTimeoutMs = options.stepTimeoutMs ?? 300_000;
+    this.hooks = options.hooks ?? {};
+  }
+
+  /** Reports of some ranks for one step (an endpoint may send its ranks' together). */
+  stepDone(step: number, reports: readonly RankStepReport[]): void {
+    const list = this.stepReports.get(step) ?? [];
+    list.push(...reports);
+    this.stepReports.set(step, list);
+    this.wake();
+  }
+
+  /** An endpoint finished the end-of-epoch work; the one hosting rank 0 brings the evaluation. */
+  evaluated(endpoint: number, epoch: number, evaluation?: EpochEvaluation): void {
+    const entry = this.evaluations.get(epoch) ?? { endpoints: new Set<number>() };
+    entry.endpoints.add(endpoint);
+    if (evaluation !== undefined) entry.evaluation = evaluation;
+    this.evaluations.set(epoch, entry);
+    this.wake();
+  }
+
+  finished(endpoint: number): void {
+    this.finishedEndpoints.add(endpoint);
+    this.wake();
+  }
+
+  /** Ends the run with `error` (the first failure wins). */
+  fail(error: Error): void {
+    if (this.failure === undefined) this.failure = error;
+    this.wake();
+  }
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  async run(): Promise<JobDriverResult> {
+    const { schedule } = this;
+    const tracker = new ProgressTracker(schedule.stepsPerEpoch, schedule.totalSteps);
+    const totals: Mutable<RankStepReport>[] = Array.from({ length: this.worldSize }, (_, rank) => ({ rank, lossSum: 0, correct: 0, count: 0, computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0 }));
+    let lastEvaluation: EpochEvaluation | undefined;
+    let sent = 0;
+    let samples = 0;
+    const started = performance.now();
+    for (let done = 0; done < schedule.totalSteps; done++) {
+      while (sent < schedule.totalSteps && sent <= done + this.prefetch) this.send(sent++);
+      await this.waitFor(`step ${done + 1}`, () => (this.stepReports.get(done)?.length ?? 0) >= this.worldSize);
+      const reports = (this.stepReports.get(done) ?? []).sort((a, b) => a.rank - b.rank);
+      this.stepReports.delete(done);
+      let lossSum = 0;
+      let correct = 0;
+      let count = 0;
+      for (const r of reports) {
+        lossSum += r.lossSum;
+        correct += r.correct;
+        count += r.count;
+        // Compute time only: SyncBN waits include waiting for the slowest rank.
+        this.balancer.observe(r.rank, r.count, r.computeMs);
+        const t = totals[r.rank];
+        if (t !== undefined) for (const key of ['computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs'] as const) t[key] += r[key];
+      }
+      samples += count;
+      const { epoch, stepInEpoch, endsEpoch } = schedule.at(done);
+      this.hooks.onStep?.(tracker.record(epoch, stepInEpoch, lossSum, correct, count), reports);
+      if (endsEpoch) {
+        await this.waitFor(`evaluating epoch ${epoch + 1}`, () => (this.evaluations.get(epoch)?.endpoints.size ?? 0) >= this.endpoints.length);
+        const evaluation = this.evaluations.get(epoch)?.evaluation;
+        this.evaluations.delete(epoch);
+        if (evaluation !== undefined) {
+          lastEvaluation = evaluation;
+          this.hooks.onEpochEnd?.(epoch, evaluation);
+        }
+      }
+    }
+    for (const endpoint of this.endpoints) endpoint.sendFinish();
+    await this.waitFor('finishing', () => this.finishedEndpoints.size >= this.endpoints.length);
+    const steps = Math.max(1, schedule.totalSteps);
+    return {
+      steps: schedule.totalSteps,
+      samples,
+      elapsedSec: (performance.now() - started) / 1000,
+      lastEvaluation,
+      meanReports: totals.map((t) => ({ ...t, computeMs: t.computeMs / steps, syncBnMs: t.syncBnMs / steps, allReduceMs: t.allReduceMs / steps, applyMs: t.applyMs / steps, waitMs: t.waitMs / steps })),
+    };
+  }
+
+  private send(step: number): void {
+    const { epoch, indices, endsEpoch } = this.schedule.at(step);
+    const sizes = this.shardWeights === undefined ? this.balancer.sizes(indices.length) : proportionalShardSizes(indices.length, this.shardWeights);
+    const shards = cutShards(indices, sizes);
+    for (const endpoint of this.endpoints) {
+      endpoint.sendStep({ step, epoch, globalCount: indices.length, shards: shards.slice(endpoint.rankOffset, endpoint.rankOffset + endpoint.ranks) });
+      if (endsEpoch) endpoint.sendEvaluate(epoch);
+    }
+  }
+
+  private waitFor(what: string, ready: () => boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new CoordinatorError('COORD_ERR_STEP_TIMEOUT', `${what}: not every rank reported within ${Math.round(this.stepTimeoutMs / 1000)} s`));
+      }, this.stepTimeoutMs);
+      const waiter: Waiter = {
+        ready,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.waiters.add(waiter);
+      this.settle(waiter);
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) this.settle(waiter);
+  }
+
+  private settle(waiter: Waiter): void {
+    if (this.failure !== undefined) {
+      this.waiters.delete(waiter);
+      waiter.reject(this.failure);
+    } else if (waiter.ready()) {
+      this.waiters.delete(waiter);
+      waiter.resolve();
+    }
+  }
+}
