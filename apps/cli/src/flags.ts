@@ -43,3 +43,24 @@ export function oneOf<T extends string>(allowed: readonly T[]): (value: string) 
     return value as T;
   };
 }
+
+export function portNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 65535) throw new InvalidArgumentError(`expected a port in 1..65535, got "${value}"`);
+  return n;
+}
+
+export function portNumberOrZero(value: string): number {
+  return value.trim() === '0' ? 0 : portNumber(value);
+}
+
+export function wsUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a URL like ws://host:7070, got "${value}"`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new InvalidArgumentError(`expected a ws:// or wss:// URL, got "${value}"`);
+  return value;
+}

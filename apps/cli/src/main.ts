@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { coordinatorCommand } from './commands/coordinator.js';
 import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
 
 /** Exit codes: 0 done, 1 the job failed, 2 bad usage (unknown flag, bad value). */
 const EXIT_FAILURE = 1;
@@ -12,6 +14,8 @@ function program(): Command {
     .showHelpAfterError('(run with --help for every flag and its default)')
     .exitOverride();
   root.addCommand(trainCommand());
+  root.addCommand(coordinatorCommand());
+  root.addCommand(workerCommand());
   for (const command of root.commands) {
     command.exitOverride().showHelpAfterError('(run with --help for every flag and its default)');
   }

@@ -39,7 +39,8 @@ export function viewPayload(dtype: Dtype, bytes: Uint8Array): TypedPayload {
   if (bytes.byteLength % size !== 0) {
     throw protocolError('PROTOCOL_ERR_LENGTH', `payload of ${bytes.byteLength} bytes is not a whole number of ${dtype}`);
   }
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // new Uint8Array(view) copies; slice() would not on a Node Buffer (Buffer#slice is a view).
+  const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   const n = aligned.byteLength / size;
   switch (dtype) {
     case 'float32':

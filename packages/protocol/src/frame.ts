@@ -69,3 +69,24 @@ export function decodeHeader(bytes: Uint8Array, payloadBytes: number): Message {
   }
   return validateMessage(decoded, payloadBytes);
 }
+
+/**
+ * Decodes one whole frame held in one buffer (a WebSocket message): checks both lengths
+ * against the limits before looking further, then the header. The payload is a view.
+ */
+export function decodeFrameBytes(bytes: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): { message: Message; payload: Uint8Array } {
+  if (bytes.byteLength < FRAME_PREFIX_BYTES) {
+    throw protocolError('PROTOCOL_ERR_TRUNCATED', `frame of ${bytes.byteLength} bytes is shorter than its ${FRAME_PREFIX_BYTES}-byte prefix`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerBytes = view.getUint32(0, true);
+  const payloadBytes = view.getUint32(4, true);
+  if (headerBytes > limits.maxHeaderBytes) throw protocolError('PROTOCOL_ERR_TOO_LARGE', `header of ${headerBytes} bytes exceeds ${limits.maxHeaderBytes}`);
+  if (payloadBytes > limits.maxPayloadBytes) throw protocolError('PROTOCOL_ERR_TOO_LARGE', `payload of ${payloadBytes} bytes exceeds ${limits.maxPayloadBytes}`);
+  const total = FRAME_PREFIX_BYTES + headerBytes + payloadBytes;
+  if (bytes.byteLength !== total) {
+    throw protocolError(bytes.byteLength < total ? 'PROTOCOL_ERR_TRUNCATED' : 'PROTOCOL_ERR_LENGTH', `frame declares ${total} bytes but holds ${bytes.byteLength}`);
+  }
+  const message = decodeHeader(bytes.subarray(FRAME_PREFIX_BYTES, FRAME_PREFIX_BYTES + headerBytes), payloadBytes);
+  return { message, payload: bytes.subarray(FRAME_PREFIX_BYTES + headerBytes) };
+}

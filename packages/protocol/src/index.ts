@@ -17,7 +17,7 @@ export type {
   ByeMessage
 } from './messages.js';
 export { validateMessage } from './validate.js';
-export { FRAME_PREFIX_BYTES, encodeFrame, encodeFrameBytes, decodeHeader } from './frame.js';
+export { FRAME_PREFIX_BYTES, encodeFrame, encodeFrameBytes, decodeHeader, decodeFrameBytes } from './frame.js';
 export type { EncodedFrame } from './frame.js';
 export { FrameDecoder } from './frame-decoder.js';
 export type { FrameSink, PayloadConsumer } from './frame-decoder.js';

@@ -63,6 +63,9 @@ export interface AssignMessage {
   readonly dataSource: DataSource;
   /** Content hash of the data set (local data must match it). */
   readonly datasetFingerprint: string;
+  /** Shape of one sample and the number of classes: a worker without data builds the model from them. */
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
   /** Hash of the model definition; a worker whose own differs refuses to train. */
   readonly modelHash: string;
   readonly checkReplicasEvery: number;

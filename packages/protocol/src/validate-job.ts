@@ -95,7 +95,7 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     return { v, t: 'refuse', code: str(h, 'code'), reason: str(h, 'reason') };
   },
   assign: (h) => {
-    only(h, ['v', 't', 'jobId', 'jobSecret', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'config', 'bnMode', 'dataSource', 'datasetFingerprint', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs']);
+    only(h, ['v', 't', 'jobId', 'jobSecret', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'config', 'bnMode', 'dataSource', 'datasetFingerprint', 'inputShape', 'numClasses', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs']);
     const processCount = int(h, 'processCount', 1, MAX_WORKERS);
     const worldSize = int(h, 'worldSize', 1, MAX_RANKS);
     const threads = int(h, 'threads', 1, MAX_THREADS_PER_WORKER);
@@ -121,6 +121,8 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
       bnMode: str(h, 'bnMode'),
       dataSource: oneOf(h, 'dataSource', DATA_SOURCES),
       datasetFingerprint: str(h, 'datasetFingerprint'),
+      inputShape: list(h, 'inputShape', 8, (d, i) => count(d, `inputShape[${i}]`, 1 << 16)),
+      numClasses: int(h, 'numClasses', 2, 1 << 20),
       modelHash: str(h, 'modelHash'),
       checkReplicasEvery: int(h, 'checkReplicasEvery', 0, MAX_STEPS),
       opTimeoutMs: int(h, 'opTimeoutMs', 1, 24 * 3600 * 1000),

@@ -1,0 +1,79 @@
+import { Command } from 'commander';
+import { BALANCE_MODES, Coordinator, readToken, type BalanceMode } from '@tfjs-ddp/coordinator';
+import { DATA_SOURCES, type DataSource } from '@tfjs-ddp/protocol';
+import { oneOf, positiveInt, portNumber } from '../flags.js';
+import { addCommonOptions, addJobOptions, envOption, jobConfigFrom, type CommonFlags, type JobFlags } from '../job-flags.js';
+import { createLogger } from '../logger.js';
+import { createProgressView } from '../progress-view.js';
+
+interface CoordinatorFlags extends JobFlags, CommonFlags {
+  host: string;
+  port: number;
+  workers: number;
+  tokenFile?: string;
+  jobId?: string;
+  dataSource: DataSource;
+  balance: BalanceMode;
+  waitTimeout: number;
+  stepTimeout: number;
+}
+
+/** The default port of the coordinator (WebSocket and HTTP on one port); the manifests use it too. */
+export const DEFAULT_COORDINATOR_PORT = 7070;
+
+export function coordinatorCommand(): Command {
+  const command = new Command('coordinator').description('run a training job over worker processes that join over WebSockets; serves /status and /healthz');
+  command
+    .addOption(envOption('--port <n>', 'port for workers (WebSocket) and HTTP (/status, /healthz)', 'PORT').argParser(portNumber).default(DEFAULT_COORDINATOR_PORT))
+    .addOption(envOption('--host <address>', 'interface to listen on', 'HOST').default('0.0.0.0'))
+    .addOption(envOption('--workers <n>', 'worker processes to wait for', 'WORKERS').argParser(positiveInt).makeOptionMandatory())
+    .addOption(envOption('--token-file <path>', 'file whose first line is the job token (or set TFJS_DDP_TOKEN)', 'TOKEN_FILE'))
+    .addOption(envOption('--job-id <id>', 'name of the job; workers that name another job are refused (default: random)', 'JOB_ID'));
+  addJobOptions(command, 'runs/job')
+    .addOption(envOption('--data-source <where>', `coordinator: samples are streamed to the workers; local: every worker reads its own copy (checked by fingerprint)`, 'DATA_SOURCE').argParser(oneOf(DATA_SOURCES)).default('local'))
+    .addOption(envOption('--balance <mode>', `shard sizes: ${BALANCE_MODES.join(' | ')} (speed: in proportion to each rank's measured throughput)`, 'BALANCE').argParser(oneOf(BALANCE_MODES)).default('even'))
+    .addOption(envOption('--wait-timeout <s>', 'seconds to wait for all workers to join', 'WAIT_TIMEOUT').argParser(positiveInt).default(300))
+    .addOption(envOption('--step-timeout <s>', 'seconds every rank may take for one step', 'STEP_TIMEOUT').argParser(positiveInt).default(300));
+  addCommonOptions(command);
+  return command.action(async (flags: CoordinatorFlags) => {
+    const logger = createLogger('coordinator', flags.logLevel);
+    const token = readToken({ file: flags.tokenFile, value: process.env['TFJS_DDP_TOKEN'] });
+    const config = jobConfigFrom(flags);
+    const view = createProgressView(logger, { tty: flags.progress && Boolean(process.stderr.isTTY) });
+    const coordinator = await Coordinator.start({
+      host: flags.host,
+      port: flags.port,
+      token,
+      jobId: flags.jobId,
+      workers: flags.workers,
+      config,
+      bnMode: flags.bn,
+      dataSource: flags.dataSource,
+      balance: flags.balance,
+      outDir: flags.out,
+      checkReplicasEvery: flags.checkReplicas,
+      waitTimeoutMs: flags.waitTimeout * 1000,
+      stepTimeoutMs: flags.stepTimeout * 1000,
+      log: logger,
+      hooks: {
+        onStep: (p) => view.update(p),
+        onEpochEnd: (epoch, evaluation) => {
+          view.stop();
+          logger.info({ epoch: epoch + 1, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }, `epoch ${epoch + 1}: test accuracy ${(evaluation.accuracy * 100).toFixed(2)} %`);
+        },
+      },
+    });
+    const stop = (): void => {
+      logger.warn('interrupted: closing the coordinator');
+      void coordinator.close().then(() => process.exit(130));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const result = await coordinator.run();
+    view.stop();
+    logger.info(
+      { testAccuracy: result.test.accuracy, steps: result.steps, samples: result.samples, elapsedSec: result.elapsedSec, samplesPerSec: result.samples / result.elapsedSec, model: result.modelPath, metrics: result.metricsPath },
+      `done in ${result.elapsedSec.toFixed(1)} s: test accuracy ${(result.test.accuracy * 100).toFixed(2)} %; model saved to ${result.modelPath}`,
+    );
+  });
+}

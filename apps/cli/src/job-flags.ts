@@ -1,0 +1,94 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKEND_NAMES, type BackendRequest } from '@tfjs-ddp/backend';
+import { DATASET_SPECS } from '@tfjs-ddp/data';
+import { BN_MODE_HELP, BN_PLACEMENTS, parseBnMode, ZOO_MODEL_NAMES, type BnPlacement } from '@tfjs-ddp/nn';
+import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
+import { DEFAULT_TRAIN_CONFIG, OPTIMIZER_NAMES, type OptimizerName } from '@tfjs-ddp/trainer';
+import type { LevelWithSilent } from 'pino';
+import { nonNegativeInt, oneOf, positiveInt, positiveNumber, rate } from './flags.js';
+import { LOG_LEVELS } from './logger.js';
+
+/** An option that can also come from the environment variable TFJS_DDP_<NAME> (how Kubernetes pods are configured). */
+export function envOption(flags: string, description: string, env: string): Option {
+  return new Option(flags, description).env(`TFJS_DDP_${env}`);
+}
+
+function bnMode(value: string): string {
+  try {
+    parseBnMode(value);
+  } catch {
+    throw new InvalidArgumentError(`allowed: ${BN_MODE_HELP}; got "${value}"`);
+  }
+  return value;
+}
+
+/** The flags that define a training job, as `train` and `coordinator` take them. */
+export interface JobFlags {
+  model: string;
+  dataset: string;
+  epochs: number;
+  globalBatch: number;
+  optimizer: OptimizerName;
+  lr?: number;
+  seed: number;
+  bn: string;
+  bnPlacement?: BnPlacement;
+  dropout?: number;
+  maxSteps?: number;
+  checkReplicas: number;
+  out: string;
+}
+
+export function addJobOptions(command: Command, defaultOut: string): Command {
+  const d = DEFAULT_TRAIN_CONFIG;
+  return command
+    .addOption(envOption('--model <name|file>', `zoo model (${ZOO_MODEL_NAMES.join(', ')}), a module exporting createModel(), or a model.json`, 'MODEL').default(d.model))
+    .addOption(envOption('--dataset <spec>', `data set: ${DATASET_SPECS.join(' | ')}`, 'DATASET').default(d.dataset))
+    .addOption(envOption('--epochs <n>', 'passes over the training set', 'EPOCHS').argParser(positiveInt).default(d.epochs))
+    .addOption(envOption('--global-batch <n>', 'samples per step over all replicas', 'GLOBAL_BATCH').argParser(positiveInt).default(d.globalBatch))
+    .addOption(envOption('--optimizer <name>', `optimizer: ${OPTIMIZER_NAMES.join(', ')}`, 'OPTIMIZER').argParser(oneOf(OPTIMIZER_NAMES)).default(d.optimizer.name))
+    .addOption(envOption('--lr <rate>', `learning rate (default: ${d.optimizer.learningRate} with the default optimizer; otherwise 0.01 for sgd and momentum, 0.001 for adam)`, 'LR').argParser(positiveNumber))
+    .addOption(envOption('--seed <n>', 'seed of the initial weights, epoch order and dropout masks', 'SEED').argParser(nonNegativeInt).default(d.seed))
+    .addOption(envOption('--bn <mode>', `batch-norm statistics: ${BN_MODE_HELP} (sync: over all ranks; sync:K: groups of K consecutive ranks; local: each rank its own)`, 'BN').argParser(bnMode).default('sync'))
+    .addOption(envOption('--bn-placement <where>', `zoo models: BN ${BN_PLACEMENTS.join(' | ')} the activation (default: the model's own)`, 'BN_PLACEMENT').argParser(oneOf(BN_PLACEMENTS)))
+    .addOption(envOption('--dropout <rate>', "zoo models: dropout rate (default: the model's own)", 'DROPOUT').argParser(rate))
+    .addOption(envOption('--max-steps <n>', 'stop after this many steps (default: all epochs)', 'MAX_STEPS').argParser(positiveInt))
+    .addOption(envOption('--check-replicas <k>', "compare a checksum of every replica's weights every k steps and stop if they differ (0: never)", 'CHECK_REPLICAS').argParser(nonNegativeInt).default(0))
+    .addOption(envOption('--out <dir>', 'folder for the trained model (model.json + weights.bin) and metrics.jsonl', 'OUT').default(defaultOut));
+}
+
+export function jobConfigFrom(flags: JobFlags): JobConfig {
+  const d = DEFAULT_TRAIN_CONFIG;
+  return {
+    model: flags.model,
+    dataset: flags.dataset,
+    epochs: flags.epochs,
+    globalBatch: flags.globalBatch,
+    optimizer: { name: flags.optimizer, learningRate: flags.lr ?? (flags.optimizer === d.optimizer.name ? d.optimizer.learningRate : undefined) },
+    seed: flags.seed,
+    bnPlacement: flags.bnPlacement,
+    dropout: flags.dropout,
+    maxSteps: flags.maxSteps,
+  };
+}
+
+export interface CommonFlags {
+  logLevel: LevelWithSilent;
+  progress: boolean;
+}
+
+export function addCommonOptions(command: Command): Command {
+  return command
+    .addOption(envOption('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'LOG_LEVEL').argParser(oneOf(LOG_LEVELS)).default('info'))
+    .option('--no-progress', 'no progress bar, log lines instead');
+}
+
+export function backendOption(): Option {
+  return envOption('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')} (auto takes the fastest that loads)`, 'BACKEND').argParser(oneOf<BackendRequest>(['auto', ...BACKEND_NAMES])).default('auto');
+}
+
+/** Where a step's time went, averaged over ranks (ms). */
+export function meanOverRanks(reports: readonly RankStepReport[]): Record<string, number> {
+  const keys = ['computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs'] as const;
+  return Object.fromEntries(keys.map((k) => [k, Math.round((reports.reduce((s, r) => s + r[k], 0) / Math.max(1, reports.length)) * 10) / 10]));
+}

@@ -1,0 +1,52 @@
+import type { DataSource, JobConfig } from '@tfjs-ddp/protocol';
+import type { JobDriverHooks } from './job-driver.js';
+import type { BalanceMode } from './shard-balancer.js';
+
+/** pino-compatible: an object of fields, then a message. */
+export interface CoordinatorLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface CoordinatorOptions {
+  /** Interface to listen on. Default 0.0.0.0. */
+  host?: string;
+  /** Port of the WebSocket endpoint (any path) and the HTTP routes. Default 7070; 0 picks a free one. */
+  port?: number;
+  /** The job token every worker must present. */
+  token: string;
+  /** Default: random. Workers may name it to refuse joining another job. */
+  jobId?: string;
+  /** Worker processes to wait for. */
+  workers: number;
+  config: JobConfig;
+  /** local | sync | sync:K. Default sync. */
+  bnMode?: string;
+  /** Who reads the data: `local` (every worker its own copy, checked by fingerprint) or `coordinator` (streamed). Default local. */
+  dataSource?: DataSource;
+  /** Shard sizes: even, or in proportion to each rank's measured speed. Default even. */
+  balance?: BalanceMode;
+  /** Where the trained model and metrics.jsonl go. */
+  outDir: string;
+  /** Compare replicas' weight checksums every this many steps (0: never). Default 0. */
+  checkReplicasEvery?: number;
+  /** Deadline for all workers to join. Default 300 s. */
+  waitTimeoutMs?: number;
+  /** Deadline for the joined workers to load backend, data and model. Default 300 s. */
+  readyTimeoutMs?: number;
+  /** Deadline for every rank to report a step. Default 300 s. */
+  stepTimeoutMs?: number;
+  /** Deadline of one collective operation on the workers. Default 120 s. */
+  opTimeoutMs?: number;
+  /** A connection must send its join within this. Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Open WebSocket connections at most (joined or not). Default 256. */
+  maxConnections?: number;
+  /** Steps sent ahead. Default 2. */
+  prefetch?: number;
+  log?: CoordinatorLog;
+  hooks?: JobDriverHooks & { onWaiting?: (joined: number, expected: number) => void };
+}
+
+export const SILENT_LOG: CoordinatorLog = { info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -1,0 +1,26 @@
+import type { JoinMessage, WorkerReadyMessage } from '@tfjs-ddp/protocol';
+import type { JobSocket } from './job-socket.js';
+import type { AssignedWorker } from './rank-assignment.js';
+
+export type SessionState = 'joining' | 'joined' | 'ready' | 'finished' | 'closed';
+
+/** One worker connection as the coordinator tracks it. */
+export interface WorkerSession {
+  /** w1, w2, ... in order of connection. */
+  readonly id: string;
+  readonly socket: JobSocket;
+  /** Remote address, for messages about connections that never joined. */
+  readonly remote: string;
+  state: SessionState;
+  join?: JoinMessage;
+  assigned?: AssignedWorker;
+  ready?: WorkerReadyMessage;
+  /** Wall time of the worker's slowest rank in the last step, ms. */
+  lastStepMs: number | null;
+  handshakeTimer?: NodeJS.Timeout;
+}
+
+export function describeSession(session: WorkerSession): string {
+  const join = session.join;
+  return join === undefined ? `${session.id} (${session.remote})` : `${session.id} (${join.host}, pid ${join.pid}, ${join.threads} thread${join.threads === 1 ? '' : 's'})`;
+}

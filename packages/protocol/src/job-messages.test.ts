@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { viewPayload } from './dtypes.js';
+import { decodeFrameBytes, encodeFrameBytes } from './frame.js';
+import type { JobConfig } from './job-config.js';
+import type { Message } from './messages.js';
+import { PROTOCOL_VERSION } from './messages.js';
+import { validateJobConfig } from './validate-job.js';
+
+const v = PROTOCOL_VERSION;
+const config: JobConfig = { model: 'cnn-bn', dataset: 'mnist', epochs: 2, globalBatch: 64, optimizer: { name: 'adam', learningRate: 0.001 }, seed: 3, dropout: 0.25 };
+
+function roundTrip(message: Message, payload?: Uint8Array): { message: Message; payload: Uint8Array } {
+  return decodeFrameBytes(encodeFrameBytes(message, payload));
+}
+
+function bytes(array: Float32Array | Int32Array): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+test('every job message survives encode -> decode, payloads as raw bytes', () => {
+  const join: Message = { v, t: 'join', token: 't', jobId: '', host: 'pod-0.workers', peerPort: 7000, threads: 2, backend: 'auto', pid: 42 };
+  assert.deepEqual(roundTrip(join).message, join);
+  const assign: Message = {
+    v, t: 'assign', jobId: 'j', jobSecret: 's', processRank: 1, processCount: 2, rankOffset: 2, threads: 2, worldSize: 4,
+    peers: [{ rank: 0, host: 'a', port: 1 }, { rank: 1, host: 'b', port: 2 }], config, bnMode: 'sync', dataSource: 'local',
+    datasetFingerprint: 'f', inputShape: [28, 28, 1], numClasses: 10, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000,
+  };
+  assert.deepEqual(roundTrip(assign).message, assign);
+  const indices = Int32Array.of(5, 9, 2);
+  const x = Float32Array.from({ length: 3 * 4 }, (_, i) => i / 3);
+  const y = Int32Array.of(1, 0, 3);
+  const step: Message = { v, t: 'step', step: 7, epoch: 1, globalCount: 4, counts: [2, 1], sampleSize: 4 };
+  const decoded = roundTrip(step, Buffer.concat([bytes(indices), bytes(x), bytes(y)]));
+  assert.deepEqual(decoded.message, step);
+  assert.deepEqual([...(viewPayload('int32', decoded.payload.subarray(0, 12)) as Int32Array)], [5, 9, 2]);
+  assert.deepEqual([...(viewPayload('float32', decoded.payload.subarray(12, 60)) as Float32Array)], [...x]);
+  const done: Message = { v, t: 'stepDone', step: 7, reports: [{ rank: 2, lossSum: 1.5, correct: 1, count: 2, computeMs: 3, syncBnMs: 0.5, allReduceMs: 0.25, applyMs: 0.1, waitMs: 0 }] };
+  assert.deepEqual(roundTrip(done).message, done);
+  const model: Message = { v, t: 'model', jsonBytes: 2, accuracy: 0.9, loss: 0.3 };
+  assert.deepEqual(roundTrip(model, Uint8Array.of(123, 125, 1, 2, 3, 4)).message, model);
+});
+
+test('payload lengths must agree with the header; counts with the global batch', () => {
+  const step: Message = { v, t: 'step', step: 0, epoch: 0, globalCount: 3, counts: [2, 1], sampleSize: 0 };
+  assert.throws(() => encodeFrameBytes(step, new Uint8Array(8)), { code: 'PROTOCOL_ERR_LENGTH' });
+  const tooMany: Message = { v, t: 'step', step: 0, epoch: 0, globalCount: 2, counts: [2, 1], sampleSize: 0 };
+  assert.throws(() => encodeFrameBytes(tooMany, new Uint8Array(12)), { code: 'PROTOCOL_ERR_FIELD' });
+  const testSet: Message = { v, t: 'testSet', count: 2, inputShape: [2, 2], numClasses: 3 };
+  assert.throws(() => encodeFrameBytes(testSet, new Uint8Array(2 * 4 * 4)), { code: 'PROTOCOL_ERR_LENGTH' });
+  const frame = encodeFrameBytes({ v, t: 'finish' });
+  assert.throws(() => decodeFrameBytes(frame.subarray(0, frame.length - 1)), { code: 'PROTOCOL_ERR_TRUNCATED' });
+  assert.throws(() => decodeFrameBytes(Buffer.concat([frame, Buffer.of(0)])), { code: 'PROTOCOL_ERR_LENGTH' });
+});
+
+test('bad job messages are refused with codes: version, fields, ranges', () => {
+  const join = { v, t: 'join', token: 't', jobId: '', host: 'h', peerPort: 7000, threads: 2, backend: 'auto', pid: 1 } as const;
+  assert.throws(() => encodeFrameBytes({ ...join, v: v + 1 } as unknown as Message), { code: 'PROTOCOL_ERR_VERSION' });
+  assert.throws(() => encodeFrameBytes({ ...join, threads: 32 }), { code: 'PROTOCOL_ERR_FIELD' });
+  assert.throws(() => encodeFrameBytes({ ...join, peerPort: 0 }), { code: 'PROTOCOL_ERR_FIELD' });
+  assert.throws(() => encodeFrameBytes({ ...join, extra: 1 } as unknown as Message), { code: 'PROTOCOL_ERR_FIELD', message: /unexpected field "extra"/ });
+  assert.throws(() => encodeFrameBytes({ v, t: 'evaluated', epoch: 0, accuracy: 2, loss: 0, count: 1 }), { code: 'PROTOCOL_ERR_FIELD' });
+  assert.throws(() => encodeFrameBytes({ v, t: 'stepDone', step: 0, reports: [{ rank: 0, lossSum: Number.NaN, correct: 0, count: 0, computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0 }] }), { code: 'PROTOCOL_ERR_FIELD' });
+});
+
+test('job configurations are checked field by field', () => {
+  assert.deepEqual(validateJobConfig(config as unknown as Record<string, unknown>), config);
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ ...config, epochs: 0 }, /epochs/],
+    [{ ...config, optimizer: { name: 'rmsprop' } }, /name must be one of sgd, momentum, adam/],
+    [{ ...config, optimizer: { name: 'sgd', learningRate: -1 } }, /learningRate/],
+    [{ ...config, dropout: 1 }, /dropout/],
+    [{ ...config, bnPlacement: 'middle' }, /bnPlacement/],
+    [{ ...config, model: '' }, /model/],
+    [{ ...config, surprise: true }, /unexpected field/],
+  ];
+  for (const [value, message] of bad) assert.throws(() => validateJobConfig(value), { code: 'PROTOCOL_ERR_FIELD', message });
+});
+
+test('viewPayload copies unaligned bytes, also when they are a Node Buffer view', () => {
+  const buffer = Buffer.alloc(9);
+  buffer.writeInt32LE(-7, 1);
+  buffer.writeInt32LE(11, 5);
+  const view = viewPayload('int32', buffer.subarray(1)) as Int32Array;
+  assert.deepEqual([...view], [-7, 11]);
+});

@@ -1,0 +1,46 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JobSocket, type JobSocketHandlers } from '@tfjs-ddp/coordinator';
+import { WebSocket } from 'ws';
+import { WorkerError } from './errors.js';
+
+/**
+ * Opens the worker's WebSocket to the coordinator, retrying with backoff (0.25 s
+ * doubling to 4 s) while the coordinator is not (yet) reachable, until `timeoutMs`.
+ * A coordinator started after its workers, or restarting, is the normal case.
+ */
+export async function connectToCoordinator(url: string, timeoutMs: number, handlers: JobSocketHandlers, onRetry?: (attempt: number, error: string) => void): Promise<JobSocket> {
+  const deadline = performance.now() + timeoutMs;
+  let delay = 250;
+  let lastError = '';
+  for (let attempt = 1; ; attempt++) {
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    try {
+      return await openOnce(url, Math.min(left, 10_000), handlers);
+    } catch (error) {
+      lastError = (error as Error).message;
+      onRetry?.(attempt, lastError);
+    }
+    await sleep(Math.min(delay, Math.max(0, deadline - performance.now())));
+    delay = Math.min(delay * 2, 4000);
+  }
+  throw new WorkerError('WORKER_ERR_COORDINATOR_UNREACHABLE', `could not reach the coordinator at ${url} within ${Math.round(timeoutMs / 1000)} s (last error: ${lastError})`);
+}
+
+function openOnce(url: string, timeoutMs: number, handlers: JobSocketHandlers): Promise<JobSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { handshakeTimeout: timeoutMs, maxPayload: 512 * 1024 * 1024 });
+    const fail = (error: Error): void => {
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      ws.terminate();
+      reject(error);
+    };
+    ws.once('error', fail);
+    ws.once('unexpected-response', (_request, response) => fail(new Error(`HTTP ${response.statusCode} instead of a WebSocket`)));
+    ws.once('open', () => {
+      ws.removeAllListeners();
+      resolve(new JobSocket(ws, handlers));
+    });
+  });
+}
