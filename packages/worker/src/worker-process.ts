@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup, ProcessGroupListener, type ProcessGroup, type ThreadGroup } from '@tfjs-ddp/collective';
-import { rawBytes, type CoordinatorLog, type JobSocket } from '@tfjs-ddp/coordinator';
+import type { CoordinatorLog, JobSocket } from '@tfjs-ddp/coordinator';
 import { ArrayDataset, modelDefinitionHash, openDataset, shareDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
 import { viewPayload, type AssignMessage, type Message, type StepMessage } from '@tfjs-ddp/protocol';
 import { connectToCoordinator } from './coordinator-link.js';
