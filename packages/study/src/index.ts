@@ -1,0 +1,2 @@
+export { StudyError } from './errors.js';
+export type { StudyErrorCode } from './errors.js';
