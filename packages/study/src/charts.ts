@@ -25,7 +25,8 @@ function nominal(f: ChartField): NominalDef {
 }
 
 function colorOf(f: ChartField | undefined): Pick<Encoding, 'color'> {
-  return f === undefined ? {} : { color: { ...nominal(f), legend: { orient: 'bottom', direction: 'vertical' } } };
+  // Vega cuts legend labels at 160 px by default; the series names here are longer.
+  return f === undefined ? {} : { color: { ...nominal(f), legend: { orient: 'bottom', direction: 'vertical', labelLimit: 480, titleLimit: 480 } } };
 }
 
 /**

@@ -1,5 +1,7 @@
-export { runStudy, REPORT_FILES } from './run-study.js';
-export type { RunStudyOptions, StudyOutcome, StudyProgress, StudyResults } from './run-study.js';
+export { runStudy } from './run-study.js';
+export type { RunStudyOptions, StudyOutcome, StudyProgress } from './run-study.js';
+export { rerenderStudyReport, readStudyResults, REPORT_FILES } from './write-report.js';
+export type { StudyResults } from './write-report.js';
 export { BUDGET_NAMES, budgetSettings, isBudgetName } from './budget.js';
 export type { BudgetName, BudgetSettings } from './budget.js';
 export type { StudyMeta } from './study-report.js';

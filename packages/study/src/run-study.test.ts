@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { QUESTIONS } from './questions/index.js';
 import { armKey, type RunConfig } from './run-config.js';
-import { runStudy, type StudyOutcome, type StudyProgress, type StudyResults } from './run-study.js';
+import { runStudy, type StudyOutcome, type StudyProgress } from './run-study.js';
+import { rerenderStudyReport, type StudyResults } from './write-report.js';
 
 // One tiny study (a training step per run, every question, arm and output), then checks on it.
 const out = mkdtempSync(path.join(tmpdir(), 'tfjs-ddp-study-'));
@@ -60,7 +61,9 @@ test('results.json: every arm of every question, once per seed, each run trained
     assert.ok(run.test.accuracy >= 0 && run.test.accuracy <= 1);
     assert.ok(run.trainLoss !== null && run.trainLoss > 0 && Number.isFinite(run.trainLoss), `${run.key}: a real training loss`);
   }
-  assert.equal(progress.filter((p) => p.phase === 'training').length, results.runs.length, 'progress after every run');
+  assert.equal(progress[0]?.done, 0, 'progress before the first run, with the total');
+  assert.equal(progress[0]?.total, results.runs.length);
+  assert.equal(progress.filter((p) => p.phase === 'training' && p.run !== undefined).length, results.runs.length, 'progress after every run');
   assert.ok(progress.some((p) => p.etaSec !== undefined && p.etaSec >= 0));
 });
 
@@ -91,4 +94,17 @@ test('the report shows the numbers of results.json', () => {
   assert.ok(first !== undefined);
   assert.ok(md.includes(`${(first.test.accuracy * 100).toFixed(1)}`), 'a per-seed accuracy appears in the tables');
   assert.ok(md.includes(`${results.meta.trainSamples} training samples`));
+});
+
+test('the report can be written again from results.json alone, identically', async () => {
+  const again = mkdtempSync(path.join(tmpdir(), 'tfjs-ddp-study-again-'));
+  try {
+    await rerenderStudyReport({ from: path.join(out, 'results.json'), out: again });
+    for (const file of ['report.md', 'report.html', 'results.json']) {
+      assert.equal(readFileSync(path.join(again, file), 'utf8'), readFileSync(path.join(out, file), 'utf8'), file);
+    }
+    await assert.rejects(rerenderStudyReport({ from: path.join(out, 'report.md'), out: again }), { code: 'STUDY_ERR_BAD_OPTION' });
+  } finally {
+    rmSync(again, { recursive: true, force: true });
+  }
 });

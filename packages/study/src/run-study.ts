@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, platform, arch } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -6,16 +5,13 @@ import { budgetSettings, type BudgetName, type BudgetSettings } from './budget.j
 import { StudyError } from './errors.js';
 import { estimatedCost, planRuns } from './plan.js';
 import { QUESTIONS } from './questions/index.js';
-import { ResultsIndex } from './questions/results-index.js';
-import { chartsOf } from './report-document.js';
-import { renderHtml } from './render-html.js';
-import { renderMarkdown } from './render-markdown.js';
-import { renderSvg } from './render-svg.js';
 import type { RunResult } from './results.js';
-import { buildStudyReport, type StudyMeta } from './study-report.js';
+import type { StudyMeta } from './study-report.js';
 import { loadStudyData, shareStudyData } from './study-data.js';
 import { runOnWorkers } from './worker-pool.js';
+import { writeStudyReport } from './write-report.js';
 
+/** Reported once before the first run (done 0), after every run, and once before the report is written. */
 export interface StudyProgress {
   phase: 'training' | 'report';
   /** Runs finished, of `total`. */
@@ -46,17 +42,6 @@ export interface StudyOutcome {
   runs: RunResult[];
 }
 
-/** The study's raw results, as written to results.json. */
-export interface StudyResults {
-  study: 'bn-dropout';
-  formatVersion: 1;
-  meta: StudyMeta;
-  questions: { id: string; title: string; headline: string; findings: string[] }[];
-  runs: RunResult[];
-}
-
-export const REPORT_FILES = { markdown: 'report.md', html: 'report.html', json: 'results.json', figures: 'figures' } as const;
-
 /**
  * The BN/dropout study (issue 9): trains every configuration its five questions need on
  * MNIST, once per seed, on worker threads, then writes report.md, a standalone
@@ -78,6 +63,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
   const totalCost = [...costOf.values()].reduce((a, b) => a + b, 0);
   let doneCost = 0;
   let done = 0;
+  options.onProgress?.({ phase: 'training', done, total: requests.length, elapsedSec: elapsed() });
   const runs = await runOnWorkers(requests, {
     workers,
     init: { shared: shareStudyData(data), settings },
@@ -96,8 +82,6 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
   });
   options.onProgress?.({ phase: 'report', done, total: requests.length, elapsedSec: elapsed() });
 
-  const index = new ResultsIndex(runs);
-  const analyzed = QUESTIONS.map((q) => ({ id: q.id, title: q.title, short: q.short, report: q.analyze(index, settings) }));
   const meta: StudyMeta = {
     settings,
     trainSamples: data.train.size,
@@ -110,36 +94,6 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
     generatedAt: new Date().toISOString(),
     environment: { node: process.versions.node, tfjs: tf.version.tfjs, backend: 'wasm', cpus: availableParallelism(), platform: `${platform()}-${arch()}` },
   };
-  const document = buildStudyReport(meta, analyzed);
-
-  const figures = path.join(out, REPORT_FILES.figures);
-  mkdirSync(figures, { recursive: true });
-  const files: string[] = [];
-  const write = (file: string, text: string): void => {
-    writeFileSync(file, text);
-    files.push(file);
-  };
-  const svgs = new Map<string, string>();
-  for (const c of chartsOf(document)) {
-    const svg = await renderSvg(c.spec);
-    svgs.set(c.id, svg);
-    write(path.join(figures, `${c.id}.svg`), svg);
-    write(path.join(figures, `${c.id}.vl.json`), `${JSON.stringify(c.spec, null, 2)}\n`);
-  }
-  write(path.join(out, REPORT_FILES.markdown), renderMarkdown(document, REPORT_FILES.figures));
-  write(path.join(out, REPORT_FILES.html), renderHtml(document, svgs));
-  const results: StudyResults = {
-    study: 'bn-dropout',
-    formatVersion: 1,
-    meta,
-    questions: analyzed.map((q) => ({
-      id: q.id,
-      title: q.title,
-      headline: q.report.headline,
-      findings: q.report.section.blocks.flatMap((b) => (b.kind === 'findings' ? b.sentences : [])),
-    })),
-    runs,
-  };
-  write(path.join(out, REPORT_FILES.json), `${JSON.stringify(results, null, 1)}\n`);
+  const files = await writeStudyReport(out, meta, runs);
   return { out, files, meta, runs };
 }

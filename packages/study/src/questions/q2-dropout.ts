@@ -18,17 +18,17 @@ function arm(globalBatch: number, placement: BnPlacement, dropout: number): ArmC
   return { ...baseArm(globalBatch), bnPlacement: placement, dropout };
 }
 
-/** "dropout helped clearly at 0.25, made no clear difference at 0.5" for one BN setting. */
+/** "clearly lowered accuracy at rate 0.5, made no clear difference at rate 0.25" for one BN setting. */
 function dropoutEffect(comparisons: { rate: number; c: Comparison }[]): string {
-  const by = (d: Comparison['direction']): number[] => comparisons.filter((x) => x.c.direction === d).map((x) => x.rate);
-  const parts: string[] = [];
-  const higher = by('higher');
-  const lower = by('lower');
-  const unclear = by('unclear');
-  if (higher.length > 0) parts.push(`clearly raised accuracy at rate ${higher.join(' and ')}`);
-  if (lower.length > 0) parts.push(`clearly lowered it at rate ${lower.join(' and ')}`);
-  if (unclear.length > 0) parts.push(`made no clear difference at rate ${unclear.join(' and ')}`);
-  return parts.join(', ');
+  const rates = (d: Comparison['direction']): string => {
+    const list = comparisons.filter((x) => x.c.direction === d).map((x) => x.rate);
+    return list.length === 0 ? '' : `at rate${list.length === 1 ? '' : 's'} ${list.join(' and ')}`;
+  };
+  const wording = { higher: 'clearly raised accuracy', lower: 'clearly lowered accuracy', unclear: 'made no clear difference' } as const;
+  return (['higher', 'lower', 'unclear'] as const)
+    .filter((d) => rates(d) !== '')
+    .map((d) => `${wording[d]} ${rates(d)}`)
+    .join(', ');
 }
 
 export const dropoutQuestion: Question = {
