@@ -5,6 +5,8 @@ export type StudyErrorCode =
   | 'STUDY_ERR_RUN_FAILED'
   /** A question asked for results of a configuration that was not run. */
   | 'STUDY_ERR_MISSING_RESULT'
+  /** The report could not be put together (a chart missing from the rendered figures). */
+  | 'STUDY_ERR_REPORT'
   /** A model's BN layers are not plain (group-of-one) SyncBN, so local BN cannot be simulated. */
   | 'STUDY_ERR_BN_GROUP';
 

@@ -1,3 +1,4 @@
+import { StudyError } from './errors.js';
 import type { Block, ReportDocument, Table } from './report-document.js';
 
 function escapeHtml(text: string): string {
@@ -25,7 +26,7 @@ function block(b: Block, svgs: ReadonlyMap<string, string>): string {
       return htmlTable(b.table);
     case 'chart': {
       const svg = svgs.get(b.chart.id);
-      if (svg === undefined) throw new Error(`chart ${b.chart.id} was not rendered`);
+      if (svg === undefined) throw new StudyError('STUDY_ERR_REPORT', `chart ${b.chart.id} was not rendered`);
       return `<figure id="figure-${escapeHtml(b.chart.id)}">\n${svg}\n<figcaption>${inline(b.chart.title)}</figcaption>\n</figure>`;
     }
     case 'findings':

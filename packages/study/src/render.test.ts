@@ -40,5 +40,5 @@ test('HTML: standalone, escaped, charts inlined; a missing chart is an error', (
   assert.ok(html.includes('<td>2 &lt; 3</td>'));
   assert.ok(html.includes('<svg id="x"></svg>'));
   assert.ok(!/<script|<link|src="http/.test(html), 'no scripts or external files');
-  assert.throws(() => renderHtml(document, new Map()), /fig was not rendered/);
+  assert.throws(() => renderHtml(document, new Map()), { code: 'STUDY_ERR_REPORT', message: /fig was not rendered/ });
 });

@@ -1,6 +1,7 @@
 import { DEFAULT_BN_MOMENTUM, type BnPlacement } from '@tfjs-ddp/nn';
 import { categoryChart, curveChart, type ChartRow } from '../charts.js';
 import { compareArms, sentence, type Comparison } from '../compare.js';
+import { StudyError } from '../errors.js';
 import { count, percent, percentMeanStd, plain, points, pValue } from '../format.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
 import type { RunResult } from '../results.js';
@@ -22,7 +23,7 @@ function arm(globalBatch: number, placement: BnPlacement, bnMomentum = STUDY_BN_
 function batchAccuracies(runs: readonly RunResult[], batchSize: number): number[] {
   return runs.map((r) => {
     const found = r.batchStatistics.find((s) => s.batchSize === batchSize);
-    if (found === undefined) throw new Error(`run ${r.key} has no test-batch statistics at batch ${batchSize}`);
+    if (found === undefined) throw new StudyError('STUDY_ERR_MISSING_RESULT', `run ${r.key} has no test-batch statistics at batch ${batchSize}`);
     return found.accuracy;
   });
 }
@@ -32,7 +33,7 @@ function curveAccuracies(runs: readonly RunResult[], index: number, statistics: 
   return runs.map((r) => {
     const point = r.curve[index];
     const score = statistics === 'moving' ? point?.moving : point?.batch;
-    if (score === undefined) throw new Error(`run ${r.key} has no ${statistics} curve point ${index}`);
+    if (score === undefined) throw new StudyError('STUDY_ERR_MISSING_RESULT', `run ${r.key} has no ${statistics} curve point ${index}`);
     return score.accuracy;
   });
 }
