@@ -1,6 +1,6 @@
 export { createZooModel, describeZooModel, isZooModelName, ZOO_MODEL_NAMES } from './zoo/index.js';
 export type { ZooModelName } from './zoo/index.js';
-export { BN_PLACEMENTS } from './zoo/options.js';
+export { BN_PLACEMENTS, DEFAULT_BN_MOMENTUM } from './zoo/options.js';
 export type { BnPlacement, ZooOptions } from './zoo/options.js';
 export { SampleDropout } from './layers/sample-dropout.js';
 export type { SampleDropoutLayerArgs } from './layers/sample-dropout.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SampleDropout } from '../layers/sample-dropout.js';
-import type { BnPlacement } from './options.js';
+import type { BnPlacement, ResolvedZooOptions } from './options.js';
 
 /**
  * Builds layers with seeded initializers, a fresh seed per layer, so a model built twice
@@ -9,13 +9,21 @@ import type { BnPlacement } from './options.js';
 export class SeededLayers {
   private next: number;
   private dropouts = 0;
+  private readonly initScale: number;
+  private readonly bnMomentum: number;
 
-  constructor(seed: number) {
-    this.next = seed * 1000;
+  constructor(options: Pick<ResolvedZooOptions, 'seed' | 'initScale' | 'bnMomentum'>) {
+    this.next = options.seed * 1000;
+    this.initScale = options.initScale;
+    this.bnMomentum = options.bnMomentum;
   }
 
   private kernelInitializer(): ReturnType<typeof tf.initializers.glorotUniform> {
-    return tf.initializers.glorotUniform({ seed: this.next++ });
+    const seed = this.next++;
+    // Glorot uniform is variance scaling with scale 1 (fan average, uniform); scale s^2
+    // draws the same uniforms with an s times wider limit, i.e. the same kernel times s.
+    if (this.initScale === 1) return tf.initializers.glorotUniform({ seed });
+    return tf.initializers.varianceScaling({ scale: this.initScale * this.initScale, mode: 'fanAvg', distribution: 'uniform', seed });
   }
 
   conv2d(args: { filters: number; kernelSize: number; strides?: number; useBias?: boolean; activation?: 'relu' | 'linear'; inputShape?: number[] }): tf.layers.Layer {
@@ -36,7 +44,7 @@ export class SeededLayers {
   }
 
   batchNorm(): tf.layers.Layer {
-    return tf.layers.batchNormalization({ axis: -1 });
+    return tf.layers.batchNormalization({ axis: -1, momentum: this.bnMomentum });
   }
 
   dropout(rate: number): tf.layers.Layer {

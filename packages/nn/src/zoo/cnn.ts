@@ -7,7 +7,7 @@ import type { ResolvedZooOptions } from './options.js';
  * dense 64 relu -> dense classes softmax: the small CNN the speed figures refer to.
  */
 export function cnn(options: ResolvedZooOptions, name: string): tf.LayersModel {
-  const make = new SeededLayers(options.seed);
+  const make = new SeededLayers(options);
   const model = tf.sequential({ name });
   // The input shape goes on the first layer: a Sequential holding an explicit InputLayer
   // does not survive tfjs's own JSON round trip (which saving and layer conversion use).

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { NnError } from '../errors.js';
 import { cnn } from './cnn.js';
 import { mlp } from './mlp.js';
-import { BN_PLACEMENTS, type ResolvedZooOptions, type ZooOptions } from './options.js';
+import { BN_PLACEMENTS, DEFAULT_BN_MOMENTUM, type ResolvedZooOptions, type ZooOptions } from './options.js';
 import { resnet } from './resnet.js';
 
 interface ZooEntry {
@@ -57,11 +57,17 @@ export function createZooModel(name: string, options: ZooOptions = {}): tf.Layer
   }
   const dropout = options.dropout ?? entry.defaults.dropout;
   if (!(dropout >= 0 && dropout < 1)) throw new NnError('NN_ERR_BAD_OPTION', `dropout must be in [0, 1), got ${dropout}`);
+  const initScale = options.initScale ?? 1;
+  if (!(initScale > 0 && Number.isFinite(initScale))) throw new NnError('NN_ERR_BAD_OPTION', `initScale must be a positive number, got ${initScale}`);
+  const bnMomentum = options.bnMomentum ?? DEFAULT_BN_MOMENTUM;
+  if (!(bnMomentum >= 0 && bnMomentum < 1)) throw new NnError('NN_ERR_BAD_OPTION', `bnMomentum must be in [0, 1), got ${bnMomentum}`);
   return entry.build({
     inputShape: [...(options.inputShape ?? [28, 28, 1])],
     numClasses: options.numClasses ?? 10,
     seed: options.seed ?? 1,
     bnPlacement,
     dropout,
+    initScale,
+    bnMomentum,
   });
 }

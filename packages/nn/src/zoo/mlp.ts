@@ -4,7 +4,7 @@ import type { ResolvedZooOptions } from './options.js';
 
 /** flatten -> (dense 128, dense 64) each with relu, optional BN and dropout -> dense classes, softmax. */
 export function mlp(options: ResolvedZooOptions): tf.LayersModel {
-  const make = new SeededLayers(options.seed);
+  const make = new SeededLayers(options);
   const model = tf.sequential({ name: 'mlp' });
   // Flatten needs a sample of rank >= 2; a flat input goes straight to the first dense layer.
   if (options.inputShape.length > 1) model.add(tf.layers.flatten({ inputShape: options.inputShape }));

@@ -16,7 +16,7 @@ export function resnet(options: ResolvedZooOptions): tf.LayersModel {
     throw new NnError('NN_ERR_BAD_OPTION', 'resnet places BN before the activation; use --bn-placement before or none');
   }
   const useBn = options.bnPlacement === 'before';
-  const make = new SeededLayers(options.seed);
+  const make = new SeededLayers(options);
   const bn = (x: tf.SymbolicTensor): tf.SymbolicTensor => (useBn ? (make.batchNorm().apply(x) as tf.SymbolicTensor) : x);
   const relu = (x: tf.SymbolicTensor): tf.SymbolicTensor => tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
   const conv = (x: tf.SymbolicTensor, filters: number, kernelSize: number, strides = 1): tf.SymbolicTensor =>

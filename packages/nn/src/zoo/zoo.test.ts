@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-ddp/backend';
+import { convertToSyncBN, syncBatchNormLayers } from '../sync-bn/convert.js';
 import { createZooModel, ZOO_MODEL_NAMES } from './index.js';
 
 before(async () => {
@@ -44,8 +45,34 @@ test('BN placement puts BatchNormalization before or after the activation, or le
   assert.ok(layerClasses(createZooModel('resnet')).includes('Add'), 'resnet has skip connections');
 });
 
+test('initScale multiplies every initial kernel; the default keeps the Glorot draws', () => {
+  const plain = createZooModel('cnn-bn', { seed: 3 });
+  const same = createZooModel('cnn-bn', { seed: 3, initScale: 1 });
+  const scaled = createZooModel('cnn-bn', { seed: 3, initScale: 2.5 });
+  const kernels = (m: tf.LayersModel): tf.Tensor[] => m.weights.filter((w) => w.name.endsWith('kernel')).map((w) => w.read());
+  assert.equal(kernels(plain).length, 4, 'two conv and two dense kernels');
+  kernels(plain).forEach((k, i) => {
+    const ratio = tf.tidy(() => tf.sub(tf.div(kernels(scaled)[i] as tf.Tensor, 2.5), k).abs().max().dataSync()[0] as number);
+    assert.ok(ratio < 1e-6, `kernel ${i}: scaled by 2.5 (difference ${ratio})`);
+    assert.deepEqual(kernels(same)[i]?.dataSync(), k.dataSync(), `kernel ${i}: initScale 1 is the default`);
+  });
+  [plain, same, scaled].forEach((m) => m.dispose());
+});
+
+test('bnMomentum reaches every BatchNormalization layer and survives SyncBN conversion; tfjs default 0.99 otherwise', async () => {
+  const momenta = (m: tf.LayersModel): unknown[] =>
+    m.layers.filter((l) => l.getClassName() === 'BatchNormalization').map((l) => l.getConfig()['momentum']);
+  assert.deepEqual(momenta(createZooModel('cnn-bn')), [0.99, 0.99]);
+  assert.deepEqual(momenta(createZooModel('cnn-bn', { bnPlacement: 'after', bnMomentum: 0.9 })), [0.9, 0.9]);
+  assert.ok(momenta(createZooModel('resnet', { bnMomentum: 0.5 })).every((m) => m === 0.5));
+  const synced = syncBatchNormLayers(await convertToSyncBN(createZooModel('cnn-bn', { bnMomentum: 0.9 })));
+  assert.deepEqual(synced.map((l) => l.momentum), [0.9, 0.9]);
+});
+
 test('unknown models and bad options are refused with codes', () => {
   assert.throws(() => createZooModel('vgg'), { code: 'NN_ERR_UNKNOWN_MODEL', message: /mlp, cnn-bn/ });
   assert.throws(() => createZooModel('mlp', { dropout: 1.5 }), { code: 'NN_ERR_BAD_OPTION' });
   assert.throws(() => createZooModel('resnet', { bnPlacement: 'after' }), { code: 'NN_ERR_BAD_OPTION' });
+  assert.throws(() => createZooModel('cnn-bn', { initScale: 0 }), { code: 'NN_ERR_BAD_OPTION' });
+  assert.throws(() => createZooModel('cnn-bn', { bnMomentum: 1 }), { code: 'NN_ERR_BAD_OPTION' });
 });

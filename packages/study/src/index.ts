@@ -1,0 +1,11 @@
+export { runStudy } from './run-study.js';
+export type { RunStudyOptions, StudyOutcome, StudyProgress } from './run-study.js';
+export { rerenderStudyReport, readStudyResults, REPORT_FILES } from './write-report.js';
+export type { StudyResults } from './write-report.js';
+export { BUDGET_NAMES, budgetSettings, isBudgetName } from './budget.js';
+export type { BudgetName, BudgetSettings } from './budget.js';
+export type { StudyMeta } from './study-report.js';
+export type { RunResult, Score, CurvePoint, BatchStatisticsScore } from './results.js';
+export type { RunConfig, ArmConfig } from './run-config.js';
+export { StudyError } from './errors.js';
+export type { StudyErrorCode } from './errors.js';

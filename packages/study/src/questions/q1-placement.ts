@@ -1,0 +1,88 @@
+import type { BnPlacement } from '@tfjs-ddp/nn';
+import { curveChart, categoryChart } from '../charts.js';
+import { compareArms, sentence, type Comparison } from '../compare.js';
+import { chart, findings, paragraph, table } from '../report-document.js';
+import { baseArm, type ArmConfig } from '../run-config.js';
+import { armTable, curveRows, seedRows } from './arm-table.js';
+import type { Arm, Question } from './question.js';
+
+const PLACEMENTS: { placement: BnPlacement; label: string }[] = [
+  { placement: 'none', label: 'no BN' },
+  { placement: 'after', label: 'BN after relu' },
+  { placement: 'before', label: 'BN before relu' },
+];
+
+function arm(globalBatch: number, placement: BnPlacement): ArmConfig {
+  return { ...baseArm(globalBatch), bnPlacement: placement };
+}
+
+/** What BN did against no BN, in both placements, from two comparisons. */
+function bnEffect(before: Comparison, after: Comparison): string {
+  if (before.direction === after.direction) {
+    if (before.direction === 'unclear') return 'neither placement of BN was clearly different from no BN';
+    return `BN in both placements was clearly ${before.direction === 'higher' ? 'above' : 'below'} no BN`;
+  }
+  const parts = [
+    { c: before, name: 'before' },
+    { c: after, name: 'after' },
+  ].map(({ c, name }) => (c.direction === 'unclear' ? `BN ${name} relu was not clearly different from no BN` : `BN ${name} relu was clearly ${c.direction === 'higher' ? 'above' : 'below'} it`));
+  return parts.join(', while ');
+}
+
+export const placementQuestion: Question = {
+  id: 'q1-placement',
+  title: '1. No BN, BN after the activation, BN before the activation',
+  short: 'BN placement',
+  arms(settings): Arm[] {
+    // Curves and test-batch statistics of these runs also serve question 5.
+    return PLACEMENTS.map(({ placement, label }) => ({
+      label,
+      config: arm(settings.globalBatch, placement),
+      extras: { curve: true, testTimeStatistics: placement !== 'none' },
+    }));
+  },
+  analyze(results, settings) {
+    const samples = PLACEMENTS.map(({ placement, label }) => ({ name: label, values: results.accuracies(arm(settings.globalBatch, placement)), placement }));
+    const [none, after, before] = samples as [(typeof samples)[number], (typeof samples)[number], (typeof samples)[number]];
+    const beforeVsNone = compareArms(before, none);
+    const afterVsNone = compareArms(after, none);
+    const beforeVsAfter = compareArms(before, after);
+    const headline = sentence(
+      `${bnEffect(beforeVsNone, afterVsNone)}; between the placements there was ${beforeVsAfter.clear ? `a clear difference, BN before relu being ${beforeVsAfter.direction === 'higher' ? 'above' : 'below'} BN after it` : 'no clear difference'}`,
+    );
+    const runsOf = (placement: BnPlacement): ReturnType<typeof results.runs> => results.runs(arm(settings.globalBatch, placement));
+    return {
+      headline,
+      section: {
+        id: this.id,
+        title: this.title,
+        blocks: [
+          paragraph(
+            'The same CNN (conv16 - conv32 - dense64 - dense10) without BN, with BN after each conv layer\'s relu (where Keras examples often put it), and with BN between the conv layer and its relu (as in the BN paper; the conv layer then has no bias). Adam, learning rate 0.001, no dropout, BN over the whole global batch of 64.',
+          ),
+          table(armTable('Test accuracy by BN placement', ['arm'], PLACEMENTS.map(({ placement, label }) => ({ labels: [label], runs: runsOf(placement) })))),
+          chart(
+            categoryChart({
+              id: 'q1-placement',
+              title: 'Test accuracy by BN placement (mean ± std over seeds; dots: seeds)',
+              rows: PLACEMENTS.flatMap(({ placement, label }) => seedRows({ arm: label }, runsOf(placement))),
+              x: { field: 'arm', title: 'BN placement', order: PLACEMENTS.map((p) => p.label) },
+              y: { field: 'accuracy', title: 'test accuracy (%)' },
+            }),
+          ),
+          chart(
+            curveChart({
+              id: 'q1-curves',
+              title: `Test accuracy along training (first ${settings.curveTestSamples} test samples, moving statistics)`,
+              rows: PLACEMENTS.flatMap(({ placement, label }) => curveRows({ arm: label }, runsOf(placement), 'moving')),
+              x: { field: 'step', title: 'training step' },
+              y: { field: 'accuracy', title: 'test accuracy (%)' },
+              color: { field: 'arm', title: 'BN placement', order: PLACEMENTS.map((p) => p.label) },
+            }),
+          ),
+          findings([headline, ...[beforeVsNone, afterVsNone, beforeVsAfter].map((c) => sentence(c.sentence))]),
+        ],
+      },
+    };
+  },
+};

@@ -1,0 +1,130 @@
+import type { BnPlacement } from '@tfjs-ddp/nn';
+import { categoryChart, sweepChart } from '../charts.js';
+import { compareArms, sentence, type Comparison } from '../compare.js';
+import { percentMeanStd, plain, points, pValue } from '../format.js';
+import { chart, findings, paragraph, table } from '../report-document.js';
+import { baseArm, type ArmConfig } from '../run-config.js';
+import { mean } from '../stats.js';
+import { armTable, seedRows } from './arm-table.js';
+import type { Arm, Question } from './question.js';
+import type { ResultsIndex } from './results-index.js';
+
+/** A learning rate is "usable" for an arm when its mean accuracy is within this of the arm's best. */
+export const USABLE_WITHIN = 0.02;
+
+const BN: { placement: BnPlacement; label: string }[] = [
+  { placement: 'none', label: 'no BN' },
+  { placement: 'before', label: 'BN before relu' },
+];
+
+function arm(globalBatch: number, placement: BnPlacement, learningRate: number, initScale = 1): ArmConfig {
+  return { ...baseArm(globalBatch), bnPlacement: placement, optimizer: { name: 'sgd', learningRate }, initScale };
+}
+
+/** The learning rates whose mean accuracy is within USABLE_WITHIN of the best one's. */
+function usableRates(results: ResultsIndex, globalBatch: number, placement: BnPlacement, rates: readonly number[]): { best: number; usable: number[] } {
+  const means = rates.map((lr) => ({ lr, m: mean(results.accuracies(arm(globalBatch, placement, lr))) }));
+  const best = means.reduce((a, b) => (b.m > a.m ? b : a));
+  return { best: best.lr, usable: means.filter((x) => x.m >= best.m - USABLE_WITHIN).map((x) => x.lr) };
+}
+
+function ratesWhere(list: { lr: number; c: Comparison }[], d: Comparison['direction']): string {
+  return list.filter((x) => x.c.direction === d).map((x) => plain(x.lr)).join(', ');
+}
+
+export const learningRateQuestion: Question = {
+  id: 'q4-learning-rate',
+  title: '4. Learning-rate sweep and a worse initialization, with and without BN',
+  short: 'learning rate and initialization',
+  arms(settings): Arm[] {
+    const g = settings.globalBatch;
+    const sweep = BN.flatMap(({ placement, label }) => settings.learningRates.map((lr) => ({ label: `${label}, sgd ${lr}`, config: arm(g, placement, lr) })));
+    const scales = [1, ...settings.worseInitScales];
+    const init = BN.flatMap(({ placement, label }) =>
+      scales.map((s) => ({ label: `${label}, sgd ${settings.worseInitLearningRate}, init x${s}`, config: arm(g, placement, settings.worseInitLearningRate, s) })),
+    );
+    return [...sweep, ...init];
+  },
+  analyze(results, settings) {
+    const g = settings.globalBatch;
+    const rates = settings.learningRates;
+    const sample = (placement: BnPlacement, lr: number, scale = 1): { name: string; values: number[] } => ({
+      name: `${placement === 'none' ? 'no BN' : 'BN'} at ${plain(lr)}${scale === 1 ? '' : ` with kernels x${scale}`}`,
+      values: results.accuracies(arm(g, placement, lr, scale)),
+    });
+    const perRate = rates.map((lr) => ({ lr, c: compareArms(sample('before', lr), sample('none', lr)) }));
+    const usable = Object.fromEntries(BN.map(({ placement }) => [placement, usableRates(results, g, placement, rates)])) as Record<BnPlacement, ReturnType<typeof usableRates>>;
+    const topBn = Math.max(...usable.before.usable);
+    const topNone = Math.max(...usable.none.usable);
+    const support =
+      topBn > topNone
+        ? 'support that BN tolerates higher learning rates'
+        : topBn === topNone
+          ? 'show no difference in the highest usable learning rate'
+          : 'do not support that BN tolerates higher learning rates (here it was the other way round)';
+    const wording = { higher: 'clearly above', lower: 'clearly below', unclear: 'not clearly different from' } as const;
+    const where = (['higher', 'lower', 'unclear'] as const)
+      .filter((d) => ratesWhere(perRate, d) !== '')
+      .map((d, i) => `${i === 0 ? 'BN was ' : ''}${wording[d]} ${i === 0 ? 'no BN' : 'it'} at ${ratesWhere(perRate, d)}`);
+    const lrSentence = sentence(
+      `The highest SGD learning rate within ${USABLE_WITHIN * 100} points of the arm's own best was ${plain(topBn)} with BN and ${plain(topNone)} without, so the numbers ${support}; ${where.join(', ')}`,
+    );
+    const lrInit = settings.worseInitLearningRate;
+    const initFindings = settings.worseInitScales.map((s) => {
+      const bnVsNone = compareArms(sample('before', lrInit, s), sample('none', lrInit, s));
+      const bnDrop = compareArms(sample('before', lrInit, s), sample('before', lrInit));
+      const noneDrop = compareArms(sample('none', lrInit, s), sample('none', lrInit));
+      const drop = (c: Comparison): string => (c.direction === 'lower' ? `fell clearly (${points(c.test.difference)}, ${pValue(c.test.p)})` : c.direction === 'higher' ? `rose clearly (${points(c.test.difference)})` : `did not change clearly (${points(c.test.difference)}, ${pValue(c.test.p)})`);
+      return {
+        scale: s,
+        bnVsNone,
+        text: sentence(`With initial kernels x${s} at learning rate ${plain(lrInit)}, no BN's accuracy ${drop(noneDrop)} and BN's ${drop(bnDrop)} from the default initialization; ${bnVsNone.sentence}`),
+      };
+    });
+    const tolerated = initFindings.filter((f) => f.bnVsNone.direction === 'higher').map((f) => `x${f.scale}`);
+    const initSentence = sentence(
+      tolerated.length > 0
+        ? `Under the worse initialization${tolerated.length > 1 ? 's' : ''} ${tolerated.join(' and ')} BN was clearly above no BN; ${initFindings.filter((f) => f.bnVsNone.direction !== 'higher').map((f) => `at x${f.scale} it was not`).join(', ') || 'that held for every scale tried'}`
+        : 'Under no worse initialization tried was BN clearly above no BN',
+    );
+    const headline = `${lrSentence} ${initSentence}`;
+    const sweepRows = BN.flatMap(({ placement, label }) => rates.map((lr) => ({ labels: [label, plain(lr)], runs: results.runs(arm(g, placement, lr)) })));
+    const scales = [1, ...settings.worseInitScales];
+    const initRows = BN.flatMap(({ placement, label }) => scales.map((s) => ({ labels: [label, `x${s}`], runs: results.runs(arm(g, placement, lrInit, s)) })));
+    return {
+      headline,
+      section: {
+        id: this.id,
+        title: this.title,
+        blocks: [
+          paragraph(
+            `Plain SGD (no momentum), where the learning rate matters most, at rates ${rates.map((r) => plain(r)).join(', ')}; then, at rate ${plain(lrInit)}, every conv and dense kernel's Glorot-uniform initialization multiplied by ${settings.worseInitScales.join(' and by ')}. The dense layers have no BN in either arm, so BN can absorb a bad scale only in the conv layers. Usable rates for each arm: ${BN.map(({ placement, label }) => `${label}: best ${plain(usable[placement].best)} (${percentMeanStd(results.accuracies(arm(g, placement, usable[placement].best)))} %), within ${USABLE_WITHIN * 100} points at ${usable[placement].usable.map((r) => plain(r)).join(', ')}`).join('; ')}.`,
+          ),
+          table(armTable('Test accuracy by SGD learning rate', ['BN', 'learning rate'], sweepRows)),
+          chart(
+            sweepChart({
+              id: 'q4-learning-rate',
+              title: 'Test accuracy by SGD learning rate (mean ± std over seeds; dots: seeds)',
+              rows: BN.flatMap(({ placement, label }) => rates.flatMap((lr) => seedRows({ bn: label, lr }, results.runs(arm(g, placement, lr))))),
+              x: { field: 'lr', title: 'learning rate (log scale)', log: true },
+              y: { field: 'accuracy', title: 'test accuracy (%)' },
+              color: { field: 'bn', title: 'BN', order: BN.map((b) => b.label) },
+            }),
+          ),
+          table(armTable(`Test accuracy by initial kernel scale (SGD ${plain(lrInit)})`, ['BN', 'kernel scale'], initRows)),
+          chart(
+            categoryChart({
+              id: 'q4-init',
+              title: `Test accuracy by initial kernel scale, SGD ${plain(lrInit)} (mean ± std over seeds; dots: seeds)`,
+              rows: BN.flatMap(({ placement, label }) => scales.flatMap((s) => seedRows({ bn: label, scale: `x${s}` }, results.runs(arm(g, placement, lrInit, s))))),
+              x: { field: 'scale', title: 'Glorot-uniform kernels times', order: scales.map((s) => `x${s}`) },
+              y: { field: 'accuracy', title: 'test accuracy (%)' },
+              color: { field: 'bn', title: 'BN', order: BN.map((b) => b.label) },
+            }),
+          ),
+          findings([lrSentence, ...perRate.map((x) => sentence(x.c.sentence)), initSentence, ...initFindings.map((f) => f.text)]),
+        ],
+      },
+    };
+  },
+};

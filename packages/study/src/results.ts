@@ -1,0 +1,42 @@
+import type { RunConfig } from './run-config.js';
+
+/** Accuracy and mean cross-entropy on a test set; the loss is null where it was not finite (a diverged model). */
+export interface Score {
+  accuracy: number;
+  loss: number | null;
+}
+
+/** One point of a learning curve. */
+export interface CurvePoint {
+  /** Steps completed. */
+  step: number;
+  /** With the BN moving statistics (inference as deployed). */
+  moving: Score;
+  /** With each test batch's own statistics (batches of the global batch size); undefined without BN. */
+  batch?: Score;
+}
+
+/** Test accuracy at one test batch size with the batch's own BN statistics. */
+export interface BatchStatisticsScore extends Score {
+  batchSize: number;
+}
+
+/** Everything measured in one training run: the raw material of the report. */
+export interface RunResult {
+  key: string;
+  config: RunConfig;
+  /** Steps the run was to take. */
+  steps: number;
+  /** Steps it took: fewer when it diverged. */
+  stepsCompleted: number;
+  /** The loss became non-finite (NaN or infinite weights); the run stopped there. */
+  diverged: boolean;
+  /** Mean training loss over the steps of the last epoch (dropout on, batch statistics); null if it diverged before. */
+  trainLoss: number | null;
+  /** Final test score with the moving statistics. */
+  test: Score;
+  curve: CurvePoint[];
+  /** Final test scores with each test batch's own statistics; empty unless asked for. */
+  batchStatistics: BatchStatisticsScore[];
+  elapsedSec: number;
+}
