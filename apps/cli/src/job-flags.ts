@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Command} from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES, type BackendRequest } from '@tfjs-ddp/backend';
 import { DATASET_SPECS } from '@tfjs-ddp/data';
 import { BN_MODE_HELP, BN_PLACEMENTS, parseBnMode, ZOO_MODEL_NAMES, type BnPlacement } from '@tfjs-ddp/nn';
@@ -77,10 +78,12 @@ export interface CommonFlags {
   progress: boolean;
 }
 
+export function addLogLevelOption(command: Command): Command {
+  return command.addOption(envOption('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'LOG_LEVEL').argParser(oneOf(LOG_LEVELS)).default('info'));
+}
+
 export function addCommonOptions(command: Command): Command {
-  return command
-    .addOption(envOption('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'LOG_LEVEL').argParser(oneOf(LOG_LEVELS)).default('info'))
-    .option('--no-progress', 'no progress bar, log lines instead');
+  return addLogLevelOption(command).option('--no-progress', 'no progress bar, log lines instead');
 }
 
 export function backendOption(): Option {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { coordinatorCommand } from './commands/coordinator.js';
+import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
 import { workerCommand } from './commands/worker.js';
 
@@ -16,7 +17,9 @@ function program(): Command {
   root.addCommand(trainCommand());
   root.addCommand(coordinatorCommand());
   root.addCommand(workerCommand());
-  for (const command of root.commands) {
+  root.addCommand(studyCommand());
+  const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
+  for (const command of all(root)) {
     command.exitOverride().showHelpAfterError('(run with --help for every flag and its default)');
   }
   return root;

@@ -106,10 +106,12 @@ export class Coordinator {
     }
     const data = openDataset(options.config.dataset, options.config.seed);
     const modelHash = modelDefinitionHash(options.config.model, options.config);
-    let coordinator: Coordinator | undefined;
-    const server = createHttpServer({ status: () => (coordinator as Coordinator).status() });
+    // The HTTP server exists before the coordinator it reports on: /status reads it through this reference.
+    const ref: { coordinator?: Coordinator } = {};
+    const server = createHttpServer({ status: () => (ref.coordinator as Coordinator).status() });
     const port = await listen(server, options.port ?? 7070, options.host ?? '0.0.0.0');
-    coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, port, data, modelHash);
+    const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, port, data, modelHash);
+    ref.coordinator = coordinator;
     coordinator.log.info({ port, jobId: coordinator.jobId, workers: options.workers }, `coordinator listening on port ${port}; waiting for ${options.workers} worker(s)`);
     return coordinator;
   }
@@ -342,13 +344,15 @@ export class Coordinator {
   private accept(ws: WebSocket, request: IncomingMessage): void {
     const id = `w${this.nextSession++}`;
     const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
-    let session: WorkerSession | undefined;
+    // The socket's handlers need the session, and the session holds the socket.
+    const ref: { session?: WorkerSession } = {};
     const socket = new JobSocket(ws, {
-      message: (message, payload) => session !== undefined && this.onMessage(session, message, payload),
-      invalid: (error) => session !== undefined && this.onInvalid(session, error),
-      close: () => session !== undefined && this.onClose(session),
+      message: (message, payload) => ref.session !== undefined && this.onMessage(ref.session, message, payload),
+      invalid: (error) => ref.session !== undefined && this.onInvalid(ref.session, error),
+      close: () => ref.session !== undefined && this.onClose(ref.session),
     });
-    session = { id, socket, remote, state: 'joining', lastStepMs: null };
+    const session: WorkerSession = { id, socket, remote, state: 'joining', lastStepMs: null };
+    ref.session = session;
     const s = session;
     s.handshakeTimer = setTimeout(() => this.refuse(s, 'COORD_ERR_HANDSHAKE_TIMEOUT', `no join message within ${Math.round((this.options.handshakeTimeoutMs ?? 10_000) / 1000)} s`), this.options.handshakeTimeoutMs ?? 10_000);
     this.sessions.set(id, session);
