@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { BALANCE_MODES, Coordinator, readToken, type BalanceMode } from '@tfjs-ddp/coordinator';
 import { DATA_SOURCES, type DataSource } from '@tfjs-ddp/protocol';
-import { oneOf, positiveInt, portNumber } from '../flags.js';
+import { oneOf, positiveInt, portNumberOrZero } from '../flags.js';
 import { addCommonOptions, addJobOptions, envOption, jobConfigFrom, type CommonFlags, type JobFlags } from '../job-flags.js';
 import { createLogger } from '../logger.js';
 import { createProgressView } from '../progress-view.js';
@@ -24,7 +24,7 @@ export const DEFAULT_COORDINATOR_PORT = 7070;
 export function coordinatorCommand(): Command {
   const command = new Command('coordinator').description('run a training job over worker processes that join over WebSockets; serves /status and /healthz');
   command
-    .addOption(envOption('--port <n>', 'port for workers (WebSocket) and HTTP (/status, /healthz)', 'PORT').argParser(portNumber).default(DEFAULT_COORDINATOR_PORT))
+    .addOption(envOption('--port <n>', 'port for workers (WebSocket) and HTTP (/status, /healthz); 0 picks a free one', 'PORT').argParser(portNumberOrZero).default(DEFAULT_COORDINATOR_PORT))
     .addOption(envOption('--host <address>', 'interface to listen on', 'HOST').default('0.0.0.0'))
     .addOption(envOption('--workers <n>', 'worker processes to wait for', 'WORKERS').argParser(positiveInt).makeOptionMandatory())
     .addOption(envOption('--token-file <path>', 'file whose first line is the job token (or set TFJS_DDP_TOKEN)', 'TOKEN_FILE'))
