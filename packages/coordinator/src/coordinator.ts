@@ -6,10 +6,10 @@ import { modelDefinitionHash, openDataset, StepSchedule, writeModelFolder, type 
 import { DEFAULT_FRAME_LIMITS, type DataSource, type Message } from '@tfjs-ddp/protocol';
 import { SILENT_LOG, type CoordinatorLog, type CoordinatorOptions } from './coordinator-options.js';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors.js';
-import { createHttpServer } from './http-server.js';
+import { createHttpServer, type RouteHandler } from './http-server.js';
 import { JobDriver, type EpochEvaluation, type JobEndpoint } from './job-driver.js';
 import { JobSocket, rawBytes } from './job-socket.js';
-import { MetricsLog, stepWallMs } from './metrics-log.js';
+import { MetricsLog, stepWallMs, type MetricsRecord } from './metrics-log.js';
 import { assignRanks, worldSize } from './rank-assignment.js';
 import { newSecret, tokenMatches } from './secrets.js';
 import type { JobState, JobStatus } from './status.js';
@@ -83,10 +83,13 @@ export class Coordinator {
   private model: { json: string; weights: Uint8Array; evaluation: EpochEvaluation } | undefined;
   private progress = { step: 0, epoch: 0, loss: null as number | null, accuracy: null as number | null, testAccuracy: null as number | null, samplesPerSec: 0, etaSec: null as number | null };
   private readonly schedule: StepSchedule;
+  private rankRestarts = 0;
+  private readonly recordListeners = new Set<(record: MetricsRecord) => void>();
 
   private constructor(
     private readonly options: CoordinatorOptions & { dataSource: DataSource },
     private readonly server: Server,
+    private readonly routes: Map<string, RouteHandler>,
     port: number,
     private readonly data: DatasetPair,
     private readonly modelHash: string,
@@ -108,9 +111,10 @@ export class Coordinator {
     const modelHash = modelDefinitionHash(options.config.model, options.config);
     // The HTTP server exists before the coordinator it reports on: /status reads it through this reference.
     const ref: { coordinator?: Coordinator } = {};
-    const server = createHttpServer({ status: () => (ref.coordinator as Coordinator).status() });
+    const routes = new Map<string, RouteHandler>();
+    const server = createHttpServer({ status: () => (ref.coordinator as Coordinator).status(), extra: routes });
     const port = await listen(server, options.port ?? 7070, options.host ?? '0.0.0.0');
-    const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, port, data, modelHash);
+    const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, routes, port, data, modelHash);
     ref.coordinator = coordinator;
     coordinator.log.info({ port, jobId: coordinator.jobId, workers: options.workers }, `coordinator listening on port ${port}; waiting for ${options.workers} worker(s)`);
     return coordinator;
@@ -136,7 +140,7 @@ export class Coordinator {
         stepTimeoutMs: o.stepTimeoutMs,
         hooks: {
           onStep: (progress, reports) => {
-            metrics.step(progress, reports);
+            this.emit(metrics.step(progress, reports));
             Object.assign(this.progress, { step: progress.step, epoch: progress.epoch, loss: progress.loss, accuracy: progress.accuracy, samplesPerSec: progress.samplesPerSec, etaSec: progress.etaSec });
             for (const s of members) {
               const assigned = s.assigned;
@@ -147,7 +151,7 @@ export class Coordinator {
             o.hooks?.onStep?.(progress, reports);
           },
           onEpochEnd: (epoch, evaluation) => {
-            metrics.epoch(epoch, evaluation);
+            this.emit(metrics.epoch(epoch, evaluation));
             this.progress.testAccuracy = evaluation.accuracy;
             o.hooks?.onEpochEnd?.(epoch, evaluation);
           },
@@ -172,6 +176,21 @@ export class Coordinator {
     }
   }
 
+  /** Serves `handler` at `path` (exact match, GET) on the coordinator's HTTP port: the dashboard and /metrics. */
+  addRoute(path: string, handler: RouteHandler): void {
+    this.routes.set(path, handler);
+  }
+
+  /** Calls `listener` with every metrics record (each step, each epoch) as it is written. */
+  onRecord(listener: (record: MetricsRecord) => void): () => void {
+    this.recordListeners.add(listener);
+    return () => this.recordListeners.delete(listener);
+  }
+
+  private emit(record: MetricsRecord): void {
+    for (const listener of this.recordListeners) listener(record);
+  }
+
   status(): JobStatus {
     const c = this.options.config;
     return {
@@ -187,6 +206,8 @@ export class Coordinator {
         state: this.state,
         ...(this.error === undefined ? {} : { error: this.error }),
         ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
+        parameters: this.members().find((m) => m.ready !== undefined)?.ready?.parameters ?? null,
+        rankRestarts: this.rankRestarts,
       },
       step: this.progress.step,
       totalSteps: this.schedule.totalSteps,

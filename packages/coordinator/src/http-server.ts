@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { JobStatus } from './status.js';
 
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
 export interface HttpRoutes {
   status: () => JobStatus;
-  /** Extra routes by exact path (the dashboard and /metrics add theirs). */
-  extra?: Record<string, (request: IncomingMessage, response: ServerResponse) => void>;
+  /** Extra routes by exact path (the dashboard and /metrics add theirs); may grow after the server starts. */
+  extra?: Map<string, RouteHandler>;
 }
 
 /**
@@ -26,7 +28,7 @@ export function createHttpServer(routes: HttpRoutes): Server {
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(routes.status()));
       return;
     }
-    const handler = routes.extra?.[url.pathname];
+    const handler = routes.extra?.get(url.pathname);
     if (handler !== undefined) {
       handler(request, response);
       return;

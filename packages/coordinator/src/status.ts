@@ -14,6 +14,10 @@ export interface JobStatus {
     /** Why the job failed, when it did. */
     error?: string;
     startedAt?: string;
+    /** Trainable parameters of the model (the gradient all-reduced every step has this many floats). */
+    parameters: number | null;
+    /** Workers that joined again after being lost (elastic membership). */
+    rankRestarts: number;
   };
   step: number;
   totalSteps: number;
