@@ -9,6 +9,9 @@ import type { LevelWithSilent } from 'pino';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber, rate } from './flags.js';
 import { LOG_LEVELS } from './logger.js';
 
+/** The job token's environment variable (the alternative to --token-file). */
+export const TOKEN_ENV = 'TFJS_DDP_TOKEN';
+
 /** An option that can also come from the environment variable TFJS_DDP_<NAME> (how Kubernetes pods are configured). */
 export function envOption(flags: string, description: string, env: string): Option {
   return new Option(flags, description).env(`TFJS_DDP_${env}`);

@@ -1,29 +1,10 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { coordinatorCommand } from './commands/coordinator.js';
-import { studyCommand } from './commands/study.js';
-import { trainCommand } from './commands/train.js';
-import { workerCommand } from './commands/worker.js';
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
 
 /** Exit codes: 0 done, 1 the job failed, 2 bad usage (unknown flag, bad value). */
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
-
-function program(): Command {
-  const root = new Command('tfjs-ddp')
-    .description('Distributed data-parallel training of TensorFlow.js models')
-    .showHelpAfterError('(run with --help for every flag and its default)')
-    .exitOverride();
-  root.addCommand(trainCommand());
-  root.addCommand(coordinatorCommand());
-  root.addCommand(workerCommand());
-  root.addCommand(studyCommand());
-  const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
-  for (const command of all(root)) {
-    command.exitOverride().showHelpAfterError('(run with --help for every flag and its default)');
-  }
-  return root;
-}
 
 /** The code of the innermost cause that has one: the root cause, e.g. a rank's model-file error. */
 function rootCode(error: unknown): string | undefined {
@@ -37,7 +18,7 @@ function rootCode(error: unknown): string | undefined {
 
 async function main(argv: string[]): Promise<void> {
   try {
-    await program().parseAsync(argv);
+    await buildProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; every parsing error has already been printed by commander.

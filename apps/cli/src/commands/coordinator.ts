@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { BALANCE_MODES, Coordinator, readToken, type BalanceMode } from '@tfjs-ddp/coordinator';
 import { DATA_SOURCES, type DataSource } from '@tfjs-ddp/protocol';
 import { oneOf, positiveInt, portNumberOrZero } from '../flags.js';
-import { addCommonOptions, addJobOptions, envOption, jobConfigFrom, type CommonFlags, type JobFlags } from '../job-flags.js';
+import { TOKEN_ENV, addCommonOptions, addJobOptions, envOption, jobConfigFrom, type CommonFlags, type JobFlags } from '../job-flags.js';
 import { createLogger } from '../logger.js';
 import { createProgressView } from '../progress-view.js';
 
@@ -37,7 +37,7 @@ export function coordinatorCommand(): Command {
   addCommonOptions(command);
   return command.action(async (flags: CoordinatorFlags) => {
     const logger = createLogger('coordinator', flags.logLevel);
-    const token = readToken({ file: flags.tokenFile, value: process.env['TFJS_DDP_TOKEN'] });
+    const token = readToken({ file: flags.tokenFile, value: process.env[TOKEN_ENV] });
     const config = jobConfigFrom(flags);
     const view = createProgressView(logger, { tty: flags.progress && Boolean(process.stderr.isTTY) });
     const coordinator = await Coordinator.start({

@@ -4,7 +4,7 @@ import type { BackendRequest } from '@tfjs-ddp/backend';
 import { readToken } from '@tfjs-ddp/coordinator';
 import { runWorker } from '@tfjs-ddp/worker';
 import { nonNegativeInt, positiveInt, portNumberOrZero, wsUrl } from '../flags.js';
-import { addCommonOptions, backendOption, envOption, type CommonFlags } from '../job-flags.js';
+import { TOKEN_ENV, addCommonOptions, backendOption, envOption, type CommonFlags } from '../job-flags.js';
 import { createLogger } from '../logger.js';
 
 interface WorkerFlags extends CommonFlags {
@@ -34,7 +34,7 @@ export function workerCommand(): Command {
   addCommonOptions(command);
   return command.action(async (flags: WorkerFlags) => {
     const logger = createLogger('worker', flags.logLevel);
-    const token = readToken({ file: flags.tokenFile, value: process.env['TFJS_DDP_TOKEN'] });
+    const token = readToken({ file: flags.tokenFile, value: process.env[TOKEN_ENV] });
     const result = await runWorker({
       coordinator: flags.coordinator,
       token,
