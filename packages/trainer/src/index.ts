@@ -1,7 +1,7 @@
 export { Replica } from './replica.js';
 export type { ReplicaOptions, Shard, ShardGradients } from './replica.js';
-export { createOptimizer, isOptimizerName, OPTIMIZER_NAMES, DEFAULT_LEARNING_RATE } from './optimizers.js';
-export type { OptimizerName, OptimizerSpec } from './optimizers.js';
+export { createOptimizer, createTfjsOptimizer, isOptimizerName, OPTIMIZER_NAMES, DEFAULT_LEARNING_RATE } from './optimizers.js';
+export type { OptimizerName, OptimizerSpec, TrainingOptimizer } from './optimizers.js';
 export { readAllWeights, writeAllWeights, allWeightsSize, totalSize } from './flat-weights.js';
 export { folderIO, saveModel, loadModelFolder, modelArtifacts } from './model-files.js';
 export type { ModelArtifactsBytes } from './model-files.js';

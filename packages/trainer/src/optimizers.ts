@@ -14,14 +14,45 @@ export function isOptimizerName(name: string): name is OptimizerName {
   return (OPTIMIZER_NAMES as readonly string[]).includes(name);
 }
 
-export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
-  if (!isOptimizerName(spec.name)) {
-    throw new TrainerError('TRAINER_ERR_BAD_OPTION', `unknown optimizer "${spec.name}"; allowed: ${OPTIMIZER_NAMES.join(', ')}`);
-  }
+/**
+ * An optimizer whose whole state is a fixed list of variables, created up front: a
+ * replica can snapshot it before a step and roll back an aborted one, send it to a rank
+ * that joins, and checkpoint it. tfjs's optimizers create their slots lazily and
+ * rebuild Adam's bias-correction powers from the iteration count on setWeights (other
+ * bits than the running product), so these re-implement tfjs's update rules op for op;
+ * a test checks they match tfjs's own optimizers bit for bit.
+ */
+export interface TrainingOptimizer {
+  readonly name: OptimizerName;
+  /** Applies one gradient per variable, in the variables' order. */
+  apply(gradients: readonly tf.Tensor[]): void;
+  /** The state variables, in a fixed order. */
+  readonly state: readonly tf.Variable[];
+  dispose(): void;
+}
+
+function learningRateOf(spec: OptimizerSpec): number {
   const learningRate = spec.learningRate ?? DEFAULT_LEARNING_RATE[spec.name];
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
     throw new TrainerError('TRAINER_ERR_BAD_OPTION', `learning rate must be a positive number, got ${learningRate}`);
   }
+  return learningRate;
+}
+
+function checkName(spec: OptimizerSpec): void {
+  if (!isOptimizerName(spec.name)) {
+    throw new TrainerError('TRAINER_ERR_BAD_OPTION', `unknown optimizer "${spec.name}"; allowed: ${OPTIMIZER_NAMES.join(', ')}`);
+  }
+}
+
+function zerosVariables(variables: readonly tf.Variable[]): tf.Variable[] {
+  return variables.map((v) => tf.tidy(() => tf.zerosLike(v).variable(false)));
+}
+
+/** tfjs's own optimizer for a spec (the reference the tests compare with, and for compile()). */
+export function createTfjsOptimizer(spec: OptimizerSpec): tf.Optimizer {
+  checkName(spec);
+  const learningRate = learningRateOf(spec);
   switch (spec.name) {
     case 'sgd':
       return tf.train.sgd(learningRate);
@@ -30,4 +61,89 @@ export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
     case 'adam':
       return tf.train.adam(learningRate, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon);
   }
+}
+
+/** An optimizer of `spec` for `variables` (the trainable variables, in gradient order). */
+export function createOptimizer(spec: OptimizerSpec, variables: readonly tf.Variable[]): TrainingOptimizer {
+  checkName(spec);
+  const learningRate = learningRateOf(spec);
+  switch (spec.name) {
+    case 'sgd':
+      return sgd(learningRate, variables);
+    case 'momentum':
+      return momentum(learningRate, spec.momentum ?? 0.9, spec.useNesterov ?? false, variables);
+    case 'adam':
+      return adam(learningRate, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? tf.backend().epsilon(), variables);
+  }
+}
+
+function sgd(learningRate: number, variables: readonly tf.Variable[]): TrainingOptimizer {
+  const c = tf.keep(tf.scalar(-learningRate));
+  return {
+    name: 'sgd',
+    state: [],
+    apply(gradients) {
+      variables.forEach((value, i) => {
+        const gradient = gradients[i] as tf.Tensor;
+        tf.tidy(() => value.assign(tf.add(tf.mul(c, gradient), value)));
+      });
+    },
+    dispose: () => c.dispose(),
+  };
+}
+
+function momentum(learningRate: number, momentumValue: number, useNesterov: boolean, variables: readonly tf.Variable[]): TrainingOptimizer {
+  const c = tf.keep(tf.scalar(-learningRate));
+  const m = tf.keep(tf.scalar(momentumValue));
+  const accumulations = zerosVariables(variables);
+  return {
+    name: 'momentum',
+    state: accumulations,
+    apply(gradients) {
+      variables.forEach((value, i) => {
+        const accumulation = accumulations[i] as tf.Variable;
+        const gradient = gradients[i] as tf.Tensor;
+        tf.tidy(() => {
+          const newAccumulation = tf.add(tf.mul(m, accumulation), gradient);
+          const newValue = useNesterov ? tf.add(tf.mul(c, tf.add(gradient, tf.mul(newAccumulation, m))), value) : tf.add(tf.mul(c, newAccumulation), value);
+          accumulation.assign(newAccumulation);
+          value.assign(newValue);
+        });
+      });
+    },
+    dispose: () => tf.dispose([c, m, ...accumulations]),
+  };
+}
+
+function adam(learningRate: number, beta1: number, beta2: number, epsilon: number, variables: readonly tf.Variable[]): TrainingOptimizer {
+  const accBeta1 = tf.tidy(() => tf.scalar(beta1).variable(false));
+  const accBeta2 = tf.tidy(() => tf.scalar(beta2).variable(false));
+  const firstMoments = zerosVariables(variables);
+  const secondMoments = zerosVariables(variables);
+  return {
+    name: 'adam',
+    state: [accBeta1, accBeta2, ...firstMoments, ...secondMoments],
+    apply(gradients) {
+      tf.tidy(() => {
+        const oneMinusAccBeta1 = tf.sub(1, accBeta1);
+        const oneMinusAccBeta2 = tf.sub(1, accBeta2);
+        variables.forEach((value, i) => {
+          const gradient = gradients[i] as tf.Tensor;
+          const firstMoment = firstMoments[i] as tf.Variable;
+          const secondMoment = secondMoments[i] as tf.Variable;
+          const newFirstMoment = tf.add(tf.mul(firstMoment, beta1), tf.mul(gradient, 1 - beta1));
+          const newSecondMoment = tf.add(tf.mul(secondMoment, beta2), tf.mul(tf.square(gradient), 1 - beta2));
+          const biasCorrectedFirstMoment = tf.div(newFirstMoment, oneMinusAccBeta1);
+          const biasCorrectedSecondMoment = tf.div(newSecondMoment, oneMinusAccBeta2);
+          firstMoment.assign(newFirstMoment);
+          secondMoment.assign(newSecondMoment);
+          const newValue = tf.add(tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), epsilon)), -learningRate), value);
+          value.assign(newValue);
+        });
+        accBeta1.assign(tf.mul(accBeta1, beta1));
+        accBeta2.assign(tf.mul(accBeta2, beta2));
+      });
+    },
+    dispose: () => tf.dispose([accBeta1, accBeta2, ...firstMoments, ...secondMoments]),
+  };
 }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-ddp/backend';
 import { EpochSampler, syntheticDataset } from '@tfjs-ddp/data';
 import { convertToSyncBN, createZooModel } from '@tfjs-ddp/nn';
-import { createOptimizer, type OptimizerSpec } from './optimizers.js';
+import { createTfjsOptimizer, type OptimizerSpec } from './optimizers.js';
 import { Replica } from './replica.js';
 
 /**
@@ -44,14 +44,14 @@ const CASES = [
 ] as const;
 
 for (const { modelName, syncBn } of CASES) {
-  for (const optimizer of [{ name: 'sgd', learningRate: 0.05 }, { name: 'adam', learningRate: 0.003 }] satisfies OptimizerSpec[]) {
+  for (const optimizer of [{ name: 'sgd', learningRate: 0.05 }, { name: 'momentum', learningRate: 0.02, useNesterov: true }, { name: 'adam', learningRate: 0.003 }] satisfies OptimizerSpec[]) {
     test(`${modelName}${syncBn ? ' (SyncBN)' : ''} + ${optimizer.name}: Replica equals trainOnBatch for ${STEPS} steps`, async () => {
       const data = syntheticDataset({ size: 512, inputShape: [8, 8, 1], numClasses: 4, seed: 7 });
       const options = { inputShape: [8, 8, 1], numClasses: 4, seed: 3, dropout: 0 };
       const built = createZooModel(modelName, options);
       const ours = syncBn ? await convertToSyncBN(built) : built;
       const reference = createZooModel(modelName, options);
-      reference.compile({ optimizer: createOptimizer(optimizer), loss: 'categoricalCrossentropy' });
+      reference.compile({ optimizer: createTfjsOptimizer(optimizer), loss: 'categoricalCrossentropy' });
       assert.equal(maxRelativeDifference(ours.getWeights(), reference.getWeights()), 0, 'same seed, same initial weights');
 
       const replica = new Replica({ model: ours, optimizer, runSeed: 1 });

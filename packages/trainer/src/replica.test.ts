@@ -83,3 +83,26 @@ test('an empty shard in a SyncBN group still joins every collective and contribu
     replica.dispose();
   }
 });
+
+test('readState/writeState: a restored replica retrains a step to the same bits (weights, BN statistics, optimizer)', async () => {
+  const model = await convertToSyncBN(createZooModel('cnn-bn', { inputShape: [8, 8, 1], numClasses: 4, seed: 3 }));
+  const replica = new Replica({ model, optimizer: { name: 'adam' }, runSeed: 1 });
+  replica.trainStep(shard(0, 16), 0);
+  const before = replica.readState();
+  assert.equal(before.length, replica.stateSize);
+  replica.trainStep(shard(16, 32), 1);
+  replica.trainStep(shard(32, 48), 2);
+  const after = replica.readState();
+  replica.writeState(before);
+  assert.deepEqual(replica.readState(), before);
+  replica.trainStep(shard(16, 32), 1);
+  replica.trainStep(shard(32, 48), 2);
+  assert.deepEqual(replica.readState(), after, 'the same two steps from the restored state give the same bits');
+  // Another replica of the same model takes the state over completely.
+  const other = new Replica({ model: await convertToSyncBN(createZooModel('cnn-bn', { inputShape: [8, 8, 1], numClasses: 4, seed: 9 })), optimizer: { name: 'adam' }, runSeed: 1 });
+  other.writeState(after);
+  replica.trainStep(shard(48, 64), 3);
+  other.trainStep(shard(48, 64), 3);
+  assert.deepEqual(other.readState(), replica.readState());
+  assert.throws(() => replica.writeState(new Float32Array(3)), { code: 'TRAINER_ERR_GRADIENT_SIZE' });
+});

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { syncBatchNormLayers, withDropoutContext } from '@tfjs-ddp/nn';
 import { TrainerError } from './errors.js';
 import { totalSize } from './flat-weights.js';
-import { createOptimizer, type OptimizerSpec } from './optimizers.js';
+import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
 
 /** The samples one rank computes in one step. */
 export interface Shard {
@@ -28,7 +28,7 @@ export interface ShardGradients {
 
 export interface ReplicaOptions {
   model: tf.LayersModel;
-  optimizer: OptimizerSpec | tf.Optimizer;
+  optimizer: OptimizerSpec;
   /** Seed of the run: dropout masks derive from it, the step and the sample index. */
   runSeed: number;
 }
@@ -49,18 +49,24 @@ function categoricalCrossentropy(target: tf.Tensor, output: tf.Tensor): tf.Tenso
  */
 export class Replica {
   readonly model: tf.LayersModel;
-  readonly optimizer: tf.Optimizer;
+  readonly optimizer: TrainingOptimizer;
   readonly runSeed: number;
   readonly inputShape: number[];
   readonly numClasses: number;
   /** Trainable variables in the fixed order of the gradient buffer. */
   readonly trainableVariables: tf.Variable[];
   readonly gradientSize: number;
+  /**
+   * Everything training changes, in a fixed order: every model weight (BN moving
+   * statistics included), then the optimizer's state. Two replicas with equal state
+   * train on identically.
+   */
+  readonly stateVariables: readonly tf.Variable[];
+  readonly stateSize: number;
 
   constructor(options: ReplicaOptions) {
     const { model } = options;
     this.model = model;
-    this.optimizer = options.optimizer instanceof tf.Optimizer ? options.optimizer : createOptimizer(options.optimizer);
     this.runSeed = options.runSeed;
     const input = model.inputs[0];
     const output = model.outputs[0];
@@ -78,6 +84,9 @@ export class Replica {
     this.numClasses = classes;
     this.trainableVariables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.gradientSize = totalSize(this.trainableVariables);
+    this.optimizer = createOptimizer(options.optimizer, this.trainableVariables);
+    this.stateVariables = [...model.weights.map((w) => w.read() as tf.Variable), ...this.optimizer.state];
+    this.stateSize = totalSize(this.stateVariables);
   }
 
   /**
@@ -143,15 +152,13 @@ export class Replica {
     }
     if (globalCount <= 0) return;
     tf.tidy(() => {
-      const named: tf.NamedTensorMap = {};
       let offset = 0;
-      for (const variable of this.trainableVariables) {
-        const size = variable.size;
-        const sum = tf.tensor(summed.subarray(offset, offset + size), variable.shape, 'float32');
-        named[variable.name] = tf.div(sum, globalCount);
-        offset += size;
-      }
-      this.optimizer.applyGradients(named);
+      const gradients = this.trainableVariables.map((variable) => {
+        const sum = tf.tensor(summed.subarray(offset, offset + variable.size), variable.shape, 'float32');
+        offset += variable.size;
+        return tf.div(sum, globalCount);
+      });
+      this.optimizer.apply(gradients);
     });
   }
 
@@ -161,6 +168,28 @@ export class Replica {
    */
   joinsCollectives(): boolean {
     return syncBatchNormLayers(this.model).some((layer) => layer.getGroup().size > 1);
+  }
+
+  /** The whole training state (see `stateVariables`) in one buffer. */
+  readState(out: Float32Array = new Float32Array(this.stateSize)): Float32Array {
+    if (out.length !== this.stateSize) throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `state buffer holds ${out.length} values, the replica has ${this.stateSize}`);
+    let offset = 0;
+    for (const v of this.stateVariables) {
+      out.set(v.dataSync() as Float32Array, offset);
+      offset += v.size;
+    }
+    return out;
+  }
+
+  /** Sets the whole training state from a buffer made by `readState` (here or on another replica). */
+  writeState(state: Float32Array): void {
+    if (state.length !== this.stateSize) throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `state buffer holds ${state.length} values, the replica has ${this.stateSize}`);
+    let offset = 0;
+    for (const v of this.stateVariables) {
+      const values = state.slice(offset, offset + v.size);
+      tf.tidy(() => v.assign(tf.tensor(values, v.shape, 'float32')));
+      offset += v.size;
+    }
   }
 
   /** Both halves on one shard that is the whole global batch: plain single-replica training. */
