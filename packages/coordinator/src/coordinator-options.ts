@@ -45,8 +45,32 @@ export interface CoordinatorOptions {
   maxConnections?: number;
   /** Steps sent ahead. Default 2. */
   prefetch?: number;
+  /** Training goes on while at least this many workers remain; below, it waits `rejoinTimeoutMs` for others. Default 1. */
+  minWorkers?: number;
+  /** How long to wait for workers to (re)join when fewer than `minWorkers` remain. Default 60 s. */
+  rejoinTimeoutMs?: number;
+  /** Ping every worker this often (ms). Default 1000. */
+  heartbeatMs?: number;
+  /** A worker that answered no ping for this long is lost. Default 3000. */
+  heartbeatTimeoutMs?: number;
+  /** Consecutive regroups without a committed step in between before the job gives up. Default 5. */
+  maxRecoveries?: number;
   log?: CoordinatorLog;
+  /** Membership changes, for logs and tests. */
+  onMembership?: (event: MembershipEvent) => void;
   hooks?: JobDriverHooks & { onWaiting?: (joined: number, expected: number) => void };
 }
 
 export const SILENT_LOG: CoordinatorLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A change of the job's membership. */
+export interface MembershipEvent {
+  kind: 'lost' | 'joined' | 'regrouped';
+  generation: number;
+  /** The worker concerned (lost or joined), if one. */
+  worker?: string;
+  reason?: string;
+  /** Workers in the ring after a regroup, and the step training goes on from. */
+  workers?: number;
+  fromStep?: number;
+}

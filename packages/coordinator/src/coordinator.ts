@@ -2,18 +2,20 @@ import type { IncomingMessage, Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { modelDefinitionHash, openDataset, StepSchedule, writeModelFolder, type Dataset, type DatasetPair } from '@tfjs-ddp/data';
+import { modelDefinitionHash, openDataset, ProgressTracker, StepSchedule, writeModelFolder, type Dataset, type DatasetPair } from '@tfjs-ddp/data';
 import { DEFAULT_FRAME_LIMITS, type DataSource, type Message } from '@tfjs-ddp/protocol';
 import { SILENT_LOG, type CoordinatorLog, type CoordinatorOptions } from './coordinator-options.js';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors.js';
+import { startHeartbeat } from './heartbeat.js';
 import { createHttpServer, type RouteHandler } from './http-server.js';
 import { JobDriver, type EpochEvaluation, type JobEndpoint } from './job-driver.js';
 import { JobSocket, rawBytes } from './job-socket.js';
 import { MetricsLog, stepWallMs, type MetricsRecord } from './metrics-log.js';
-import { assignRanks, worldSize } from './rank-assignment.js';
+import { assignRanks, worldSize, type AssignedWorker } from './rank-assignment.js';
+import { SampleLedger, type EpochAccount } from './sample-ledger.js';
 import { newSecret, tokenMatches } from './secrets.js';
 import type { JobState, JobStatus } from './status.js';
-import { describeSession, type WorkerSession } from './worker-session.js';
+import { describeSession, IN_RING, type WorkerSession } from './worker-session.js';
 
 export interface CoordinatorResult {
   modelPath: string;
@@ -22,24 +24,10 @@ export interface CoordinatorResult {
   steps: number;
   samples: number;
   elapsedSec: number;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: Error) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A rejection nobody awaits yet must not crash the process; run() awaits it.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
+  /** How often each sample of each epoch was trained (exactly once, across failures). */
+  ledger: EpochAccount[];
+  /** Regroups the job went through (lost or joining workers). */
+  generations: number;
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -60,12 +48,18 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/** Failures the job survives by re-forming the ring without the culprit. */
+const RECOVERABLE: ReadonlySet<string> = new Set(['COORD_ERR_WORKER_LOST', 'COORD_ERR_RING_FAILED']);
+
 /**
  * The coordinator of one training job: admits workers (token, protocol version, job
  * id), waits for the expected number with a deadline, assigns ranks and ring peers,
  * shards every global batch over the ranks through the job driver (sending samples too
- * when it holds the data), writes metrics.jsonl and finally the trained model that rank
- * 0 sends. Serves /healthz and /status over HTTP on the same port. It never loads tfjs.
+ * when it holds the data), and writes metrics.jsonl and the model rank 0 sends. It is
+ * elastic: a lost worker (closed socket, silent heartbeat, failed ring) ends the step in
+ * flight everywhere; the survivors roll back to the last step every rank reported, form
+ * a new ring, and training goes on with the same global batches; a worker that joins
+ * during training enters at a step boundary and takes rank 0's state. It never loads tfjs.
  */
 export class Coordinator {
   readonly jobId: string;
@@ -73,18 +67,21 @@ export class Coordinator {
   private readonly log: CoordinatorLog;
   private readonly sessions = new Map<string, WorkerSession>();
   private readonly wss: WebSocketServer;
+  private readonly schedule: StepSchedule;
+  private readonly ledger: SampleLedger;
+  private readonly jobSecret = newSecret();
+  private readonly recordListeners = new Set<(record: MetricsRecord) => void>();
+  private readonly waiters = new Set<() => void>();
   private nextSession = 1;
   private state: JobState = 'waiting';
   private error: string | undefined;
   private startedAt: string | undefined;
-  private readonly joined = deferred<void>();
-  private readonly ready = deferred<void>();
+  private generation = 0;
+  private rankRestarts = 0;
   private driver: JobDriver | undefined;
   private model: { json: string; weights: Uint8Array; evaluation: EpochEvaluation } | undefined;
+  private jobFailure: Error | undefined;
   private progress = { step: 0, epoch: 0, loss: null as number | null, accuracy: null as number | null, testAccuracy: null as number | null, samplesPerSec: 0, etaSec: null as number | null };
-  private readonly schedule: StepSchedule;
-  private rankRestarts = 0;
-  private readonly recordListeners = new Set<(record: MetricsRecord) => void>();
 
   private constructor(
     private readonly options: CoordinatorOptions & { dataSource: DataSource },
@@ -97,7 +94,9 @@ export class Coordinator {
     this.jobId = options.jobId ?? randomBytes(6).toString('hex');
     this.port = port;
     this.log = options.log ?? SILENT_LOG;
-    this.schedule = new StepSchedule({ size: data.train.size, globalBatch: options.config.globalBatch, seed: options.config.seed, epochs: options.config.epochs, maxSteps: options.config.maxSteps });
+    const c = options.config;
+    this.schedule = new StepSchedule({ size: data.train.size, globalBatch: c.globalBatch, seed: c.seed, epochs: c.epochs, maxSteps: c.maxSteps });
+    this.ledger = new SampleLedger(this.schedule, data.train.size);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: DEFAULT_FRAME_LIMITS.maxPayloadBytes + DEFAULT_FRAME_LIMITS.maxHeaderBytes + 8 });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
   }
@@ -106,6 +105,10 @@ export class Coordinator {
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
     if (!Number.isInteger(options.workers) || options.workers < 1) {
       throw new CoordinatorError('COORD_ERR_BAD_OPTION', `workers must be a positive integer, got ${options.workers}`);
+    }
+    const minWorkers = options.minWorkers ?? 1;
+    if (!Number.isInteger(minWorkers) || minWorkers < 1 || minWorkers > options.workers) {
+      throw new CoordinatorError('COORD_ERR_BAD_OPTION', `min-workers must be an integer in 1..${options.workers} (the workers), got ${minWorkers}`);
     }
     const data = openDataset(options.config.dataset, options.config.seed);
     const modelHash = modelDefinitionHash(options.config.model, options.config);
@@ -120,62 +123,6 @@ export class Coordinator {
     return coordinator;
   }
 
-  /** Waits for the workers, runs the job, writes the model; closes everything at the end. */
-  async run(): Promise<CoordinatorResult> {
-    const o = this.options;
-    try {
-      await this.waitForWorkers();
-      this.assign();
-      this.state = 'starting';
-      await this.within(this.ready.promise, o.readyTimeoutMs ?? 300_000, 'COORD_ERR_WORKERS_MISSING', () => `not every worker loaded its backend, data and model within ${Math.round((o.readyTimeoutMs ?? 300_000) / 1000)} s (not ready: ${this.members().filter((s) => s.state !== 'ready').map(describeSession).join(', ')})`);
-      this.state = 'training';
-      this.startedAt = new Date().toISOString();
-      const metrics = new MetricsLog(o.outDir);
-      const members = this.members();
-      const driver = new JobDriver({
-        schedule: this.schedule,
-        endpoints: members.map((session) => this.endpoint(session)),
-        balance: o.balance,
-        prefetch: o.prefetch,
-        stepTimeoutMs: o.stepTimeoutMs,
-        hooks: {
-          onStep: (progress, reports) => {
-            this.emit(metrics.step(progress, reports));
-            Object.assign(this.progress, { step: progress.step, epoch: progress.epoch, loss: progress.loss, accuracy: progress.accuracy, samplesPerSec: progress.samplesPerSec, etaSec: progress.etaSec });
-            for (const s of members) {
-              const assigned = s.assigned;
-              if (assigned === undefined) continue;
-              const own = reports.filter((r) => r.rank >= assigned.rankOffset && r.rank < assigned.rankOffset + assigned.threads);
-              s.lastStepMs = Math.max(0, ...own.map(stepWallMs));
-            }
-            o.hooks?.onStep?.(progress, reports);
-          },
-          onEpochEnd: (epoch, evaluation) => {
-            this.emit(metrics.epoch(epoch, evaluation));
-            this.progress.testAccuracy = evaluation.accuracy;
-            o.hooks?.onEpochEnd?.(epoch, evaluation);
-          },
-        },
-      });
-      this.driver = driver;
-      const result = await driver.run();
-      const model = this.model;
-      if (model === undefined) throw new CoordinatorError('COORD_ERR_WORKER_FAILED', 'the worker hosting rank 0 finished without sending the model');
-      const modelPath = writeModelFolder(o.outDir, model.json, model.weights);
-      this.state = 'finished';
-      this.log.info({ modelPath, testAccuracy: model.evaluation.accuracy }, `job ${this.jobId} finished; model saved to ${modelPath}`);
-      return { modelPath, metricsPath: metrics.file, test: model.evaluation, steps: result.steps, samples: result.samples, elapsedSec: result.elapsedSec };
-    } catch (error) {
-      this.state = 'failed';
-      this.error = (error as Error).message;
-      const code = (error as { code?: string }).code ?? 'COORD_ERR_WORKER_FAILED';
-      for (const s of this.sessions.values()) s.socket.send({ t: 'fail', code, reason: this.error.slice(0, 1000), rank: -1 });
-      throw error;
-    } finally {
-      await this.close();
-    }
-  }
-
   /** Serves `handler` at `path` (exact match, GET) on the coordinator's HTTP port: the dashboard and /metrics. */
   addRoute(path: string, handler: RouteHandler): void {
     this.routes.set(path, handler);
@@ -187,8 +134,232 @@ export class Coordinator {
     return () => this.recordListeners.delete(listener);
   }
 
-  private emit(record: MetricsRecord): void {
-    for (const listener of this.recordListeners) listener(record);
+  /** Waits for the workers, runs the job through every regroup, writes the model; closes everything at the end. */
+  async run(): Promise<CoordinatorResult> {
+    const o = this.options;
+    try {
+      await this.until('joining', () => this.joined().length >= o.workers, o.waitTimeoutMs ?? 300_000, 'COORD_ERR_WORKERS_MISSING', () => this.missingMessage(o.waitTimeoutMs ?? 300_000));
+      this.state = 'starting';
+      this.form(this.joined(), [], -1, false);
+      await this.untilReady();
+      this.state = 'training';
+      this.startedAt = new Date().toISOString();
+      const metrics = new MetricsLog(o.outDir);
+      const tracker = new ProgressTracker(this.schedule.stepsPerEpoch, this.schedule.totalSteps);
+      let startStep = 0;
+      let evaluateFirst: number | undefined;
+      let recoveries = 0;
+      for (;;) {
+        const driver = this.newDriver(metrics, tracker, startStep, evaluateFirst);
+        this.driver = driver;
+        try {
+          const result = await driver.run();
+          if (!result.paused) return this.finish(metrics, result.steps, result.samples, result.elapsedSec);
+          startStep = result.steps;
+          evaluateFirst = undefined;
+          recoveries = 0;
+          await this.regroup(startStep - 1, 'workers join');
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? '';
+          if (!RECOVERABLE.has(code)) throw error;
+          const committed = driver.lastCompletedStep;
+          recoveries = committed + 1 > startStep ? 0 : recoveries + 1;
+          if (recoveries >= (o.maxRecoveries ?? 5)) throw new CoordinatorError('COORD_ERR_WORKER_FAILED', `gave up after ${recoveries} regroups without progress; last failure: ${(error as Error).message}`, { cause: error });
+          // A failure between an epoch's last step and its evaluation: ask again.
+          const last = committed >= 0 ? this.schedule.at(committed) : undefined;
+          evaluateFirst = last?.endsEpoch && last.epoch > (this.lastEvaluatedEpoch ?? -1) ? last.epoch : undefined;
+          startStep = committed + 1;
+          this.jobFailure = undefined;
+          await this.regroup(committed, (error as Error).message);
+        }
+      }
+    } catch (error) {
+      this.state = 'failed';
+      this.error = (error as Error).message;
+      const code = (error as { code?: string }).code ?? 'COORD_ERR_WORKER_FAILED';
+      for (const s of this.sessions.values()) s.socket.send({ t: 'fail', code, reason: this.error.slice(0, 1000), rank: -1 });
+      this.log.error({ code }, this.error);
+      throw error;
+    } finally {
+      await this.close();
+    }
+  }
+
+  private lastEvaluatedEpoch: number | undefined;
+
+  private newDriver(metrics: MetricsLog, tracker: ProgressTracker, startStep: number, evaluateFirst: number | undefined): JobDriver {
+    const o = this.options;
+    const ring = this.ring();
+    return new JobDriver({
+      schedule: this.schedule,
+      startStep,
+      evaluateFirst,
+      tracker,
+      endpoints: ring.map((session) => this.endpoint(session)),
+      balance: o.balance,
+      prefetch: o.prefetch,
+      stepTimeoutMs: o.stepTimeoutMs,
+      onCommit: (step) => this.ledger.commit(step),
+      hooks: {
+        onStep: (progress, reports) => {
+          this.emit(metrics.step(progress, reports));
+          Object.assign(this.progress, { step: progress.step, epoch: progress.epoch, loss: progress.loss, accuracy: progress.accuracy, samplesPerSec: progress.samplesPerSec, etaSec: progress.etaSec });
+          for (const s of ring) {
+            const a = s.assigned;
+            if (a !== undefined) s.lastStepMs = Math.max(0, ...reports.filter((r) => r.rank >= a.rankOffset && r.rank < a.rankOffset + a.threads).map(stepWallMs));
+          }
+          o.hooks?.onStep?.(progress, reports);
+          // Workers waiting to join enter at the next step boundary.
+          if (this.pendingJoiners().length > 0 && this.ring().length < o.workers) void this.driver?.pause();
+        },
+        onEpochEnd: (epoch, evaluation) => {
+          this.lastEvaluatedEpoch = epoch;
+          this.emit(metrics.epoch(epoch, evaluation));
+          this.progress.testAccuracy = evaluation.accuracy;
+          o.hooks?.onEpochEnd?.(epoch, evaluation);
+        },
+      },
+    });
+  }
+
+  private finish(metrics: MetricsLog, steps: number, samples: number, elapsedSec: number): CoordinatorResult {
+    const model = this.model;
+    if (model === undefined) throw new CoordinatorError('COORD_ERR_WORKER_FAILED', 'the worker hosting rank 0 finished without sending the model');
+    const modelPath = writeModelFolder(this.options.outDir, model.json, model.weights);
+    this.state = 'finished';
+    this.log.info({ modelPath, testAccuracy: model.evaluation.accuracy, generations: this.generation }, `job ${this.jobId} finished; model saved to ${modelPath}`);
+    return { modelPath, metricsPath: metrics.file, test: model.evaluation, steps, samples, elapsedSec, ledger: this.ledger.accounts(), generations: this.generation };
+  }
+
+  /**
+   * A new ring after a loss or for joiners: survivors halt (pending collectives fail),
+   * roll back to the state after `committed` and link to their new peers; joiners load
+   * the model and take rank 0's state with them. Waits for enough workers first.
+   */
+  private async regroup(committed: number, reason: string): Promise<void> {
+    const o = this.options;
+    this.state = 'recovering';
+    this.generation++;
+    const generation = this.generation;
+    const minWorkers = o.minWorkers ?? 1;
+    this.log.warn({ generation, committed, reason }, `re-forming the ring (generation ${generation}) after step ${committed + 1}: ${reason}`);
+    const enough = (): boolean => this.ring().filter((s) => s.state !== 'closed').length + this.pendingJoiners().length >= minWorkers;
+    if (!enough()) {
+      const timeoutMs = o.rejoinTimeoutMs ?? 60_000;
+      await this.until('rejoining', enough, timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `only ${this.ring().length + this.pendingJoiners().length} worker(s) left, fewer than --min-workers ${minWorkers}, and none joined within ${Math.round(timeoutMs / 1000)} s; the last committed step is ${committed + 1}`);
+    }
+    const survivors = this.ring();
+    for (const s of survivors) {
+      s.state = 'halting';
+      s.halted = undefined;
+      s.socket.send({ t: 'halt', generation, reason: reason.slice(0, 1000) });
+    }
+    await this.until('halting', () => survivors.every((s) => s.state === 'halted' || s.state === 'closed'), 60_000, 'COORD_ERR_WORKER_LOST', () => `workers did not halt: ${survivors.filter((s) => s.state !== 'halted').map(describeSession).join(', ')}`);
+    const remaining = survivors.filter((s) => s.state === 'halted');
+    if (remaining.length === 0) throw new CoordinatorError('COORD_ERR_WORKERS_MISSING', `no worker survived (the last committed step is ${committed + 1})`);
+    const joiners = this.pendingJoiners().slice(0, Math.max(0, o.workers - remaining.length));
+    this.form(remaining, joiners, committed, true);
+    await this.untilReady();
+    this.state = 'training';
+    o.onMembership?.({ kind: 'regrouped', generation, workers: remaining.length + joiners.length, fromStep: committed + 1 });
+    this.log.info({ generation, workers: remaining.length + joiners.length, fromStep: committed + 1 }, `ring re-formed with ${remaining.length + joiners.length} worker(s); training goes on from step ${committed + 2}`);
+  }
+
+  /** Tells every worker of the next ring its ranks: survivors a regroup, newcomers an assignment. */
+  private form(survivors: WorkerSession[], joiners: WorkerSession[], committed: number, regrouping: boolean): void {
+    const o = this.options;
+    const members = [...survivors, ...joiners];
+    // Survivors first, so rank 0 (whose state joiners take) is a survivor.
+    const assigned = assignRanks(members.map((s) => ({ id: s.id, host: s.join?.host ?? '', peerPort: s.halted?.peerPort ?? s.join?.peerPort ?? 1, threads: s.join?.threads ?? 1 })));
+    const peers = assigned.map((a) => ({ rank: a.processRank, host: a.host, port: a.peerPort }));
+    const size = worldSize(assigned);
+    const shareState = joiners.length > 0;
+    for (const a of assigned) {
+      const session = this.sessions.get(a.id);
+      if (session === undefined) continue;
+      session.assigned = a;
+      session.ready = undefined;
+      session.state = 'assigned';
+      if (regrouping && survivors.includes(session)) {
+        session.socket.send({ t: 'regroup', generation: this.generation, processRank: a.processRank, processCount: assigned.length, rankOffset: a.rankOffset, threads: a.threads, worldSize: size, peers, rollbackTo: committed, shareState });
+      } else {
+        this.assign(session, a, assigned.length, size, peers, regrouping);
+        if (regrouping) this.rankRestarts += a.threads;
+      }
+    }
+    this.log.info({ generation: this.generation, workers: assigned.map((a) => ({ id: a.id, host: a.host, processRank: a.processRank, ranks: `${a.rankOffset}..${a.rankOffset + a.threads - 1}` })), worldSize: size }, `assigned ${size} ranks over ${assigned.length} worker(s)`);
+  }
+
+  private assign(session: WorkerSession, a: AssignedWorker, processCount: number, size: number, peers: { rank: number; host: string; port: number }[], joining: boolean): void {
+    const o = this.options;
+    session.socket.send({
+      t: 'assign',
+      jobId: this.jobId,
+      generation: this.generation,
+      joining,
+      jobSecret: this.jobSecret,
+      processRank: a.processRank,
+      processCount,
+      rankOffset: a.rankOffset,
+      threads: a.threads,
+      worldSize: size,
+      peers,
+      config: o.config,
+      bnMode: o.bnMode ?? 'sync',
+      dataSource: o.dataSource,
+      datasetFingerprint: this.data.train.fingerprint(),
+      inputShape: [...this.data.train.inputShape],
+      numClasses: this.data.train.numClasses,
+      modelHash: this.modelHash,
+      checkReplicasEvery: o.checkReplicasEvery ?? 0,
+      opTimeoutMs: o.opTimeoutMs ?? 120_000,
+    });
+    if (o.dataSource === 'coordinator' && a.rankOffset === 0) this.sendTestSet(session, this.data.test);
+  }
+
+  private untilReady(): Promise<void> {
+    const timeoutMs = this.options.readyTimeoutMs ?? 300_000;
+    return this.until('loading', () => this.ring().every((s) => s.state === 'ready'), timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `not every worker loaded its backend, data and model and linked to its peers within ${Math.round(timeoutMs / 1000)} s (not ready: ${this.ring().filter((s) => s.state !== 'ready').map(describeSession).join(', ')})`);
+  }
+
+  /** Resolves when `ready()` holds; rejects at a job failure or after `timeoutMs`. */
+  private until(what: string, ready: () => boolean, timeoutMs: number, code: CoordinatorErrorCode, message: () => string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.jobFailure !== undefined) {
+          done();
+          reject(this.jobFailure);
+        } else if (ready()) {
+          done();
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new CoordinatorError(code, message()));
+      }, timeoutMs);
+      const reminder = setInterval(() => {
+        this.options.hooks?.onWaiting?.(this.joined().length, this.options.workers);
+        this.log.info({ joined: this.joined().map(describeSession) }, `${what}: ${this.joined().length} of ${this.options.workers} worker(s) present`);
+      }, 10_000);
+      const done = (): void => {
+        clearTimeout(timer);
+        clearInterval(reminder);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  private wake(): void {
+    for (const check of [...this.waiters]) check();
+  }
+
+  private missingMessage(timeoutMs: number): string {
+    const present = this.joined();
+    const missing = this.options.workers - present.length;
+    return `only ${present.length} of ${this.options.workers} workers joined within ${Math.round(timeoutMs / 1000)} s${present.length > 0 ? ` (joined: ${present.map(describeSession).join(', ')})` : ''}; ${missing} never connected to port ${this.port} with the job's token: check the workers' --coordinator URL, their token and the network`;
   }
 
   status(): JobStatus {
@@ -206,8 +377,9 @@ export class Coordinator {
         state: this.state,
         ...(this.error === undefined ? {} : { error: this.error }),
         ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
-        parameters: this.members().find((m) => m.ready !== undefined)?.ready?.parameters ?? null,
+        parameters: this.ring().find((m) => m.ready !== undefined)?.ready?.parameters ?? null,
         rankRestarts: this.rankRestarts,
+        generation: this.generation,
       },
       step: this.progress.step,
       totalSteps: this.schedule.totalSteps,
@@ -236,6 +408,7 @@ export class Coordinator {
   async close(): Promise<void> {
     for (const s of this.sessions.values()) {
       clearTimeout(s.handshakeTimer);
+      s.stopHeartbeat?.();
       s.socket.close(1001, 'coordinator closing');
     }
     this.wss.close();
@@ -243,81 +416,23 @@ export class Coordinator {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** The joined workers that take part in the job, in ring order once assigned. */
-  private members(): WorkerSession[] {
-    const joined = [...this.sessions.values()].filter((s) => s.join !== undefined && s.state !== 'closed');
-    return joined.sort((a, b) => (a.assigned?.processRank ?? 0) - (b.assigned?.processRank ?? 0));
+  private emit(record: MetricsRecord): void {
+    for (const listener of this.recordListeners) listener(record);
   }
 
-  private async waitForWorkers(): Promise<void> {
-    const o = this.options;
-    const timeoutMs = o.waitTimeoutMs ?? 300_000;
-    const reminder = setInterval(() => {
-      const present = this.members();
-      o.hooks?.onWaiting?.(present.length, o.workers);
-      this.log.info({ joined: present.map(describeSession) }, `waiting for workers: ${present.length} of ${o.workers} joined`);
-    }, 10_000);
-    try {
-      await this.within(this.joined.promise, timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => {
-        const present = this.members();
-        const missing = o.workers - present.length;
-        return `only ${present.length} of ${o.workers} workers joined within ${Math.round(timeoutMs / 1000)} s${present.length > 0 ? ` (joined: ${present.map(describeSession).join(', ')})` : ''}; ${missing} never connected to port ${this.port} with the job's token: check the workers' --coordinator URL, their token and the network`;
-      });
-    } finally {
-      clearInterval(reminder);
-    }
+  /** Admitted workers that are still connected (before the job starts: all of them). */
+  private joined(): WorkerSession[] {
+    return [...this.sessions.values()].filter((s) => s.join !== undefined && s.state !== 'closed' && s.state !== 'joining');
   }
 
-  private within<T>(promise: Promise<T>, ms: number, code: CoordinatorErrorCode, message: () => string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new CoordinatorError(code, message())), ms);
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error as Error);
-        },
-      );
-    });
+  /** The workers of the current ring, in ring order. */
+  private ring(): WorkerSession[] {
+    return [...this.sessions.values()].filter((s) => IN_RING.has(s.state)).sort((a, b) => (a.assigned?.processRank ?? 0) - (b.assigned?.processRank ?? 0));
   }
 
-  private assign(): void {
-    const o = this.options;
-    const members = this.members();
-    const assigned = assignRanks(members.map((s) => ({ id: s.id, host: s.join?.host ?? '', peerPort: s.join?.peerPort ?? 0, threads: s.join?.threads ?? 1 })));
-    const peers = assigned.map((a) => ({ rank: a.processRank, host: a.host, port: a.peerPort }));
-    const jobSecret = newSecret();
-    const size = worldSize(assigned);
-    for (const a of assigned) {
-      const session = this.sessions.get(a.id);
-      if (session === undefined) continue;
-      session.assigned = a;
-      session.socket.send({
-        t: 'assign',
-        jobId: this.jobId,
-        jobSecret,
-        processRank: a.processRank,
-        processCount: assigned.length,
-        rankOffset: a.rankOffset,
-        threads: a.threads,
-        worldSize: size,
-        peers,
-        config: o.config,
-        bnMode: o.bnMode ?? 'sync',
-        dataSource: o.dataSource,
-        datasetFingerprint: this.data.train.fingerprint(),
-        inputShape: [...this.data.train.inputShape],
-        numClasses: this.data.train.numClasses,
-        modelHash: this.modelHash,
-        checkReplicasEvery: o.checkReplicasEvery ?? 0,
-        opTimeoutMs: o.opTimeoutMs ?? 120_000,
-      });
-      if (o.dataSource === 'coordinator' && a.rankOffset === 0) this.sendTestSet(session, this.data.test);
-    }
-    this.log.info({ workers: assigned.map((a) => ({ id: a.id, host: a.host, processRank: a.processRank, ranks: `${a.rankOffset}..${a.rankOffset + a.threads - 1}` })), worldSize: size }, `assigned ${size} ranks over ${assigned.length} worker(s)`);
+  /** Workers admitted while the job runs, waiting for a step boundary to enter the ring. */
+  private pendingJoiners(): WorkerSession[] {
+    return this.state === 'waiting' ? [] : [...this.sessions.values()].filter((s) => s.state === 'joined');
   }
 
   private sendTestSet(session: WorkerSession, test: Dataset): void {
@@ -330,6 +445,7 @@ export class Coordinator {
     if (assigned === undefined) throw new CoordinatorError('COORD_ERR_BAD_OPTION', `${session.id} has no ranks`);
     const streamed = this.options.dataSource === 'coordinator';
     const sampleSize = this.data.train.inputShape.reduce((a, b) => a * b, 1);
+    const generation = this.generation;
     return {
       rankOffset: assigned.rankOffset,
       ranks: assigned.threads,
@@ -342,13 +458,13 @@ export class Coordinator {
           offset += s.length;
         }
         if (!streamed) {
-          session.socket.send({ t: 'step', step, epoch, globalCount, counts, sampleSize: 0 }, rawBytes(indices));
+          session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize: 0 }, rawBytes(indices));
           return;
         }
         const batch = this.data.train.batch(indices);
-        session.socket.send({ t: 'step', step, epoch, globalCount, counts, sampleSize }, rawBytes(indices), rawBytes(batch.x), rawBytes(batch.y));
+        session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize }, rawBytes(indices), rawBytes(batch.x), rawBytes(batch.y));
       },
-      sendEvaluate: (epoch) => session.socket.send({ t: 'evaluate', epoch }),
+      sendEvaluate: (epoch) => session.socket.send({ t: 'evaluate', generation, epoch }),
       sendFinish: () => session.socket.send({ t: 'finish' }),
     };
   }
@@ -374,8 +490,8 @@ export class Coordinator {
     });
     const session: WorkerSession = { id, socket, remote, state: 'joining', lastStepMs: null };
     ref.session = session;
-    const s = session;
-    s.handshakeTimer = setTimeout(() => this.refuse(s, 'COORD_ERR_HANDSHAKE_TIMEOUT', `no join message within ${Math.round((this.options.handshakeTimeoutMs ?? 10_000) / 1000)} s`), this.options.handshakeTimeoutMs ?? 10_000);
+    const handshakeMs = this.options.handshakeTimeoutMs ?? 10_000;
+    session.handshakeTimer = setTimeout(() => this.refuse(session, 'COORD_ERR_HANDSHAKE_TIMEOUT', `no join message within ${Math.round(handshakeMs / 1000)} s`), handshakeMs);
     this.sessions.set(id, session);
   }
 
@@ -400,38 +516,42 @@ export class Coordinator {
     this.lose(session, `${describeSession(session)} sent an invalid message (${code}: ${error.message})`);
   }
 
+  private admit(session: WorkerSession, message: Extract<Message, { t: 'join' }>): void {
+    clearTimeout(session.handshakeTimer);
+    if (!tokenMatches(message.token, this.options.token)) return this.refuse(session, 'COORD_ERR_BAD_TOKEN', 'wrong job token');
+    if (message.jobId !== '' && message.jobId !== this.jobId) return this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${this.jobId}, not ${message.jobId}`);
+    const inJob = this.state === 'waiting' ? this.joined().length : this.ring().length + this.pendingJoiners().length;
+    if (inJob >= this.options.workers || this.state === 'finished' || this.state === 'failed') {
+      return this.refuse(session, 'COORD_ERR_JOB_FULL', `job ${this.jobId} already has its ${this.options.workers} worker(s)`);
+    }
+    session.join = message;
+    session.state = 'joined';
+    session.stopHeartbeat = startHeartbeat(session.socket.ws, { intervalMs: this.options.heartbeatMs ?? 1000, timeoutMs: this.options.heartbeatTimeoutMs ?? 3000 }, (silentMs) =>
+      this.lose(session, `lost worker ${describeSession(session)}: no heartbeat for ${Math.round(silentMs)} ms`),
+    );
+    this.log.info({ worker: describeSession(session) }, `worker ${describeSession(session)} joined${this.state === 'waiting' ? ` (${this.joined().length} of ${this.options.workers})` : ' the running job; it enters at the next step boundary'}`);
+    if (this.state !== 'waiting') this.options.onMembership?.({ kind: 'joined', generation: this.generation, worker: describeSession(session) });
+    this.wake();
+  }
+
   private onMessage(session: WorkerSession, message: Message, payload: Uint8Array): void {
     if (session.state === 'joining') {
-      if (message.t !== 'join') {
-        this.refuse(session, 'COORD_ERR_UNEXPECTED_MESSAGE', `expected join, got ${message.t}`);
-        return;
-      }
-      clearTimeout(session.handshakeTimer);
-      if (!tokenMatches(message.token, this.options.token)) {
-        this.refuse(session, 'COORD_ERR_BAD_TOKEN', 'wrong job token');
-        return;
-      }
-      if (message.jobId !== '' && message.jobId !== this.jobId) {
-        this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${this.jobId}, not ${message.jobId}`);
-        return;
-      }
-      if (this.state !== 'waiting' || this.members().length >= this.options.workers) {
-        this.refuse(session, 'COORD_ERR_JOB_FULL', `job ${this.jobId} already has its ${this.options.workers} worker(s)`);
-        return;
-      }
-      session.join = message;
-      session.state = 'joined';
-      this.log.info({ worker: describeSession(session) }, `worker ${describeSession(session)} joined (${this.members().length} of ${this.options.workers})`);
-      if (this.members().length === this.options.workers) this.joined.resolve();
-      return;
+      if (message.t !== 'join') return this.refuse(session, 'COORD_ERR_UNEXPECTED_MESSAGE', `expected join, got ${message.t}`);
+      return this.admit(session, message);
     }
     switch (message.t) {
       case 'workerReady':
-        if (session.state !== 'joined' || session.assigned === undefined) break;
+        if (session.state !== 'assigned') break;
         session.ready = message;
         session.state = 'ready';
         this.log.info({ worker: describeSession(session), backend: message.backend, reason: message.backendReason }, `worker ${session.id} ready (${message.backend})`);
-        if (this.members().every((s) => s.state === 'ready')) this.ready.resolve();
+        this.wake();
+        return;
+      case 'halted':
+        if (session.state !== 'halting' || message.generation !== this.generation) break;
+        session.halted = message;
+        session.state = 'halted';
+        this.wake();
         return;
       case 'stepDone':
         if (session.state !== 'ready' || !this.ownsRanks(session, message.reports.map((r) => r.rank))) break;
@@ -443,26 +563,37 @@ export class Coordinator {
         return;
       case 'model':
         if (session.state !== 'ready' || session.assigned?.rankOffset !== 0) break;
-        this.model = {
-          json: new TextDecoder().decode(payload.subarray(0, message.jsonBytes)),
-          weights: payload.slice(message.jsonBytes),
-          evaluation: { accuracy: message.accuracy, loss: message.loss, count: this.data.test.size },
-        };
+        this.model = { json: new TextDecoder().decode(payload.subarray(0, message.jsonBytes)), weights: payload.slice(message.jsonBytes), evaluation: { accuracy: message.accuracy, loss: message.loss, count: this.data.test.size } };
         return;
       case 'finished':
         if (session.state !== 'ready' || session.assigned === undefined) break;
         session.state = 'finished';
         this.driver?.finished(session.assigned.processRank);
         return;
-      case 'fail': {
-        const error = new CoordinatorError('COORD_ERR_WORKER_FAILED', `worker ${describeSession(session)} failed: ${message.reason}`, { cause: Object.assign(new Error(message.reason), { code: message.code }) });
-        this.failJob(error);
+      case 'fail':
+        this.onWorkerFailure(session, message);
         return;
-      }
       default:
         break;
     }
+    // A halting worker may still send what it had in flight; anything else out of place is a protocol error.
+    if (session.state === 'halting' || session.state === 'halted' || message.t === 'stepDone' || message.t === 'evaluated') return;
     this.onInvalid(session, Object.assign(new Error(`unexpected ${message.t} from a worker in state ${session.state}`), { code: 'COORD_ERR_UNEXPECTED_MESSAGE' }));
+  }
+
+  /**
+   * A worker's ranks failed. A collective failure (a peer lost or cut off, a deadline) is
+   * the ring's, not the worker's: re-form the ring. Anything else (the model, the data)
+   * would fail everywhere again: the job fails.
+   */
+  private onWorkerFailure(session: WorkerSession, message: Extract<Message, { t: 'fail' }>): void {
+    const cause = Object.assign(new Error(message.reason), { code: message.code });
+    if (message.code.startsWith('COLL_ERR_') && this.state === 'training') {
+      this.failJob(new CoordinatorError('COORD_ERR_RING_FAILED', `${describeSession(session)}: ${message.reason}`, { cause }));
+      return;
+    }
+    if (this.state === 'recovering' && message.code.startsWith('COLL_ERR_')) return;
+    this.failJob(new CoordinatorError('COORD_ERR_WORKER_FAILED', `worker ${describeSession(session)} failed: ${message.reason}`, { cause }));
   }
 
   private ownsRanks(session: WorkerSession, ranks: number[]): boolean {
@@ -472,29 +603,38 @@ export class Coordinator {
 
   private onClose(session: WorkerSession): void {
     clearTimeout(session.handshakeTimer);
-    const wasMember = session.join !== undefined && session.state !== 'finished';
-    const before = session.state;
-    session.state = 'closed';
-    if (!wasMember) return;
-    if (this.state === 'waiting' && before === 'joined' && session.assigned === undefined) {
-      // Left before the job started: it simply is no longer counted.
-      this.sessions.delete(session.id);
-      this.log.warn({ worker: describeSession(session) }, `worker ${describeSession(session)} left before the job started`);
+    session.stopHeartbeat?.();
+    if (session.state === 'closed' || session.state === 'finished' || session.state === 'joining') {
+      session.state = 'closed';
       return;
     }
     this.lose(session, `lost worker ${describeSession(session)}: its connection closed`);
   }
 
   private lose(session: WorkerSession, reason: string): void {
+    const before = session.state;
+    session.stopHeartbeat?.();
     session.state = 'closed';
     if (this.state === 'finished' || this.state === 'failed') return;
-    this.failJob(new CoordinatorError('COORD_ERR_WORKER_LOST', reason));
+    if (before === 'joined') {
+      // Not in the ring: it simply is no longer counted.
+      this.sessions.delete(session.id);
+      this.log.warn({ worker: describeSession(session) }, `worker ${describeSession(session)} left before entering the ring`);
+      this.wake();
+      return;
+    }
+    this.options.onMembership?.({ kind: 'lost', generation: this.generation, worker: describeSession(session), reason });
+    if (this.state === 'training' || this.state === 'recovering') {
+      this.failJob(new CoordinatorError('COORD_ERR_WORKER_LOST', reason));
+      return;
+    }
+    // Lost while the first ring loads: the others cannot link to it.
+    this.failJob(new CoordinatorError('COORD_ERR_WORKERS_MISSING', `${reason} before training started`));
   }
 
   private failJob(error: Error): void {
-    this.log.error({ code: (error as { code?: string }).code }, error.message);
-    this.joined.reject(error);
-    this.ready.reject(error);
-    this.driver?.fail(error);
+    if (this.state === 'training') this.driver?.fail(error);
+    else if (this.jobFailure === undefined) this.jobFailure = error;
+    this.wake();
   }
 }

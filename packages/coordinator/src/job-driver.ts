@@ -38,6 +38,14 @@ export interface JobDriverHooks {
 
 export interface JobDriverOptions {
   schedule: StepSchedule;
+  /** Steps already committed (a driver that takes over after a regroup or a resume starts there). Default 0. */
+  startStep?: number;
+  /** An epoch whose evaluation must be asked for before the first step (it was lost in a regroup). */
+  evaluateFirst?: number;
+  /** Progress across drivers of one run. Default: a new tracker from startStep. */
+  tracker?: ProgressTracker;
+  /** Called when every rank reported a step (the step is committed). */
+  onCommit?: (step: number) => void;
   endpoints: readonly JobEndpoint[];
   /** How shards are sized. Default `even`. */
   balance?: BalanceMode;
@@ -51,7 +59,10 @@ export interface JobDriverOptions {
 }
 
 export interface JobDriverResult {
+  /** Steps committed in the whole run (this driver's and its predecessors'). */
   steps: number;
+  /** The driver was paused at a step boundary (the run goes on with another driver). */
+  paused: boolean;
   samples: number;
   elapsedSec: number;
   /** The last evaluation rank 0 reported. */
@@ -89,6 +100,14 @@ export class JobDriver {
   private readonly finishedEndpoints = new Set<number>();
   private readonly waiters = new Set<Waiter>();
   private failure: Error | undefined;
+  private readonly startStep: number;
+  private readonly evaluateFirst: number | undefined;
+  private readonly tracker: ProgressTracker;
+  private readonly onCommit: ((step: number) => void) | undefined;
+  private completed: number;
+  private sentUpTo: number;
+  private pausing: (() => void) | undefined;
+  private paused = false;
 
   constructor(options: JobDriverOptions) {
     this.schedule = options.schedule;
@@ -105,6 +124,12 @@ export class JobDriver {
     }
     this.shardWeights = options.shardWeights;
     this.prefetch = options.prefetch ?? 2;
+    this.startStep = options.startStep ?? 0;
+    this.evaluateFirst = options.evaluateFirst;
+    this.tracker = options.tracker ?? new ProgressTracker(this.schedule.stepsPerEpoch, this.schedule.totalSteps, this.startStep);
+    this.onCommit = options.onCommit;
+    this.completed = this.startStep - 1;
+    this.sentUpTo = this.startStep;
     this.stepTimeoutMs = options.stepTimeoutMs ?? 300_000;
     this.hooks = options.hooks ?? {};
   }
@@ -141,16 +166,38 @@ export class JobDriver {
     return this.failure;
   }
 
+  /** The last step every rank reported (-1 before the first). */
+  get lastCompletedStep(): number {
+    return this.completed;
+  }
+
+  /**
+   * Stops sending steps and resolves, with the last completed step, once every step sent
+   * is done: a step boundary where the ring can change without rolling anything back.
+   * `run()` then resolves early with `paused` set.
+   */
+  pause(): Promise<number> {
+    this.paused = true;
+    return new Promise((resolve) => {
+      this.pausing = () => resolve(this.completed);
+      this.wake();
+    });
+  }
+
   async run(): Promise<JobDriverResult> {
     const { schedule } = this;
-    const tracker = new ProgressTracker(schedule.stepsPerEpoch, schedule.totalSteps);
+    const tracker = this.tracker;
     const totals: Mutable<RankStepReport>[] = Array.from({ length: this.worldSize }, (_, rank) => ({ rank, lossSum: 0, correct: 0, count: 0, computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0 }));
     let lastEvaluation: EpochEvaluation | undefined;
-    let sent = 0;
     let samples = 0;
     const started = performance.now();
-    for (let done = 0; done < schedule.totalSteps; done++) {
-      while (sent < schedule.totalSteps && sent <= done + this.prefetch) this.send(sent++);
+    if (this.evaluateFirst !== undefined) {
+      for (const endpoint of this.endpoints) endpoint.sendEvaluate(this.evaluateFirst);
+      lastEvaluation = await this.awaitEvaluation(this.evaluateFirst) ?? lastEvaluation;
+    }
+    for (let done = this.startStep; done < schedule.totalSteps; done++) {
+      while (!this.paused && this.sentUpTo < schedule.totalSteps && this.sentUpTo <= done + this.prefetch) this.send(this.sentUpTo++);
+      if (done >= this.sentUpTo) break; // paused with nothing in flight
       await this.waitFor(`step ${done + 1}`, () => (this.stepReports.get(done)?.length ?? 0) >= this.worldSize);
       const reports = (this.stepReports.get(done) ?? []).sort((a, b) => a.rank - b.rank);
       this.stepReports.delete(done);
@@ -167,28 +214,37 @@ export class JobDriver {
         if (t !== undefined) for (const key of ['computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs'] as const) t[key] += r[key];
       }
       samples += count;
+      this.completed = done;
+      this.onCommit?.(done);
       const { epoch, stepInEpoch, endsEpoch } = schedule.at(done);
       this.hooks.onStep?.(tracker.record(epoch, stepInEpoch, lossSum, correct, count), reports);
-      if (endsEpoch) {
-        await this.waitFor(`evaluating epoch ${epoch + 1}`, () => (this.evaluations.get(epoch)?.endpoints.size ?? 0) >= this.endpoints.length);
-        const evaluation = this.evaluations.get(epoch)?.evaluation;
-        this.evaluations.delete(epoch);
-        if (evaluation !== undefined) {
-          lastEvaluation = evaluation;
-          this.hooks.onEpochEnd?.(epoch, evaluation);
-        }
-      }
+      if (endsEpoch) lastEvaluation = (await this.awaitEvaluation(epoch)) ?? lastEvaluation;
+      if (this.paused && done + 1 >= this.sentUpTo) break;
     }
-    for (const endpoint of this.endpoints) endpoint.sendFinish();
-    await this.waitFor('finishing', () => this.finishedEndpoints.size >= this.endpoints.length);
-    const steps = Math.max(1, schedule.totalSteps);
-    return {
-      steps: schedule.totalSteps,
+    const steps = Math.max(1, this.completed + 1 - this.startStep);
+    const result = {
+      steps: this.completed + 1,
       samples,
       elapsedSec: (performance.now() - started) / 1000,
       lastEvaluation,
       meanReports: totals.map((t) => ({ ...t, computeMs: t.computeMs / steps, syncBnMs: t.syncBnMs / steps, allReduceMs: t.allReduceMs / steps, applyMs: t.applyMs / steps, waitMs: t.waitMs / steps })),
+      paused: this.paused,
     };
+    if (this.paused) {
+      this.pausing?.();
+      return result;
+    }
+    for (const endpoint of this.endpoints) endpoint.sendFinish();
+    await this.waitFor('finishing', () => this.finishedEndpoints.size >= this.endpoints.length);
+    return result;
+  }
+
+  private async awaitEvaluation(epoch: number): Promise<EpochEvaluation | undefined> {
+    await this.waitFor(`evaluating epoch ${epoch + 1}`, () => (this.evaluations.get(epoch)?.endpoints.size ?? 0) >= this.endpoints.length);
+    const evaluation = this.evaluations.get(epoch)?.evaluation;
+    this.evaluations.delete(epoch);
+    if (evaluation !== undefined) this.hooks.onEpochEnd?.(epoch, evaluation);
+    return evaluation;
   }
 
   private send(step: number): void {

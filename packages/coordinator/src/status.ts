@@ -16,8 +16,10 @@ export interface JobStatus {
     startedAt?: string;
     /** Trainable parameters of the model (the gradient all-reduced every step has this many floats). */
     parameters: number | null;
-    /** Workers that joined again after being lost (elastic membership). */
+    /** Ranks that entered a running job (a worker that came back, or a new one). */
     rankRestarts: number;
+    /** How many times the ring was formed anew (0: never). */
+    generation: number;
   };
   step: number;
   totalSteps: number;
@@ -34,7 +36,7 @@ export interface JobStatus {
   expectedWorkers: number;
 }
 
-export type JobState = 'waiting' | 'starting' | 'training' | 'finished' | 'failed';
+export type JobState = 'waiting' | 'starting' | 'training' | 'recovering' | 'finished' | 'failed';
 
 export interface WorkerStatus {
   id: string;

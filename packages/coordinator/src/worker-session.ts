@@ -1,8 +1,13 @@
-import type { JoinMessage, WorkerReadyMessage } from '@tfjs-ddp/protocol';
+import type { HaltedMessage, JoinMessage, WorkerReadyMessage } from '@tfjs-ddp/protocol';
 import type { JobSocket } from './job-socket.js';
 import type { AssignedWorker } from './rank-assignment.js';
 
-export type SessionState = 'joining' | 'joined' | 'ready' | 'finished' | 'closed';
+/**
+ * joining: connected, no join yet; joined: admitted, not yet in the ring; assigned: told
+ * its ranks, loading or linking; ready: training; halting/halted: stopping for a regroup;
+ * finished; closed (lost or left).
+ */
+export type SessionState = 'joining' | 'joined' | 'assigned' | 'ready' | 'halting' | 'halted' | 'finished' | 'closed';
 
 /** One worker connection as the coordinator tracks it. */
 export interface WorkerSession {
@@ -15,10 +20,15 @@ export interface WorkerSession {
   join?: JoinMessage;
   assigned?: AssignedWorker;
   ready?: WorkerReadyMessage;
+  halted?: HaltedMessage;
   /** Wall time of the worker's slowest rank in the last step, ms. */
   lastStepMs: number | null;
   handshakeTimer?: NodeJS.Timeout;
+  stopHeartbeat?: () => void;
 }
+
+/** Sessions that hold ranks of the current ring (or are being given some). */
+export const IN_RING: ReadonlySet<SessionState> = new Set(['assigned', 'ready', 'halting', 'halted']);
 
 export function describeSession(session: WorkerSession): string {
   const join = session.join;

@@ -19,22 +19,30 @@ export interface StepProgress {
   elapsedSec: number;
 }
 
-/** Keeps the run's clock and turns step results into `StepProgress`. */
+/**
+ * Keeps the run's clock and turns step results into `StepProgress`. A run resumed after
+ * `startStep` steps counts on from there; its rates cover this process's steps only.
+ */
 export class ProgressTracker {
   private readonly startedAt = performance.now();
   private samples = 0;
-  private step = 0;
+  private step: number;
+  private recorded = 0;
 
   constructor(
     private readonly stepsPerEpoch: number,
     private readonly totalSteps: number,
-  ) {}
+    startStep = 0,
+  ) {
+    this.step = startStep;
+  }
 
   record(epoch: number, stepInEpoch: number, lossSum: number, correct: number, count: number): StepProgress {
     this.samples += count;
     this.step++;
+    this.recorded++;
     const elapsedSec = (performance.now() - this.startedAt) / 1000;
-    const perStep = elapsedSec / this.step;
+    const perStep = elapsedSec / this.recorded;
     return {
       epoch,
       stepInEpoch: stepInEpoch + 1,

@@ -22,7 +22,7 @@ test('every job message survives encode -> decode, payloads as raw bytes', () =>
   const join: Message = { v, t: 'join', token: 't', jobId: '', host: 'pod-0.workers', peerPort: 7000, threads: 2, backend: 'auto', pid: 42 };
   assert.deepEqual(roundTrip(join).message, join);
   const assign: Message = {
-    v, t: 'assign', jobId: 'j', jobSecret: 's', processRank: 1, processCount: 2, rankOffset: 2, threads: 2, worldSize: 4,
+    v, t: 'assign', jobId: 'j', generation: 0, joining: false, jobSecret: 's', processRank: 1, processCount: 2, rankOffset: 2, threads: 2, worldSize: 4,
     peers: [{ rank: 0, host: 'a', port: 1 }, { rank: 1, host: 'b', port: 2 }], config, bnMode: 'sync', dataSource: 'local',
     datasetFingerprint: 'f', inputShape: [28, 28, 1], numClasses: 10, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000,
   };
@@ -30,7 +30,7 @@ test('every job message survives encode -> decode, payloads as raw bytes', () =>
   const indices = Int32Array.of(5, 9, 2);
   const x = Float32Array.from({ length: 3 * 4 }, (_, i) => i / 3);
   const y = Int32Array.of(1, 0, 3);
-  const step: Message = { v, t: 'step', step: 7, epoch: 1, globalCount: 4, counts: [2, 1], sampleSize: 4 };
+  const step: Message = { v, t: 'step', generation: 0, step: 7, epoch: 1, globalCount: 4, counts: [2, 1], sampleSize: 4 };
   const decoded = roundTrip(step, Buffer.concat([bytes(indices), bytes(x), bytes(y)]));
   assert.deepEqual(decoded.message, step);
   assert.deepEqual([...(viewPayload('int32', decoded.payload.subarray(0, 12)) as Int32Array)], [5, 9, 2]);
@@ -39,12 +39,17 @@ test('every job message survives encode -> decode, payloads as raw bytes', () =>
   assert.deepEqual(roundTrip(done).message, done);
   const model: Message = { v, t: 'model', jsonBytes: 2, accuracy: 0.9, loss: 0.3 };
   assert.deepEqual(roundTrip(model, Uint8Array.of(123, 125, 1, 2, 3, 4)).message, model);
+  const regroup: Message = { v, t: 'regroup', generation: 2, processRank: 0, processCount: 1, rankOffset: 0, threads: 2, worldSize: 2, peers: [{ rank: 0, host: 'a', port: 9 }], rollbackTo: 41, shareState: true };
+  assert.deepEqual(roundTrip(regroup).message, regroup);
+  const checkpoint: Message = { v, t: 'checkpointData', step: 3, jsonBytes: 2, weightsBytes: 4 };
+  assert.deepEqual(roundTrip(checkpoint, new Uint8Array(2 + 4 + 8)).message, checkpoint);
+  assert.throws(() => encodeFrameBytes(checkpoint, new Uint8Array(2 + 4 + 7)), { code: 'PROTOCOL_ERR_LENGTH' });
 });
 
 test('payload lengths must agree with the header; counts with the global batch', () => {
-  const step: Message = { v, t: 'step', step: 0, epoch: 0, globalCount: 3, counts: [2, 1], sampleSize: 0 };
+  const step: Message = { v, t: 'step', generation: 0, step: 0, epoch: 0, globalCount: 3, counts: [2, 1], sampleSize: 0 };
   assert.throws(() => encodeFrameBytes(step, new Uint8Array(8)), { code: 'PROTOCOL_ERR_LENGTH' });
-  const tooMany: Message = { v, t: 'step', step: 0, epoch: 0, globalCount: 2, counts: [2, 1], sampleSize: 0 };
+  const tooMany: Message = { v, t: 'step', generation: 0, step: 0, epoch: 0, globalCount: 2, counts: [2, 1], sampleSize: 0 };
   assert.throws(() => encodeFrameBytes(tooMany, new Uint8Array(12)), { code: 'PROTOCOL_ERR_FIELD' });
   const testSet: Message = { v, t: 'testSet', count: 2, inputShape: [2, 2], numClasses: 3 };
   assert.throws(() => encodeFrameBytes(testSet, new Uint8Array(2 * 4 * 4)), { code: 'PROTOCOL_ERR_LENGTH' });

@@ -48,6 +48,10 @@ export interface AssignMessage {
   readonly v: number;
   readonly t: 'assign';
   readonly jobId: string;
+  /** Membership generation: bumped every time the ring is re-formed. */
+  readonly generation: number;
+  /** Joining a running job: the ranks take the training state from rank 0 once linked. */
+  readonly joining: boolean;
   /** Secret the ring peers authenticate each other with (never logged). */
   readonly jobSecret: string;
   readonly processRank: number;
@@ -103,6 +107,8 @@ export interface WorkerReadyMessage {
 export interface StepMessage {
   readonly v: number;
   readonly t: 'step';
+  /** Orders of an older generation are dropped (they were sent before the ring changed). */
+  readonly generation: number;
   readonly step: number;
   readonly epoch: number;
   readonly globalCount: number;
@@ -114,7 +120,79 @@ export interface StepMessage {
 export interface EvaluateMessage {
   readonly v: number;
   readonly t: 'evaluate';
+  readonly generation: number;
   readonly epoch: number;
+}
+
+/**
+ * Coordinator -> worker: a member was lost (or one joins); stop this generation now (every
+ * pending collective fails), open a listener for the next ring and say where.
+ */
+export interface HaltMessage {
+  readonly v: number;
+  readonly t: 'halt';
+  /** The generation that begins. */
+  readonly generation: number;
+  readonly reason: string;
+}
+
+/** Worker -> coordinator: halted; the port its next ring links go to, and the last step its ranks applied. */
+export interface HaltedMessage {
+  readonly v: number;
+  readonly t: 'halted';
+  readonly generation: number;
+  readonly peerPort: number;
+  /** -1 when no step was applied yet. */
+  readonly lastApplied: number;
+}
+
+/**
+ * Coordinator -> worker: the new ring. Every rank first goes back to the state after step
+ * `rollbackTo` (the last step every rank reported: later ones are redone), links to the
+ * new peers, and, when `shareState`, takes rank 0's whole training state (a member joined).
+ */
+export interface RegroupMessage {
+  readonly v: number;
+  readonly t: 'regroup';
+  readonly generation: number;
+  readonly processRank: number;
+  readonly processCount: number;
+  readonly rankOffset: number;
+  readonly threads: number;
+  readonly worldSize: number;
+  readonly peers: readonly PeerEntry[];
+  readonly rollbackTo: number;
+  readonly shareState: boolean;
+}
+
+/**
+ * Coordinator -> the worker hosting rank 0, on resume: the training state of a checkpoint
+ * after `step` committed steps. Payload: the state (float32), which rank 0 shares.
+ */
+export interface StateMessage {
+  readonly v: number;
+  readonly t: 'state';
+  readonly step: number;
+}
+
+/** Coordinator -> the worker hosting rank 0: after step `step`, send a checkpoint. */
+export interface CheckpointRequestMessage {
+  readonly v: number;
+  readonly t: 'checkpointRequest';
+  readonly generation: number;
+  readonly step: number;
+}
+
+/**
+ * Worker hosting rank 0 -> coordinator: rank 0's model and state after `step`.
+ * Payload: model.json (jsonBytes of UTF-8), weights.bin (weightsBytes), then the state (float32).
+ */
+export interface CheckpointDataMessage {
+  readonly v: number;
+  readonly t: 'checkpointData';
+  readonly step: number;
+  readonly jsonBytes: number;
+  readonly weightsBytes: number;
 }
 
 /** One rank's part of one step. */
@@ -193,6 +271,12 @@ export type JobMessage =
   | WorkerReadyMessage
   | StepMessage
   | EvaluateMessage
+  | HaltMessage
+  | HaltedMessage
+  | RegroupMessage
+  | StateMessage
+  | CheckpointRequestMessage
+  | CheckpointDataMessage
   | StepDoneMessage
   | EvaluatedMessage
   | FinishMessage
@@ -203,4 +287,4 @@ export type JobMessage =
 export type JobMessageType = JobMessage['t'];
 
 /** Job messages that carry a raw payload. */
-export const JOB_PAYLOAD_TYPES: readonly JobMessageType[] = ['testSet', 'step', 'model'];
+export const JOB_PAYLOAD_TYPES: readonly JobMessageType[] = ['testSet', 'step', 'model', 'state', 'checkpointData'];

@@ -67,6 +67,16 @@ function count(value: unknown, what: string, max: number): number {
   return value;
 }
 
+function peerList(h: Fields, processCount: number): PeerEntry[] {
+  const peers = list(h, 'peers', MAX_WORKERS, (element, i): PeerEntry => {
+    const p = asFields(element, `peers[${i}]`);
+    only(p, ['rank', 'host', 'port']);
+    return { rank: int(p, 'rank', 0, processCount - 1), host: str(p, 'host'), port: int(p, 'port', 1, 65535) };
+  });
+  if (peers.length !== processCount) throw protocolError('PROTOCOL_ERR_FIELD', `the message lists ${peers.length} peers for ${processCount} processes`);
+  return peers;
+}
+
 function expectPayload(type: string, expected: number, payloadBytes: number): void {
   if (expected !== payloadBytes) {
     throw protocolError('PROTOCOL_ERR_LENGTH', `${type} header implies ${expected} payload bytes but ${payloadBytes} followed`);
@@ -95,21 +105,18 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     return { v, t: 'refuse', code: str(h, 'code'), reason: str(h, 'reason') };
   },
   assign: (h) => {
-    only(h, ['v', 't', 'jobId', 'jobSecret', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'config', 'bnMode', 'dataSource', 'datasetFingerprint', 'inputShape', 'numClasses', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs']);
+    only(h, ['v', 't', 'jobId', 'generation', 'joining', 'jobSecret', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'config', 'bnMode', 'dataSource', 'datasetFingerprint', 'inputShape', 'numClasses', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs']);
     const processCount = int(h, 'processCount', 1, MAX_WORKERS);
     const worldSize = int(h, 'worldSize', 1, MAX_RANKS);
     const threads = int(h, 'threads', 1, MAX_THREADS_PER_WORKER);
     const rankOffset = int(h, 'rankOffset', 0, worldSize - threads);
-    const peers = list(h, 'peers', MAX_WORKERS, (element, i): PeerEntry => {
-      const p = asFields(element, `peers[${i}]`);
-      only(p, ['rank', 'host', 'port']);
-      return { rank: int(p, 'rank', 0, processCount - 1), host: str(p, 'host'), port: int(p, 'port', 1, 65535) };
-    });
-    if (peers.length !== processCount) throw protocolError('PROTOCOL_ERR_FIELD', `assign lists ${peers.length} peers for ${processCount} processes`);
+    const peers = peerList(h, processCount);
     return {
       v,
       t: 'assign',
       jobId: str(h, 'jobId'),
+      generation: int(h, 'generation', 0, MAX_STEPS),
+      joining: bool(h, 'joining'),
       jobSecret: str(h, 'jobSecret'),
       processRank: int(h, 'processRank', 0, processCount - 1),
       processCount,
@@ -141,18 +148,62 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     return { v, t: 'workerReady', backend: str(h, 'backend'), backendReason: str(h, 'backendReason'), parameters: int(h, 'parameters', 0, 0x7fffffff) };
   },
   step: (h, payloadBytes) => {
-    only(h, ['v', 't', 'step', 'epoch', 'globalCount', 'counts', 'sampleSize']);
+    only(h, ['v', 't', 'generation', 'step', 'epoch', 'globalCount', 'counts', 'sampleSize']);
     const globalCount = int(h, 'globalCount', 0, MAX_SAMPLES);
     const counts = list(h, 'counts', MAX_THREADS_PER_WORKER, (c, i) => count(c, `counts[${i}]`, globalCount));
     const total = counts.reduce((a, b) => a + b, 0);
     if (total > globalCount) throw protocolError('PROTOCOL_ERR_FIELD', `step shards hold ${total} samples of a global batch of ${globalCount}`);
     const sampleSize = int(h, 'sampleSize', 0, 1 << 24);
     expectPayload('step', total * 4 + (sampleSize > 0 ? total * (sampleSize * 4 + 4) : 0), payloadBytes);
-    return { v, t: 'step', step: int(h, 'step', 0, MAX_STEPS), epoch: int(h, 'epoch', 0, 1_000_000), globalCount, counts, sampleSize };
+    return { v, t: 'step', generation: int(h, 'generation', 0, MAX_STEPS), step: int(h, 'step', 0, MAX_STEPS), epoch: int(h, 'epoch', 0, 1_000_000), globalCount, counts, sampleSize };
   },
   evaluate: (h) => {
-    only(h, ['v', 't', 'epoch']);
-    return { v, t: 'evaluate', epoch: int(h, 'epoch', 0, 1_000_000) };
+    only(h, ['v', 't', 'generation', 'epoch']);
+    return { v, t: 'evaluate', generation: int(h, 'generation', 0, MAX_STEPS), epoch: int(h, 'epoch', 0, 1_000_000) };
+  },
+  halt: (h) => {
+    only(h, ['v', 't', 'generation', 'reason']);
+    return { v, t: 'halt', generation: int(h, 'generation', 0, MAX_STEPS), reason: str(h, 'reason') };
+  },
+  halted: (h) => {
+    only(h, ['v', 't', 'generation', 'peerPort', 'lastApplied']);
+    return { v, t: 'halted', generation: int(h, 'generation', 0, MAX_STEPS), peerPort: int(h, 'peerPort', 1, 65535), lastApplied: int(h, 'lastApplied', -1, MAX_STEPS) };
+  },
+  regroup: (h) => {
+    only(h, ['v', 't', 'generation', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'rollbackTo', 'shareState']);
+    const processCount = int(h, 'processCount', 1, MAX_WORKERS);
+    const worldSize = int(h, 'worldSize', 1, MAX_RANKS);
+    const threads = int(h, 'threads', 1, MAX_THREADS_PER_WORKER);
+    return {
+      v,
+      t: 'regroup',
+      generation: int(h, 'generation', 0, MAX_STEPS),
+      processRank: int(h, 'processRank', 0, processCount - 1),
+      processCount,
+      rankOffset: int(h, 'rankOffset', 0, worldSize - threads),
+      threads,
+      worldSize,
+      peers: peerList(h, processCount),
+      rollbackTo: int(h, 'rollbackTo', -1, MAX_STEPS),
+      shareState: bool(h, 'shareState'),
+    };
+  },
+  state: (h, payloadBytes) => {
+    only(h, ['v', 't', 'step']);
+    if (payloadBytes % 4 !== 0 || payloadBytes === 0) throw protocolError('PROTOCOL_ERR_LENGTH', `a state of ${payloadBytes} bytes is not a whole number of float32`);
+    return { v, t: 'state', step: int(h, 'step', 0, MAX_STEPS) };
+  },
+  checkpointRequest: (h) => {
+    only(h, ['v', 't', 'generation', 'step']);
+    return { v, t: 'checkpointRequest', generation: int(h, 'generation', 0, MAX_STEPS), step: int(h, 'step', 0, MAX_STEPS) };
+  },
+  checkpointData: (h, payloadBytes) => {
+    only(h, ['v', 't', 'step', 'jsonBytes', 'weightsBytes']);
+    const jsonBytes = int(h, 'jsonBytes', 2, payloadBytes);
+    const weightsBytes = int(h, 'weightsBytes', 0, payloadBytes - jsonBytes);
+    const stateBytes = payloadBytes - jsonBytes - weightsBytes;
+    if (stateBytes % 4 !== 0) throw protocolError('PROTOCOL_ERR_LENGTH', `checkpoint state of ${stateBytes} bytes is not a whole number of float32`);
+    return { v, t: 'checkpointData', step: int(h, 'step', 0, MAX_STEPS), jsonBytes, weightsBytes };
   },
   stepDone: (h) => {
     only(h, ['v', 't', 'step', 'reports']);

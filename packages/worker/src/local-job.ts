@@ -109,6 +109,7 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     numClasses: data.train.numClasses,
     communicator: group.handle,
     checkReplicasEvery: options.checkReplicasEvery ?? 0,
+    generation: 0,
   }));
 
   let driver: JobDriver | undefined;
@@ -120,10 +121,13 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     signalStartupFailure = reject;
   });
   let finished: Finished[] = [];
-  const ranks = new LocalRanks(threads, {
+  const ranks = new LocalRanks(threads, 0, {
     onReady: (r) => signalReady(r),
     onStep: (step, reports) => driver?.stepDone(step, reports),
     onEvaluated: (epoch, evaluation) => driver?.evaluated(0, epoch, evaluation),
+    // One process has no ring to re-form: every failure ends the job.
+    onRegrouped: () => undefined,
+    onCheckpoint: () => undefined,
     onFinished: (f) => {
       finished = f;
       driver?.finished(0);
@@ -140,9 +144,9 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   const endpoint: JobEndpoint = {
     rankOffset: 0,
     ranks: threads,
-    sendStep: ({ step, epoch, globalCount, shards }) => shards.forEach((indices, r) => pool.send(r, { kind: 'step', step, epoch, indices, globalCount })),
+    sendStep: ({ step, epoch, globalCount, shards }) => shards.forEach((indices, r) => pool.send(r, { kind: 'step', generation: 0, step, epoch, indices, globalCount })),
     sendEvaluate: (epoch) => {
-      for (let r = 0; r < threads; r++) pool.send(r, { kind: 'evaluate', epoch });
+      for (let r = 0; r < threads; r++) pool.send(r, { kind: 'evaluate', generation: 0, epoch });
     },
     sendFinish: () => {
       for (let r = 0; r < threads; r++) pool.send(r, { kind: 'finish', saveTo: options.outDir, returnModel: false, returnWeights: options.returnWeights ?? false });

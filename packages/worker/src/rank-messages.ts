@@ -31,11 +31,17 @@ export interface RankInit {
   communicator: unknown;
   /** Compare a checksum of every replica's weights every this many steps (0: never). */
   checkReplicasEvery: number;
+  /** Membership generation the rank starts in. */
+  generation: number;
+  /** Rank 0 only, on resume: the training state to start from (shared with every rank). */
+  initialState?: Float32Array;
 }
 
 /** One rank's part of one global step. */
 export interface StepOrder {
   kind: 'step';
+  /** Orders of an older generation are dropped. */
+  generation: number;
   /** Step number in the whole run, 0-based: dropout masks depend on it. */
   step: number;
   epoch: number;
@@ -51,7 +57,30 @@ export interface StepOrder {
 /** End of an epoch: moving statistics are made consistent, rank 0 evaluates on the test set. */
 export interface EvaluateOrder {
   kind: 'evaluate';
+  generation: number;
   epoch: number;
+}
+
+/**
+ * A new ring: roll back to the state after step `rollbackTo` (-1: before any step) if
+ * this rank went further, join the new thread group, and take rank 0's state when asked.
+ */
+export interface RegroupOrder {
+  kind: 'regroup';
+  generation: number;
+  /** The process's new thread group. */
+  communicator: unknown;
+  rank: number;
+  worldSize: number;
+  rollbackTo: number;
+  shareState: boolean;
+}
+
+/** Rank 0: report the model and the training state (a checkpoint after the last step). */
+export interface CheckpointOrder {
+  kind: 'checkpoint';
+  generation: number;
+  step: number;
 }
 
 export interface FinishOrder {
@@ -64,7 +93,7 @@ export interface FinishOrder {
   returnWeights: boolean;
 }
 
-export type RankOrder = StepOrder | EvaluateOrder | FinishOrder;
+export type RankOrder = StepOrder | EvaluateOrder | RegroupOrder | CheckpointOrder | FinishOrder;
 
 export interface RankReady {
   kind: 'ready';
@@ -75,12 +104,14 @@ export interface RankReady {
 
 export interface StepDone {
   kind: 'stepDone';
+  generation: number;
   step: number;
   report: RankStepReport;
 }
 
 export interface Evaluated {
   kind: 'evaluated';
+  generation: number;
   rank: number;
   epoch: number;
   /** Rank 0 only. */
@@ -102,6 +133,23 @@ export interface RankFailed {
   rank: number;
   message: string;
   code?: string;
+  /** The rank is gone (not a collective failure it can recover from with a regroup). */
+  fatal: boolean;
+  generation: number;
 }
 
-export type RankReport = RankReady | StepDone | Evaluated | Finished | RankFailed;
+export interface Regrouped {
+  kind: 'regrouped';
+  rank: number;
+  generation: number;
+}
+
+export interface CheckpointTaken {
+  kind: 'checkpoint';
+  rank: number;
+  step: number;
+  model: ModelArtifactsBytes;
+  state: Float32Array;
+}
+
+export type RankReport = RankReady | StepDone | Evaluated | Finished | RankFailed | Regrouped | CheckpointTaken;

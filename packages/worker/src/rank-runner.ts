@@ -1,90 +1,116 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from '@tfjs-ddp/backend';
-import type { ThreadCommunicator } from '@tfjs-ddp/collective';
+import { joinThreadGroup, type ThreadCommunicator } from '@tfjs-ddp/collective';
 import { ArrayDataset, openSharedDataset, type Dataset } from '@tfjs-ddp/data';
-import { bnGroupRanks, convertToSyncBN, LOCAL_BATCH_NORM_GROUP, parseBnMode, syncBatchNormLayers, type BnMode } from '@tfjs-ddp/nn';
-import { buildModel, evaluate, modelArtifacts, readAllWeights, Replica, saveModel, writeAllWeights } from '@tfjs-ddp/trainer';
+import { bnGroupRanks, convertToSyncBN, LOCAL_BATCH_NORM_GROUP, parseBnMode, syncBatchNormLayers, type BatchNormGroup, type BnMode } from '@tfjs-ddp/nn';
+import { buildModel, evaluate, modelArtifacts, readAllWeights, Replica, saveModel } from '@tfjs-ddp/trainer';
 import { WorkerError } from './errors.js';
-import type { EvaluateOrder, Evaluated, Finished, FinishOrder, RankInit, StepDone, StepOrder } from './rank-messages.js';
+import type { CheckpointOrder, CheckpointTaken, EvaluateOrder, Evaluated, Finished, FinishOrder, RankInit, RegroupOrder, Regrouped, StepDone, StepOrder } from './rank-messages.js';
 import { TimedBatchNormGroup } from './timed-group.js';
 import { divergentRanks, weightsChecksum } from './weights-checksum.js';
+
+/** Pre-step states kept for rolling back steps that were applied here but not by every rank. */
+const SNAPSHOTS_KEPT = 4;
 
 /**
  * One rank's replica and its part of every step: compute summed gradients on its shard
  * (SyncBN layers block in their collectives meanwhile), all-reduce them over every
- * rank, apply the same update as every other rank. Synchronous except at start and
- * finish, so a rank thread runs orders one after another.
+ * rank, apply the same update as every other rank. Before applying a step it keeps the
+ * state it had, so that when the ring fails mid-way it can go back to the last step
+ * every rank finished, join the next ring and go on.
  */
 export class RankRunner {
-  private readonly gradients: Float32Array;
+  private gradients: Float32Array;
   private lastOrderDoneAt = performance.now();
+  private generation: number;
+  private rank: number;
+  private worldSize: number;
+  private communicator: ThreadCommunicator;
+  /** The last step this rank applied (-1: none). */
+  private lastApplied = -1;
+  /** State before step s (after s - 1), for the last few steps applied. */
+  private readonly snapshots = new Map<number, Float32Array>();
 
   private constructor(
-    readonly rank: number,
     readonly backend: BackendInfo,
     private readonly init: RankInit,
-    private readonly communicator: ThreadCommunicator,
+    communicator: ThreadCommunicator,
     private readonly bnMode: BnMode,
     private readonly bnGroup: TimedBatchNormGroup,
     private readonly replica: Replica,
     private readonly train: Dataset | undefined,
     private readonly test: Dataset | undefined,
   ) {
+    this.generation = init.generation;
+    this.rank = init.rank;
+    this.worldSize = init.worldSize;
+    this.communicator = communicator;
     this.gradients = gradientBuffer(communicator, replica.gradientSize);
   }
 
-  static async create(init: RankInit, communicator: ThreadCommunicator): Promise<RankRunner> {
+  static async create(init: RankInit): Promise<RankRunner> {
     const backend = await initBackend(init.backend);
     const train = init.train === undefined ? undefined : openSharedDataset(init.train);
     const test = init.test === undefined ? undefined : openSharedDataset(init.test);
     const bnMode = parseBnMode(init.bnMode);
-    // Every member of a BN group must make the same split call, in the same order.
-    const group = bnMode.kind === 'local' ? LOCAL_BATCH_NORM_GROUP : bnMode.kind === 'sync' ? communicator : communicator.split(bnGroupRanks(bnMode, init.rank, init.worldSize));
-    const bnGroup = new TimedBatchNormGroup(group);
+    const communicator = joinThreadGroup(init.communicator, init.localRank);
+    const bnGroup = new TimedBatchNormGroup(bnGroupOf(communicator, bnMode, init.rank, init.worldSize));
     // Building a model needs only the shape of a sample and the classes.
     const shapeOnly = new ArrayDataset({ name: 'shape', x: new Float32Array(0), y: new Int32Array(0), inputShape: init.inputShape, numClasses: init.numClasses });
-    const model = await convertToSyncBN(await buildModel(init.config, { train: shapeOnly, test: shapeOnly }), bnGroup);
-    // Rank 0's weights for everyone: identical replicas even for unseeded user models.
-    const weights = readAllWeights(model);
-    communicator.broadcast(weights, 0);
-    writeAllWeights(model, weights);
+    const built = await buildModel(init.config, { train: shapeOnly, test: shapeOnly });
+    const model = await convertToSyncBN(built, bnGroup);
+    if (model !== built) built.dispose();
     const replica = new Replica({ model, optimizer: init.config.optimizer, runSeed: init.config.seed });
-    return new RankRunner(init.rank, backend, init, communicator, bnMode, bnGroup, replica, train, test);
+    if (init.initialState !== undefined) replica.writeState(init.initialState);
+    // Rank 0's whole state for everyone: identical replicas even for unseeded user
+    // models, a resumed checkpoint, or ranks joining a running job.
+    const state = replica.readState();
+    communicator.broadcast(state, 0);
+    replica.writeState(state);
+    return new RankRunner(backend, init, communicator, bnMode, bnGroup, replica, train, test);
   }
 
   get parameters(): number {
     return this.replica.gradientSize;
   }
 
+  get currentRank(): number {
+    return this.rank;
+  }
+
+  /** Whether an order belongs to the current ring (orders sent before a regroup are dropped). */
+  current(order: { generation: number }): boolean {
+    return order.generation === this.generation;
+  }
+
   step(order: StepOrder): StepDone {
     const started = performance.now();
     const waitMs = started - this.lastOrderDoneAt;
     const shard = this.shard(order);
+    const before = this.replica.readState();
     const result = this.replica.computeGradients(shard, order.step, this.gradients);
     const computed = performance.now();
     const syncBnMs = this.bnGroup.take();
     this.communicator.allReduce(this.gradients, 'sum');
     const reduced = performance.now();
+    this.keepSnapshot(order.step, before);
     this.replica.applyGradients(this.gradients, order.globalCount);
+    this.lastApplied = order.step;
     const applied = performance.now();
     const every = this.init.checkReplicasEvery;
     if (every > 0 && (order.step + 1) % every === 0) this.checkReplicas(order.step);
     this.lastOrderDoneAt = performance.now();
     return {
       kind: 'stepDone',
+      generation: this.generation,
       step: order.step,
-      report: {
-        rank: this.rank,
-        lossSum: result.lossSum,
-        correct: result.correct,
-        count: result.count,
-        computeMs: computed - started - syncBnMs,
-        syncBnMs,
-        allReduceMs: reduced - computed,
-        applyMs: applied - reduced,
-        waitMs,
-      },
+      report: { rank: this.rank, lossSum: result.lossSum, correct: result.correct, count: result.count, computeMs: computed - started - syncBnMs, syncBnMs, allReduceMs: reduced - computed, applyMs: applied - reduced, waitMs },
     };
+  }
+
+  private keepSnapshot(step: number, state: Float32Array): void {
+    this.snapshots.set(step, state);
+    for (const s of this.snapshots.keys()) if (s <= step - SNAPSHOTS_KEPT) this.snapshots.delete(s);
   }
 
   private shard(order: StepOrder): { x: Float32Array; y: Int32Array; count: number; indices: Int32Array } {
@@ -97,7 +123,43 @@ export class RankRunner {
     this.shareMovingStatistics();
     const evaluation = this.rank === 0 && this.test !== undefined ? evaluate(this.replica.model, this.test) : undefined;
     this.lastOrderDoneAt = performance.now();
-    return { kind: 'evaluated', rank: this.rank, epoch: order.epoch, evaluation };
+    return { kind: 'evaluated', generation: this.generation, rank: this.rank, epoch: order.epoch, evaluation };
+  }
+
+  /**
+   * Joins the ring of `order.generation`: back to the state after `rollbackTo` first (the
+   * steps after it were not finished by every rank and will be redone), then the new
+   * thread group, then rank 0's state if a rank joins.
+   */
+  regroup(order: RegroupOrder): Regrouped {
+    if (this.lastApplied > order.rollbackTo) {
+      const state = this.snapshots.get(order.rollbackTo + 1);
+      if (state === undefined) {
+        throw new WorkerError('WORKER_ERR_RANK_FAILED', `rank ${this.rank} cannot roll back from step ${this.lastApplied + 1} to step ${order.rollbackTo + 1}: it keeps the states of its last ${SNAPSHOTS_KEPT} steps only`);
+      }
+      this.replica.writeState(state);
+    }
+    this.lastApplied = order.rollbackTo;
+    this.snapshots.clear();
+    this.generation = order.generation;
+    this.rank = order.rank;
+    this.worldSize = order.worldSize;
+    this.communicator = joinThreadGroup(order.communicator, this.init.localRank);
+    this.bnGroup.replace(bnGroupOf(this.communicator, this.bnMode, this.rank, this.worldSize));
+    this.gradients = gradientBuffer(this.communicator, this.replica.gradientSize);
+    if (order.shareState) {
+      const state = this.replica.readState();
+      this.communicator.broadcast(state, 0);
+      this.replica.writeState(state);
+    }
+    this.lastOrderDoneAt = performance.now();
+    return { kind: 'regrouped', rank: this.rank, generation: this.generation };
+  }
+
+  async checkpoint(order: CheckpointOrder): Promise<CheckpointTaken> {
+    // Outside `sync` the moving statistics are per rank; a checkpoint holds their mean.
+    this.shareMovingStatistics();
+    return { kind: 'checkpoint', rank: this.rank, step: order.step, model: await modelArtifacts(this.replica.model), state: this.replica.readState() };
   }
 
   async finish(order: FinishOrder): Promise<Finished> {
@@ -118,7 +180,7 @@ export class RankRunner {
    * model use their mean over all ranks. Every rank must call this together.
    */
   private shareMovingStatistics(): void {
-    if (this.bnMode.kind === 'sync' || this.init.worldSize === 1) return;
+    if (this.bnMode.kind === 'sync' || this.worldSize === 1) return;
     for (const layer of syncBatchNormLayers(this.replica.model)) {
       const [movingMean, movingVariance] = layer.weights.slice(-2);
       if (movingMean === undefined || movingVariance === undefined) continue;
@@ -155,6 +217,13 @@ export class RankRunner {
     }
     return out;
   }
+}
+
+/** The group whose BN statistics this rank merges; every member makes the same split call, in the same order. */
+function bnGroupOf(communicator: ThreadCommunicator, mode: BnMode, rank: number, worldSize: number): BatchNormGroup {
+  if (mode.kind === 'local') return LOCAL_BATCH_NORM_GROUP;
+  if (mode.kind === 'sync') return communicator;
+  return communicator.split(bnGroupRanks(mode, rank, worldSize));
 }
 
 /**

@@ -1,12 +1,12 @@
 import { parentPort } from 'node:worker_threads';
-import { joinThreadGroup } from '@tfjs-ddp/collective';
 import type { RankFailed, RankInit, RankOrder, RankReport } from './rank-messages.js';
 import { RankRunner } from './rank-runner.js';
 
 /**
  * Entry of a rank thread: one replica on its own tfjs backend. Takes an `init`, then
- * runs orders in arrival order; on any error it reports and exits (the parent then
- * aborts the thread group, so the other ranks' pending collectives fail at once).
+ * runs orders in arrival order. A collective failure (a lost peer, an aborted ring) is
+ * reported and the thread waits for the next ring's regroup; any other error is fatal:
+ * reported, and the thread exits.
  */
 const port = parentPort;
 if (port === null) throw new Error('rank-thread.js must run in a worker thread');
@@ -15,38 +15,51 @@ function post(report: RankReport): void {
   port?.postMessage(report);
 }
 
-let rank = -1;
 let chain: Promise<void> = Promise.resolve();
 
-function fail(error: unknown): void {
-  const failed: RankFailed = { kind: 'failed', rank, message: error instanceof Error ? error.message : String(error) };
+function failed(rank: number, generation: number, error: unknown): RankFailed {
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') failed.code = code;
-  post(failed);
-  port?.close();
+  const report: RankFailed = { kind: 'failed', rank, generation, message: error instanceof Error ? error.message : String(error), fatal: !(typeof code === 'string' && code.startsWith('COLL_ERR_')) };
+  if (typeof code === 'string') report.code = code;
+  return report;
 }
 
 port.once('message', (init: RankInit) => {
-  rank = init.rank;
   chain = (async () => {
-    const communicator = joinThreadGroup(init.communicator, init.localRank);
-    const runner = await RankRunner.create(init, communicator);
-    post({ kind: 'ready', rank, backend: runner.backend, parameters: runner.parameters });
+    const runner = await RankRunner.create(init);
+    post({ kind: 'ready', rank: runner.currentRank, backend: runner.backend, parameters: runner.parameters });
+    let broken = false;
     port.on('message', (order: RankOrder) => {
       chain = chain.then(async () => {
-        switch (order.kind) {
-          case 'step':
-            post(runner.step(order));
-            break;
-          case 'evaluate':
-            post(runner.evaluate(order));
-            break;
-          case 'finish':
-            post(await runner.finish(order));
-            port.close();
-            break;
+        if (order.kind === 'regroup') {
+          post(runner.regroup(order));
+          broken = false;
+          return;
         }
-      }).catch((error: unknown) => fail(error));
+        if (order.kind === 'finish') {
+          post(await runner.finish(order));
+          port.close();
+          return;
+        }
+        // After a collective failure, orders of that ring are moot until the regroup.
+        if (broken || !runner.current(order)) return;
+        try {
+          if (order.kind === 'step') post(runner.step(order));
+          else if (order.kind === 'evaluate') post(runner.evaluate(order));
+          else post(await runner.checkpoint(order));
+        } catch (error) {
+          const report = failed(runner.currentRank, order.generation, error);
+          post(report);
+          if (report.fatal) port.close();
+          broken = true;
+        }
+      }).catch((error: unknown) => {
+        post({ ...failed(runner.currentRank, -1, error), fatal: true });
+        port.close();
+      });
     });
-  })().catch((error: unknown) => fail(error));
+  })().catch((error: unknown) => {
+    post({ ...failed(init.rank, init.generation, error), fatal: true });
+    port.close();
+  });
 });

@@ -5,7 +5,12 @@ export class TimedBatchNormGroup implements BatchNormGroup {
   /** Milliseconds spent inside allGather/allReduce since the last `take()`. */
   private elapsedMs = 0;
 
-  constructor(private readonly inner: BatchNormGroup) {}
+  constructor(private inner: BatchNormGroup) {}
+
+  /** Points the layers that hold this group at a new one (the ring was re-formed). */
+  replace(inner: BatchNormGroup): void {
+    this.inner = inner;
+  }
 
   get size(): number {
     return this.inner.size;

@@ -1,0 +1,36 @@
+import type { WebSocket } from 'ws';
+
+export interface HeartbeatOptions {
+  /** Ping every this many ms. */
+  intervalMs: number;
+  /** A peer that answered no ping for this long is dead. */
+  timeoutMs: number;
+}
+
+/**
+ * WebSocket ping/pong liveness: a process killed without closing its socket, or cut off
+ * by the network, stops answering pings; `onDead` is called (once) after `timeoutMs`
+ * without a pong, and the socket is terminated. Returns a function that stops it.
+ */
+export function startHeartbeat(ws: WebSocket, options: HeartbeatOptions, onDead: (silentMs: number) => void): () => void {
+  let lastPong = performance.now();
+  const onPong = (): void => {
+    lastPong = performance.now();
+  };
+  ws.on('pong', onPong);
+  const timer = setInterval(() => {
+    const silent = performance.now() - lastPong;
+    if (silent > options.timeoutMs) {
+      stop();
+      ws.terminate();
+      onDead(silent);
+      return;
+    }
+    if (ws.readyState === ws.OPEN) ws.ping();
+  }, options.intervalMs);
+  const stop = (): void => {
+    clearInterval(timer);
+    ws.off('pong', onPong);
+  };
+  return stop;
+}
