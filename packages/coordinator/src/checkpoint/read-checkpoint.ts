@@ -118,7 +118,8 @@ export async function readCheckpoint(dir: string): Promise<StoredCheckpoint> {
  * checksum file (no finished write leaves one) are passed over and reported in `skipped`.
  * A refused newest checkpoint throws its CHECKPOINT_ERR_CORRUPT / _VERSION error unless
  * `fallback` is set; no usable checkpoint at all throws CHECKPOINT_ERR_NONE (nothing
- * there) or CHECKPOINT_ERR_CORRUPT (all refused), naming `<run>/checkpoints`.
+ * there) or CHECKPOINT_ERR_CORRUPT (all refused), naming `<run>/checkpoints`. I/O errors
+ * other than a missing file (permissions, EIO) are thrown as they are: no fallback hides them.
  */
 export async function readLatestCheckpoint(runDir: string, options: ReadLatestOptions = {}): Promise<LatestCheckpoint> {
   const skipped: SkippedCheckpoint[] = [];
