@@ -17,3 +17,8 @@ export { JobSocket, rawBytes } from './job-socket.js';
 export type { JobSocketHandlers, Outgoing } from './job-socket.js';
 export { MetricsLog, METRICS_FILE } from './metrics-log.js';
 export type { MetricsRecord } from './metrics-log.js';
+export type { TelemetrySource } from './dashboard/telemetry-source.js';
+export { attachMetrics } from './prometheus/metrics-route.js';
+export { JobMetrics } from './prometheus/job-metrics.js';
+export type { JobMetricsOptions } from './prometheus/job-metrics.js';
+export { allReduceRates } from './prometheus/bus-bandwidth.js';
