@@ -42,6 +42,11 @@ export class EventStream {
       // nginx and the like would otherwise hold events back in a buffer.
       'x-accel-buffering': 'no',
     });
+    if (request.method === 'HEAD') {
+      // A HEAD has no body to stream: it would otherwise stay open forever.
+      response.end();
+      return true;
+    }
     request.socket.setNoDelay(true);
     response.write('retry: 2000\n\n');
     if (first !== undefined) response.write(first);

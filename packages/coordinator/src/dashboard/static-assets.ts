@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoordinatorError } from '../errors.js';
 import { PAGE_CSP, PAGE_HTML } from './page.js';
@@ -43,7 +44,7 @@ export function dashboardAssets(): Map<string, StaticAsset> {
     ['/dashboard/uPlot.min.css', asset(readFileSync(require.resolve('uplot/dist/uPlot.min.css')), CSS)],
   ]);
   for (const file of readdirSync(CLIENT_DIR)) {
-    if (file.endsWith('.js')) assets.set(`/dashboard/client/${file}`, asset(readFileSync(`${CLIENT_DIR}${file}`), JS));
+    if (file.endsWith('.js')) assets.set(`/dashboard/client/${file}`, asset(readFileSync(path.join(CLIENT_DIR, file)), JS));
   }
   return assets;
 }
