@@ -28,9 +28,9 @@ h1 { margin: 0; font-size: 20px; font-weight: 600; font-variant-numeric: tabular
 .track { height: 6px; border-radius: 3px; background: var(--panel-2); overflow: hidden; }
 .fill { height: 100%; width: 0; background: linear-gradient(90deg, #3b7fd9, var(--accent)); transition: width .4s ease; }
 .progress-text { display: flex; gap: 18px; margin-top: 6px; color: var(--muted); font-size: 12px; font-variant-numeric: tabular-nums; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 10px; margin-bottom: 14px; }
+.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(136px, 1fr)); gap: 10px; margin-bottom: 14px; }
 .kpi { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; min-width: 0; }
-.kpi .label { color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .06em; }
+.kpi .label { color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .06em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .kpi .value { font-size: 22px; font-weight: 600; margin-top: 2px; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .kpi .sub { color: var(--muted); font-size: 11.5px; margin-top: 2px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 12px; }
@@ -39,7 +39,7 @@ h1 { margin: 0; font-size: 20px; font-weight: 600; font-variant-numeric: tabular
 .chart figcaption span { color: var(--muted); font-weight: 400; font-size: 12px; margin-left: 6px; }
 .plot { min-height: 190px; }
 .chart.empty .plot { display: flex; align-items: center; justify-content: center; color: var(--muted); font-size: 13px; }
-.chart.empty .plot::before { content: "waiting for the first step"; }
+.chart.empty .plot::before { content: attr(data-empty); }
 .chart.empty .plot .uplot { display: none; }
 .uplot { font-family: inherit; width: 100%; }
 .u-legend { font-size: 12px; color: var(--muted); }

@@ -26,7 +26,7 @@ const KPIS: [name: string, label: string][] = [
   ['throughput', 'Throughput'],
   ['step-time', 'Step time'],
   ['workers', 'Workers up'],
-  ['busbw', 'All-reduce busbw'],
+  ['busbw', 'All-reduce'],
 ];
 
 const CHARTS: [name: string, title: string, note: string][] = [
@@ -65,7 +65,7 @@ export const PAGE_HTML = `<!doctype html>
 ${KPIS.map(([name, label]) => `  <div class="kpi" data-kpi="${name}"><div class="label">${label}</div><div class="value">–</div><div class="sub"></div></div>`).join('\n')}
 </section>
 <main class="charts">
-${CHARTS.map(([name, title, note]) => `  <figure class="chart empty" data-chart="${name}"><figcaption>${title} <span>${note}</span></figcaption><div class="plot"></div></figure>`).join('\n')}
+${CHARTS.map(([name, title, note]) => `  <figure class="chart empty" data-chart="${name}"><figcaption>${title} <span>${note}</span></figcaption><div class="plot" data-empty="waiting for the first ${name === 'test-accuracy' ? 'epoch' : 'step'}"></div></figure>`).join('\n')}
 </main>
 <section class="workers">
   <h2>Workers <span id="workers-summary"></span></h2>

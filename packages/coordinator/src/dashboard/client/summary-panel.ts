@@ -44,12 +44,12 @@ export class SummaryPanel {
     const lastOf = (values: readonly (number | null)[]): number | null => values[values.length - 1] ?? null;
     const up = status.workers.filter((w) => w.state !== 'lost').length;
     this.kpi('loss', formatNumber(status.loss, 4), `${steps.count.toLocaleString('en-US')} steps recorded`);
-    this.kpi('accuracy', formatPercent(status.accuracy), 'training, last global batch');
+    this.kpi('accuracy', formatPercent(status.accuracy), 'last global batch');
     this.kpi('test-accuracy', formatPercent(status.testAccuracy), epochs.count === 0 ? 'after the first epoch' : `after epoch ${epochs.epoch[epochs.epoch.length - 1] ?? ''}`);
-    this.kpi('throughput', formatNumber(lastOf(steps.throughput)), `samples/s · run average ${formatNumber(status.samplesPerSec)}`);
-    this.kpi('step-time', formatMs(lastOf(steps.stepMs)), 'slowest rank, last step');
+    this.kpi('throughput', formatNumber(lastOf(steps.throughput)), `samples/s · average ${formatNumber(status.samplesPerSec)}`);
+    this.kpi('step-time', formatMs(lastOf(steps.stepMs)), 'slowest rank');
     this.kpi('workers', `${up} / ${status.expectedWorkers}`, `${status.workers.reduce((n, w) => n + w.ranks.length, 0)} ranks · ${job.rankRestarts} restart${job.rankRestarts === 1 ? '' : 's'}`);
-    this.kpi('busbw', formatBytes(allReduce.busbw, '/s'), allReduce.algbw === null ? 'gradient all-reduce, last step' : `algbw ${formatBytes(allReduce.algbw, '/s')}, last step`);
+    this.kpi('busbw', formatBytes(allReduce.busbw, '/s'), allReduce.algbw === null ? 'bus bandwidth' : `busbw · algbw ${formatBytes(allReduce.algbw, '/s')}`);
     setText(this.footer, `${steps.count.toLocaleString('en-US')} steps and ${epochs.count} epochs recorded; the coordinator sends at most ${snapshot.maxPoints.toLocaleString('en-US')} points per series (minimum and maximum of each bucket of steps).`);
   }
 
