@@ -11,7 +11,8 @@ export type CoordinatorErrorCode =
   | 'COORD_ERR_JOB_FULL'
   | 'COORD_ERR_HANDSHAKE_TIMEOUT'
   | 'COORD_ERR_UNEXPECTED_MESSAGE'
-  | 'COORD_ERR_CLOSED';
+  | 'COORD_ERR_CLOSED'
+  | 'COORD_ERR_DASHBOARD_ASSETS';
 
 export class CoordinatorError extends Error {
   readonly code: CoordinatorErrorCode;

@@ -29,3 +29,12 @@ export { CHECKPOINT_FORMAT_VERSION, CHECKPOINTS_DIR, CHECKPOINT_JSON, CHECKSUM_F
 export type { Checkpoint, CheckpointInfo, SamplerState, StateEntry, StateLayout, StoredCheckpoint } from './checkpoint/checkpoint-types.js';
 export { CheckpointError, isCheckpointError } from './checkpoint/errors.js';
 export type { CheckpointErrorCode } from './checkpoint/errors.js';
+export { attachDashboard } from './dashboard/dashboard.js';
+export type { Dashboard, DashboardOptions } from './dashboard/dashboard.js';
+export type { TelemetrySource } from './dashboard/telemetry-source.js';
+export type { DashboardSnapshot, EpochSeries, StepSeries } from './dashboard/wire.js';
+export { downsampleMinMax } from './dashboard/downsample.js';
+export { attachMetrics } from './prometheus/metrics-route.js';
+export { JobMetrics } from './prometheus/job-metrics.js';
+export type { JobMetricsOptions } from './prometheus/job-metrics.js';
+export { allReduceRates } from './prometheus/bus-bandwidth.js';

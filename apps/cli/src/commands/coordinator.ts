@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { BALANCE_MODES, Coordinator, readToken, type BalanceMode } from '@tfjs-ddp/coordinator';
+import { attachDashboard, attachMetrics, BALANCE_MODES, Coordinator, readToken, type BalanceMode } from '@tfjs-ddp/coordinator';
 import { DATA_SOURCES, type DataSource } from '@tfjs-ddp/protocol';
 import { oneOf, positiveInt, portNumberOrZero } from '../flags.js';
 import { TOKEN_ENV, addCommonOptions, addJobOptions, envOption, jobConfigFrom, type CommonFlags, type JobFlags } from '../job-flags.js';
@@ -22,7 +22,7 @@ interface CoordinatorFlags extends JobFlags, CommonFlags {
 export const DEFAULT_COORDINATOR_PORT = 7070;
 
 export function coordinatorCommand(): Command {
-  const command = new Command('coordinator').description('run a training job over worker processes that join over WebSockets; serves /status and /healthz');
+  const command = new Command('coordinator').description('run a training job over worker processes that join over WebSockets; serves a live dashboard (/), /metrics, /status and /healthz');
   command
     .addOption(envOption('--port <n>', 'port for workers (WebSocket) and HTTP (/status, /healthz); 0 picks a free one', 'PORT').argParser(portNumberOrZero).default(DEFAULT_COORDINATOR_PORT))
     .addOption(envOption('--host <address>', 'interface to listen on', 'HOST').default('0.0.0.0'))
@@ -63,6 +63,9 @@ export function coordinatorCommand(): Command {
         },
       },
     });
+    attachMetrics(coordinator, { log: logger });
+    attachDashboard(coordinator, { log: createLogger('dashboard', flags.logLevel) });
+    logger.info({ port: coordinator.port }, `dashboard at http://${flags.host === '0.0.0.0' ? 'localhost' : flags.host}:${coordinator.port}/ and Prometheus metrics at /metrics`);
     const stop = (): void => {
       logger.warn('interrupted: closing the coordinator');
       void coordinator.close().then(() => process.exit(130));
