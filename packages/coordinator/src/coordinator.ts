@@ -267,7 +267,6 @@ export class Coordinator {
 
   /** Tells every worker of the next ring its ranks: survivors a regroup, newcomers an assignment. */
   private form(survivors: WorkerSession[], joiners: WorkerSession[], committed: number, regrouping: boolean): void {
-    const o = this.options;
     const members = [...survivors, ...joiners];
     // Survivors first, so rank 0 (whose state joiners take) is a survivor.
     const assigned = assignRanks(members.map((s) => ({ id: s.id, host: s.join?.host ?? '', peerPort: s.halted?.peerPort ?? s.join?.peerPort ?? 1, threads: s.join?.threads ?? 1 })));
