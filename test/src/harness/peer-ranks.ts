@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { PeerAddress } from '@tfjs-ddp/collective';
 import type { PeerRankReport, PeerRankStart } from './peer-rank.js';
 
 const RANK_SCRIPT = fileURLToPath(new URL('./peer-rank.js', import.meta.url));
@@ -8,8 +9,10 @@ const RANK_SCRIPT = fileURLToPath(new URL('./peer-rank.js', import.meta.url));
 export interface PeerRanks {
   readonly ports: number[];
   readonly reports: PeerRankReport[][];
-  /** Hands rank `rank` the peer addresses: it starts connecting. */
-  release(rank: number): void;
+  /** Hands process `i` the addresses of the others (rank r at ports[r]): it starts connecting. */
+  release(i: number): void;
+  /** Hands process `i` these peer addresses instead (an intruder aims at someone else's group). */
+  releaseWith(i: number, peers: readonly PeerAddress[]): void;
   waitFor(what: string, pred: () => boolean, ms: number): Promise<void>;
   /** Every rank's final total (base64 of its float32 bytes), once all reported. */
   totals(): string[];
@@ -19,8 +22,14 @@ export interface PeerRanks {
   kill(): void;
 }
 
-export async function launchPeerRanks(size: number, start: Omit<PeerRankStart, 'rank' | 'size'>, secrets?: readonly string[]): Promise<PeerRanks> {
-  const children: ChildProcess[] = Array.from({ length: size }, () => fork(RANK_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+/** `size` processes, ranks 0..size-1 of one group. */
+export function launchPeerRanks(size: number, start: Omit<PeerRankStart, 'rank' | 'size'>): Promise<PeerRanks> {
+  return launchPeerProcesses(Array.from({ length: size }, (_, rank) => ({ ...start, rank, size })));
+}
+
+/** One process per start message (each says its own rank, size and secret). */
+export async function launchPeerProcesses(starts: readonly PeerRankStart[]): Promise<PeerRanks> {
+  const children: ChildProcess[] = starts.map(() => fork(RANK_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const reports: PeerRankReport[][] = children.map(() => []);
   children.forEach((c, r) => c.on('message', (m) => reports[r]?.push(m as PeerRankReport)));
   const waitFor = async (what: string, pred: () => boolean, ms: number): Promise<void> => {
@@ -30,14 +39,15 @@ export async function launchPeerRanks(size: number, start: Omit<PeerRankStart, '
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
-  children.forEach((c, rank) => c.send({ ...start, rank, size, secret: secrets?.[rank] ?? start.secret } satisfies PeerRankStart));
+  children.forEach((c, i) => c.send(starts[i] as PeerRankStart));
   await waitFor('every port', () => reports.every((r) => r.some((m) => m.kind === 'port')), 30_000);
   const ports = reports.map((r) => (r.find((m) => m.kind === 'port') as { port: number }).port);
   const peers = ports.map((port, rank) => ({ rank, host: '127.0.0.1', port }));
   return {
     ports,
     reports,
-    release: (rank) => children[rank]?.send(peers),
+    release: (i) => children[i]?.send(peers),
+    releaseWith: (i, addresses) => children[i]?.send(addresses),
     waitFor,
     totals: () => reports.map((r) => (r.find((m) => m.kind === 'result') as { total: string } | undefined)?.total ?? ''),
     errors: () => reports.map((r) => (r.find((m) => m.kind === 'error') as { code: string } | undefined)?.code),
