@@ -89,3 +89,18 @@ test('connections that close before they join are forgotten: a flood of them lea
     await coordinator.close();
   }
 });
+
+test('a joined worker that sends a bad frame before the job starts is dropped like one that leaves; the job goes on waiting', async () => {
+  const j = await waitingCoordinator('joined-then-bad');
+  const join = encodeFrameBytes({ v: 1, t: 'join', token: 'the-right-token', jobId: '', host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
+  const bytes = Buffer.concat([wsFrame({ opcode: OPCODE.binary, payload: join }), wsFrame({ opcode: OPCODE.binary, payload: Buffer.from('garbage') })]);
+  const outcome = await wsExchange({ host: '127.0.0.1', port: j.port, bytes, timeoutMs: 10_000 });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const answer = answerOf(outcome.messages);
+  assert.equal(answer?.t === 'fail' || answer?.t === 'refuse' ? answer.code : 'no answer', 'PROTOCOL_ERR_TRUNCATED');
+  assert.equal(outcome.closeCode, 1008);
+  // A joined worker whose connection closes before the start is simply no longer counted; a bad frame fails the whole job instead.
+  assert.equal(j.coordinator.child.exitCode, null, `the job ended:\n${j.coordinator.output().slice(-2000)}`);
+  const state = await jobState(j.port);
+  assert.deepEqual([state.state, state.workers], ['waiting', 0]);
+});
