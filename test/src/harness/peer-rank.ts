@@ -25,7 +25,7 @@ export type PeerRankReport =
   | { readonly kind: 'done' };
 
 /** Deterministic input of one rank at one step. */
-export function peerInput(rank: number, step: number, length: number): Float32Array {
+function peerInput(rank: number, step: number, length: number): Float32Array {
   const out = new Float32Array(length);
   let x = (rank * 7919 + step * 104729 + length) >>> 0;
   for (let i = 0; i < length; i++) {
