@@ -30,6 +30,11 @@ export interface CoordinatorResult {
   generations: number;
 }
 
+/** A reason short enough for a frame's string field and a log line (it may quote what a peer sent). */
+function clip(text: string, max = 500): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
@@ -138,7 +143,12 @@ export class Coordinator {
   async run(): Promise<CoordinatorResult> {
     const o = this.options;
     try {
-      await this.until('joining', () => this.joined().length >= o.workers, o.waitTimeoutMs ?? 300_000, 'COORD_ERR_WORKERS_MISSING', () => this.missingMessage(o.waitTimeoutMs ?? 300_000));
+      const waitMs = o.waitTimeoutMs ?? 300_000;
+      const deadline = performance.now() + waitMs;
+      // A worker can leave between the last join and this continuation: count again.
+      do {
+        await this.until('joining', () => this.joined().length >= o.workers, Math.max(1, deadline - performance.now()), 'COORD_ERR_WORKERS_MISSING', () => this.missingMessage(waitMs));
+      } while (this.joined().length < o.workers);
       this.state = 'starting';
       this.form(this.joined(), [], -1, false);
       await this.untilReady();
@@ -494,9 +504,10 @@ export class Coordinator {
     this.sessions.set(id, session);
   }
 
-  private refuse(session: WorkerSession, code: string, reason: string): void {
+  private refuse(session: WorkerSession, code: string, text: string): void {
+    const reason = clip(text);
     clearTimeout(session.handshakeTimer);
-    this.log.warn({ worker: describeSession(session), code }, `refused ${session.id}: ${reason}`);
+    this.log.warn({ worker: describeSession(session), code: clip(code, 64) }, `refused ${session.id}: ${reason}`);
     session.socket.send({ t: 'refuse', code, reason });
     session.socket.close(1008, code);
     // Forget it: it never was part of the job.
@@ -510,15 +521,15 @@ export class Coordinator {
       this.refuse(session, code, error.message);
       return;
     }
-    session.socket.send({ t: 'fail', code, reason: error.message, rank: -1 });
+    session.socket.send({ t: 'fail', code, reason: clip(error.message), rank: -1 });
     session.socket.close(1008, code);
-    this.lose(session, `${describeSession(session)} sent an invalid message (${code}: ${error.message})`);
+    this.lose(session, `${describeSession(session)} sent an invalid message (${code}: ${clip(error.message, 200)})`);
   }
 
   private admit(session: WorkerSession, message: Extract<Message, { t: 'join' }>): void {
     clearTimeout(session.handshakeTimer);
     if (!tokenMatches(message.token, this.options.token)) return this.refuse(session, 'COORD_ERR_BAD_TOKEN', 'wrong job token');
-    if (message.jobId !== '' && message.jobId !== this.jobId) return this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${this.jobId}, not ${message.jobId}`);
+    if (message.jobId !== '' && message.jobId !== this.jobId) return this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${this.jobId}, not ${clip(message.jobId, 64)}`);
     const inJob = this.state === 'waiting' ? this.joined().length : this.ring().length + this.pendingJoiners().length;
     if (inJob >= this.options.workers || this.state === 'finished' || this.state === 'failed') {
       return this.refuse(session, 'COORD_ERR_JOB_FULL', `job ${this.jobId} already has its ${this.options.workers} worker(s)`);
@@ -534,6 +545,7 @@ export class Coordinator {
   }
 
   private onMessage(session: WorkerSession, message: Message, payload: Uint8Array): void {
+    if (session.state === 'closed') return;
     if (session.state === 'joining') {
       if (message.t !== 'join') return this.refuse(session, 'COORD_ERR_UNEXPECTED_MESSAGE', `expected join, got ${message.t}`);
       return this.admit(session, message);
@@ -603,7 +615,12 @@ export class Coordinator {
   private onClose(session: WorkerSession): void {
     clearTimeout(session.handshakeTimer);
     session.stopHeartbeat?.();
-    if (session.state === 'closed' || session.state === 'finished' || session.state === 'joining') {
+    if (session.state === 'joining') {
+      // Never admitted: nothing to remember (or connections that come and go would pile up).
+      this.sessions.delete(session.id);
+      return;
+    }
+    if (session.state === 'closed' || session.state === 'finished') {
       session.state = 'closed';
       return;
     }

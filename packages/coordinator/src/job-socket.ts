@@ -21,33 +21,39 @@ function bytesOf(data: RawData): Uint8Array {
  * binary WebSocket message, validated on arrival; text messages are invalid.
  */
 export class JobSocket {
+  /** Set once this side closes: frames the peer had already sent are dropped, not acted on. */
+  private closing = false;
+
   constructor(
     readonly ws: WebSocket,
     handlers: JobSocketHandlers,
     private readonly limits: FrameLimits = DEFAULT_FRAME_LIMITS,
   ) {
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) {
-        handlers.invalid(Object.assign(new Error('text messages are not part of the protocol'), { code: 'PROTOCOL_ERR_DECODE' }));
-        return;
-      }
-      let decoded: { message: Message; payload: Uint8Array };
+      if (this.closing) return;
       try {
-        decoded = decodeFrameBytes(bytesOf(data), this.limits);
-      } catch (error) {
-        handlers.invalid(error as Error);
-        return;
-      }
-      try {
+        if (!isBinary) throw Object.assign(new Error('text messages are not part of the protocol'), { code: 'PROTOCOL_ERR_DECODE' });
+        const decoded = decodeFrameBytes(bytesOf(data), this.limits);
         handlers.message(decoded.message, decoded.payload);
       } catch (error) {
-        // A message this side cannot act on ends the link like an invalid one, not the process.
-        handlers.invalid(error as Error);
+        // A frame this side cannot decode or act on ends the link, never the process.
+        this.invalid(handlers, error as Error);
       }
     });
     ws.on('close', (code, reason) => handlers.close(code, reason.toString()));
     // 'error' is followed by 'close'; listening keeps it from being thrown.
     ws.on('error', () => undefined);
+  }
+
+  private invalid(handlers: JobSocketHandlers, error: Error): void {
+    try {
+      handlers.invalid(error);
+    } catch (failure) {
+      // Even the refusal could not be sent (a bug): drop the peer rather than crash.
+      this.closing = true;
+      this.ws.terminate();
+      process.emitWarning(`dropped a peer whose invalid message could not be answered: ${(failure as Error).message}`);
+    }
   }
 
   get open(): boolean {
@@ -63,6 +69,7 @@ export class JobSocket {
   }
 
   close(code = 1000, reason = ''): void {
+    this.closing = true;
     if (this.ws.readyState === this.ws.CLOSED || this.ws.readyState === this.ws.CLOSING) return;
     this.ws.close(code, reason.slice(0, 120));
   }

@@ -16,7 +16,7 @@ export function validateMessage(decoded: unknown, payloadBytes: number): Message
   }
   const h = decoded as Fields;
   if (h['v'] !== PROTOCOL_VERSION) {
-    throw protocolError('PROTOCOL_ERR_VERSION', `protocol version ${String(h['v'])} is not ${PROTOCOL_VERSION}`);
+    throw protocolError('PROTOCOL_ERR_VERSION', `protocol version ${JSON.stringify(h['v'] ?? null).slice(0, 32)} is not ${PROTOCOL_VERSION}`);
   }
   const t = h['t'];
   if (typeof t !== 'string' || !Object.hasOwn(VALIDATORS, t)) {
