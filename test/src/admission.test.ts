@@ -74,7 +74,7 @@ test('a wrong token, another job\'s worker, a peer without the job secret and a 
 
   // Worker 0 is rank 0 (it joined first) and already listens on its peer port; the intruder claims rank 1
   // of the job's group (the job id) and dials it. Worker 0 takes the connection up once it connects its group.
-  const intruder = await launchPeerProcesses([{ rank: 1, size: 2, secret: 'not-the-job-secret', groupId: JOB_ID, connectTimeoutMs: 60_000, steps: 1, length: 8 }]);
+  const intruder = await launchPeerProcesses([{ rank: 1, size: 2, secret: 'not-the-job-secret', groupId: `${JOB_ID}/g0`, connectTimeoutMs: 60_000, steps: 1, length: 8 }]);
   groups.push(intruder);
   intruder.releaseWith(0, [{ rank: 0, host: '127.0.0.1', port: peerPort }, { rank: 1, host: '127.0.0.1', port: intruder.ports[0] ?? 0 }]);
   await new Promise((resolve) => setTimeout(resolve, 500));

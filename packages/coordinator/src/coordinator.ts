@@ -418,6 +418,8 @@ export class Coordinator {
     for (const s of this.sessions.values()) {
       clearTimeout(s.handshakeTimer);
       s.stopHeartbeat?.();
+      // A connection still expected to join is told why it will not be admitted.
+      if (s.state === 'joining') s.socket.send({ t: 'refuse', code: 'COORD_ERR_CLOSED', reason: `job ${this.jobId} is over; the coordinator is closing` });
       s.socket.close(1001, 'coordinator closing');
     }
     this.wss.close();

@@ -73,7 +73,9 @@ export async function startCliJob(options: CliJobOptions): Promise<CliJob> {
   const port = await freePort();
   const timeoutMs = options.timeoutMs ?? 120_000;
   const coordinator = startCli(
-    ['coordinator', '--port', String(port), '--host', '127.0.0.1', '--workers', String(options.workers), '--token-file', options.tokenFile, '--job-id', options.jobId, '--out', options.outDir, '--log-level', options.logLevel ?? 'warn', '--no-progress', ...options.jobArgs],
+    ['coordinator', '--port', String(port), '--host', '127.0.0.1', '--workers', String(options.workers), '--token-file', options.tokenFile, '--job-id', options.jobId, '--out', options.outDir, '--log-level', options.logLevel ?? 'warn', '--no-progress',
+      // The pacer pauses a worker for seconds at a time: that is not a lost worker here.
+      '--heartbeat-timeout', '600', ...options.jobArgs],
     { timeoutMs },
   );
   const workers: RunningProcess[] = [];
@@ -91,7 +93,7 @@ export async function startCliJob(options: CliJobOptions): Promise<CliJob> {
     workers,
     startWorker: (i) => {
       const worker = startCli(
-        ['worker', '--coordinator', `ws://127.0.0.1:${port}`, '--token-file', options.tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm', '--log-level', 'warn', ...(options.workerArgs?.(i) ?? [])],
+        ['worker', '--coordinator', `ws://127.0.0.1:${port}`, '--token-file', options.tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm', '--log-level', 'warn', '--coordinator-timeout', '600', ...(options.workerArgs?.(i) ?? [])],
         { timeoutMs },
       );
       workers[i] = worker;

@@ -16,6 +16,9 @@ interface CoordinatorFlags extends JobFlags, CommonFlags {
   balance: BalanceMode;
   waitTimeout: number;
   stepTimeout: number;
+  heartbeatTimeout: number;
+  minWorkers: number;
+  rejoinTimeout: number;
 }
 
 /** The default port of the coordinator (WebSocket and HTTP on one port); the manifests use it too. */
@@ -33,7 +36,10 @@ export function coordinatorCommand(): Command {
     .addOption(envOption('--data-source <where>', `coordinator: samples are streamed to the workers; local: every worker reads its own copy (checked by fingerprint)`, 'DATA_SOURCE').argParser(oneOf(DATA_SOURCES)).default('local'))
     .addOption(envOption('--balance <mode>', `shard sizes: ${BALANCE_MODES.join(' | ')} (speed: in proportion to each rank's measured throughput)`, 'BALANCE').argParser(oneOf(BALANCE_MODES)).default('even'))
     .addOption(envOption('--wait-timeout <s>', 'seconds to wait for all workers to join', 'WAIT_TIMEOUT').argParser(positiveInt).default(300))
-    .addOption(envOption('--step-timeout <s>', 'seconds every rank may take for one step', 'STEP_TIMEOUT').argParser(positiveInt).default(300));
+    .addOption(envOption('--step-timeout <s>', 'seconds every rank may take for one step', 'STEP_TIMEOUT').argParser(positiveInt).default(300))
+    .addOption(envOption('--heartbeat-timeout <s>', 'a worker that answers no ping (one a second) for this long is lost: the ring is re-formed without it', 'HEARTBEAT_TIMEOUT').argParser(positiveInt).default(3))
+    .addOption(envOption('--min-workers <n>', 'training goes on while at least this many workers remain', 'MIN_WORKERS').argParser(positiveInt).default(1))
+    .addOption(envOption('--rejoin-timeout <s>', 'with fewer than --min-workers left, seconds to wait for workers to (re)join before giving up', 'REJOIN_TIMEOUT').argParser(positiveInt).default(60));
   addCommonOptions(command);
   return command.action(async (flags: CoordinatorFlags) => {
     const logger = createLogger('coordinator', flags.logLevel);
@@ -54,6 +60,9 @@ export function coordinatorCommand(): Command {
       checkReplicasEvery: flags.checkReplicas,
       waitTimeoutMs: flags.waitTimeout * 1000,
       stepTimeoutMs: flags.stepTimeout * 1000,
+      heartbeatTimeoutMs: flags.heartbeatTimeout * 1000,
+      minWorkers: flags.minWorkers,
+      rejoinTimeoutMs: flags.rejoinTimeout * 1000,
       log: logger,
       hooks: {
         onStep: (p) => view.update(p),

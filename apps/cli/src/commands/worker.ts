@@ -17,6 +17,7 @@ interface WorkerFlags extends CommonFlags {
   listenHost: string;
   peerPort: number;
   connectTimeout: number;
+  coordinatorTimeout: number;
 }
 
 export function workerCommand(): Command {
@@ -30,7 +31,8 @@ export function workerCommand(): Command {
     .addOption(envOption('--advertise-host <host>', 'host name or address the ring peers reach this worker at (in Kubernetes: the pod DNS name)', 'ADVERTISE_HOST').default(hostname()))
     .addOption(envOption('--listen-host <address>', 'interface to listen on for ring peers', 'LISTEN_HOST').default('0.0.0.0'))
     .addOption(envOption('--peer-port <n>', 'port for ring peer links (0: any free port)', 'PEER_PORT').argParser(portNumberOrZero).default(0))
-    .addOption(envOption('--connect-timeout <s>', 'seconds to keep trying to reach the coordinator', 'CONNECT_TIMEOUT').argParser(nonNegativeInt).default(120));
+    .addOption(envOption('--connect-timeout <s>', 'seconds to keep trying to reach the coordinator (also when it comes back after a restart)', 'CONNECT_TIMEOUT').argParser(nonNegativeInt).default(120))
+    .addOption(envOption('--coordinator-timeout <s>', 'a coordinator silent (no ping) for this long is gone: reconnect', 'COORDINATOR_TIMEOUT').argParser(positiveInt).default(10));
   addCommonOptions(command);
   return command.action(async (flags: WorkerFlags) => {
     const logger = createLogger('worker', flags.logLevel);
@@ -45,6 +47,7 @@ export function workerCommand(): Command {
       listenHost: flags.listenHost,
       peerPort: flags.peerPort,
       connectTimeoutMs: flags.connectTimeout * 1000,
+      watchdogMs: flags.coordinatorTimeout * 1000,
       log: logger,
     });
     logger.info({ jobId: result.jobId, processRank: result.processRank, ranks: result.ranks }, `job ${result.jobId} done`);
