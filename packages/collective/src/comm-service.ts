@@ -35,7 +35,9 @@ export class CommService {
       if (this.stopped) return;
       const failure = sharedFailure(this.control);
       if (failure) {
-        this.processes.fail(failure);
+        // Its peer is a global rank (or none); the other processes must blame this
+        // process. (A failure that came from the process group finds it failed already.)
+        this.processes.fail(collectiveError(failure.code, failure.message, this.processes.rank));
         return;
       }
       const seq = Atomics.load(this.control, REQ_SEQ);

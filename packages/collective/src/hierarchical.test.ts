@@ -118,3 +118,19 @@ for (const { localSizes, killed } of killCases) {
     await run.exited(15_000);
   });
 }
+
+test('ranks of one process that call different collectives: DESYNC everywhere, blamed on that process\'s ranks', { timeout: 60_000 }, async (t) => {
+  // Global rank 3 (local rank 2 of process 1) calls with another size.
+  const run = await launch(t, [1, 3], 'desync', [], 20_000);
+  await run.exited(40_000);
+  run.byRank().forEach((r, g) => {
+    const err = r.find((m) => m.kind === 'error');
+    assert.ok(err && err.kind === 'error', `rank ${g} saw no error: ${JSON.stringify(r)}`);
+    assert.equal(err.code, 'COLL_ERR_DESYNC', `rank ${g}: ${err.message}`);
+    // Process 0 learns it from process 1 and blames its first rank; process 1's threads
+    // blame the global rank they disagree with (3, or 1 as seen from 3).
+    if (g === 0) assert.equal(err.peer, 1, err.message);
+    else assert.ok(err.peer === 1 || err.peer === 3, `rank ${g} blames ${err.peer}: ${err.message}`);
+    assert.ok(err.ms < 10_000, `rank ${g} took ${err.ms} ms`);
+  });
+});
