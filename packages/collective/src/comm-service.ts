@@ -1,6 +1,5 @@
-import type { AsyncCommunicator } from './communicator.js';
 import { asCollectiveError, collectiveError } from './errors.js';
-import type { CollectiveError } from './errors.js';
+import type { ProcessGroup } from './process-group.js';
 import { DONE_SEQ, OP_KINDS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
 import type { DataLayout } from './shared-layout.js';
 import { failShared, sharedFailure } from './shared-sync.js';
@@ -21,9 +20,7 @@ export class CommService {
     private readonly control: Int32Array,
     data: SharedArrayBuffer,
     layout: DataLayout,
-    private readonly processes: AsyncCommunicator & { fail(err: CollectiveError): void },
-    private readonly processRank: number,
-    private readonly threads: number
+    private readonly processes: Pick<ProcessGroup, 'rank' | 'size' | 'layout' | 'fail' | 'processRange'>
   ) {
     const at = resultOffset(layout) >>> 2;
     this.r = new Float32Array(data, at * 4, layout.slotBytes >>> 2);
@@ -38,7 +35,9 @@ export class CommService {
       if (this.stopped) return;
       const failure = sharedFailure(this.control);
       if (failure) {
-        this.processes.fail(failure);
+        // Its peer is a global rank (or none); the other processes must blame this
+        // process. (A failure that came from the process group finds it failed already.)
+        this.processes.fail(collectiveError(failure.code, failure.message, this.processes.rank));
         return;
       }
       const seq = Atomics.load(this.control, REQ_SEQ);
@@ -47,8 +46,9 @@ export class CommService {
       try {
         await this.run();
       } catch (err) {
+        // Process-level errors blame a process rank; rank threads see its first global rank.
         const e = asCollectiveError(err);
-        failShared(this.control, e.code, e.peer);
+        failShared(this.control, e.code, this.processes.layout.blame(e.peer));
         return;
       }
       Atomics.store(this.control, DONE_SEQ, seq);
@@ -68,20 +68,21 @@ export class CommService {
     const root = Atomics.load(this.control, REQ_ROOT);
     const lo = Atomics.load(this.control, REQ_PROC_LO);
     const hi = Atomics.load(this.control, REQ_PROC_HI);
-    const whole = lo === 0 && hi === this.processes.size;
     // A split into whole processes runs on the process group's subgroup of the same ranks.
-    const p = whole ? this.processes : this.processes.split(Array.from({ length: hi - lo }, (_, i) => lo + i));
-    const me = this.processRank - lo;
-    const perProcess = count * this.threads;
+    const p = this.processes.processRange(lo, hi);
     switch (kind) {
       case 'allReduce':
         return p.allReduce(this.r.subarray(0, count), combine);
       case 'broadcast':
         return p.broadcast(this.r.subarray(0, count), root);
       case 'allGather':
-        return p.allGather(this.r.subarray(me * perProcess, (me + 1) * perProcess), this.r.subarray(0, perProcess * p.size));
-      case 'reduceScatter':
-        return p.reduceScatter(this.r.subarray(0, perProcess * p.size), this.r.subarray(me * perProcess, (me + 1) * perProcess), combine);
+      case 'reduceScatter': {
+        // R holds `count` elements per global rank of the range, in global rank order;
+        // each process owns its threads' run of it (runs differ with the thread counts).
+        const bounds = this.processes.layout.bounds(lo, hi, count);
+        const r = this.r.subarray(0, bounds[hi - lo]);
+        return kind === 'allGather' ? p.allGatherParts(r, bounds) : p.reduceScatterParts(r, bounds, combine);
+      }
       case 'barrier':
         return p.barrier();
       default:

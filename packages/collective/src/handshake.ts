@@ -19,7 +19,8 @@ export interface LinkIdentity {
   readonly group: string;
   readonly rank: number;
   readonly size: number;
-  readonly localSize: number;
+  /** Rank threads of every process, indexed by process rank (all 1 unless hierarchical). */
+  readonly localSizes: readonly number[];
   readonly secret: Uint8Array;
 }
 
@@ -36,7 +37,7 @@ function verify(expected: Buffer, got: Uint8Array): boolean {
 }
 
 function hello(me: LinkIdentity, to: number, nonce: Uint8Array): HelloMessage {
-  return { v: PROTOCOL_VERSION, t: 'hello', group: me.group, from: me.rank, to, size: me.size, localSize: me.localSize, nonce };
+  return { v: PROTOCOL_VERSION, t: 'hello', group: me.group, from: me.rank, to, size: me.size, localSizes: me.localSizes, nonce };
 }
 
 async function expect<T extends Message['t']>(link: Connection, type: T, timeoutMs: number): Promise<Extract<Message, { t: T }>> {
@@ -54,7 +55,11 @@ function checkHello(me: LinkIdentity, m: HelloMessage, from: number | undefined)
   if (m.group !== me.group) problems.push(`group ${JSON.stringify(m.group)} is not ${JSON.stringify(me.group)}`);
   if (m.to !== me.rank) problems.push(`it addressed rank ${m.to}`);
   if (m.size !== me.size) problems.push(`size ${m.size} is not ${me.size}`);
-  if (m.localSize !== me.localSize) problems.push(`${m.localSize} threads per process, here ${me.localSize}`);
+  // Global ranks are numbered from these counts: peers that disagree would mix up ranks.
+  const differ = m.localSizes.findIndex((n, p) => n !== me.localSizes[p]);
+  if (m.size === me.size && differ >= 0) {
+    problems.push(`it counts ${m.localSizes[differ]} rank threads in process ${differ}, here ${me.localSizes[differ]}`);
+  }
   if (from !== undefined && m.from !== from) problems.push(`it is rank ${m.from}, not ${from}`);
   if (problems.length > 0) throw collectiveError('COLL_ERR_CONFIG', `peer hello refused: ${problems.join('; ')}`, m.from);
 }

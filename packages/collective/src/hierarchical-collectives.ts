@@ -7,6 +7,7 @@ import type { OpKind } from './shared-layout.js';
 import { failShared, waitWhileEqual } from './shared-sync.js';
 import type { ThreadContext } from './thread-context.js';
 import type { LocalGroup } from './local-collectives.js';
+import type { RankLayout } from './rank-layout.js';
 
 /**
  * Collectives over every rank of every process: the threads of a process combine in
@@ -16,7 +17,10 @@ import type { LocalGroup } from './local-collectives.js';
  * result out. The comm side is `CommService`. All local threads take part in every
  * operation here, so one R serves them all. A group is a contiguous range of whole
  * processes [lo, hi) (the world, or a `split` into groups of whole processes); its ranks
- * are numbered from process lo's first thread.
+ * are numbered from process lo's first thread. Processes may host different numbers of
+ * threads: R then holds a run of a different length per process for allGather and
+ * reduceScatter (the comm side cuts it by the thread counts), and the same length for
+ * allReduce and broadcast.
  */
 export interface ProcessRange {
   readonly lo: number;
@@ -30,7 +34,9 @@ export class HierarchicalCollectives {
   constructor(
     private readonly ctx: ThreadContext,
     private readonly world: LocalGroup,
-    private readonly processRank: number
+    private readonly processRank: number,
+    /** Rank threads of every process; global ranks count from them. */
+    private readonly ranks: RankLayout
   ) {
     const at = resultOffset(ctx.layout) >>> 2;
     this.r = ctx.f32.subarray(at, at + ctx.slotElems);
@@ -75,8 +81,10 @@ export class HierarchicalCollectives {
 
   broadcast(range: ProcessRange, buf: Float32Array, root: number): void {
     this.guard(() => {
-      const rootProcess = Math.floor(root / this.threads);
-      const isRoot = root === (this.processRank - range.lo) * this.threads + this.world.me;
+      // `root` counts from the range's first rank; the process-level root from its first process.
+      const base = this.ranks.first(range.lo);
+      const rootProcess = this.ranks.processOf(base + root) - range.lo;
+      const isRoot = root === this.ranks.first(this.processRank) - base + this.world.me;
       for (let a = 0; a < buf.length || (a === 0 && buf.length === 0); a += this.ctx.slotElems) {
         const m = Math.min(this.ctx.slotElems, buf.length - a);
         // The barrier first: R may still be read by threads copying out the last result.

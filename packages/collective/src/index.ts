@@ -6,6 +6,7 @@ export type { ReduceOp } from './reduce-op.js';
 export type { Communicator, AsyncCommunicator } from './communicator.js';
 export { ProcessGroup, ProcessGroupListener, connectProcessGroup } from './process-group.js';
 export type { PeerAddress, ProcessGroupOptions } from './process-group.js';
+export type { RankLayout } from './rank-layout.js';
 export { DEFAULT_ALGORITHM_OPTIONS } from './schedule-collectives.js';
 export type { AlgorithmOptions, AllReduceAlgorithm } from './schedule-collectives.js';
 export { createThreadGroup } from './thread-group.js';

@@ -1,7 +1,7 @@
 import type { AsyncCommunicator } from './communicator.js';
 import { asCollectiveError, collectiveError } from './errors.js';
 import type { CollectiveError } from './errors.js';
-import type { ReduceOp } from './reduce-op.js';
+import type { CombineOp, ReduceOp } from './reduce-op.js';
 import type { ScheduleCollectives } from './schedule-collectives.js';
 
 /** What a communicator needs from the process group that owns its links. */
@@ -49,6 +49,16 @@ export class ProcessCommunicator implements AsyncCommunicator {
 
   reduceScatter(input: Float32Array, output: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
     return this.guard('reduceScatter', () => this.collectives.reduceScatter(input, output, op));
+  }
+
+  /** See `ScheduleCollectives.allGatherParts` (hierarchical groups: processes of different thread counts). */
+  allGatherParts(buf: Float32Array, bounds: readonly number[]): Promise<void> {
+    return this.guard('allGather', () => this.collectives.allGatherParts(buf, bounds));
+  }
+
+  /** See `ScheduleCollectives.reduceScatterParts`. */
+  reduceScatterParts(buf: Float32Array, bounds: readonly number[], combine: CombineOp): Promise<void> {
+    return this.guard('reduceScatter', () => this.collectives.reduceScatterParts(buf, bounds, combine));
   }
 
   barrier(): Promise<void> {

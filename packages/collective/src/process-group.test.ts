@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RankReport, RankStart } from './fixtures/process-rank.js';
 import { assertBitIdentical, assertClose, inputFor, reference } from './testing.js';
@@ -16,8 +17,10 @@ interface Ranks {
   waitFor(pred: () => boolean, ms: number): Promise<void>;
 }
 
-async function launch(size: number, start: Omit<RankStart, 'rank' | 'size'>, secrets?: string[]): Promise<Ranks> {
+/** Rank processes, killed when the test ends whatever happened (a 'kill' loop left running would keep this file's process alive). */
+async function launch(t: TestContext, size: number, start: Omit<RankStart, 'rank' | 'size'>, secrets?: string[]): Promise<Ranks> {
   const children = Array.from({ length: size }, () => fork(RANK_SCRIPT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  t.after(() => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')));
   const reports: RankReport[][] = children.map(() => []);
   children.forEach((c, r) => c.on('message', (m) => reports[r]?.push(m as RankReport)));
   const waitFor = async (pred: () => boolean, ms: number): Promise<void> => {
@@ -51,8 +54,8 @@ function results(reports: RankReport[], name: string): Float32Array {
 const SIZES = [0, 1, 3, 7, 97, 4099, 65537, 300_007];
 
 for (const size of [2, 3, 4]) {
-  test(`processes P=${size}: all-reduce, broadcast, allGather, split over sockets are exact and bit-identical`, { timeout: 120_000 }, async () => {
-    const ranks = await launch(size, { scenario: 'exactness', secret: 's3cret', opTimeoutMs: 30_000, sizes: SIZES, smallBytes: 4096 });
+  test(`processes P=${size}: all-reduce, broadcast, allGather, split over sockets are exact and bit-identical`, { timeout: 120_000 }, async (t) => {
+    const ranks = await launch(t, size, { scenario: 'exactness', secret: 's3cret', opTimeoutMs: 30_000, sizes: SIZES, smallBytes: 4096 });
     await ranks.exited(100_000);
     for (const n of SIZES) {
       for (const op of ['sum', 'mean', 'max'] as const) {
@@ -74,9 +77,9 @@ for (const size of [2, 3, 4]) {
   });
 }
 
-test('a rank process killed with SIGKILL mid-operation: every survivor fails with PEER_LOST naming it, well within the deadline', { timeout: 60_000 }, async () => {
+test('a rank process killed with SIGKILL mid-operation: every survivor fails with PEER_LOST naming it, well within the deadline', { timeout: 60_000 }, async (t) => {
   const opTimeoutMs = 20_000;
-  const ranks = await launch(4, { scenario: 'kill', secret: 'k', opTimeoutMs, sizes: [], smallBytes: 4096 });
+  const ranks = await launch(t, 4, { scenario: 'kill', secret: 'k', opTimeoutMs, sizes: [], smallBytes: 4096 });
   await ranks.waitFor(() => ranks.reports.every((r) => r.some((m) => m.kind === 'progress' && m.step >= 2)), 30_000);
   ranks.children[2]?.kill('SIGKILL');
   const survivors = [0, 1, 3];
@@ -91,8 +94,8 @@ test('a rank process killed with SIGKILL mid-operation: every survivor fails wit
   await ranks.exited(15_000);
 });
 
-test('abort on one rank fails every rank with COLL_ERR_ABORTED and lets every process exit', { timeout: 60_000 }, async () => {
-  const ranks = await launch(3, { scenario: 'abort', secret: 'a', opTimeoutMs: 20_000, sizes: [], smallBytes: 4096 });
+test('abort on one rank fails every rank with COLL_ERR_ABORTED and lets every process exit', { timeout: 60_000 }, async (t) => {
+  const ranks = await launch(t, 3, { scenario: 'abort', secret: 'a', opTimeoutMs: 20_000, sizes: [], smallBytes: 4096 });
   await ranks.exited(30_000);
   ranks.reports.forEach((r, rank) => {
     const err = r.find((m) => m.kind === 'error');
@@ -102,8 +105,8 @@ test('abort on one rank fails every rank with COLL_ERR_ABORTED and lets every pr
   });
 });
 
-test('a peer with the wrong job secret is refused: COLL_ERR_AUTH, no link', { timeout: 60_000 }, async () => {
-  const ranks = await launch(2, { scenario: 'idle', secret: 'right', opTimeoutMs: 5_000, sizes: [], smallBytes: 4096 }, ['right', 'wrong']);
+test('a peer with the wrong job secret is refused: COLL_ERR_AUTH, no link', { timeout: 60_000 }, async (t) => {
+  const ranks = await launch(t, 2, { scenario: 'idle', secret: 'right', opTimeoutMs: 5_000, sizes: [], smallBytes: 4096 }, ['right', 'wrong']);
   await ranks.exited(30_000);
   // Both sides dial (each receives on the connection it dialed), so both learn at once.
   for (const rank of [0, 1]) {

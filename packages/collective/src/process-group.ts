@@ -9,6 +9,7 @@ import { dial, listen } from './link-setup.js';
 import type { Link } from './link.js';
 import { ProcessCommunicator } from './process-communicator.js';
 import type { GroupState } from './process-communicator.js';
+import { RankLayout } from './rank-layout.js';
 import type { ReduceOp } from './reduce-op.js';
 import { DEFAULT_ALGORITHM_OPTIONS, ScheduleCollectives } from './schedule-collectives.js';
 import type { AlgorithmOptions } from './schedule-collectives.js';
@@ -30,7 +31,18 @@ export interface ProcessGroupOptions {
   readonly jobSecret: string | Uint8Array;
   /** Job and generation; links of another group are refused. Default 'default'. */
   readonly groupId?: string;
-  /** Rank threads per process (hierarchical groups); must be equal everywhere. Default 1. */
+  /**
+   * Rank threads of every process, indexed by process rank (hierarchical groups; the
+   * coordinator hands the same list to every process). Global rank of local rank l of
+   * process p = localSizes[0] + ... + localSizes[p-1] + l. Every process must pass the
+   * same list (checked in the handshake: COLL_ERR_CONFIG). Default: every process hosts
+   * `localSize` threads.
+   */
+  readonly localSizes?: readonly number[];
+  /**
+   * Rank threads of this process. Without `localSizes`, every process hosts this many;
+   * with it, must equal `localSizes[rank]` if given. Default 1.
+   */
   readonly localSize?: number;
   /** Deadline for all links to be up. Default 30 s. */
   readonly connectTimeoutMs?: number;
@@ -52,7 +64,8 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
   readonly rank: number;
   readonly size: number;
   readonly groupId: string;
-  readonly localSize: number;
+  /** Rank threads of every process and their global ranks (see `ProcessGroupOptions.localSizes`). */
+  readonly layout: RankLayout;
   readonly opTimeoutMs: number;
   private failed: CollectiveError | undefined;
   private readonly world: ProcessCommunicator;
@@ -68,7 +81,7 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
     this.rank = options.rank;
     this.size = options.size;
     this.groupId = options.groupId ?? 'default';
-    this.localSize = options.localSize ?? 1;
+    this.layout = rankLayoutOf(options);
     this.opTimeoutMs = options.opTimeoutMs ?? 60_000;
     this.algorithms = { ...DEFAULT_ALGORITHM_OPTIONS, ...options.algorithms };
     const everyone = Array.from({ length: this.size }, (_, r) => r);
@@ -102,8 +115,24 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
     return this.subgroup(ranks);
   }
 
+  /** Rank threads of this process. */
+  get localSize(): number {
+    return this.layout.sizes[this.rank] as number;
+  }
+
+  /** Rank threads of every process, indexed by process rank. */
+  get localSizes(): readonly number[] {
+    return this.layout.sizes;
+  }
+
+  /** The communicator over process ranks [lo, hi): the world, or a cached subgroup. */
+  processRange(lo: number, hi: number): ProcessCommunicator {
+    if (lo === 0 && hi === this.size) return this.world;
+    return this.subgroup(Array.from({ length: hi - lo }, (_, i) => lo + i));
+  }
+
   /** A subgroup over these process ranks (sorted, unique, including this rank); cached per member list. */
-  subgroup(ranks: readonly number[]): AsyncCommunicator {
+  subgroup(ranks: readonly number[]): ProcessCommunicator {
     const members = [...new Set(ranks)].sort((a, b) => a - b);
     const me = members.indexOf(this.rank);
     if (members.length !== ranks.length || me < 0 || members.some((r) => !Number.isInteger(r) || r < 0 || r >= this.size)) {
@@ -215,7 +244,7 @@ export class ProcessGroupListener {
     }
     const secret = typeof options.jobSecret === 'string' ? Buffer.from(options.jobSecret, 'utf8') : options.jobSecret;
     if (secret.byteLength === 0) throw collectiveError('COLL_ERR_ARGUMENT', 'the job secret is empty');
-    const me: LinkIdentity = { group: options.groupId ?? 'default', rank, size, localSize: options.localSize ?? 1, secret };
+    const me: LinkIdentity = { group: options.groupId ?? 'default', rank, size, localSizes: rankLayoutOf(options).sizes, secret };
     const timeoutMs = options.connectTimeoutMs ?? 30_000;
     const deadline = Date.now() + timeoutMs;
     // Two connections per peer: `rx` we dialed (and receive on), `tx` the peer dialed.
@@ -339,6 +368,19 @@ export class ProcessGroupListener {
       }
     }, EARLY_SOCKET_MS).unref();
   }
+}
+
+/** The thread counts of the options, checked (COLL_ERR_ARGUMENT). */
+function rankLayoutOf(options: ProcessGroupOptions): RankLayout {
+  const { localSizes, localSize, size, rank } = options;
+  if (localSizes === undefined) return RankLayout.uniform(size, localSize ?? 1);
+  if (localSizes.length !== size) {
+    throw collectiveError('COLL_ERR_ARGUMENT', `localSizes lists ${localSizes.length} processes for a group of ${size}`);
+  }
+  if (localSize !== undefined && localSizes[rank] !== localSize) {
+    throw collectiveError('COLL_ERR_ARGUMENT', `localSize ${localSize} is not localSizes[${rank}] = ${localSizes[rank]}`);
+  }
+  return new RankLayout(localSizes);
 }
 
 /** Listens on `host:port` and connects in one call (when addresses are known up front). */

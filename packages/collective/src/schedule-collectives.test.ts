@@ -76,6 +76,42 @@ test('broadcast, allGather, reduceScatter and barrier over P=1..5', async () => 
   }
 });
 
+test('allGather and reduceScatter over parts of different sizes (processes of different thread counts), in place', async () => {
+  for (let size = 1; size <= 5; size++) {
+    for (const per of [0, 1, 7, 300]) {
+      // Rank q's part holds `per` elements per thread, with 1..3 threads (cycling), one part empty when per = 0.
+      const threads = Array.from({ length: size }, (_, q) => [2, 1, 3][q % 3] as number);
+      const bounds = [0];
+      for (const t of threads) bounds.push((bounds[bounds.length - 1] as number) + t * per);
+      const total = bounds[size] as number;
+      const ranks = groups(size, 'ring', per > 100 ? 400 : 8);
+      const parts = ranks.map((_, q) => inputFor(q, (bounds[q + 1] as number) - (bounds[q] as number), 11));
+      const bufs = ranks.map((_, q) => {
+        const b = new Float32Array(total);
+        b.set(parts[q] as Float32Array, bounds[q]);
+        return b;
+      });
+      await Promise.all(ranks.map((g, q) => g.allGatherParts(bufs[q] as Float32Array, bounds)));
+      const gathered = new Float32Array(total);
+      parts.forEach((x, q) => gathered.set(x, bounds[q]));
+      bufs.forEach((b, q) => assert.deepEqual(b, gathered, `allGatherParts P=${size} per=${per} rank ${q}`));
+
+      for (const op of ['sum', 'max'] as const) {
+        const full = ranks.map((_, q) => inputFor(q, total, 12));
+        const work = full.map((x) => x.slice());
+        await Promise.all(ranks.map((g, q) => g.reduceScatterParts(work[q] as Float32Array, bounds, op)));
+        const whole = reference(full, op);
+        work.forEach((w, q) => {
+          const [s, e] = [bounds[q] as number, bounds[q + 1] as number];
+          assertClose(w.subarray(s, e), whole.subarray(s, e), `reduceScatterParts ${op} P=${size} per=${per} rank ${q}`);
+        });
+      }
+    }
+  }
+  const [only] = groups(1, 'ring');
+  assert.throws(() => (only as ScheduleCollectives).allGatherParts(new Float32Array(4), [0, 3]), { code: 'COLL_ERR_ARGUMENT' });
+});
+
 test('a barrier does not complete before every rank has entered it', async () => {
   const ranks = groups(5, 'ring');
   let entered = 0;

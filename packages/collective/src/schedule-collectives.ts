@@ -1,12 +1,12 @@
 import { binomialBroadcast } from './algorithms/tree.js';
 import { disseminationBarrier } from './algorithms/dissemination.js';
 import { recursiveDoublingAllReduce } from './algorithms/recursive-doubling.js';
-import { ringAllGather, ringAllReduce, ringReduceScatter } from './algorithms/ring.js';
+import { ringAllGather, ringAllGatherParts, ringAllReduce, ringReduceScatter, ringReduceScatterParts } from './algorithms/ring.js';
 import { collectiveError } from './errors.js';
 import { runSchedule } from './executor.js';
 import type { Link } from './link.js';
 import { checkReduceOp, combineOpOf, divideInto } from './reduce-op.js';
-import type { ReduceOp } from './reduce-op.js';
+import type { CombineOp, ReduceOp } from './reduce-op.js';
 import type { Schedule } from './schedule.js';
 import { engineOf, registerMemory } from './reduce-engine.js';
 import { createSharedMemory } from './wasm-kernels.js';
@@ -112,6 +112,31 @@ export class ScheduleCollectives {
     });
   }
 
+  /**
+   * All-gather in place over parts of any sizes: rank q's part is buf[bounds[q],
+   * bounds[q+1]) and this rank's part is already there; every rank ends with all parts.
+   */
+  allGatherParts(buf: Float32Array, bounds: readonly number[]): Promise<void> {
+    this.checkBounds(buf, bounds, 'allGatherParts');
+    return this.enqueue((seq) =>
+      this.run(this.cached(`agp:${bounds.join(',')}`, () => ringAllGatherParts(this.rank, this.size, bounds, this.segmentElems())), buf, seq, 'sum')
+    );
+  }
+
+  /**
+   * Reduce-scatter in place over parts of any sizes: every rank's `buf` holds its
+   * contribution to every part; this rank ends with part [bounds[rank], bounds[rank+1])
+   * reduced. The rest of `buf` is scratch afterwards.
+   */
+  reduceScatterParts(buf: Float32Array, bounds: readonly number[], combine: CombineOp): Promise<void> {
+    this.checkBounds(buf, bounds, 'reduceScatterParts');
+    return this.enqueue(async (seq) => {
+      const work = this.workBuffer(buf);
+      await this.run(this.cached(`rsp:${bounds.join(',')}`, () => ringReduceScatterParts(this.rank, this.size, bounds, this.segmentElems())), work, seq, combine);
+      if (work !== buf) buf.set(work.subarray(bounds[this.rank], bounds[this.rank + 1]), bounds[this.rank]);
+    });
+  }
+
   barrier(): Promise<void> {
     return this.enqueue((seq) => this.run(this.cached('barrier', () => disseminationBarrier(this.rank, this.size)), new Float32Array(0), seq, 'sum'));
   }
@@ -137,6 +162,12 @@ export class ScheduleCollectives {
       this.staging = new Float32Array(memory.buffer, 0, bytes >>> 2);
     }
     return this.staging.subarray(0, length);
+  }
+
+  private checkBounds(buf: Float32Array, bounds: readonly number[], what: string): void {
+    if (bounds.length !== this.size + 1 || bounds[0] !== 0 || bounds[this.size] !== buf.length || bounds.some((b, i) => i > 0 && b < (bounds[i - 1] as number))) {
+      throw collectiveError('COLL_ERR_ARGUMENT', `${what}: bounds [${bounds.join(',')}] do not cut ${buf.length} elements into ${this.size} parts`);
+    }
   }
 
   private pickAllReduce(bytes: number): 'ring' | 'recursive-doubling' {

@@ -4,6 +4,7 @@ import { HierarchicalCollectives } from './hierarchical-collectives.js';
 import type { ProcessRange } from './hierarchical-collectives.js';
 import { LocalCollectives } from './local-collectives.js';
 import type { LocalGroup } from './local-collectives.js';
+import { RankLayout } from './rank-layout.js';
 import { checkReduceOp } from './reduce-op.js';
 import type { ReduceOp } from './reduce-op.js';
 import { GROUP_KEY, JOINED, MAX_GROUPS, arenaOffset, groupField } from './shared-layout.js';
@@ -44,11 +45,12 @@ export function joinThreadGroup(handle: unknown, localRank: number): ThreadCommu
   const members = Array.from({ length: h.threads }, (_, r) => r);
   const world: LocalGroup = { index: 0, members, me: localRank };
   const local = new LocalCollectives(ctx);
-  const processes = h.process?.size ?? 1;
-  const hierarchical = processes > 1 ? { collectives: new HierarchicalCollectives(ctx, world, h.process?.rank ?? 0), range: { lo: 0, hi: processes } } : undefined;
+  const ranks = new RankLayout(h.process?.localSizes ?? [h.threads]);
   const processRank = h.process?.rank ?? 0;
-  const globalRanks = Array.from({ length: h.threads * processes }, (_, g) => g);
-  return new GroupCommunicator(ctx, local, hierarchical, world, processRank * h.threads, globalRanks, { used: 0 });
+  const hierarchical =
+    ranks.processes > 1 ? { collectives: new HierarchicalCollectives(ctx, world, processRank, ranks), range: { lo: 0, hi: ranks.processes } } : undefined;
+  const globalRanks = Array.from({ length: ranks.total }, (_, g) => g);
+  return new GroupCommunicator(ctx, local, hierarchical, world, ranks, ranks.first(processRank), globalRanks, { used: 0 });
 }
 
 class GroupCommunicator implements ThreadCommunicator {
@@ -58,6 +60,8 @@ class GroupCommunicator implements ThreadCommunicator {
     /** Set for groups over whole processes (the world, or a split into whole processes) when there are several. */
     private readonly hierarchical: { readonly collectives: HierarchicalCollectives; readonly range: ProcessRange } | undefined,
     private readonly group: LocalGroup,
+    /** Rank threads of every process (the world's global ranks count from them). */
+    private readonly ranks: RankLayout,
     /** Global rank of local rank 0 of this process. */
     private readonly base: number,
     /** Global ranks of this communicator's members, in rank order. */
@@ -127,27 +131,28 @@ class GroupCommunicator implements ThreadCommunicator {
     const locals = globals.map((g) => g - this.base);
     if (locals.some((l) => l < 0 || l >= this.ctx.handle.threads)) return this.splitProcesses(ranks, globals);
     const group: LocalGroup = { index: this.claimGroup(locals), members: locals, me: locals.indexOf(this.ctx.localRank) };
-    return new GroupCommunicator(this.ctx, this.local, undefined, group, this.base, globals, this.arena);
+    return new GroupCommunicator(this.ctx, this.local, undefined, group, this.ranks, this.base, globals, this.arena);
   }
 
   /** A subgroup over whole processes: all threads of a contiguous range of processes. */
   private splitProcesses(ranks: readonly number[], globals: readonly number[]): ThreadCommunicator {
-    const t = this.ctx.handle.threads;
-    const lo = Math.floor((globals[0] as number) / t);
-    const hi = Math.floor((globals[globals.length - 1] as number) / t) + 1;
-    const whole = globals.length === (hi - lo) * t && globals.every((g, i) => g === lo * t + i);
+    const layout = this.ranks;
+    const lo = layout.processOf(globals[0] as number);
+    const hi = layout.processOf(globals[globals.length - 1] as number) + 1;
+    const first = layout.first(lo);
+    const whole = globals.length === layout.first(hi) - first && globals.every((g, i) => g === first + i);
     if (!this.hierarchical || !whole) {
       throw collectiveError(
         'COLL_ERR_UNSUPPORTED',
-        `split: [${ranks.join(',')}] spans processes partially; a subgroup must lie within one process or be whole processes (${t} ranks each)`
+        `split: [${ranks.join(',')}] spans processes partially; a subgroup must lie within one process or be all ranks of consecutive processes (rank threads per process: ${layout.sizes.join(',')})`
       );
     }
-    const range = { lo, hi };
     if (hi - lo === 1) {
       // One whole process: the local (shared-memory only) group of all its threads.
-      return new GroupCommunicator(this.ctx, this.local, undefined, this.worldLocal(), this.base, globals, this.arena);
+      return new GroupCommunicator(this.ctx, this.local, undefined, this.worldLocal(), layout, this.base, globals, this.arena);
     }
-    return new GroupCommunicator(this.ctx, this.local, { collectives: this.hierarchical.collectives, range }, this.group, this.base, globals, this.arena);
+    const range = { lo, hi };
+    return new GroupCommunicator(this.ctx, this.local, { collectives: this.hierarchical.collectives, range }, this.group, layout, this.base, globals, this.arena);
   }
 
   private worldLocal(): LocalGroup {

@@ -13,6 +13,8 @@ export class ThreadContext {
   readonly f32: Float32Array;
   readonly layout: DataLayout;
   readonly slotElems: number;
+  /** Global rank of this process's local rank 0: errors blame global ranks. */
+  readonly firstRank: number;
 
   constructor(
     readonly handle: ThreadGroupHandle,
@@ -25,6 +27,8 @@ export class ThreadContext {
     // Rank threads never receive from sockets: no scratch for them.
     registerMemory(handle.memory, scratchOffset(this.layout), 0);
     this.slotElems = handle.slotBytes >>> 2;
+    const p = handle.process;
+    this.firstRank = p ? p.localSizes.slice(0, p.rank).reduce((a, b) => a + b, 0) : 0;
   }
 
   policy(what: string, spin = true): WaitPolicy {
@@ -75,7 +79,8 @@ export class ThreadContext {
   checkSignatures(group: number, parity: number, members: readonly number[], sig: number): void {
     for (const m of members) {
       if (Atomics.load(this.control, sigIndex(group, parity, m)) !== sig) {
-        throw collectiveError('COLL_ERR_DESYNC', `local rank ${m} called a different collective (operation, size or root) than local rank ${this.localRank}`, m);
+        const [them, me] = [this.firstRank + m, this.firstRank + this.localRank];
+        throw collectiveError('COLL_ERR_DESYNC', `rank ${them} called a different collective (operation, size or root) than rank ${me}`, them);
       }
     }
   }

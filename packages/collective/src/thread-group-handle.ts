@@ -23,8 +23,11 @@ export interface ThreadGroupHandle {
   readonly opTimeoutMs: number;
   /** Spin this long before sleeping in a barrier. */
   readonly spinMicros: number;
-  /** Set for a hierarchical group: this process's place among the processes. */
-  readonly process: { readonly rank: number; readonly size: number } | null;
+  /**
+   * Set for a hierarchical group: this process's place among the processes, and the
+   * rank threads of every process (indexed by process rank) that global ranks count from.
+   */
+  readonly process: { readonly rank: number; readonly size: number; readonly localSizes: readonly number[] } | null;
 }
 
 export function checkHandle(value: unknown): ThreadGroupHandle {
@@ -40,9 +43,22 @@ export function checkHandle(value: unknown): ThreadGroupHandle {
     h.control.byteLength < CONTROL_INTS * 4 ||
     typeof h.threads !== 'number' ||
     h.threads < 1 ||
-    h.threads > MAX_THREADS
+    h.threads > MAX_THREADS ||
+    (h.process !== null && !processFits(h.process, h.threads))
   ) {
     throw collectiveError('COLL_ERR_ARGUMENT', 'not a thread group handle (pass ThreadGroup.handle through workerData as is)');
   }
   return h as ThreadGroupHandle;
+}
+
+function processFits(p: ThreadGroupHandle['process'] | undefined, threads: number): boolean {
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    Array.isArray(p.localSizes) &&
+    p.localSizes.length === p.size &&
+    Number.isInteger(p.rank) &&
+    p.localSizes[p.rank] === threads &&
+    p.localSizes.every((n) => Number.isInteger(n) && n >= 1)
+  );
 }

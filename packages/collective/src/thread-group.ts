@@ -14,9 +14,10 @@ export interface ThreadGroupOptions {
   readonly threads: number;
   /**
    * Connected process group to make this a hierarchical group: rank threads then see one
-   * communicator over all ranks of all processes (global rank = process rank x threads +
-   * local rank). Its `localSize` must equal `threads`. This thread then serves the
-   * process-level steps, so it must keep its event loop free (await, never block).
+   * communicator over all ranks of all processes (global rank = the thread counts of the
+   * lower process ranks, summed, + local rank). Its `localSize` (its `localSizes[rank]`)
+   * must equal `threads`. This thread then serves the process-level steps, so it must
+   * keep its event loop free (await, never block).
    */
   readonly process?: ProcessGroup;
   /** Per-rank staging for large operations, in bytes. Default 16 MiB. */
@@ -74,15 +75,15 @@ export function createThreadGroup(options: ThreadGroupOptions): ThreadGroup {
     ...layout,
     opTimeoutMs: options.opTimeoutMs ?? 60_000,
     spinMicros: options.spinMicros ?? (threads <= availableParallelism() ? 50 : 0),
-    process: pg ? { rank: pg.rank, size: pg.size } : null
+    process: pg ? { rank: pg.rank, size: pg.size, localSizes: [...pg.layout.sizes] } : null
   };
   let service: CommService | undefined;
   if (pg && pg.size > 1) {
-    service = new CommService(ints, memory.buffer, layout, pg, pg.rank, threads);
+    service = new CommService(ints, memory.buffer, layout, pg);
     // A process failure reaches every rank thread, attributed to that process's first global rank.
-    pg.onFailure((err) => failShared(ints, err.code, err.peer === undefined ? undefined : err.peer * threads));
+    pg.onFailure((err) => failShared(ints, err.code, pg.layout.blame(err.peer)));
     const failed = pg.failure();
-    if (failed) failShared(ints, failed.code, failed.peer === undefined ? undefined : failed.peer * threads);
+    if (failed) failShared(ints, failed.code, pg.layout.blame(failed.peer));
     service.serve().catch((err: unknown) => {
       // serve() handles operation failures itself; this is a bug in it. Fail loudly.
       failShared(ints, 'COLL_ERR_UNKNOWN', undefined);

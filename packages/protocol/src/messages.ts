@@ -25,8 +25,11 @@ export interface HelloMessage {
   readonly to: number;
   /** Number of processes in the group. */
   readonly size: number;
-  /** Rank threads in the sender's process (hierarchical groups need equal counts). */
-  readonly localSize: number;
+  /**
+   * Rank threads of every process of the group, indexed by process rank (all 1 unless
+   * hierarchical). Both sides must agree: global ranks are numbered from these counts.
+   */
+  readonly localSizes: readonly number[];
   readonly nonce: Uint8Array;
 }
 

@@ -14,7 +14,7 @@ const hello: Message = {
   from: 0,
   to: 1,
   size: 2,
-  localSize: 1,
+  localSizes: [1, 3],
   nonce: new Uint8Array(NONCE_BYTES).fill(7)
 };
 
@@ -53,6 +53,11 @@ test('bad headers are refused with stable codes', () => {
   assert.equal(code(() => validateMessage({ ...hello, from: 2 }, 0)), 'PROTOCOL_ERR_FIELD');
   assert.equal(code(() => validateMessage({ ...hello, size: 1.5 }, 0)), 'PROTOCOL_ERR_FIELD');
   assert.equal(code(() => validateMessage({ ...hello, nonce: new Uint8Array(3) }, 0)), 'PROTOCOL_ERR_FIELD');
+  assert.equal(code(() => validateMessage({ ...hello, localSizes: [1] }, 0)), 'PROTOCOL_ERR_FIELD');
+  assert.equal(code(() => validateMessage({ ...hello, localSizes: [1, 3, 2] }, 0)), 'PROTOCOL_ERR_FIELD');
+  assert.equal(code(() => validateMessage({ ...hello, localSizes: [1, 0] }, 0)), 'PROTOCOL_ERR_FIELD');
+  assert.equal(code(() => validateMessage({ ...hello, localSizes: [1, 1.5] }, 0)), 'PROTOCOL_ERR_FIELD');
+  assert.equal(code(() => validateMessage({ ...hello, localSizes: 2 }, 0)), 'PROTOCOL_ERR_FIELD');
   assert.equal(code(() => validateMessage({ ...hello, group: 'x'.repeat(5000) }, 0)), 'PROTOCOL_ERR_FIELD');
   assert.equal(code(() => validateMessage(hello, 4)), 'PROTOCOL_ERR_LENGTH');
   assert.equal(code(() => validateMessage({ ...data, dt: 'float64' }, 16)), 'PROTOCOL_ERR_DTYPE');

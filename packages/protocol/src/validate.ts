@@ -1,6 +1,6 @@
 import { BYTES_PER_ELEMENT, isDtype } from './dtypes.js';
 import { protocolError } from './errors.js';
-import { bin, int, only, str, type Fields } from './fields.js';
+import { bin, int, list, only, str, type Fields } from './fields.js';
 import { JOB_VALIDATORS } from './validate-job.js';
 import { NONCE_BYTES, PAYLOAD_TYPES, PROOF_BYTES, PROTOCOL_VERSION } from './messages.js';
 import type { Message, MessageType } from './messages.js';
@@ -31,8 +31,10 @@ export function validateMessage(decoded: unknown, payloadBytes: number): Message
 
 const VALIDATORS: { readonly [T in MessageType]: (h: Fields, payloadBytes: number) => Extract<Message, { t: T }> } = {
   hello: (h) => {
-    only(h, ['v', 't', 'group', 'from', 'to', 'size', 'localSize', 'nonce']);
+    only(h, ['v', 't', 'group', 'from', 'to', 'size', 'localSizes', 'nonce']);
     const size = int(h, 'size', 1, 1 << 20);
+    const localSizes = list(h, 'localSizes', size, (n, i) => threadCount(n, `localSizes[${i}]`));
+    if (localSizes.length !== size) throw protocolError('PROTOCOL_ERR_FIELD', `localSizes lists ${localSizes.length} processes of ${size}`);
     return {
       v: PROTOCOL_VERSION,
       t: 'hello',
@@ -40,7 +42,7 @@ const VALIDATORS: { readonly [T in MessageType]: (h: Fields, payloadBytes: numbe
       from: int(h, 'from', 0, size - 1),
       to: int(h, 'to', 0, size - 1),
       size,
-      localSize: int(h, 'localSize', 1, 1 << 16),
+      localSizes,
       nonce: bin(h, 'nonce', NONCE_BYTES)
     };
   },
@@ -82,3 +84,10 @@ const VALIDATORS: { readonly [T in MessageType]: (h: Fields, payloadBytes: numbe
   ...JOB_VALIDATORS
 };
 
+/** Rank threads of one process in a hello (at least one). */
+function threadCount(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1 << 16) {
+    throw protocolError('PROTOCOL_ERR_FIELD', `${what} must be an integer in [1, ${1 << 16}]`);
+  }
+  return value;
+}

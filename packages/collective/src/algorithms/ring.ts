@@ -8,7 +8,7 @@ import type { Schedule } from '../schedule.js';
  * all-gather phase copies those bits to everyone, so all ranks end bit-identical.
  * Chunks are cut into segments so that sending, receiving and combining overlap.
  */
-function reduceScatterPhase(b: ScheduleBuilder, bounds: number[], segment: number): void {
+function reduceScatterPhase(b: ScheduleBuilder, bounds: readonly number[], segment: number): void {
   const { rank: r, size: p } = b;
   const next = mod(r + 1, p);
   const prev = mod(r - 1, p);
@@ -26,7 +26,7 @@ function reduceScatterPhase(b: ScheduleBuilder, bounds: number[], segment: numbe
   }
 }
 
-function allGatherPhase(b: ScheduleBuilder, bounds: number[], segment: number): void {
+function allGatherPhase(b: ScheduleBuilder, bounds: readonly number[], segment: number): void {
   const { rank: r, size: p } = b;
   const next = mod(r + 1, p);
   const prev = mod(r - 1, p);
@@ -54,14 +54,34 @@ export function ringAllReduce(rank: number, size: number, length: number, segmen
 
 /** Buffer of size*chunk elements; rank r ends with chunk r reduced (other chunks are scratch). */
 export function ringReduceScatter(rank: number, size: number, chunk: number, segment: number): Schedule {
-  const b = new ScheduleBuilder('ring-reduce-scatter', rank, size, size * chunk);
-  reduceScatterPhase(b, partition(size * chunk, size), segment);
-  return b.build();
+  return ringReduceScatterParts(rank, size, equalParts(size, chunk), segment);
 }
 
 /** Buffer of size*chunk elements with rank r's part already at chunk r; everyone ends with all parts. */
 export function ringAllGather(rank: number, size: number, chunk: number, segment: number): Schedule {
-  const b = new ScheduleBuilder('ring-all-gather', rank, size, size * chunk);
-  allGatherPhase(b, partition(size * chunk, size), segment);
+  return ringAllGatherParts(rank, size, equalParts(size, chunk), segment);
+}
+
+/**
+ * Reduce-scatter over parts of any sizes (possibly empty): rank r owns [bounds[r],
+ * bounds[r+1]) of a buffer of bounds[size] elements and ends with that part reduced
+ * (the rest is scratch). For a hierarchical group whose processes host different
+ * numbers of rank threads.
+ */
+export function ringReduceScatterParts(rank: number, size: number, bounds: readonly number[], segment: number): Schedule {
+  const b = new ScheduleBuilder('ring-reduce-scatter', rank, size, bounds[size] as number);
+  reduceScatterPhase(b, bounds, segment);
   return b.build();
+}
+
+/** All-gather over parts of any sizes: rank r's part [bounds[r], bounds[r+1]) is in place; everyone ends with all parts. */
+export function ringAllGatherParts(rank: number, size: number, bounds: readonly number[], segment: number): Schedule {
+  const b = new ScheduleBuilder('ring-all-gather', rank, size, bounds[size] as number);
+  allGatherPhase(b, bounds, segment);
+  return b.build();
+}
+
+/** Bounds of `size` parts of `chunk` elements each (what `partition(size * chunk, size)` gives, exactly). */
+function equalParts(size: number, chunk: number): number[] {
+  return Array.from({ length: size + 1 }, (_, c) => c * chunk);
 }
