@@ -50,9 +50,14 @@ async function expect<T extends Message['t']>(link: Connection, type: T, timeout
   return m as Extract<Message, { t: T }>;
 }
 
+/** A peer's string, quoted short enough that the abort carrying it stays under the protocol's limits. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+}
+
 function checkHello(me: LinkIdentity, m: HelloMessage, from: number | undefined): void {
   const problems: string[] = [];
-  if (m.group !== me.group) problems.push(`group ${JSON.stringify(m.group)} is not ${JSON.stringify(me.group)}`);
+  if (m.group !== me.group) problems.push(`group ${quoted(m.group)} (${m.group.length} characters) is not ${quoted(me.group)}`);
   if (m.to !== me.rank) problems.push(`it addressed rank ${m.to}`);
   if (m.size !== me.size) problems.push(`size ${m.size} is not ${me.size}`);
   // Global ranks are numbered from these counts: peers that disagree would mix up ranks.

@@ -22,6 +22,9 @@ export interface PeerAddress {
   readonly port: number;
 }
 
+/** Connections a forming group keeps in handshake beyond its peers' own. */
+const MAX_HANDSHAKING = 64;
+
 export interface ProcessGroupOptions {
   readonly rank: number;
   readonly size: number;
@@ -266,6 +269,9 @@ export class ProcessGroupListener {
           for (const c of all) c.destroy(err);
           reject(err);
         } else {
+          // Strangers still mid-handshake would otherwise hold their sockets until the connect deadline.
+          const used = new Set([...rx.values(), ...tx.values()]);
+          for (const c of all) if (!used.has(c)) c.destroy(collectiveError('COLL_ERR_CONNECT', 'the group formed without this connection'));
           resolve(new ProcessGroup(options, links));
         }
       };
@@ -283,6 +289,11 @@ export class ProcessGroupListener {
       }, timeoutMs);
 
       this.acceptor = (socket) => {
+        // Only strangers push the count past the real peers' links; past the cap they are dropped unread.
+        if (all.size >= MAX_HANDSHAKING + 2 * size) {
+          socket.destroy();
+          return;
+        }
         const connection = new Connection(-1, options.limits);
         connection.attach(socket, true);
         all.add(connection);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { modelDefinitionHash, openDataset, ProgressTracker, StepSchedule, writeModelFolder, type Dataset, type DatasetPair } from '@tfjs-ddp/data';
-import { DEFAULT_FRAME_LIMITS, type DataSource, type Message } from '@tfjs-ddp/protocol';
+import { DEFAULT_FRAME_LIMITS, type DataSource, type Message, type PeerEntry } from '@tfjs-ddp/protocol';
 import { SILENT_LOG, type CoordinatorLog, type CoordinatorOptions } from './coordinator-options.js';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -280,7 +280,7 @@ export class Coordinator {
     const members = [...survivors, ...joiners];
     // Survivors first, so rank 0 (whose state joiners take) is a survivor.
     const assigned = assignRanks(members.map((s) => ({ id: s.id, host: s.join?.host ?? '', peerPort: s.halted?.peerPort ?? s.join?.peerPort ?? 1, threads: s.join?.threads ?? 1 })));
-    const peers = assigned.map((a) => ({ rank: a.processRank, host: a.host, port: a.peerPort }));
+    const peers = assigned.map((a) => ({ rank: a.processRank, host: a.host, port: a.peerPort, threads: a.threads }));
     const size = worldSize(assigned);
     const shareState = joiners.length > 0;
     for (const a of assigned) {
@@ -299,7 +299,7 @@ export class Coordinator {
     this.log.info({ generation: this.generation, workers: assigned.map((a) => ({ id: a.id, host: a.host, processRank: a.processRank, ranks: `${a.rankOffset}..${a.rankOffset + a.threads - 1}` })), worldSize: size }, `assigned ${size} ranks over ${assigned.length} worker(s)`);
   }
 
-  private assign(session: WorkerSession, a: AssignedWorker, processCount: number, size: number, peers: { rank: number; host: string; port: number }[], joining: boolean): void {
+  private assign(session: WorkerSession, a: AssignedWorker, processCount: number, size: number, peers: PeerEntry[], joining: boolean): void {
     const o = this.options;
     session.socket.send({
       t: 'assign',

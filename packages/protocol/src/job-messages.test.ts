@@ -23,7 +23,7 @@ test('every job message survives encode -> decode, payloads as raw bytes', () =>
   assert.deepEqual(roundTrip(join).message, join);
   const assign: Message = {
     v, t: 'assign', jobId: 'j', generation: 0, joining: false, jobSecret: 's', processRank: 1, processCount: 2, rankOffset: 2, threads: 2, worldSize: 4,
-    peers: [{ rank: 0, host: 'a', port: 1 }, { rank: 1, host: 'b', port: 2 }], config, bnMode: 'sync', dataSource: 'local',
+    peers: [{ rank: 0, host: 'a', port: 1, threads: 2 }, { rank: 1, host: 'b', port: 2, threads: 2 }], config, bnMode: 'sync', dataSource: 'local',
     datasetFingerprint: 'f', inputShape: [28, 28, 1], numClasses: 10, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000,
   };
   assert.deepEqual(roundTrip(assign).message, assign);
@@ -39,7 +39,7 @@ test('every job message survives encode -> decode, payloads as raw bytes', () =>
   assert.deepEqual(roundTrip(done).message, done);
   const model: Message = { v, t: 'model', jsonBytes: 2, accuracy: 0.9, loss: 0.3 };
   assert.deepEqual(roundTrip(model, Uint8Array.of(123, 125, 1, 2, 3, 4)).message, model);
-  const regroup: Message = { v, t: 'regroup', generation: 2, processRank: 0, processCount: 1, rankOffset: 0, threads: 2, worldSize: 2, peers: [{ rank: 0, host: 'a', port: 9 }], rollbackTo: 41, shareState: true };
+  const regroup: Message = { v, t: 'regroup', generation: 2, processRank: 0, processCount: 1, rankOffset: 0, threads: 2, worldSize: 2, peers: [{ rank: 0, host: 'a', port: 9, threads: 2 }], rollbackTo: 41, shareState: true };
   assert.deepEqual(roundTrip(regroup).message, regroup);
   const checkpoint: Message = { v, t: 'checkpointData', step: 3, jsonBytes: 2, weightsBytes: 4 };
   assert.deepEqual(roundTrip(checkpoint, new Uint8Array(2 + 4 + 8)).message, checkpoint);

@@ -38,6 +38,8 @@ export interface PeerEntry {
   readonly rank: number;
   readonly host: string;
   readonly port: number;
+  /** Rank threads that process hosts; global ranks are numbered process by process. */
+  readonly threads: number;
 }
 
 export type DataSource = 'coordinator' | 'local';

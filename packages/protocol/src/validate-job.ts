@@ -70,10 +70,11 @@ function count(value: unknown, what: string, max: number): number {
 function peerList(h: Fields, processCount: number): PeerEntry[] {
   const peers = list(h, 'peers', MAX_WORKERS, (element, i): PeerEntry => {
     const p = asFields(element, `peers[${i}]`);
-    only(p, ['rank', 'host', 'port']);
-    return { rank: int(p, 'rank', 0, processCount - 1), host: str(p, 'host'), port: int(p, 'port', 1, 65535) };
+    only(p, ['rank', 'host', 'port', 'threads']);
+    return { rank: int(p, 'rank', 0, processCount - 1), host: str(p, 'host'), port: int(p, 'port', 1, 65535), threads: int(p, 'threads', 1, MAX_THREADS_PER_WORKER) };
   });
   if (peers.length !== processCount) throw protocolError('PROTOCOL_ERR_FIELD', `the message lists ${peers.length} peers for ${processCount} processes`);
+  if (new Set(peers.map((p) => p.rank)).size !== processCount) throw protocolError('PROTOCOL_ERR_FIELD', 'the peers\' process ranks repeat');
   return peers;
 }
 

@@ -290,6 +290,7 @@ export class CoordinatorSession {
         jobSecret: a.jobSecret,
         // Links of another job or of an older ring are refused.
         groupId: `${a.jobId}/g${this.generation}`,
+        localSizes: [...peers].sort((p, q) => p.rank - q.rank).map((p) => p.threads),
         localSize: a.threads,
         connectTimeoutMs: this.options.startupTimeoutMs,
         opTimeoutMs: a.opTimeoutMs,

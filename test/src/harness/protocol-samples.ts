@@ -35,7 +35,7 @@ export function protocolSamples(prng: Prng, join: { token: string; jobId: string
     {
       message: {
         v, t: 'assign', jobId: 'j', generation: 0, joining: false, jobSecret: 's', processRank: 0, processCount: 1, rankOffset: 0, threads: 1, worldSize: 1,
-        peers: [{ rank: 0, host: '127.0.0.1', port: 4000 }], config, bnMode: 'sync', dataSource: 'local', datasetFingerprint: 'f',
+        peers: [{ rank: 0, host: '127.0.0.1', port: 4000, threads: 1 }], config, bnMode: 'sync', dataSource: 'local', datasetFingerprint: 'f',
         inputShape: [4], numClasses: 2, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000,
       },
       payload: new Uint8Array(0),
@@ -46,7 +46,7 @@ export function protocolSamples(prng: Prng, join: { token: string; jobId: string
     { message: { v, t: 'evaluate', generation: 0, epoch: 0 }, payload: new Uint8Array(0) },
     { message: { v, t: 'halt', generation: 1, reason: 'fuzz' }, payload: new Uint8Array(0) },
     { message: { v, t: 'halted', generation: 1, peerPort: 4001, lastApplied: 3 }, payload: new Uint8Array(0) },
-    { message: { v, t: 'regroup', generation: 1, processRank: 0, processCount: 1, rankOffset: 0, threads: 1, worldSize: 1, peers: [{ rank: 0, host: '127.0.0.1', port: 4001 }], rollbackTo: 2, shareState: false }, payload: new Uint8Array(0) },
+    { message: { v, t: 'regroup', generation: 1, processRank: 0, processCount: 1, rankOffset: 0, threads: 1, worldSize: 1, peers: [{ rank: 0, host: '127.0.0.1', port: 4001, threads: 1 }], rollbackTo: 2, shareState: false }, payload: new Uint8Array(0) },
     { message: { v, t: 'state', step: 3 }, payload: f32(1, 2) },
     { message: { v, t: 'checkpointRequest', generation: 0, step: 3 }, payload: new Uint8Array(0) },
     { message: { v, t: 'checkpointData', step: 3, jsonBytes: json.byteLength, weightsBytes: 4 }, payload: Buffer.concat([json, f32(1), f32(2, 3)]) },
@@ -56,7 +56,7 @@ export function protocolSamples(prng: Prng, join: { token: string; jobId: string
     { message: { v, t: 'model', jsonBytes: json.byteLength, accuracy: 0.5, loss: 1 }, payload: Buffer.concat([json, f32(1, 2)]) },
     { message: { v, t: 'finished' }, payload: new Uint8Array(0) },
     { message: { v, t: 'fail', code: 'WORKER_ERR_X', reason: 'fuzz', rank: -1 }, payload: new Uint8Array(0) },
-    { message: { v, t: 'hello', group: 'g', from: 1, to: 0, size: 2, localSize: 1, nonce: prng.bytes(NONCE_BYTES) }, payload: new Uint8Array(0) },
+    { message: { v, t: 'hello', group: 'g', from: 1, to: 0, size: 2, localSizes: [1, 1], nonce: prng.bytes(NONCE_BYTES) }, payload: new Uint8Array(0) },
     { message: { v, t: 'auth', proof: prng.bytes(PROOF_BYTES) }, payload: new Uint8Array(0) },
     { message: { v, t: 'ready' }, payload: new Uint8Array(0) },
     { message: { v, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: 3, dt: 'float32' }, payload: f32(1, 2, 3) },

@@ -76,16 +76,16 @@ export interface PeerIdentity {
   readonly size: number;
 }
 
-function hello(prng: Prng, id: PeerIdentity, from: number, to: number, over: Partial<Record<'group' | 'size' | 'localSize', string | number>> = {}): Buffer {
-  const size = typeof over.size === 'number' ? over.size : id.size;
+function hello(prng: Prng, id: PeerIdentity, from: number, to: number, over: { group?: string; size?: number; localSizes?: number[] } = {}): Buffer {
+  const size = over.size ?? id.size;
   const message: Message = {
     v: 1,
     t: 'hello',
-    group: typeof over.group === 'string' ? over.group : id.group,
+    group: over.group ?? id.group,
     from,
     to,
     size,
-    localSize: typeof over.localSize === 'number' ? over.localSize : 1,
+    localSizes: over.localSizes ?? Array.from({ length: size }, () => 1),
     nonce: prng.bytes(NONCE_BYTES),
   };
   return encodeFrameBytes(message);
@@ -117,7 +117,7 @@ export function peerCases(prng: Prng, count: number, id: PeerIdentity, targets: 
         ['size', hello(prng, id, from, target, { size: id.size + prng.range(1, 5) })],
         ['to', hello(prng, id, from, prng.pick(others))],
         ['from-self', hello(prng, id, target, target)],
-        ['localSize', hello(prng, id, from, target, { localSize: prng.range(2, 8) })],
+        ['localSizes', hello(prng, id, from, target, { localSizes: Array.from({ length: id.size }, (_, p) => (p === from ? prng.range(2, 8) : 1)) })],
       ]);
       push(`hello-wrong-${what}`, [parts], 'abort');
     } else if (roll < 0.4) {
