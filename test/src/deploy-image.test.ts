@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -10,8 +11,9 @@ import { readImageConfig, REPO } from './harness/dockerfile.js';
  * What the CPU image runs, built here without Docker: the image's build stage lays out its
  * runtime with deploy/docker/runtime-files.sh, so this runs the same script with the same
  * flags (read from the Dockerfile) and starts the CLI from the result. It proves that the
- * compiled workspaces with production dependencies alone train a model: no TypeScript,
- * turbo or other dev dependency is needed, and no file the build leaves out is.
+ * compiled workspaces with production dependencies alone train a model and serve the
+ * coordinator's pages: no TypeScript, turbo or other dev dependency is needed, and no file
+ * the build leaves out is.
  */
 
 const DOCKERFILE = 'deploy/docker/Dockerfile';
@@ -22,7 +24,7 @@ interface LockEntry {
   link?: boolean;
 }
 
-test('the CPU image\'s runtime files train a model with production dependencies only', async (t) => {
+test('the CPU image\'s runtime files train a model and serve the coordinator\'s pages with production dependencies only', async (t) => {
   const { content, config } = readImageConfig(DOCKERFILE);
   const call = /deploy\/docker\/runtime-files\.sh \/runtime([^\n\\]*)/.exec(content);
   assert.ok(call !== null, `${DOCKERFILE} does not run deploy/docker/runtime-files.sh /runtime`);
@@ -56,4 +58,36 @@ test('the CPU image\'s runtime files train a model with production dependencies 
   assert.equal(train.status, 0, `train failed:\n${train.stdout}\n${train.stderr}`);
   assert.match(train.stdout + train.stderr, /"backend":"wasm"/);
   assert.ok(existsSync(path.join(out, 'model.json')) && existsSync(path.join(out, 'weights.bin')), 'no model saved');
+
+  // The coordinator from the same tree serves what the README's port-forward shows: the
+  // dashboard (its page modules are a second build output, uPlot comes from node_modules),
+  // /metrics, /status and the probes' /healthz.
+  const port = await freePort();
+  const coordinator = spawn(path.join(runtime, 'apps/cli', bin), ['coordinator', '--host', '127.0.0.1', '--port', String(port), '--workers', '1', '--wait-timeout', '60'], {
+    cwd: root,
+    env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, ...config.env, TFJS_DDP_TOKEN: 'image-token' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  coordinator.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  coordinator.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  t.after(() => coordinator.kill('SIGKILL'));
+  const get = async (route: string): Promise<number> => (await fetch(`http://127.0.0.1:${port}${route}`, { signal: AbortSignal.timeout(5000) })).status;
+  const deadline = Date.now() + 30_000;
+  let healthy = false;
+  while (!healthy && Date.now() < deadline && coordinator.exitCode === null) {
+    healthy = await get('/healthz').then((status) => status === 200, () => false);
+    if (!healthy) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.ok(healthy, `the coordinator never answered /healthz:\n${log}`);
+  for (const route of ['/', '/dashboard/uPlot.esm.js', '/metrics', '/status']) assert.equal(await get(route), 200, `GET ${route}`);
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
