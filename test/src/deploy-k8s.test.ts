@@ -128,6 +128,11 @@ const BROKEN: { name: string; extra: ExtraOverlay; expect: RegExp; overlay?: 'cp
     expect: /POD_NAMESPACE, which neither the CLI reads nor another variable uses/,
   },
   {
+    name: 'a flag without its value',
+    extra: { 'patch.yaml': 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: tfjs-ddp-worker\nspec:\n  template:\n    spec:\n      containers:\n        - name: worker\n          args: [worker, --threads]\n' },
+    expect: /runs with --threads without its value/,
+  },
+  {
     name: 'more workers in the config than in the Job',
     extra: { 'kustomization.yaml': 'bases:\n  - ../cpu\nconfigMapGenerator:\n  - name: tfjs-ddp-job\n    behavior: merge\n    literals:\n      - TFJS_DDP_WORKERS=3\n' },
     expect: /the coordinator waits for 3 workers/,

@@ -169,14 +169,23 @@ export function environmentProblems(facts: DeployFacts): { problems: string[]; p
         problems.push(`the ${r.command} is given ${name}, which neither the CLI reads nor another variable uses`);
       }
     }
-    const cli = cliArgs(process.argv);
-    for (const arg of cli?.args ?? []) {
-      if (!arg.startsWith('--')) continue;
+    const args = cliArgs(process.argv)?.args ?? [];
+    args.forEach((arg, i) => {
+      if (!arg.startsWith('--')) {
+        // A value must follow a flag that takes one; anything else is a stray argument.
+        const flag = args[i - 1];
+        if (flag === undefined || !flag.startsWith('--') || flag.includes('=') || help.option(flag)?.takesValue === false) problems.push(`the ${r.command} runs with the stray argument ${arg}`);
+        return;
+      }
       const flag = arg.split('=')[0] as string;
-      if (help.option(flag) !== undefined) continue;
-      if (PENDING_FLAGS[r.command]?.includes(flag) === true) pending.push(`tfjs-ddp ${r.command} ${flag}`);
-      else problems.push(`the ${r.command} runs with ${flag}, which \`tfjs-ddp ${r.command}\` does not have`);
-    }
+      const option = help.option(flag);
+      if (option === undefined) {
+        if (PENDING_FLAGS[r.command]?.includes(flag) === true) pending.push(`tfjs-ddp ${r.command} ${flag}`);
+        else problems.push(`the ${r.command} runs with ${flag}, which \`tfjs-ddp ${r.command}\` does not have`);
+      } else if (option.takesValue && !arg.includes('=') && (args[i + 1] === undefined || args[i + 1]?.startsWith('--') === true)) {
+        problems.push(`the ${r.command} runs with ${flag} without its value`);
+      }
+    });
     for (const [name, value] of Object.entries(process.env)) if (/\$\([A-Za-z_]/.test(value)) problems.push(`the ${r.command}'s ${name} keeps an unresolved reference: ${value}`);
     for (const arg of process.argv) if (/\$\([A-Za-z_]/.test(arg)) problems.push(`the ${r.command}'s argument ${arg} keeps an unresolved reference`);
     // Service links (on unless disabled) would define <SERVICE>_PORT, <SERVICE>_SERVICE_HOST, ...
