@@ -58,3 +58,13 @@ test('the same when the coordinator streams the samples (--data-source coordinat
   const diff = maxRelativeDifference(weights, reference.weights);
   assert.ok(diff <= TOLERANCE, `weights differ from the one-replica reference by ${diff}`);
 });
+
+test('unequal workers (1 thread and 3 threads) with --balance speed equal one replica on the whole batch', async () => {
+  // Four global ranks numbered process by process (0 | 1,2,3); the speed balancer moves samples
+  // between them from step 2 on, which changes who computes what but not the step's mathematics.
+  const cfg = config(16, { maxSteps: 6 });
+  const weights = await runJob('1+3-speed', cfg, [1, 3], { balance: 'speed' });
+  const reference = await referenceRun(cfg);
+  const diff = maxRelativeDifference(weights, reference.weights);
+  assert.ok(diff <= TOLERANCE, `weights differ from the one-replica reference by ${diff}`);
+});

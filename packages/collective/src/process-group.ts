@@ -1,5 +1,5 @@
 import type { Server, Socket } from 'node:net';
-import type { FrameLimits, Message } from '@tfjs-ddp/protocol';
+import { PROTOCOL_VERSION, type FrameLimits, type Message } from '@tfjs-ddp/protocol';
 import type { AsyncCommunicator } from './communicator.js';
 import { collectiveError, isCollectiveErrorCode } from './errors.js';
 import type { CollectiveError } from './errors.js';
@@ -271,7 +271,12 @@ export class ProcessGroupListener {
         } else {
           // Strangers still mid-handshake would otherwise hold their sockets until the connect deadline.
           const used = new Set([...rx.values(), ...tx.values()]);
-          for (const c of all) if (!used.has(c)) c.destroy(collectiveError('COLL_ERR_CONNECT', 'the group formed without this connection'));
+          for (const c of all) {
+            if (used.has(c)) continue;
+            const reason = 'the group formed without this connection';
+            c.sendControl({ v: PROTOCOL_VERSION, t: 'abort', code: 'COLL_ERR_CONFIG', rank, reason });
+            c.destroy(collectiveError('COLL_ERR_CONFIG', reason));
+          }
           resolve(new ProcessGroup(options, links));
         }
       };

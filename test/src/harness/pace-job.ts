@@ -36,7 +36,9 @@ export function paceJob(port: number, worker: () => RunningProcess | undefined, 
       stats.polls++;
       try {
         const s = await jobState(port);
-        const allowed = Math.floor(progress() * Math.max(0, s.totalSteps - margin));
+        // The last `margin` steps wait for the whole load: the job must outlive its last connection.
+        const done = progress();
+        const allowed = done >= 1 ? s.totalSteps : Math.floor(done * Math.max(0, s.totalSteps - margin));
         setPaused(running && s.state === 'training' && s.step >= allowed);
       } catch (err) {
         // The coordinator is gone (the job ended or crashed): nothing left to pace; the test judges the exit.
