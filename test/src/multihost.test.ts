@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -48,4 +48,53 @@ test('a job across three hosts (network namespaces): coordinator streams the dat
   const reference = await referenceRun(config);
   const diff = maxRelativeDifference(savedWeights(out), reference.weights);
   assert.ok(diff <= 1e-4, `weights differ from the one-replica reference by ${diff}`);
+});
+
+test('a worker cut off the network mid-run: the coordinator notices within its heartbeat deadline and the job finishes on the other; the cut worker gives up with a clear error; nothing hangs', { timeout: 150_000 }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'netcut-'));
+  const token = path.join(dir, 'token');
+  writeFileSync(token, 'hosts-token\n');
+  const [coordinatorHost, ...workerHosts] = network.hosts;
+  assert.ok(coordinatorHost !== undefined && workerHosts.length === 2);
+  const config: JobConfig = { model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 16, optimizer: { name: 'adam', learningRate: 0.003 }, seed: 13, maxSteps: 40 };
+  const out = path.join(dir, 'run');
+  const coordinator = startCli(
+    ['coordinator', '--host', coordinatorHost.address, '--port', '7071', '--workers', '2', '--token-file', token, '--model', config.model, '--dataset', config.dataset,
+      '--global-batch', String(config.globalBatch), '--optimizer', 'adam', '--lr', '0.003', '--seed', String(config.seed), '--max-steps', String(config.maxSteps),
+      '--out', out, '--wait-timeout', '60', '--heartbeat-timeout', '3', '--min-workers', '1', '--no-progress', '--log-level', 'info'],
+    { command: [...network.exec(coordinatorHost), process.execPath, CLI], timeoutMs: 140_000 },
+  );
+  running.push(coordinator);
+  const workers = workerHosts.map((host) => {
+    const w = startCli(['worker', '--coordinator', `ws://${coordinatorHost.address}:7071`, '--token-file', token, '--threads', '1', '--advertise-host', host.address, '--backend', 'wasm',
+      '--coordinator-timeout', '4', '--connect-timeout', '5', '--log-level', 'info'], { command: [...network.exec(host), process.execPath, CLI], timeoutMs: 140_000 });
+    running.push(w);
+    return w;
+  });
+  // Cut the second worker's host off once a few steps are committed (the coordinator writes one record per step).
+  const metrics = path.join(out, 'metrics.jsonl');
+  const deadline = Date.now() + 90_000;
+  while (!(existsSync(metrics) && readFileSync(metrics, 'utf8').split('\n').filter((l) => l.includes('"kind":"step"')).length >= 5)) {
+    assert.ok(Date.now() < deadline && coordinator.child.exitCode === null, `the job did not reach step 5:\n${coordinator.output().slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const cutHost = workerHosts[1] as (typeof workerHosts)[number];
+  network.cut(cutHost);
+  const cutAt = Date.now();
+  const cutWorker = workers[1] as RunningProcess;
+  const [coordinatorCode, survivorCode, cutCode] = await Promise.all([coordinator.exited, workers[0]?.exited, cutWorker.exited.then((code) => ({ code, ms: Date.now() - cutAt }))]);
+  const outputs = `coordinator:\n${coordinator.output().slice(-4000)}\nworkers:\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`;
+  assert.equal(coordinatorCode, 0, outputs);
+  assert.equal(survivorCode, 0, outputs);
+  const lost = /lost worker [^"]*: no heartbeat for (\d+) ms/.exec(coordinator.output());
+  assert.ok(lost !== null, `the coordinator did not report the lost worker:\n${outputs}`);
+  assert.ok(Number(lost[1]) < 5_000, `the loss was noticed after ${lost[1]} ms of silence`);
+  assert.equal(cutCode.code, 1, outputs);
+  assert.match(cutWorker.output(), /no heartbeat from the coordinator|coordinator not reachable|could not reach the coordinator/);
+  // Its watchdog (4 s), then 5 s of reconnect attempts: well under a minute, never the collective's 120 s deadline.
+  assert.ok(cutCode.ms < 30_000, `the cut worker took ${cutCode.ms} ms to give up`);
+  const reference = await referenceRun(config);
+  const diff = maxRelativeDifference(savedWeights(out), reference.weights);
+  assert.ok(diff <= 1e-4, `weights differ from the one-replica reference by ${diff}`);
+  console.log(JSON.stringify({ netcut: { coordinatorSilenceMs: Number(lost[1]), cutWorkerExitMs: cutCode.ms } }));
 });

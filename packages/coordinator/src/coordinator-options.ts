@@ -27,8 +27,16 @@ export interface CoordinatorOptions {
   dataSource?: DataSource;
   /** Shard sizes: even, or in proportion to each rank's measured speed. Default even. */
   balance?: BalanceMode;
-  /** Where the trained model and metrics.jsonl go. */
+  /** The run folder: the trained model, metrics.jsonl and checkpoints/ go there. */
   outDir: string;
+  /** Checkpoint after every this many steps as well as at every epoch end; 0: at epoch ends only. Default 0. */
+  checkpointEvery?: number;
+  /** Complete checkpoints kept. Default 3. */
+  keepCheckpoints?: number;
+  /** A run folder to continue from its newest good checkpoint (none there yet: start at step 1). */
+  resume?: string;
+  /** With `resume`: a corrupt newest checkpoint is passed over for the newest good one, not refused. Default false. */
+  resumeFallback?: boolean;
   /** Compare replicas' weight checksums every this many steps (0: never). Default 0. */
   checkReplicasEvery?: number;
   /** Deadline for all workers to join. Default 300 s. */

@@ -8,6 +8,7 @@ import { SILENT_LOG, type CoordinatorLog, type CoordinatorOptions } from './coor
 import { CoordinatorError, type CoordinatorErrorCode } from './errors.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createHttpServer, type RouteHandler } from './http-server.js';
+import { findResumePoint, JobCheckpoints, type ResumePoint } from './checkpoint/job-checkpoints.js';
 import { JobDriver, type EpochEvaluation, type JobEndpoint } from './job-driver.js';
 import { JobSocket, rawBytes } from './job-socket.js';
 import { MetricsLog, stepWallMs, type MetricsRecord } from './metrics-log.js';
@@ -74,6 +75,7 @@ export class Coordinator {
   private readonly wss: WebSocketServer;
   private readonly schedule: StepSchedule;
   private readonly ledger: SampleLedger;
+  private readonly checkpoints: JobCheckpoints;
   private readonly jobSecret = newSecret();
   private readonly recordListeners = new Set<(record: MetricsRecord) => void>();
   private readonly waiters = new Set<() => void>();
@@ -95,6 +97,7 @@ export class Coordinator {
     port: number,
     private readonly data: DatasetPair,
     private readonly modelHash: string,
+    private readonly resumePoint: ResumePoint | undefined,
   ) {
     this.jobId = options.jobId ?? randomBytes(6).toString('hex');
     this.port = port;
@@ -102,6 +105,7 @@ export class Coordinator {
     const c = options.config;
     this.schedule = new StepSchedule({ size: data.train.size, globalBatch: c.globalBatch, seed: c.seed, epochs: c.epochs, maxSteps: c.maxSteps });
     this.ledger = new SampleLedger(this.schedule, data.train.size);
+    this.checkpoints = new JobCheckpoints({ runDir: options.outDir, schedule: this.schedule, config: c, every: options.checkpointEvery ?? 0, keep: options.keepCheckpoints, log: this.log });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: DEFAULT_FRAME_LIMITS.maxPayloadBytes + DEFAULT_FRAME_LIMITS.maxHeaderBytes + 8 });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
   }
@@ -115,6 +119,8 @@ export class Coordinator {
     if (!Number.isInteger(minWorkers) || minWorkers < 1 || minWorkers > options.workers) {
       throw new CoordinatorError('COORD_ERR_BAD_OPTION', `min-workers must be an integer in 1..${options.workers} (the workers), got ${minWorkers}`);
     }
+    // A checkpoint that cannot be resumed is refused before anything listens.
+    const resumePoint = options.resume === undefined ? undefined : await findResumePoint(options.resume, options.config, options.resumeFallback ?? false, options.log ?? SILENT_LOG);
     const data = openDataset(options.config.dataset, options.config.seed);
     const modelHash = modelDefinitionHash(options.config.model, options.config);
     // The HTTP server exists before the coordinator it reports on: /status reads it through this reference.
@@ -122,7 +128,7 @@ export class Coordinator {
     const routes = new Map<string, RouteHandler>();
     const server = createHttpServer({ status: () => (ref.coordinator as Coordinator).status(), extra: routes });
     const port = await listen(server, options.port ?? 7070, options.host ?? '0.0.0.0');
-    const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, routes, port, data, modelHash);
+    const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, routes, port, data, modelHash, resumePoint);
     ref.coordinator = coordinator;
     coordinator.log.info({ port, jobId: coordinator.jobId, workers: options.workers }, `coordinator listening on port ${port}; waiting for ${options.workers} worker(s)`);
     return coordinator;
@@ -154,9 +160,11 @@ export class Coordinator {
       await this.untilReady();
       this.state = 'training';
       this.startedAt = new Date().toISOString();
-      const metrics = new MetricsLog(o.outDir);
-      const tracker = new ProgressTracker(this.schedule.stepsPerEpoch, this.schedule.totalSteps);
-      let startStep = 0;
+      let startStep = this.resumePoint?.startStep ?? 0;
+      const metrics = new MetricsLog(o.outDir, { append: startStep > 0 });
+      const tracker = new ProgressTracker(this.schedule.stepsPerEpoch, this.schedule.totalSteps, startStep);
+      // The checkpoint's steps were committed by the run it continues.
+      this.ledger.commitUpTo(startStep);
       let evaluateFirst: number | undefined;
       let recoveries = 0;
       for (;;) {
@@ -164,7 +172,7 @@ export class Coordinator {
         this.driver = driver;
         try {
           const result = await driver.run();
-          if (!result.paused) return this.finish(metrics, result.steps, result.samples, result.elapsedSec);
+          if (!result.paused) return await this.finish(metrics, result.steps, result.samples, result.elapsedSec);
           startStep = result.steps;
           evaluateFirst = undefined;
           recoveries = 0;
@@ -191,6 +199,7 @@ export class Coordinator {
       this.log.error({ code }, this.error);
       throw error;
     } finally {
+      await this.checkpoints.flush();
       await this.close();
     }
   }
@@ -232,7 +241,8 @@ export class Coordinator {
     });
   }
 
-  private finish(metrics: MetricsLog, steps: number, samples: number, elapsedSec: number): CoordinatorResult {
+  private async finish(metrics: MetricsLog, steps: number, samples: number, elapsedSec: number): Promise<CoordinatorResult> {
+    await this.checkpoints.flush();
     const model = this.model;
     if (model === undefined) throw new CoordinatorError('COORD_ERR_WORKER_FAILED', 'the worker hosting rank 0 finished without sending the model');
     const modelPath = writeModelFolder(this.options.outDir, model.json, model.weights);
@@ -292,6 +302,12 @@ export class Coordinator {
       if (regrouping && survivors.includes(session)) {
         session.socket.send({ t: 'regroup', generation: this.generation, processRank: a.processRank, processCount: assigned.length, rankOffset: a.rankOffset, threads: a.threads, worldSize: size, peers, rollbackTo: committed, shareState });
       } else {
+        // A resumed run's first ring: rank 0 starts from the checkpoint's state and shares it.
+        const resumed = this.resumePoint;
+        if (!regrouping && a.rankOffset === 0 && resumed !== undefined) {
+          const state = resumed.checkpoint.state;
+          session.socket.send({ t: 'state', step: resumed.startStep }, new Uint8Array(state.buffer, state.byteOffset, state.byteLength));
+        }
         this.assign(session, a, assigned.length, size, peers, regrouping);
         if (regrouping) this.rankRestarts += a.threads;
       }
@@ -470,10 +486,12 @@ export class Coordinator {
         }
         if (!streamed) {
           session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize: 0 }, rawBytes(indices));
-          return;
+        } else {
+          const batch = this.data.train.batch(indices);
+          session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize }, rawBytes(indices), rawBytes(batch.x), rawBytes(batch.y));
         }
-        const batch = this.data.train.batch(indices);
-        session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize }, rawBytes(indices), rawBytes(batch.x), rawBytes(batch.y));
+        // Right behind the step's order: every rank takes the checkpoint after that step, before any prefetched one.
+        if (this.checkpoints.wants(step)) session.socket.send({ t: 'checkpointRequest', generation, step });
       },
       sendEvaluate: (epoch) => session.socket.send({ t: 'evaluate', generation, epoch }),
       sendFinish: () => session.socket.send({ t: 'finish' }),
@@ -578,6 +596,14 @@ export class Coordinator {
         if (session.state !== 'ready' || session.assigned?.rankOffset !== 0) break;
         this.model = { json: new TextDecoder().decode(payload.subarray(0, message.jsonBytes)), weights: payload.slice(message.jsonBytes), evaluation: { accuracy: message.accuracy, loss: message.loss, count: this.data.test.size } };
         return;
+      case 'checkpointData': {
+        if (session.state !== 'ready' || session.assigned?.rankOffset !== 0) break;
+        const json = new TextDecoder().decode(payload.subarray(0, message.jsonBytes));
+        const weights = payload.slice(message.jsonBytes, message.jsonBytes + message.weightsBytes);
+        const state = new Float32Array(payload.slice(message.jsonBytes + message.weightsBytes).buffer);
+        this.checkpoints.write(message.step, json, weights, state);
+        return;
+      }
       case 'finished':
         if (session.state !== 'ready' || session.assigned === undefined) break;
         session.state = 'finished';

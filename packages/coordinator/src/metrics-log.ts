@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StepProgress } from '@tfjs-ddp/data';
 import type { RankStepReport } from '@tfjs-ddp/protocol';
@@ -27,10 +27,11 @@ export type MetricsRecord =
 export class MetricsLog {
   readonly file: string;
 
-  constructor(dir: string) {
+  /** `append`: a resumed run adds to the records of the run it continues. */
+  constructor(dir: string, options: { append?: boolean } = {}) {
     mkdirSync(dir, { recursive: true });
     this.file = path.join(dir, METRICS_FILE);
-    writeFileSync(this.file, '');
+    if (options.append !== true || !existsSync(this.file)) writeFileSync(this.file, '');
   }
 
   step(progress: StepProgress, reports: readonly RankStepReport[]): MetricsRecord {

@@ -161,7 +161,8 @@ export class CoordinatorSession {
         this.regroup(message).catch((error: unknown) => this.failJob(error instanceof WorkerError ? error : new WorkerError('WORKER_ERR_RANK_FAILED', (error as Error).message, { cause: error })));
         return;
       case 'checkpointRequest':
-        if (message.generation === this.generation && this.rankOffset === 0) this.pool?.send(0, { kind: 'checkpoint', generation: message.generation, step: message.step });
+        // Every rank takes part (outside sync BN the moving statistics are averaged); rank 0 reports.
+        if (message.generation === this.generation) this.toRanks(() => ({ kind: 'checkpoint', generation: message.generation, step: message.step }));
         return;
       case 'finish':
         this.toRanks(() => ({ kind: 'finish', returnModel: true, returnWeights: false }));
@@ -233,10 +234,9 @@ export class CoordinatorSession {
         const a = this.assignment;
         this.send({ t: 'workerReady', backend: a === undefined ? 'unknown' : 'regrouped', backendReason: `generation ${this.generation}`, parameters: 0 });
       },
-      onCheckpoint: (checkpoint) => {
-        const json = new TextEncoder().encode(checkpoint.model.modelJson);
-        const state = new Uint8Array(checkpoint.state.buffer, checkpoint.state.byteOffset, checkpoint.state.byteLength);
-        this.send({ t: 'checkpointData', step: checkpoint.step, jsonBytes: json.byteLength, weightsBytes: checkpoint.model.weights.byteLength }, json, checkpoint.model.weights, state);
+      onCheckpoint: (step, { model, state }) => {
+        const json = new TextEncoder().encode(model.modelJson);
+        this.send({ t: 'checkpointData', step, jsonBytes: json.byteLength, weightsBytes: model.weights.byteLength }, json, model.weights, new Uint8Array(state.buffer, state.byteOffset, state.byteLength));
       },
       onFinished: (all) => {
         const rank0 = all.find((f) => f.rank === 0);

@@ -11,7 +11,8 @@ export interface LocalRanksHandlers {
   onEvaluated: (epoch: number, evaluation: Evaluation | undefined) => void;
   /** Every local rank joined the ring of the current generation. */
   onRegrouped: () => void;
-  onCheckpoint: (checkpoint: CheckpointTaken) => void;
+  /** Rank 0 (if it is here) took a checkpoint after `step`. */
+  onCheckpoint: (step: number, data: NonNullable<CheckpointTaken['data']>) => void;
   onFinished: (finished: Finished[]) => void;
   /** The first failure of any local rank in a generation. A fatal one ends the process's part in the job. */
   onFailed: (error: WorkerError, fatal: boolean) => void;
@@ -87,7 +88,7 @@ export class LocalRanks {
         if (++this.regrouped === this.ranks) this.handlers.onRegrouped();
         return;
       case 'checkpoint':
-        this.handlers.onCheckpoint(report);
+        if (report.data !== undefined) this.handlers.onCheckpoint(report.step, report.data);
         return;
       case 'finished':
         this.finished.push(report);

@@ -76,7 +76,7 @@ export interface RegroupOrder {
   shareState: boolean;
 }
 
-/** Rank 0: report the model and the training state (a checkpoint after the last step). */
+/** Every rank: share the moving statistics; rank 0 then reports the model and the training state after `step`. */
 export interface CheckpointOrder {
   kind: 'checkpoint';
   generation: number;
@@ -148,8 +148,8 @@ export interface CheckpointTaken {
   kind: 'checkpoint';
   rank: number;
   step: number;
-  model: ModelArtifactsBytes;
-  state: Float32Array;
+  /** Rank 0's model and training state; the other ranks only took part in the BN statistics. */
+  data?: { model: ModelArtifactsBytes; state: Float32Array };
 }
 
 export type RankReport = RankReady | StepDone | Evaluated | Finished | RankFailed | Regrouped | CheckpointTaken;

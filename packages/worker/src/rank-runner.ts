@@ -88,10 +88,23 @@ export class RankRunner {
     const waitMs = started - this.lastOrderDoneAt;
     const shard = this.shard(order);
     const before = this.replica.readState();
-    const result = this.replica.computeGradients(shard, order.step, this.gradients);
-    const computed = performance.now();
-    const syncBnMs = this.bnGroup.take();
-    this.communicator.allReduce(this.gradients, 'sum');
+    // BN wait time of a step that failed part-way is not this step's.
+    this.bnGroup.take();
+    let result: ReturnType<Replica['computeGradients']>;
+    let computed: number;
+    let syncBnMs: number;
+    try {
+      result = this.replica.computeGradients(shard, order.step, this.gradients);
+      computed = performance.now();
+      syncBnMs = this.bnGroup.take();
+      this.communicator.allReduce(this.gradients, 'sum');
+    } catch (error) {
+      // A step that fails part-way (a peer lost) may have moved BN moving statistics in
+      // the layers it got through, and each survivor got through a different number:
+      // undo it, so that every survivor is exactly at its last applied step.
+      this.replica.writeState(before);
+      throw error;
+    }
     const reduced = performance.now();
     this.keepSnapshot(order.step, before);
     this.replica.applyGradients(this.gradients, order.globalCount);
@@ -104,7 +117,7 @@ export class RankRunner {
       kind: 'stepDone',
       generation: this.generation,
       step: order.step,
-      report: { rank: this.rank, lossSum: result.lossSum, correct: result.correct, count: result.count, computeMs: computed - started - syncBnMs, syncBnMs, allReduceMs: reduced - computed, applyMs: applied - reduced, waitMs },
+      report: { rank: this.rank, lossSum: result.lossSum, correct: result.correct, count: result.count, computeMs: Math.max(0, computed - started - syncBnMs), syncBnMs, allReduceMs: reduced - computed, applyMs: applied - reduced, waitMs },
     };
   }
 
@@ -159,7 +172,11 @@ export class RankRunner {
   async checkpoint(order: CheckpointOrder): Promise<CheckpointTaken> {
     // Outside `sync` the moving statistics are per rank; a checkpoint holds their mean.
     this.shareMovingStatistics();
-    return { kind: 'checkpoint', rank: this.rank, step: order.step, model: await modelArtifacts(this.replica.model), state: this.replica.readState() };
+    if (this.lastApplied !== order.step) {
+      throw new WorkerError('WORKER_ERR_PROTOCOL', `a checkpoint after step ${order.step + 1} was asked for, but rank ${this.rank} is after step ${this.lastApplied + 1}`);
+    }
+    if (this.rank !== 0) return { kind: 'checkpoint', rank: this.rank, step: order.step };
+    return { kind: 'checkpoint', rank: this.rank, step: order.step, data: { model: await modelArtifacts(this.replica.model), state: this.replica.readState() } };
   }
 
   async finish(order: FinishOrder): Promise<Finished> {

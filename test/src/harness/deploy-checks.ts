@@ -12,13 +12,6 @@ import { containerProcess, jobPod, type ContainerProcess, type JobPod } from './
  * assert both that the real overlays pass and that a deliberately broken one does not.
  */
 
-/**
- * Flags the manifests use that the CLI is being given by other work: `--resume <dir>`
- * (the coordinator's checkpoint folder, added with the elastic-rejoin work). Until
- * `tfjs-ddp coordinator --help` lists it, the checks report it as pending instead of unknown.
- */
-export const PENDING_FLAGS: Record<string, string[]> = { coordinator: ['--resume'] };
-
 /** A workload of the job: a Job whose container runs `tfjs-ddp <command>`. */
 export interface Role {
   command: 'coordinator' | 'worker';
@@ -150,9 +143,8 @@ export function serviceProblems(facts: DeployFacts): string[] {
 }
 
 /** Every variable is one the CLI reads (or feeds one that it reads), every flag is one it has. */
-export function environmentProblems(facts: DeployFacts): { problems: string[]; pending: string[] } {
+export function environmentProblems(facts: DeployFacts): string[] {
   const problems: string[] = [];
-  const pending: string[] = [];
   for (const r of facts.roles) {
     const help = cliHelp(r.command);
     const { process } = r.pods[0] as { process: ContainerProcess };
@@ -180,8 +172,7 @@ export function environmentProblems(facts: DeployFacts): { problems: string[]; p
       const flag = arg.split('=')[0] as string;
       const option = help.option(flag);
       if (option === undefined) {
-        if (PENDING_FLAGS[r.command]?.includes(flag) === true) pending.push(`tfjs-ddp ${r.command} ${flag}`);
-        else problems.push(`the ${r.command} runs with ${flag}, which \`tfjs-ddp ${r.command}\` does not have`);
+        problems.push(`the ${r.command} runs with ${flag}, which \`tfjs-ddp ${r.command}\` does not have`);
       } else if (option.takesValue && !arg.includes('=') && (args[i + 1] === undefined || args[i + 1]?.startsWith('--') === true)) {
         problems.push(`the ${r.command} runs with ${flag} without its value`);
       }
@@ -206,7 +197,7 @@ export function environmentProblems(facts: DeployFacts): { problems: string[]; p
       }
     }
   }
-  return { problems, pending };
+  return problems;
 }
 
 /** The token file the CLI is told to read is a key of the job's Secret, mounted there. */
@@ -284,6 +275,8 @@ export function restartProblems(facts: DeployFacts): string[] {
   const claimMounts = (coordinator.container.volumeMounts ?? []).filter((m) => coordinator.job.spec?.template.spec?.volumes?.some((v) => v.name === m.name && v.persistentVolumeClaim !== undefined));
   const onClaim = (dir: string | undefined): boolean => dir !== undefined && claimMounts.some((m) => dir === m.mountPath || dir.startsWith(`${m.mountPath}/`));
   if (!args.includes('--resume') || !onClaim(resume)) problems.push(`the coordinator does not --resume from a folder on a PersistentVolumeClaim (got ${resume ?? 'no --resume'})`);
+  // Checkpoints are written under --out: a restarted coordinator must read them from there.
+  if (args.includes('--resume') && resume !== effective(process, '--out')) problems.push(`the coordinator resumes from ${resume ?? '?'} but writes its checkpoints under --out ${effective(process, '--out') ?? '?'}`);
   if (!onClaim(effective(process, '--out'))) problems.push('the coordinator writes the trained model outside its PersistentVolumeClaim');
   for (const volume of coordinator.job.spec?.template.spec?.volumes ?? []) {
     const claim = volume.persistentVolumeClaim?.claimName;

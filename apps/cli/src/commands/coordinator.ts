@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { attachDashboard, attachMetrics, BALANCE_MODES, Coordinator, readToken, type BalanceMode } from '@tfjs-ddp/coordinator';
 import { DATA_SOURCES, type DataSource } from '@tfjs-ddp/protocol';
-import { oneOf, positiveInt, portNumberOrZero } from '../flags.js';
+import { nonNegativeInt, oneOf, positiveInt, portNumberOrZero } from '../flags.js';
 import { TOKEN_ENV, addCommonOptions, addJobOptions, envOption, jobConfigFrom, type CommonFlags, type JobFlags } from '../job-flags.js';
 import { createLogger } from '../logger.js';
 import { createProgressView } from '../progress-view.js';
@@ -19,6 +19,10 @@ interface CoordinatorFlags extends JobFlags, CommonFlags {
   heartbeatTimeout: number;
   minWorkers: number;
   rejoinTimeout: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  resume?: string;
+  resumeFallback: boolean;
 }
 
 /** The default port of the coordinator (WebSocket and HTTP on one port); the manifests use it too. */
@@ -39,7 +43,11 @@ export function coordinatorCommand(): Command {
     .addOption(envOption('--step-timeout <s>', 'seconds every rank may take for one step', 'STEP_TIMEOUT').argParser(positiveInt).default(300))
     .addOption(envOption('--heartbeat-timeout <s>', 'a worker that answers no ping (one a second) for this long is lost: the ring is re-formed without it', 'HEARTBEAT_TIMEOUT').argParser(positiveInt).default(3))
     .addOption(envOption('--min-workers <n>', 'training goes on while at least this many workers remain', 'MIN_WORKERS').argParser(positiveInt).default(1))
-    .addOption(envOption('--rejoin-timeout <s>', 'with fewer than --min-workers left, seconds to wait for workers to (re)join before giving up', 'REJOIN_TIMEOUT').argParser(positiveInt).default(60));
+    .addOption(envOption('--rejoin-timeout <s>', 'with fewer than --min-workers left, seconds to wait for workers to (re)join before giving up', 'REJOIN_TIMEOUT').argParser(positiveInt).default(60))
+    .addOption(envOption('--checkpoint-every <n>', 'also checkpoint after every n steps (always at each epoch end); 0: epoch ends only', 'CHECKPOINT_EVERY').argParser(nonNegativeInt).default(0))
+    .addOption(envOption('--keep-checkpoints <n>', 'complete checkpoints kept under <out>/checkpoints', 'KEEP_CHECKPOINTS').argParser(positiveInt).default(3))
+    .addOption(envOption('--resume <run>', 'continue the run in this folder (usually --out) from its newest good checkpoint; none there yet: start at step 1', 'RESUME'))
+    .addOption(envOption('--resume-fallback', 'with --resume, pass over a corrupt newest checkpoint for the newest good one instead of refusing', 'RESUME_FALLBACK').default(false));
   addCommonOptions(command);
   return command.action(async (flags: CoordinatorFlags) => {
     const logger = createLogger('coordinator', flags.logLevel);
@@ -63,6 +71,10 @@ export function coordinatorCommand(): Command {
       heartbeatTimeoutMs: flags.heartbeatTimeout * 1000,
       minWorkers: flags.minWorkers,
       rejoinTimeoutMs: flags.rejoinTimeout * 1000,
+      checkpointEvery: flags.checkpointEvery,
+      keepCheckpoints: flags.keepCheckpoints,
+      resume: flags.resume,
+      resumeFallback: flags.resumeFallback,
       log: logger,
       hooks: {
         onStep: (p) => view.update(p),

@@ -1,0 +1,143 @@
+import type { StepSchedule } from '@tfjs-ddp/data';
+import type { JobConfig } from '@tfjs-ddp/protocol';
+import type { CoordinatorLog } from '../coordinator-options.js';
+import { CoordinatorError } from '../errors.js';
+import type { StoredCheckpoint } from './checkpoint-types.js';
+import { CheckpointError } from './errors.js';
+import { readLatestCheckpoint } from './read-checkpoint.js';
+import { writeCheckpoint, DEFAULT_KEEP } from './write-checkpoint.js';
+
+export interface JobCheckpointsOptions {
+  /** The run folder; checkpoints go to `<runDir>/checkpoints/step-NNNNNN`. */
+  runDir: string;
+  schedule: StepSchedule;
+  config: JobConfig;
+  /** Also after every this many steps; 0: only at epoch ends. */
+  every: number;
+  /** Complete checkpoints kept. Default 3. */
+  keep?: number;
+  log: CoordinatorLog;
+}
+
+/**
+ * When a running job checkpoints and where the checkpoints go. The coordinator asks the
+ * ranks for a checkpoint together with the order of the step it follows (orders run in
+ * sequence on every rank, so the state rank 0 reports is exactly the state after that
+ * step, whatever is prefetched behind it); rank 0's answer is written here. Writes go
+ * one after another; a write that fails is logged and the job goes on (the next
+ * checkpoint may succeed, and the previous ones are untouched).
+ */
+export class JobCheckpoints {
+  private pending: Promise<void> = Promise.resolve();
+  private failures = 0;
+  /** Steps committed by the newest checkpoint written (0: none yet). */
+  lastWritten = 0;
+
+  constructor(private readonly options: JobCheckpointsOptions) {
+    if (!Number.isSafeInteger(options.every) || options.every < 0) {
+      throw new CoordinatorError('COORD_ERR_BAD_OPTION', `checkpoint-every must be an integer >= 0, got ${options.every}`);
+    }
+  }
+
+  /** Whether the state after step `step` (0-based) is checkpointed. */
+  wants(step: number): boolean {
+    const every = this.options.every;
+    return this.options.schedule.at(step).endsEpoch || (every > 0 && (step + 1) % every === 0);
+  }
+
+  /** Writes rank 0's model and state after step `step` (0-based), after the writes before it. */
+  write(step: number, modelJson: string, weights: Uint8Array, state: Float32Array): void {
+    const { schedule, config, runDir, log } = this.options;
+    const committed = step + 1;
+    const epoch = Math.floor(committed / schedule.stepsPerEpoch);
+    const checkpoint = {
+      step: committed,
+      epoch,
+      config,
+      sampler: { seed: config.seed, epoch, position: committed % schedule.stepsPerEpoch },
+      modelJson,
+      weights,
+      state,
+    };
+    this.pending = this.pending.then(async () => {
+      try {
+        const written = await writeCheckpoint(runDir, checkpoint, { keep: this.options.keep ?? DEFAULT_KEEP });
+        this.lastWritten = Math.max(this.lastWritten, committed);
+        log.info({ checkpoint: written.dir, step: committed }, `checkpoint after step ${committed} written to ${written.dir}`);
+      } catch (error) {
+        this.failures++;
+        log.error({ step: committed, code: (error as { code?: string }).code }, `checkpoint after step ${committed} not written: ${(error as Error).message}`);
+      }
+    });
+  }
+
+  /** Resolves when every write asked for so far has ended. */
+  flush(): Promise<void> {
+    return this.pending;
+  }
+
+  get failedWrites(): number {
+    return this.failures;
+  }
+}
+
+/** What a resumed run starts from. */
+export interface ResumePoint {
+  checkpoint: StoredCheckpoint;
+  /** The first step to train. */
+  startStep: number;
+}
+
+/**
+ * The newest good checkpoint of `runDir` for a job with `config`, or undefined where the
+ * folder holds none yet (a first start under a supervisor that always passes --resume).
+ * A corrupt newest checkpoint is refused unless `fallback`; a checkpoint of another job
+ * (its model, data, batch, seed or optimizer differ) is refused: resuming it would train
+ * something else. Epochs and max-steps may differ: the steps before are the same.
+ */
+export async function findResumePoint(runDir: string, config: JobConfig, fallback: boolean, log: CoordinatorLog): Promise<ResumePoint | undefined> {
+  let latest;
+  try {
+    latest = await readLatestCheckpoint(runDir, { fallback });
+  } catch (error) {
+    if (error instanceof CheckpointError && error.code === 'CHECKPOINT_ERR_NONE') {
+      log.warn({ runDir }, `no checkpoint under ${runDir}: the job starts at step 1`);
+      return undefined;
+    }
+    if (error instanceof CheckpointError && error.code === 'CHECKPOINT_ERR_CORRUPT' && !fallback) {
+      throw new CheckpointError(error.code, `${error.message}; refusing to resume from it (--resume-fallback takes the newest good checkpoint before it)`, { dir: error.dir, file: error.file, cause: error });
+    }
+    throw error;
+  }
+  for (const skipped of latest.skipped) log.warn({ dir: skipped.dir, code: skipped.reason.code }, `skipped checkpoint ${skipped.dir}: ${skipped.reason.message}`);
+  const checkpoint = latest.checkpoint;
+  const differs = configDifference(checkpoint.config, config);
+  if (differs !== undefined) {
+    throw new CoordinatorError('COORD_ERR_BAD_OPTION', `the checkpoint ${checkpoint.dir} is of another job (${differs}): resume with the job's own settings, or choose another --out`);
+  }
+  log.info({ checkpoint: checkpoint.dir, step: checkpoint.step }, `resuming from ${checkpoint.dir}: ${checkpoint.step} step(s) already trained`);
+  return { checkpoint, startStep: checkpoint.step };
+}
+
+/** The first setting that makes the steps of two configs differ, if one does. */
+function configDifference(stored: JobConfig, wanted: JobConfig): string | undefined {
+  const free = new Set(['epochs', 'maxSteps']);
+  const keys = new Set([...Object.keys(stored), ...Object.keys(wanted)].filter((k) => !free.has(k)));
+  for (const key of [...keys].sort()) {
+    const a = canonical((stored as unknown as Record<string, unknown>)[key]);
+    const b = canonical((wanted as unknown as Record<string, unknown>)[key]);
+    if (a !== b) return `${key} is ${a ?? 'unset'} there, ${b ?? 'unset'} here`;
+  }
+  return undefined;
+}
+
+/** JSON with object keys sorted, so that equal settings compare equal whatever their order. */
+function canonical(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return `[${value.map((v) => canonical(v) ?? 'null').join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v) ?? 'null'}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { Coordinator, type MembershipEvent } from '@tfjs-ddp/coordinator';
+import type { JobConfig } from '@tfjs-ddp/protocol';
+import { maxRelativeDifference, referenceRun } from './harness/reference.js';
+import { savedWeights, startCli, type RunningProcess } from './harness/processes.js';
+
+/**
+ * Issue 7, test 1: three worker processes train; one is killed with SIGKILL mid-run. The
+ * survivors abandon the step in flight, roll back to the last committed step, form a new
+ * ring and go on with the same global batches; the killed worker, started again, joins
+ * at a step boundary with the survivors' state and takes shards. The job must end with
+ * every sample of every epoch trained exactly once (the coordinator's ledger), replicas
+ * identical at every step (--check-replicas 1), and the weights of one replica trained on
+ * the whole batch (tolerance as the other equivalence tests: 1e-4 * (1 + |w|)).
+ */
+const TOLERANCE = 1e-4;
+const dir = mkdtempSync(path.join(tmpdir(), 'elastic-'));
+const tokenFile = path.join(dir, 'token');
+writeFileSync(tokenFile, 'elastic-token\n');
+const running: RunningProcess[] = [];
+after(() => running.forEach((p) => p.kill()));
+
+function startWorker(port: number): RunningProcess {
+  const worker = startCli(['worker', '--coordinator', `ws://127.0.0.1:${port}`, '--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm'], { timeoutMs: 170_000 });
+  running.push(worker);
+  return worker;
+}
+
+test('a worker killed with SIGKILL mid-run: the job goes on with two, the restarted worker rejoins; exactly once, equal to one replica', { timeout: 180_000 }, async () => {
+  // 12 samples a step: shards of 4 over three ranks, 6 over two; 30 steps of the first epoch (2048 samples).
+  const config: JobConfig = { model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 12, optimizer: { name: 'adam', learningRate: 0.003 }, seed: 3, maxSteps: 30 };
+  const events: (MembershipEvent & { at: number })[] = [];
+  const ranksPerStep: number[] = [];
+  const workers: RunningProcess[] = [];
+  let killedAt = 0;
+  let restarted: RunningProcess | undefined;
+  const coordinator = await Coordinator.start({
+    port: 0,
+    host: '127.0.0.1',
+    token: 'elastic-token',
+    workers: 3,
+    config,
+    outDir: path.join(dir, 'kill'),
+    checkReplicasEvery: 1,
+    waitTimeoutMs: 60_000,
+    // A worker paused below (SIGSTOP, to hold the job while the restarted one starts) is not lost.
+    heartbeatTimeoutMs: 30_000,
+    onMembership: (event) => {
+      events.push({ ...event, at: Date.now() });
+      // The job goes on with two; hold it (one survivor paused) until the restarted worker has joined.
+      if (event.kind === 'regrouped' && event.workers === 2) {
+        workers[0]?.child.kill('SIGSTOP');
+        restarted = startWorker(coordinator.port);
+      }
+      if (event.kind === 'joined') workers[0]?.child.kill('SIGCONT');
+    },
+    hooks: {
+      onStep: (progress, reports) => {
+        ranksPerStep.push(reports.length);
+        if (progress.step === 6 && killedAt === 0) {
+          killedAt = Date.now();
+          workers[2]?.child.kill('SIGKILL');
+        }
+      },
+    },
+  });
+  for (let i = 0; i < 3; i++) workers.push(startWorker(coordinator.port));
+  let result;
+  try {
+    result = await coordinator.run();
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n--- workers ---\n${[...workers, ...(restarted ? [restarted] : [])].map((w) => w.output().slice(-3000)).join('\n---\n')}`);
+  } finally {
+    workers[0]?.child.kill('SIGCONT');
+  }
+  const outputs = (): string => [...workers, ...(restarted ? [restarted] : [])].map((w) => w.output().slice(-2000)).join('\n---\n');
+  assert.equal(result.steps, config.maxSteps);
+  const lost = events.find((e) => e.kind === 'lost');
+  assert.ok(lost !== undefined && killedAt > 0, `the loss was noticed: ${JSON.stringify(events)}`);
+  const detectedMs = lost.at - killedAt;
+  assert.ok(detectedMs < 5_000, `the loss was noticed ${detectedMs} ms after the kill`);
+  assert.deepEqual(events.filter((e) => e.kind === 'regrouped').map((e) => e.workers), [2, 3], JSON.stringify(events));
+  assert.equal(result.generations, 2);
+  // Steps with three ranks, then two, then three again (the restarted worker took shards).
+  assert.equal(ranksPerStep[0], 3);
+  assert.ok(ranksPerStep.includes(2), `no step ran on two ranks: ${ranksPerStep.join(',')}`);
+  assert.equal(ranksPerStep.at(-1), 3, `the last step ran on ${ranksPerStep.at(-1)} ranks`);
+  // Every sample of the committed steps exactly once, none missing, none twice.
+  for (const account of result.ledger) {
+    assert.equal(account.missing, 0, `epoch ${account.epoch}: ${JSON.stringify(account)}`);
+    assert.equal(account.repeated, 0, `epoch ${account.epoch}: ${JSON.stringify(account)}`);
+  }
+  assert.equal(result.ledger.reduce((n, a) => n + a.once, 0), 30 * config.globalBatch);
+  assert.equal(await workers[2]?.exited.then(() => workers[2]?.child.signalCode), 'SIGKILL');
+  assert.deepEqual(await Promise.all([workers[0], workers[1], restarted].map((w) => w?.exited)), [0, 0, 0], outputs());
+  const reference = await referenceRun(config);
+  const diff = maxRelativeDifference(savedWeights(path.join(dir, 'kill')), reference.weights);
+  assert.ok(diff <= TOLERANCE, `weights differ from the one-replica reference by ${diff}`);
+  console.log(JSON.stringify({ elastic: 'sigkill', detectedMs, events: events.map((e) => ({ kind: e.kind, workers: e.workers, fromStep: e.fromStep, msAfterKill: e.at - killedAt })) }));
+});
