@@ -599,8 +599,9 @@ export class Coordinator {
       case 'checkpointData': {
         if (session.state !== 'ready' || session.assigned?.rankOffset !== 0) break;
         const json = new TextDecoder().decode(payload.subarray(0, message.jsonBytes));
-        const weights = payload.slice(message.jsonBytes, message.jsonBytes + message.weightsBytes);
-        const state = new Float32Array(payload.slice(message.jsonBytes + message.weightsBytes).buffer);
+        // Copies: the payload is a view into the whole frame (a Buffer's slice is a view too).
+        const weights = new Uint8Array(payload.subarray(message.jsonBytes, message.jsonBytes + message.weightsBytes));
+        const state = new Float32Array(new Uint8Array(payload.subarray(message.jsonBytes + message.weightsBytes)).buffer);
         this.checkpoints.write(message.step, json, weights, state);
         return;
       }
