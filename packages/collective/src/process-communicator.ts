@@ -11,6 +11,8 @@ export interface GroupState {
   failure(): CollectiveError | undefined;
   /** Fails the whole group: every pending and later operation, here and (by abort notices) on peers. */
   fail(err: CollectiveError): void;
+  /** The failure once it is final (a lost connection waits briefly for a notice naming the root cause). */
+  whenFailed(): Promise<CollectiveError>;
   subgroup(ranks: readonly number[]): AsyncCommunicator;
 }
 
@@ -100,10 +102,11 @@ export class ProcessCommunicator implements AsyncCommunicator {
           clearTimeout(timer);
           const error = asCollectiveError(err);
           this.state.fail(error);
+          if (settled) return;
+          settled = true;
           // The group's failure names the root cause (e.g. the lost peer), not the
           // secondary error this operation happened to see.
-          if (!settled) reject(this.state.failure() ?? error);
-          settled = true;
+          void this.state.whenFailed().then(reject);
         }
       );
     });

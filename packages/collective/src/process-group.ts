@@ -22,6 +22,9 @@ export interface PeerAddress {
   readonly port: number;
 }
 
+/** How long a lost connection waits for an abort notice that names the root cause. */
+const LOSS_GRACE_MS = 100;
+
 /** Connections a forming group keeps in handshake beyond its peers' own. */
 const MAX_HANDSHAKING = 64;
 
@@ -71,6 +74,7 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
   readonly layout: RankLayout;
   readonly opTimeoutMs: number;
   private failed: CollectiveError | undefined;
+  private lossTimer: NodeJS.Timeout | undefined;
   private readonly world: ProcessCommunicator;
   private readonly subgroups = new Map<string, ProcessCommunicator>();
   private readonly failureListeners = new Set<(err: CollectiveError) => void>();
@@ -161,8 +165,33 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
     return () => this.failureListeners.delete(listener);
   }
 
+  /**
+   * Fails the group. A lost connection waits LOSS_GRACE_MS first: when a peer dies, the
+   * others fail too and close their links, and this process may see one of those closes
+   * before the abort notice that names the rank that really died (notices and closes
+   * travel on different connections). A notice arriving within the grace wins.
+   */
   fail(err: CollectiveError): void {
     if (this.failed) return;
+    if (err.code === 'COLL_ERR_PEER_LOST') {
+      if (this.lossTimer === undefined) {
+        this.lossTimer = setTimeout(() => this.failNow(err), LOSS_GRACE_MS);
+        this.lossTimer.unref();
+      }
+      return;
+    }
+    this.failNow(err);
+  }
+
+  /** Resolves with the group's failure once it is final (see `fail`). */
+  whenFailed(): Promise<CollectiveError> {
+    if (this.failed) return Promise.resolve(this.failed);
+    return new Promise((resolve) => this.failureListeners.add(resolve));
+  }
+
+  private failNow(err: CollectiveError): void {
+    if (this.failed) return;
+    clearTimeout(this.lossTimer);
     this.failed = err;
     const notice: Message = { v: 1, t: 'abort', code: err.code, rank: err.peer ?? this.rank, reason: err.message.slice(0, 500) };
     for (const link of this.links.values()) {
@@ -198,7 +227,8 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
       link.markByeReceived();
     } else if (m.t === 'abort') {
       const code = isCollectiveErrorCode(m.code) ? m.code : 'COLL_ERR_ABORTED';
-      this.fail(collectiveError(code, `rank ${link.peer} abandoned the group: ${m.reason}`, m.rank));
+      // A notice names the root cause: final at once, even within a lost connection's grace.
+      this.failNow(collectiveError(code, `rank ${link.peer} abandoned the group: ${m.reason}`, m.rank));
     } else {
       link.destroy(collectiveError('COLL_ERR_PROTOCOL', `rank ${link.peer} sent ${m.t} on an established link`, link.peer));
     }

@@ -1,4 +1,5 @@
 import type { DataSource, JobConfig } from '@tfjs-ddp/protocol';
+import type { TlsFiles } from './http-server.js';
 import type { JobDriverHooks } from './job-driver.js';
 import type { BalanceMode } from './shard-balancer.js';
 
@@ -14,6 +15,8 @@ export interface CoordinatorOptions {
   host?: string;
   /** Port of the WebSocket endpoint (any path) and the HTTP routes. Default 7070; 0 picks a free one. */
   port?: number;
+  /** Serve HTTPS and wss:// with this certificate and key. Default: plain HTTP and ws://. */
+  tls?: TlsFiles;
   /** The job token every worker must present. */
   token: string;
   /** Default: random. Workers may name it to refuse joining another job. */

@@ -7,16 +7,17 @@ import { DEFAULT_FRAME_LIMITS, type DataSource, type Message, type PeerEntry } f
 import { SILENT_LOG, type CoordinatorLog, type CoordinatorOptions } from './coordinator-options.js';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors.js';
 import { startHeartbeat } from './heartbeat.js';
-import { createHttpServer, type RouteHandler } from './http-server.js';
+import { createHttpServer, listen, type RouteHandler } from './http-server.js';
 import { findResumePoint, JobCheckpoints, type ResumePoint } from './checkpoint/job-checkpoints.js';
-import { JobDriver, type EpochEvaluation, type JobEndpoint } from './job-driver.js';
+import { JobDriver, type EpochEvaluation } from './job-driver.js';
 import { JobSocket, rawBytes } from './job-socket.js';
 import { MetricsLog, stepWallMs, type MetricsRecord } from './metrics-log.js';
 import { assignRanks, worldSize, type AssignedWorker } from './rank-assignment.js';
 import { SampleLedger, type EpochAccount } from './sample-ledger.js';
 import { newSecret, tokenMatches } from './secrets.js';
 import type { JobState, JobStatus } from './status.js';
-import { describeSession, IN_RING, type WorkerSession } from './worker-session.js';
+import { workerEndpoint } from './worker-endpoint.js';
+import { describeSession, IN_RING, workerStatus, type WorkerSession } from './worker-session.js';
 
 export interface CoordinatorResult {
   modelPath: string;
@@ -34,24 +35,6 @@ export interface CoordinatorResult {
 /** A reason short enough for a frame's string field and a log line (it may quote what a peer sent). */
 function clip(text: string, max = 500): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new CoordinatorError('COORD_ERR_PORT_IN_USE', `port ${port} on ${host} is in use: stop what listens there or choose another --port`)
-          : error,
-      );
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : port);
-    });
-  });
 }
 
 /** Failures the job survives by re-forming the ring without the culprit. */
@@ -126,11 +109,11 @@ export class Coordinator {
     // The HTTP server exists before the coordinator it reports on: /status reads it through this reference.
     const ref: { coordinator?: Coordinator } = {};
     const routes = new Map<string, RouteHandler>();
-    const server = createHttpServer({ status: () => (ref.coordinator as Coordinator).status(), extra: routes });
+    const server = createHttpServer({ status: () => (ref.coordinator as Coordinator).status(), extra: routes }, options.tls);
     const port = await listen(server, options.port ?? 7070, options.host ?? '0.0.0.0');
     const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, routes, port, data, modelHash, resumePoint);
     ref.coordinator = coordinator;
-    coordinator.log.info({ port, jobId: coordinator.jobId, workers: options.workers }, `coordinator listening on port ${port}; waiting for ${options.workers} worker(s)`);
+    coordinator.log.info({ port, jobId: coordinator.jobId, workers: options.workers, tls: options.tls !== undefined }, `coordinator listening on port ${port}${options.tls === undefined ? '' : ' (TLS: wss:// and https://)'}; waiting for ${options.workers} worker(s)`);
     return coordinator;
   }
 
@@ -214,7 +197,9 @@ export class Coordinator {
       startStep,
       evaluateFirst,
       tracker,
-      endpoints: ring.map((session) => this.endpoint(session)),
+      endpoints: ring.map((session) =>
+        workerEndpoint(session, { generation: this.generation, streamFrom: o.dataSource === 'coordinator' ? this.data.train : undefined, checkpointAfter: (step) => this.checkpoints.wants(step) }),
+      ),
       balance: o.balance,
       prefetch: o.prefetch,
       stepTimeoutMs: o.stepTimeoutMs,
@@ -415,18 +400,7 @@ export class Coordinator {
       samplesPerSec: this.progress.samplesPerSec,
       etaSec: this.progress.etaSec,
       expectedWorkers: this.options.workers,
-      workers: [...this.sessions.values()]
-        .filter((s) => s.join !== undefined)
-        .map((s) => ({
-          id: s.id,
-          host: s.join?.host ?? '',
-          processRank: s.assigned?.processRank ?? null,
-          ranks: s.assigned === undefined ? [] : Array.from({ length: s.assigned.threads }, (_, i) => (s.assigned?.rankOffset ?? 0) + i),
-          threads: s.join?.threads ?? 0,
-          backend: s.ready?.backend ?? null,
-          lastStepMs: s.lastStepMs,
-          state: s.state === 'closed' ? 'lost' : s.state === 'ready' && this.state === 'training' ? 'training' : s.state === 'ready' ? 'ready' : 'connected',
-        })),
+      workers: [...this.sessions.values()].filter((s) => s.join !== undefined).map((s) => workerStatus(s, this.state === 'training')),
     };
   }
 
@@ -465,37 +439,6 @@ export class Coordinator {
   private sendTestSet(session: WorkerSession, test: Dataset): void {
     const all = test.batch(Int32Array.from({ length: test.size }, (_, i) => i));
     session.socket.send({ t: 'testSet', count: all.count, inputShape: [...test.inputShape], numClasses: test.numClasses }, rawBytes(all.x), rawBytes(all.y));
-  }
-
-  private endpoint(session: WorkerSession): JobEndpoint {
-    const assigned = session.assigned;
-    if (assigned === undefined) throw new CoordinatorError('COORD_ERR_BAD_OPTION', `${session.id} has no ranks`);
-    const streamed = this.options.dataSource === 'coordinator';
-    const sampleSize = this.data.train.inputShape.reduce((a, b) => a * b, 1);
-    const generation = this.generation;
-    return {
-      rankOffset: assigned.rankOffset,
-      ranks: assigned.threads,
-      sendStep: ({ step, epoch, globalCount, shards }) => {
-        const counts = shards.map((s) => s.length);
-        const indices = new Int32Array(counts.reduce((a, b) => a + b, 0));
-        let offset = 0;
-        for (const s of shards) {
-          indices.set(s, offset);
-          offset += s.length;
-        }
-        if (!streamed) {
-          session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize: 0 }, rawBytes(indices));
-        } else {
-          const batch = this.data.train.batch(indices);
-          session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize }, rawBytes(indices), rawBytes(batch.x), rawBytes(batch.y));
-        }
-        // Right behind the step's order: every rank takes the checkpoint after that step, before any prefetched one.
-        if (this.checkpoints.wants(step)) session.socket.send({ t: 'checkpointRequest', generation, step });
-      },
-      sendEvaluate: (epoch) => session.socket.send({ t: 'evaluate', generation, epoch }),
-      sendFinish: () => session.socket.send({ t: 'finish' }),
-    };
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {

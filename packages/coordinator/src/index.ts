@@ -4,7 +4,7 @@ export { ShardBalancer, BALANCE_MODES } from './shard-balancer.js';
 export type { BalanceMode, ShardBalancerOptions } from './shard-balancer.js';
 export { tokenMatches, newSecret, readToken } from './secrets.js';
 export { createHttpServer } from './http-server.js';
-export type { HttpRoutes, RouteHandler } from './http-server.js';
+export type { HttpRoutes, RouteHandler, TlsFiles } from './http-server.js';
 export type { JobStatus, JobState, WorkerStatus } from './status.js';
 export { JobDriver } from './job-driver.js';
 export type { EndpointStep, EpochEvaluation, JobDriverHooks, JobDriverOptions, JobDriverResult, JobEndpoint } from './job-driver.js';

@@ -1,6 +1,7 @@
 import type { HaltedMessage, JoinMessage, WorkerReadyMessage } from '@tfjs-ddp/protocol';
 import type { JobSocket } from './job-socket.js';
 import type { AssignedWorker } from './rank-assignment.js';
+import type { WorkerStatus } from './status.js';
 
 /**
  * joining: connected, no join yet; joined: admitted, not yet in the ring; assigned: told
@@ -33,4 +34,19 @@ export const IN_RING: ReadonlySet<SessionState> = new Set(['assigned', 'ready', 
 export function describeSession(session: WorkerSession): string {
   const join = session.join;
   return join === undefined ? `${session.id} (${session.remote})` : `${session.id} (${join.host}, pid ${join.pid}, ${join.threads} thread${join.threads === 1 ? '' : 's'})`;
+}
+
+/** A joined worker as /status shows it; `training`: the job is training now. */
+export function workerStatus(s: WorkerSession, training: boolean): WorkerStatus {
+  const a = s.assigned;
+  return {
+    id: s.id,
+    host: s.join?.host ?? '',
+    processRank: a?.processRank ?? null,
+    ranks: a === undefined ? [] : Array.from({ length: a.threads }, (_, i) => a.rankOffset + i),
+    threads: s.join?.threads ?? 0,
+    backend: s.ready?.backend ?? null,
+    lastStepMs: s.lastStepMs,
+    state: s.state === 'closed' ? 'lost' : s.state === 'ready' && training ? 'training' : s.state === 'ready' ? 'ready' : 'connected',
+  };
 }

@@ -8,7 +8,15 @@ import { WorkerError } from './errors.js';
  * doubling to 4 s) while the coordinator is not (yet) reachable, until `timeoutMs`.
  * A coordinator started after its workers, or restarting, is the normal case.
  */
-export async function connectToCoordinator(url: string, timeoutMs: number, handlers: JobSocketHandlers, onRetry?: (attempt: number, error: string) => void): Promise<JobSocket> {
+export interface CoordinatorLinkOptions {
+  /** PEM certificate(s) trusted for a wss:// coordinator instead of the system's CAs (a self-signed certificate or a private CA). */
+  ca?: string | Buffer;
+}
+
+/** TLS failures that no retry fixes: the certificate is not trusted or not for this host. */
+const TLS_REFUSALS = /certificate|self[- ]signed|CERT_|ERR_TLS|altnames|wrong version number|EPROTO/i;
+
+export async function connectToCoordinator(url: string, timeoutMs: number, handlers: JobSocketHandlers, onRetry?: (attempt: number, error: string) => void, options: CoordinatorLinkOptions = {}): Promise<JobSocket> {
   const deadline = performance.now() + timeoutMs;
   let delay = 250;
   let lastError = '';
@@ -16,9 +24,13 @@ export async function connectToCoordinator(url: string, timeoutMs: number, handl
     const left = deadline - performance.now();
     if (left <= 0) break;
     try {
-      return await openOnce(url, Math.min(left, 10_000), handlers);
+      return await openOnce(url, Math.min(left, 10_000), handlers, options);
     } catch (error) {
       lastError = (error as Error).message;
+      const code = String((error as { code?: unknown }).code ?? '');
+      if (url.startsWith('wss:') && (TLS_REFUSALS.test(lastError) || TLS_REFUSALS.test(code))) {
+        throw new WorkerError('WORKER_ERR_COORDINATOR_UNREACHABLE', `the coordinator at ${url} failed the TLS check: ${lastError}${code === '' ? '' : ` (${code})`}; give its certificate or CA with --tls-ca`, { cause: error });
+      }
       onRetry?.(attempt, lastError);
     }
     await sleep(Math.min(delay, Math.max(0, deadline - performance.now())));
@@ -27,9 +39,9 @@ export async function connectToCoordinator(url: string, timeoutMs: number, handl
   throw new WorkerError('WORKER_ERR_COORDINATOR_UNREACHABLE', `could not reach the coordinator at ${url} within ${Math.round(timeoutMs / 1000)} s (last error: ${lastError})`);
 }
 
-function openOnce(url: string, timeoutMs: number, handlers: JobSocketHandlers): Promise<JobSocket> {
+function openOnce(url: string, timeoutMs: number, handlers: JobSocketHandlers, options: CoordinatorLinkOptions): Promise<JobSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { handshakeTimeout: timeoutMs, maxPayload: 512 * 1024 * 1024 });
+    const ws = new WebSocket(url, { handshakeTimeout: timeoutMs, maxPayload: 512 * 1024 * 1024, ...(options.ca === undefined ? {} : { ca: options.ca }) });
     const fail = (error: Error): void => {
       ws.removeAllListeners();
       ws.on('error', () => undefined);

@@ -27,6 +27,8 @@ export interface CoordinatorSessionOptions {
   startupTimeoutMs: number;
   /** The coordinator pings every second; silence for this long means it is gone. */
   watchdogMs: number;
+  /** Trusted certificate(s) for a wss:// coordinator (see CoordinatorLinkOptions.ca). */
+  tlsCa?: string | Buffer;
   log: CoordinatorLog;
 }
 
@@ -81,6 +83,7 @@ export class CoordinatorSession {
           close: (code, reason) => this.fail(new WorkerError('WORKER_ERR_COORDINATOR_LOST', `the connection to the coordinator closed (${code}${reason ? `: ${reason}` : ''})`)),
         },
         (attempt, error) => o.log.warn({ attempt, error }, `coordinator not reachable yet (${error}); retrying`),
+        { ca: o.tlsCa },
       );
       this.watchCoordinator(this.socket);
       const advertiseHost = o.advertiseHost ?? hostname();

@@ -26,6 +26,8 @@ export interface WorkerProcessOptions {
   startupTimeoutMs?: number;
   /** A coordinator silent (no heartbeat) for this long is gone. Default 10 s. */
   watchdogMs?: number;
+  /** PEM certificate(s) trusted for a wss:// coordinator instead of the system's CAs. */
+  tlsCa?: string | Buffer;
   /** Rejoin when the coordinator goes away and comes back (e.g. restarted with --resume). Default true. */
   reconnect?: boolean;
   log?: CoordinatorLog;
@@ -64,6 +66,7 @@ export async function runWorker(options: WorkerProcessOptions): Promise<WorkerPr
       assignTimeoutMs: options.assignTimeoutMs ?? 3_600_000,
       startupTimeoutMs: options.startupTimeoutMs ?? 300_000,
       watchdogMs: options.watchdogMs ?? 10_000,
+      tlsCa: options.tlsCa,
       log,
     });
     try {

@@ -5,6 +5,7 @@ import { nonNegativeInt, oneOf, positiveInt, portNumberOrZero } from '../flags.j
 import { TOKEN_ENV, addCommonOptions, addJobOptions, envOption, jobConfigFrom, type CommonFlags, type JobFlags } from '../job-flags.js';
 import { createLogger } from '../logger.js';
 import { createProgressView } from '../progress-view.js';
+import { pemFile } from '../tls-files.js';
 
 interface CoordinatorFlags extends JobFlags, CommonFlags {
   host: string;
@@ -23,6 +24,8 @@ interface CoordinatorFlags extends JobFlags, CommonFlags {
   keepCheckpoints: number;
   resume?: string;
   resumeFallback: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** The default port of the coordinator (WebSocket and HTTP on one port); the manifests use it too. */
@@ -35,7 +38,9 @@ export function coordinatorCommand(): Command {
     .addOption(envOption('--host <address>', 'interface to listen on', 'HOST').default('0.0.0.0'))
     .addOption(envOption('--workers <n>', 'worker processes to wait for', 'WORKERS').argParser(positiveInt).makeOptionMandatory())
     .addOption(envOption('--token-file <path>', 'file whose first line is the job token (or set TFJS_DDP_TOKEN)', 'TOKEN_FILE'))
-    .addOption(envOption('--job-id <id>', 'name of the job; workers that name another job are refused (default: random)', 'JOB_ID'));
+    .addOption(envOption('--job-id <id>', 'name of the job; workers that name another job are refused (default: random)', 'JOB_ID'))
+    .addOption(envOption('--tls-cert <file>', 'PEM certificate (chain): serve wss:// and https:// (with --tls-key)', 'TLS_CERT').argParser(pemFile('--tls-cert')))
+    .addOption(envOption('--tls-key <file>', 'PEM private key of --tls-cert', 'TLS_KEY').argParser(pemFile('--tls-key')));
   addJobOptions(command, 'runs/job')
     .addOption(envOption('--data-source <where>', `coordinator: samples are streamed to the workers; local: every worker reads its own copy (checked by fingerprint)`, 'DATA_SOURCE').argParser(oneOf(DATA_SOURCES)).default('local'))
     .addOption(envOption('--balance <mode>', `shard sizes: ${BALANCE_MODES.join(' | ')} (speed: in proportion to each rank's measured throughput)`, 'BALANCE').argParser(oneOf(BALANCE_MODES)).default('even'))
@@ -50,6 +55,7 @@ export function coordinatorCommand(): Command {
     .addOption(envOption('--resume-fallback', 'with --resume, pass over a corrupt newest checkpoint for the newest good one instead of refusing', 'RESUME_FALLBACK').default(false));
   addCommonOptions(command);
   return command.action(async (flags: CoordinatorFlags) => {
+    if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) command.error('error: --tls-cert and --tls-key go together', { exitCode: 2, code: 'tfjs-ddp.tls' });
     const logger = createLogger('coordinator', flags.logLevel);
     const token = readToken({ file: flags.tokenFile, value: process.env[TOKEN_ENV] });
     const config = jobConfigFrom(flags);
@@ -57,6 +63,7 @@ export function coordinatorCommand(): Command {
     const coordinator = await Coordinator.start({
       host: flags.host,
       port: flags.port,
+      ...(flags.tlsCert !== undefined && flags.tlsKey !== undefined ? { tls: { cert: flags.tlsCert, key: flags.tlsKey } } : {}),
       token,
       jobId: flags.jobId,
       workers: flags.workers,
@@ -86,7 +93,7 @@ export function coordinatorCommand(): Command {
     });
     attachMetrics(coordinator, { log: logger });
     attachDashboard(coordinator, { log: createLogger('dashboard', flags.logLevel) });
-    logger.info({ port: coordinator.port }, `dashboard at http://${flags.host === '0.0.0.0' ? 'localhost' : flags.host}:${coordinator.port}/ and Prometheus metrics at /metrics`);
+    logger.info({ port: coordinator.port }, `dashboard at ${flags.tlsCert === undefined ? 'http' : 'https'}://${flags.host === '0.0.0.0' ? 'localhost' : flags.host}:${coordinator.port}/ and Prometheus metrics at /metrics`);
     const stop = (): void => {
       logger.warn('interrupted: closing the coordinator');
       void coordinator.close().then(() => process.exit(130));

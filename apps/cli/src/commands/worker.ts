@@ -6,6 +6,7 @@ import { runWorker } from '@tfjs-ddp/worker';
 import { nonNegativeInt, positiveInt, portNumberOrZero, wsUrl } from '../flags.js';
 import { TOKEN_ENV, addCommonOptions, backendOption, envOption, type CommonFlags } from '../job-flags.js';
 import { createLogger } from '../logger.js';
+import { pemFile } from '../tls-files.js';
 
 interface WorkerFlags extends CommonFlags {
   coordinator: string;
@@ -18,6 +19,7 @@ interface WorkerFlags extends CommonFlags {
   peerPort: number;
   connectTimeout: number;
   coordinatorTimeout: number;
+  tlsCa?: string;
 }
 
 export function workerCommand(): Command {
@@ -32,7 +34,8 @@ export function workerCommand(): Command {
     .addOption(envOption('--listen-host <address>', 'interface to listen on for ring peers', 'LISTEN_HOST').default('0.0.0.0'))
     .addOption(envOption('--peer-port <n>', 'port for ring peer links (0: any free port)', 'PEER_PORT').argParser(portNumberOrZero).default(0))
     .addOption(envOption('--connect-timeout <s>', 'seconds to keep trying to reach the coordinator (also when it comes back after a restart)', 'CONNECT_TIMEOUT').argParser(nonNegativeInt).default(120))
-    .addOption(envOption('--coordinator-timeout <s>', 'a coordinator silent (no ping) for this long is gone: reconnect', 'COORDINATOR_TIMEOUT').argParser(positiveInt).default(10));
+    .addOption(envOption('--coordinator-timeout <s>', 'a coordinator silent (no ping) for this long is gone: reconnect', 'COORDINATOR_TIMEOUT').argParser(positiveInt).default(10))
+    .addOption(envOption('--tls-ca <file>', 'PEM certificate (or CA) to trust for a wss:// coordinator instead of the system\'s CAs', 'TLS_CA').argParser(pemFile('--tls-ca')));
   addCommonOptions(command);
   return command.action(async (flags: WorkerFlags) => {
     const logger = createLogger('worker', flags.logLevel);
@@ -48,6 +51,7 @@ export function workerCommand(): Command {
       peerPort: flags.peerPort,
       connectTimeoutMs: flags.connectTimeout * 1000,
       watchdogMs: flags.coordinatorTimeout * 1000,
+      tlsCa: flags.tlsCa,
       log: logger,
     });
     logger.info({ jobId: result.jobId, processRank: result.processRank, ranks: result.ranks }, `job ${result.jobId} done`);
