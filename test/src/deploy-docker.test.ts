@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { cliHelp } from './harness/cli-help.js';
+import { freePort } from './harness/cli-job.js';
 import { lintDockerfile, parseImageConfig, readImageConfig, REPO, type ImageConfig } from './harness/dockerfile.js';
 import { startCli, type RunningProcess } from './harness/processes.js';
 
@@ -133,15 +133,6 @@ describe('the HEALTHCHECK script', () => {
     const file = path.join(dir, `cmdline-${Math.random().toString(36).slice(2)}`);
     writeFileSync(file, `${cmdline.join('\0')}\0`);
     return spawnSync(process.execPath, [path.join(REPO, 'deploy/docker/healthcheck.mjs'), file], { env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 20_000 }).status;
-  }
-
-  async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    return address.port;
   }
 
   test('a worker container is healthy: it serves no HTTP', () => {

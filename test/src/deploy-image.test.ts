@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { freePort } from './harness/cli-job.js';
 import { readImageConfig, REPO } from './harness/dockerfile.js';
 
 /**
@@ -82,12 +82,3 @@ test('the CPU image\'s runtime files train a model and serve the coordinator\'s 
   assert.ok(healthy, `the coordinator never answered /healthz:\n${log}`);
   for (const route of ['/', '/dashboard/uPlot.esm.js', '/metrics', '/status']) assert.equal(await get(route), 200, `GET ${route}`);
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
