@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { ProcessGroupListener } from './process-group.js';
+import { ProcessGroupListener } from './process-group-listener.js';
 import type { ProcessGroup, ProcessGroupOptions } from './process-group.js';
 import { rejectionCode } from './testing.js';
 

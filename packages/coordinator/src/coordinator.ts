@@ -1,23 +1,22 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { modelDefinitionHash, openDataset, ProgressTracker, StepSchedule, writeModelFolder, type Dataset, type DatasetPair } from '@tfjs-ddp/data';
-import { DEFAULT_FRAME_LIMITS, type DataSource, type Message, type PeerEntry } from '@tfjs-ddp/protocol';
+import type { DataSource, Message, PeerEntry } from '@tfjs-ddp/protocol';
 import { SILENT_LOG, type CoordinatorLog, type CoordinatorOptions } from './coordinator-options.js';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors.js';
-import { startHeartbeat } from './heartbeat.js';
 import { createHttpServer, listen, type RouteHandler } from './http-server.js';
 import { findResumePoint, JobCheckpoints, type ResumePoint } from './checkpoint/job-checkpoints.js';
 import { JobDriver, type EpochEvaluation } from './job-driver.js';
-import { JobSocket, rawBytes } from './job-socket.js';
+import { rawBytes } from './job-socket.js';
 import { MetricsLog, stepWallMs, type MetricsRecord } from './metrics-log.js';
 import { assignRanks, worldSize, type AssignedWorker } from './rank-assignment.js';
 import { SampleLedger, type EpochAccount } from './sample-ledger.js';
-import { newSecret, tokenMatches } from './secrets.js';
+import { newSecret } from './secrets.js';
 import type { JobState, JobStatus } from './status.js';
 import { workerEndpoint } from './worker-endpoint.js';
-import { describeSession, IN_RING, workerStatus, type WorkerSession } from './worker-session.js';
+import { describeSession, workerStatus, type WorkerSession } from './worker-session.js';
+import { WorkerSessions } from './worker-sessions.js';
 
 export interface CoordinatorResult {
   modelPath: string;
@@ -30,11 +29,6 @@ export interface CoordinatorResult {
   ledger: EpochAccount[];
   /** Regroups the job went through (lost or joining workers). */
   generations: number;
-}
-
-/** A reason short enough for a frame's string field and a log line (it may quote what a peer sent). */
-function clip(text: string, max = 500): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 /** Failures the job survives by re-forming the ring without the culprit. */
@@ -54,15 +48,13 @@ export class Coordinator {
   readonly jobId: string;
   readonly port: number;
   private readonly log: CoordinatorLog;
-  private readonly sessions = new Map<string, WorkerSession>();
-  private readonly wss: WebSocketServer;
+  private readonly workers: WorkerSessions;
   private readonly schedule: StepSchedule;
   private readonly ledger: SampleLedger;
   private readonly checkpoints: JobCheckpoints;
   private readonly jobSecret = newSecret();
   private readonly recordListeners = new Set<(record: MetricsRecord) => void>();
   private readonly waiters = new Set<() => void>();
-  private nextSession = 1;
   private state: JobState = 'waiting';
   private error: string | undefined;
   private startedAt: string | undefined;
@@ -89,8 +81,26 @@ export class Coordinator {
     this.schedule = new StepSchedule({ size: data.train.size, globalBatch: c.globalBatch, seed: c.seed, epochs: c.epochs, maxSteps: c.maxSteps });
     this.ledger = new SampleLedger(this.schedule, data.train.size);
     this.checkpoints = new JobCheckpoints({ runDir: options.outDir, schedule: this.schedule, config: c, every: options.checkpointEvery ?? 0, keep: options.keepCheckpoints, log: this.log });
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: DEFAULT_FRAME_LIMITS.maxPayloadBytes + DEFAULT_FRAME_LIMITS.maxHeaderBytes + 8 });
-    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
+    this.workers = new WorkerSessions(
+      {
+        jobId: this.jobId,
+        token: options.token,
+        workers: options.workers,
+        handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+        maxConnections: options.maxConnections ?? 256,
+        heartbeatMs: options.heartbeatMs ?? 1000,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 3000,
+        log: this.log,
+        jobState: () => this.state,
+      },
+      {
+        admitted: (session) => this.admitted(session),
+        message: (session, message, payload) => this.onMessage(session, message, payload),
+        invalid: (session, reason) => this.lose(session, reason),
+        lost: (session, reason) => this.lose(session, reason),
+      },
+    );
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.workers.upgrade(request, socket, head));
   }
 
   /** Loads the data set (for sampling, fingerprints and, if asked, streaming) and starts listening. */
@@ -136,10 +146,10 @@ export class Coordinator {
       const deadline = performance.now() + waitMs;
       // A worker can leave between the last join and this continuation: count again.
       do {
-        await this.until('joining', () => this.joined().length >= o.workers, Math.max(1, deadline - performance.now()), 'COORD_ERR_WORKERS_MISSING', () => this.missingMessage(waitMs));
-      } while (this.joined().length < o.workers);
+        await this.until('joining', () => this.workers.joined().length >= o.workers, Math.max(1, deadline - performance.now()), 'COORD_ERR_WORKERS_MISSING', () => this.missingMessage(waitMs));
+      } while (this.workers.joined().length < o.workers);
       this.state = 'starting';
-      this.form(this.joined(), [], -1, false);
+      this.form(this.workers.joined(), [], -1, false);
       await this.untilReady();
       this.state = 'training';
       this.startedAt = new Date().toISOString();
@@ -178,7 +188,7 @@ export class Coordinator {
       this.state = 'failed';
       this.error = (error as Error).message;
       const code = (error as { code?: string }).code ?? 'COORD_ERR_WORKER_FAILED';
-      for (const s of this.sessions.values()) s.socket.send({ t: 'fail', code, reason: this.error.slice(0, 1000), rank: -1 });
+      for (const s of this.workers.all()) s.socket.send({ t: 'fail', code, reason: this.error.slice(0, 1000), rank: -1 });
       this.log.error({ code }, this.error);
       throw error;
     } finally {
@@ -191,7 +201,7 @@ export class Coordinator {
 
   private newDriver(metrics: MetricsLog, tracker: ProgressTracker, startStep: number, evaluateFirst: number | undefined): JobDriver {
     const o = this.options;
-    const ring = this.ring();
+    const ring = this.workers.ring();
     return new JobDriver({
       schedule: this.schedule,
       startStep,
@@ -214,7 +224,7 @@ export class Coordinator {
           }
           o.hooks?.onStep?.(progress, reports);
           // Workers waiting to join enter at the next step boundary.
-          if (this.pendingJoiners().length > 0 && this.ring().length < o.workers) void this.driver?.pause();
+          if (this.workers.pendingJoiners().length > 0 && this.workers.ring().length < o.workers) void this.driver?.pause();
         },
         onEpochEnd: (epoch, evaluation) => {
           this.lastEvaluatedEpoch = epoch;
@@ -248,12 +258,12 @@ export class Coordinator {
     const generation = this.generation;
     const minWorkers = o.minWorkers ?? 1;
     this.log.warn({ generation, committed, reason }, `re-forming the ring (generation ${generation}) after step ${committed + 1}: ${reason}`);
-    const enough = (): boolean => this.ring().filter((s) => s.state !== 'closed').length + this.pendingJoiners().length >= minWorkers;
+    const enough = (): boolean => this.workers.ring().filter((s) => s.state !== 'closed').length + this.workers.pendingJoiners().length >= minWorkers;
     if (!enough()) {
       const timeoutMs = o.rejoinTimeoutMs ?? 60_000;
-      await this.until('rejoining', enough, timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `only ${this.ring().length + this.pendingJoiners().length} worker(s) left, fewer than --min-workers ${minWorkers}, and none joined within ${Math.round(timeoutMs / 1000)} s; the last committed step is ${committed + 1}`);
+      await this.until('rejoining', enough, timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `only ${this.workers.ring().length + this.workers.pendingJoiners().length} worker(s) left, fewer than --min-workers ${minWorkers}, and none joined within ${Math.round(timeoutMs / 1000)} s; the last committed step is ${committed + 1}`);
     }
-    const survivors = this.ring();
+    const survivors = this.workers.ring();
     for (const s of survivors) {
       s.state = 'halting';
       s.halted = undefined;
@@ -262,7 +272,7 @@ export class Coordinator {
     await this.until('halting', () => survivors.every((s) => s.state === 'halted' || s.state === 'closed'), 60_000, 'COORD_ERR_WORKER_LOST', () => `workers did not halt: ${survivors.filter((s) => s.state !== 'halted').map(describeSession).join(', ')}`);
     const remaining = survivors.filter((s) => s.state === 'halted');
     if (remaining.length === 0) throw new CoordinatorError('COORD_ERR_WORKERS_MISSING', `no worker survived (the last committed step is ${committed + 1})`);
-    const joiners = this.pendingJoiners().slice(0, Math.max(0, o.workers - remaining.length));
+    const joiners = this.workers.pendingJoiners().slice(0, Math.max(0, o.workers - remaining.length));
     this.form(remaining, joiners, committed, true);
     await this.untilReady();
     this.state = 'training';
@@ -279,7 +289,7 @@ export class Coordinator {
     const size = worldSize(assigned);
     const shareState = joiners.length > 0;
     for (const a of assigned) {
-      const session = this.sessions.get(a.id);
+      const session = this.workers.get(a.id);
       if (session === undefined) continue;
       session.assigned = a;
       session.ready = undefined;
@@ -329,7 +339,7 @@ export class Coordinator {
 
   private untilReady(): Promise<void> {
     const timeoutMs = this.options.readyTimeoutMs ?? 300_000;
-    return this.until('loading', () => this.ring().every((s) => s.state === 'ready'), timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `not every worker loaded its backend, data and model and linked to its peers within ${Math.round(timeoutMs / 1000)} s (not ready: ${this.ring().filter((s) => s.state !== 'ready').map(describeSession).join(', ')})`);
+    return this.until('loading', () => this.workers.ring().every((s) => s.state === 'ready'), timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `not every worker loaded its backend, data and model and linked to its peers within ${Math.round(timeoutMs / 1000)} s (not ready: ${this.workers.ring().filter((s) => s.state !== 'ready').map(describeSession).join(', ')})`);
   }
 
   /** Resolves when `ready()` holds; rejects at a job failure or after `timeoutMs`. */
@@ -349,8 +359,8 @@ export class Coordinator {
         reject(new CoordinatorError(code, message()));
       }, timeoutMs);
       const reminder = setInterval(() => {
-        this.options.hooks?.onWaiting?.(this.joined().length, this.options.workers);
-        this.log.info({ joined: this.joined().map(describeSession) }, `${what}: ${this.joined().length} of ${this.options.workers} worker(s) present`);
+        this.options.hooks?.onWaiting?.(this.workers.joined().length, this.options.workers);
+        this.log.info({ joined: this.workers.joined().map(describeSession) }, `${what}: ${this.workers.joined().length} of ${this.options.workers} worker(s) present`);
       }, 10_000);
       const done = (): void => {
         clearTimeout(timer);
@@ -367,7 +377,7 @@ export class Coordinator {
   }
 
   private missingMessage(timeoutMs: number): string {
-    const present = this.joined();
+    const present = this.workers.joined();
     const missing = this.options.workers - present.length;
     return `only ${present.length} of ${this.options.workers} workers joined within ${Math.round(timeoutMs / 1000)} s${present.length > 0 ? ` (joined: ${present.map(describeSession).join(', ')})` : ''}; ${missing} never connected to port ${this.port} with the job's token: check the workers' --coordinator URL, their token and the network`;
   }
@@ -387,7 +397,7 @@ export class Coordinator {
         state: this.state,
         ...(this.error === undefined ? {} : { error: this.error }),
         ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
-        parameters: this.ring().find((m) => m.ready !== undefined)?.ready?.parameters ?? null,
+        parameters: this.workers.ring().find((m) => m.ready !== undefined)?.ready?.parameters ?? null,
         rankRestarts: this.rankRestarts,
         generation: this.generation,
       },
@@ -400,19 +410,12 @@ export class Coordinator {
       samplesPerSec: this.progress.samplesPerSec,
       etaSec: this.progress.etaSec,
       expectedWorkers: this.options.workers,
-      workers: [...this.sessions.values()].filter((s) => s.join !== undefined).map((s) => workerStatus(s, this.state === 'training')),
+      workers: this.workers.all().filter((s) => s.join !== undefined).map((s) => workerStatus(s, this.state === 'training')),
     };
   }
 
   async close(): Promise<void> {
-    for (const s of this.sessions.values()) {
-      clearTimeout(s.handshakeTimer);
-      s.stopHeartbeat?.();
-      // A connection still expected to join is told why it will not be admitted.
-      if (s.state === 'joining') s.socket.send({ t: 'refuse', code: 'COORD_ERR_CLOSED', reason: `job ${this.jobId} is over; the coordinator is closing` });
-      s.socket.close(1001, 'coordinator closing');
-    }
-    this.wss.close();
+    this.workers.closeAll();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -421,98 +424,19 @@ export class Coordinator {
     for (const listener of this.recordListeners) listener(record);
   }
 
-  /** Admitted workers that are still connected (before the job starts: all of them). */
-  private joined(): WorkerSession[] {
-    return [...this.sessions.values()].filter((s) => s.join !== undefined && s.state !== 'closed' && s.state !== 'joining');
-  }
-
-  /** The workers of the current ring, in ring order. */
-  private ring(): WorkerSession[] {
-    return [...this.sessions.values()].filter((s) => IN_RING.has(s.state)).sort((a, b) => (a.assigned?.processRank ?? 0) - (b.assigned?.processRank ?? 0));
-  }
-
-  /** Workers admitted while the job runs, waiting for a step boundary to enter the ring. */
-  private pendingJoiners(): WorkerSession[] {
-    return this.state === 'waiting' ? [] : [...this.sessions.values()].filter((s) => s.state === 'joined');
-  }
-
   private sendTestSet(session: WorkerSession, test: Dataset): void {
     const all = test.batch(Int32Array.from({ length: test.size }, (_, i) => i));
     session.socket.send({ t: 'testSet', count: all.count, inputShape: [...test.inputShape], numClasses: test.numClasses }, rawBytes(all.x), rawBytes(all.y));
   }
 
-  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const open = [...this.sessions.values()].filter((s) => s.state !== 'closed').length;
-    if (open >= (this.options.maxConnections ?? 256)) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
-  }
-
-  private accept(ws: WebSocket, request: IncomingMessage): void {
-    const id = `w${this.nextSession++}`;
-    const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
-    // The socket's handlers need the session, and the session holds the socket.
-    const ref: { session?: WorkerSession } = {};
-    const socket = new JobSocket(ws, {
-      message: (message, payload) => ref.session !== undefined && this.onMessage(ref.session, message, payload),
-      invalid: (error) => ref.session !== undefined && this.onInvalid(ref.session, error),
-      close: () => ref.session !== undefined && this.onClose(ref.session),
-    });
-    const session: WorkerSession = { id, socket, remote, state: 'joining', lastStepMs: null };
-    ref.session = session;
-    const handshakeMs = this.options.handshakeTimeoutMs ?? 10_000;
-    session.handshakeTimer = setTimeout(() => this.refuse(session, 'COORD_ERR_HANDSHAKE_TIMEOUT', `no join message within ${Math.round(handshakeMs / 1000)} s`), handshakeMs);
-    this.sessions.set(id, session);
-  }
-
-  private refuse(session: WorkerSession, code: string, text: string): void {
-    const reason = clip(text);
-    clearTimeout(session.handshakeTimer);
-    this.log.warn({ worker: describeSession(session), code: clip(code, 64) }, `refused ${session.id}: ${reason}`);
-    session.socket.send({ t: 'refuse', code, reason });
-    session.socket.close(1008, code);
-    // Forget it: it never was part of the job.
-    session.state = 'closed';
-    this.sessions.delete(session.id);
-  }
-
-  private onInvalid(session: WorkerSession, error: Error): void {
-    const code = (error as { code?: string }).code ?? 'PROTOCOL_ERR_DECODE';
-    if (session.join === undefined) {
-      this.refuse(session, code, error.message);
-      return;
-    }
-    session.socket.send({ t: 'fail', code, reason: clip(error.message), rank: -1 });
-    session.socket.close(1008, code);
-    this.lose(session, `${describeSession(session)} sent an invalid message (${code}: ${clip(error.message, 200)})`);
-  }
-
-  private admit(session: WorkerSession, message: Extract<Message, { t: 'join' }>): void {
-    clearTimeout(session.handshakeTimer);
-    if (!tokenMatches(message.token, this.options.token)) return this.refuse(session, 'COORD_ERR_BAD_TOKEN', 'wrong job token');
-    if (message.jobId !== '' && message.jobId !== this.jobId) return this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${this.jobId}, not ${clip(message.jobId, 64)}`);
-    const inJob = this.state === 'waiting' ? this.joined().length : this.ring().length + this.pendingJoiners().length;
-    if (inJob >= this.options.workers || this.state === 'finished' || this.state === 'failed') {
-      return this.refuse(session, 'COORD_ERR_JOB_FULL', `job ${this.jobId} already has its ${this.options.workers} worker(s)`);
-    }
-    session.join = message;
-    session.state = 'joined';
-    session.stopHeartbeat = startHeartbeat(session.socket.ws, { intervalMs: this.options.heartbeatMs ?? 1000, timeoutMs: this.options.heartbeatTimeoutMs ?? 3000 }, (silentMs) =>
-      this.lose(session, `lost worker ${describeSession(session)}: no heartbeat for ${Math.round(silentMs)} ms`),
-    );
-    this.log.info({ worker: describeSession(session) }, `worker ${describeSession(session)} joined${this.state === 'waiting' ? ` (${this.joined().length} of ${this.options.workers})` : ' the running job; it enters at the next step boundary'}`);
-    if (this.state !== 'waiting') this.options.onMembership?.({ kind: 'joined', generation: this.generation, worker: describeSession(session) });
+  private admitted(session: WorkerSession): void {
+    const waiting = this.state === 'waiting';
+    this.log.info({ worker: describeSession(session) }, `worker ${describeSession(session)} joined${waiting ? ` (${this.workers.joined().length} of ${this.options.workers})` : ' the running job; it enters at the next step boundary'}`);
+    if (!waiting) this.options.onMembership?.({ kind: 'joined', generation: this.generation, worker: describeSession(session) });
     this.wake();
   }
 
   private onMessage(session: WorkerSession, message: Message, payload: Uint8Array): void {
-    if (session.state === 'closed') return;
-    if (session.state === 'joining') {
-      if (message.t !== 'join') return this.refuse(session, 'COORD_ERR_UNEXPECTED_MESSAGE', `expected join, got ${message.t}`);
-      return this.admit(session, message);
-    }
     switch (message.t) {
       case 'workerReady':
         if (session.state !== 'assigned') break;
@@ -561,7 +485,10 @@ export class Coordinator {
     }
     // A halting worker may still send what it had in flight; anything else out of place is a protocol error.
     if (session.state === 'halting' || session.state === 'halted' || message.t === 'stepDone' || message.t === 'evaluated') return;
-    this.onInvalid(session, Object.assign(new Error(`unexpected ${message.t} from a worker in state ${session.state}`), { code: 'COORD_ERR_UNEXPECTED_MESSAGE' }));
+    const reason = `unexpected ${message.t} from a worker in state ${session.state}`;
+    session.socket.send({ t: 'fail', code: 'COORD_ERR_UNEXPECTED_MESSAGE', reason, rank: -1 });
+    session.socket.close(1008, 'COORD_ERR_UNEXPECTED_MESSAGE');
+    this.lose(session, `${describeSession(session)} sent an ${reason}`);
   }
 
   /**
@@ -584,21 +511,6 @@ export class Coordinator {
     return a !== undefined && ranks.every((r) => r >= a.rankOffset && r < a.rankOffset + a.threads);
   }
 
-  private onClose(session: WorkerSession): void {
-    clearTimeout(session.handshakeTimer);
-    session.stopHeartbeat?.();
-    if (session.state === 'joining') {
-      // Never admitted: nothing to remember (or connections that come and go would pile up).
-      this.sessions.delete(session.id);
-      return;
-    }
-    if (session.state === 'closed' || session.state === 'finished') {
-      session.state = 'closed';
-      return;
-    }
-    this.lose(session, `lost worker ${describeSession(session)}: its connection closed`);
-  }
-
   private lose(session: WorkerSession, reason: string): void {
     const before = session.state;
     session.stopHeartbeat?.();
@@ -606,7 +518,7 @@ export class Coordinator {
     if (this.state === 'finished' || this.state === 'failed') return;
     if (before === 'joined') {
       // Not in the ring: it simply is no longer counted.
-      this.sessions.delete(session.id);
+      this.workers.forget(session);
       this.log.warn({ worker: describeSession(session) }, `worker ${describeSession(session)} left before entering the ring`);
       this.wake();
       return;

@@ -1,0 +1,187 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { DEFAULT_FRAME_LIMITS, type Message } from '@tfjs-ddp/protocol';
+import type { CoordinatorLog } from './coordinator-options.js';
+import { startHeartbeat } from './heartbeat.js';
+import { JobSocket } from './job-socket.js';
+import { tokenMatches } from './secrets.js';
+import type { JobState } from './status.js';
+import { describeSession, IN_RING, type WorkerSession } from './worker-session.js';
+
+/** A reason short enough for a frame's string field and a log line (it may quote what a peer sent). */
+export function clip(text: string, max = 500): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+export interface WorkerSessionsOptions {
+  jobId: string;
+  /** The job token every worker must present. */
+  token: string;
+  /** Workers the job takes. */
+  workers: number;
+  /** A connection must send its join within this. */
+  handshakeTimeoutMs: number;
+  /** Open WebSocket connections at most (joined or not). */
+  maxConnections: number;
+  heartbeatMs: number;
+  heartbeatTimeoutMs: number;
+  log: CoordinatorLog;
+  /** The job's state now: who is admitted depends on it. */
+  jobState: () => JobState;
+}
+
+/** What the coordinator does with admitted workers. */
+export interface WorkerSessionsHandlers {
+  admitted(session: WorkerSession): void;
+  /** A message of an admitted worker (its join excepted). */
+  message(session: WorkerSession, message: Message, payload: Uint8Array): void;
+  /** An admitted worker sent what does not decode or validate; it has been told and closed. */
+  invalid(session: WorkerSession, reason: string): void;
+  /** An admitted worker's connection closed, or it answered no ping within the deadline. */
+  lost(session: WorkerSession, reason: string): void;
+}
+
+/**
+ * The coordinator's worker connections: the WebSocket upgrade (with a cap on open
+ * connections), the handshake deadline, admission (token in constant time, job id,
+ * room in the job), heartbeats, and the views of who is where. A connection that never
+ * joined is refused with a code and forgotten; the job only ever sees admitted workers.
+ */
+export class WorkerSessions {
+  private readonly sessions = new Map<string, WorkerSession>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: DEFAULT_FRAME_LIMITS.maxPayloadBytes + DEFAULT_FRAME_LIMITS.maxHeaderBytes + 8 });
+  private nextSession = 1;
+
+  constructor(
+    private readonly options: WorkerSessionsOptions,
+    private readonly handlers: WorkerSessionsHandlers,
+  ) {}
+
+  get(id: string): WorkerSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  all(): WorkerSession[] {
+    return [...this.sessions.values()];
+  }
+
+  /** Admitted workers that are still connected (before the job starts: all of them). */
+  joined(): WorkerSession[] {
+    return this.all().filter((s) => s.join !== undefined && s.state !== 'closed' && s.state !== 'joining');
+  }
+
+  /** The workers of the current ring, in ring order. */
+  ring(): WorkerSession[] {
+    return this.all().filter((s) => IN_RING.has(s.state)).sort((a, b) => (a.assigned?.processRank ?? 0) - (b.assigned?.processRank ?? 0));
+  }
+
+  /** Workers admitted while the job runs, waiting for a step boundary to enter the ring. */
+  pendingJoiners(): WorkerSession[] {
+    return this.options.jobState() === 'waiting' ? [] : this.all().filter((s) => s.state === 'joined');
+  }
+
+  /** Forgets a worker that left before it entered the ring. */
+  forget(session: WorkerSession): void {
+    this.sessions.delete(session.id);
+  }
+
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const open = this.all().filter((s) => s.state !== 'closed').length;
+    if (open >= this.options.maxConnections) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
+  }
+
+  /** Closes every connection; one still expected to join is told why it will not be admitted. */
+  closeAll(): void {
+    for (const s of this.sessions.values()) {
+      clearTimeout(s.handshakeTimer);
+      s.stopHeartbeat?.();
+      if (s.state === 'joining') s.socket.send({ t: 'refuse', code: 'COORD_ERR_CLOSED', reason: `job ${this.options.jobId} is over; the coordinator is closing` });
+      s.socket.close(1001, 'coordinator closing');
+    }
+    this.wss.close();
+  }
+
+  private accept(ws: WebSocket, request: IncomingMessage): void {
+    const id = `w${this.nextSession++}`;
+    const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
+    // The socket's handlers need the session, and the session holds the socket.
+    const ref: { session?: WorkerSession } = {};
+    const socket = new JobSocket(ws, {
+      message: (message, payload) => ref.session !== undefined && this.onMessage(ref.session, message, payload),
+      invalid: (error) => ref.session !== undefined && this.onInvalid(ref.session, error),
+      close: () => ref.session !== undefined && this.onClose(ref.session),
+    });
+    const session: WorkerSession = { id, socket, remote, state: 'joining', lastStepMs: null };
+    ref.session = session;
+    const handshakeMs = this.options.handshakeTimeoutMs;
+    session.handshakeTimer = setTimeout(() => this.refuse(session, 'COORD_ERR_HANDSHAKE_TIMEOUT', `no join message within ${Math.round(handshakeMs / 1000)} s`), handshakeMs);
+    this.sessions.set(id, session);
+  }
+
+  private refuse(session: WorkerSession, code: string, text: string): void {
+    const reason = clip(text);
+    clearTimeout(session.handshakeTimer);
+    this.options.log.warn({ worker: describeSession(session), code: clip(code, 64) }, `refused ${session.id}: ${reason}`);
+    session.socket.send({ t: 'refuse', code, reason });
+    session.socket.close(1008, code);
+    // Forget it: it never was part of the job.
+    session.state = 'closed';
+    this.sessions.delete(session.id);
+  }
+
+  private onMessage(session: WorkerSession, message: Message, payload: Uint8Array): void {
+    if (session.state === 'closed') return;
+    if (session.state !== 'joining') return this.handlers.message(session, message, payload);
+    if (message.t !== 'join') return this.refuse(session, 'COORD_ERR_UNEXPECTED_MESSAGE', `expected join, got ${message.t}`);
+    this.admit(session, message);
+  }
+
+  private admit(session: WorkerSession, message: Extract<Message, { t: 'join' }>): void {
+    const o = this.options;
+    clearTimeout(session.handshakeTimer);
+    if (!tokenMatches(message.token, o.token)) return this.refuse(session, 'COORD_ERR_BAD_TOKEN', 'wrong job token');
+    if (message.jobId !== '' && message.jobId !== o.jobId) return this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${o.jobId}, not ${clip(message.jobId, 64)}`);
+    const state = o.jobState();
+    const inJob = state === 'waiting' ? this.joined().length : this.ring().length + this.pendingJoiners().length;
+    if (inJob >= o.workers || state === 'finished' || state === 'failed') {
+      return this.refuse(session, 'COORD_ERR_JOB_FULL', `job ${o.jobId} already has its ${o.workers} worker(s)`);
+    }
+    session.join = message;
+    session.state = 'joined';
+    session.stopHeartbeat = startHeartbeat(session.socket.ws, { intervalMs: o.heartbeatMs, timeoutMs: o.heartbeatTimeoutMs }, (silentMs) =>
+      this.handlers.lost(session, `lost worker ${describeSession(session)}: no heartbeat for ${Math.round(silentMs)} ms`),
+    );
+    this.handlers.admitted(session);
+  }
+
+  private onInvalid(session: WorkerSession, error: Error): void {
+    const code = (error as { code?: string }).code ?? 'PROTOCOL_ERR_DECODE';
+    if (session.join === undefined) {
+      this.refuse(session, code, error.message);
+      return;
+    }
+    session.socket.send({ t: 'fail', code, reason: clip(error.message), rank: -1 });
+    session.socket.close(1008, code);
+    this.handlers.invalid(session, `${describeSession(session)} sent an invalid message (${code}: ${clip(error.message, 200)})`);
+  }
+
+  private onClose(session: WorkerSession): void {
+    clearTimeout(session.handshakeTimer);
+    session.stopHeartbeat?.();
+    if (session.state === 'joining') {
+      // Never admitted: nothing to remember (or connections that come and go would pile up).
+      this.sessions.delete(session.id);
+      return;
+    }
+    if (session.state === 'closed' || session.state === 'finished') {
+      session.state = 'closed';
+      return;
+    }
+    this.handlers.lost(session, `lost worker ${describeSession(session)}: its connection closed`);
+  }
+}
