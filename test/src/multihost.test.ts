@@ -89,6 +89,11 @@ test('a worker cut off the network mid-run: the coordinator notices within its h
   const lost = /lost worker [^"]*: no heartbeat for (\d+) ms/.exec(coordinator.output());
   assert.ok(lost !== null, `the coordinator did not report the lost worker:\n${outputs}`);
   assert.ok(Number(lost[1]) < 5_000, `the loss was noticed after ${lost[1]} ms of silence`);
+  // The survivor's ranks were waiting on the cut peer: the coordinator's halt released them.
+  const halted = workers[0]?.output().split('\n').find((l) => l.includes('halted for generation 1'));
+  assert.ok(halted !== undefined, `the survivor was not halted:\n${outputs}`);
+  const survivorReleasedMs = (JSON.parse(halted) as { time: number }).time - cutAt;
+  assert.ok(survivorReleasedMs < 5_000, `the survivor was halted ${survivorReleasedMs} ms after the cut`);
   assert.equal(cutCode.code, 1, outputs);
   assert.match(cutWorker.output(), /no heartbeat from the coordinator|coordinator not reachable|could not reach the coordinator/);
   // Its watchdog (4 s), then 5 s of reconnect attempts: well under a minute, never the collective's 120 s deadline.
@@ -96,5 +101,5 @@ test('a worker cut off the network mid-run: the coordinator notices within its h
   const reference = await referenceRun(config);
   const diff = maxRelativeDifference(savedWeights(out), reference.weights);
   assert.ok(diff <= 1e-4, `weights differ from the one-replica reference by ${diff}`);
-  console.log(JSON.stringify({ netcut: { coordinatorSilenceMs: Number(lost[1]), cutWorkerExitMs: cutCode.ms } }));
+  console.log(JSON.stringify({ netcut: { coordinatorSilenceMs: Number(lost[1]), survivorReleasedMs, cutWorkerExitMs: cutCode.ms } }));
 });

@@ -18,16 +18,23 @@ export function startHeartbeat(ws: WebSocket, options: HeartbeatOptions, onDead:
     lastPong = performance.now();
   };
   ws.on('pong', onPong);
+  // Checked more often than pinged, so a silence is noticed soon after the deadline, not up to a ping interval later.
+  const checkMs = Math.max(25, Math.min(options.intervalMs, options.timeoutMs / 8));
+  let lastPing = 0;
   const timer = setInterval(() => {
-    const silent = performance.now() - lastPong;
+    const now = performance.now();
+    const silent = now - lastPong;
     if (silent > options.timeoutMs) {
       stop();
       ws.terminate();
       onDead(silent);
       return;
     }
-    if (ws.readyState === ws.OPEN) ws.ping();
-  }, options.intervalMs);
+    if (now - lastPing >= options.intervalMs - checkMs / 2 && ws.readyState === ws.OPEN) {
+      lastPing = now;
+      ws.ping();
+    }
+  }, checkMs);
   const stop = (): void => {
     clearInterval(timer);
     ws.off('pong', onPong);
