@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { Coordinator, type MembershipEvent } from '@tfjs-ddp/coordinator';
+import { Coordinator, listCheckpoints, type MembershipEvent } from '@tfjs-ddp/coordinator';
 import type { JobConfig } from '@tfjs-ddp/protocol';
 import { maxRelativeDifference, referenceRun } from './harness/reference.js';
 import { savedWeights, startCli, type RunningProcess } from './harness/processes.js';
@@ -101,4 +101,51 @@ test('a worker killed with SIGKILL mid-run: the job goes on with two, the restar
   const diff = maxRelativeDifference(savedWeights(path.join(dir, 'kill')), reference.weights);
   assert.ok(diff <= TOLERANCE, `weights differ from the one-replica reference by ${diff}`);
   console.log(JSON.stringify({ elastic: 'sigkill', detectedMs, events: events.map((e) => ({ kind: e.kind, workers: e.workers, fromStep: e.fromStep, msAfterKill: e.at - killedAt })) }));
+});
+
+test('below --min-workers past --rejoin-timeout: the job stops with a clear error and a checkpoint of the last committed step, which a new job resumes to the one-replica result', { timeout: 180_000 }, async () => {
+  const config: JobConfig = { model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 12, optimizer: { name: 'adam', learningRate: 0.003 }, seed: 4, maxSteps: 20 };
+  const out = path.join(dir, 'stopped');
+  const workers: RunningProcess[] = [];
+  let killed = false;
+  const coordinator = await Coordinator.start({
+    port: 0,
+    host: '127.0.0.1',
+    token: 'elastic-token',
+    workers: 2,
+    minWorkers: 2,
+    rejoinTimeoutMs: 2_000,
+    config,
+    outDir: out,
+    waitTimeoutMs: 60_000,
+    hooks: {
+      onStep: (progress) => {
+        if (progress.step === 7 && !killed) {
+          killed = true;
+          workers[1]?.child.kill('SIGKILL');
+        }
+      },
+    },
+  });
+  for (let i = 0; i < 2; i++) workers.push(startWorker(coordinator.port));
+  await assert.rejects(coordinator.run(), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'COORD_ERR_WORKERS_MISSING', error.message);
+    assert.match(error.message, /fewer than --min-workers 2, and none joined within 2 s; the last committed step is \d+/);
+    return true;
+  });
+  assert.equal(await workers[0]?.exited, 1, 'the survivor is told the job failed');
+  const checkpoints = (await listCheckpoints(out)).filter((c) => c.complete);
+  const last = checkpoints.at(-1);
+  assert.ok(last !== undefined && last.step >= 7 && last.step < 20, `checkpoints: ${JSON.stringify(checkpoints)}`);
+
+  // A new job on the same run folder goes on from it and ends where one replica on the whole batch does.
+  const resumed = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'elastic-token', workers: 2, config, outDir: out, resume: out, waitTimeoutMs: 60_000 });
+  const fresh = [startWorker(resumed.port), startWorker(resumed.port)];
+  const result = await resumed.run();
+  assert.equal(result.steps, 20);
+  assert.deepEqual(await Promise.all(fresh.map((w) => w.exited)), [0, 0]);
+  for (const account of result.ledger) assert.deepEqual([account.missing, account.repeated], [0, 0], JSON.stringify(account));
+  const reference = await referenceRun(config);
+  const diff = maxRelativeDifference(savedWeights(out), reference.weights);
+  assert.ok(diff <= TOLERANCE, `weights differ from the one-replica reference by ${diff}`);
 });

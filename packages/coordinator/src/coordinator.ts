@@ -261,8 +261,26 @@ export class Coordinator {
     const enough = (): boolean => this.workers.ring().filter((s) => s.state !== 'closed').length + this.workers.pendingJoiners().length >= minWorkers;
     if (!enough()) {
       const timeoutMs = o.rejoinTimeoutMs ?? 60_000;
-      await this.until('rejoining', enough, timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `only ${this.workers.ring().length + this.workers.pendingJoiners().length} worker(s) left, fewer than --min-workers ${minWorkers}, and none joined within ${Math.round(timeoutMs / 1000)} s; the last committed step is ${committed + 1}`);
+      try {
+        await this.until('rejoining', enough, timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `only ${this.workers.ring().length + this.workers.pendingJoiners().length} worker(s) left, fewer than --min-workers ${minWorkers}, and none joined within ${Math.round(timeoutMs / 1000)} s; the last committed step is ${committed + 1}`);
+      } catch (error) {
+        // Stopping for good: the survivors still hold the committed state; keep it for --resume.
+        await this.checkpointSurvivors(committed, reason).catch((failure: unknown) => this.log.error({ committed }, `no checkpoint of step ${committed + 1} from the survivors: ${(failure as Error).message}`));
+        throw error;
+      }
     }
+    const remaining = await this.haltRing(committed, reason);
+    const joiners = this.workers.pendingJoiners().slice(0, Math.max(0, o.workers - remaining.length));
+    this.form(remaining, joiners, committed, true);
+    await this.untilReady();
+    this.state = 'training';
+    o.onMembership?.({ kind: 'regrouped', generation, workers: remaining.length + joiners.length, fromStep: committed + 1 });
+    this.log.info({ generation, workers: remaining.length + joiners.length, fromStep: committed + 1 }, `ring re-formed with ${remaining.length + joiners.length} worker(s); training goes on from step ${committed + 2}`);
+  }
+
+  /** Halts the workers of the ring for the current generation; resolves with those that halted. */
+  private async haltRing(committed: number, reason: string): Promise<WorkerSession[]> {
+    const generation = this.generation;
     const survivors = this.workers.ring();
     for (const s of survivors) {
       s.state = 'halting';
@@ -272,12 +290,23 @@ export class Coordinator {
     await this.until('halting', () => survivors.every((s) => s.state === 'halted' || s.state === 'closed'), 60_000, 'COORD_ERR_WORKER_LOST', () => `workers did not halt: ${survivors.filter((s) => s.state !== 'halted').map(describeSession).join(', ')}`);
     const remaining = survivors.filter((s) => s.state === 'halted');
     if (remaining.length === 0) throw new CoordinatorError('COORD_ERR_WORKERS_MISSING', `no worker survived (the last committed step is ${committed + 1})`);
-    const joiners = this.workers.pendingJoiners().slice(0, Math.max(0, o.workers - remaining.length));
-    this.form(remaining, joiners, committed, true);
+    return remaining;
+  }
+
+  /**
+   * Too few workers are left to go on: re-forms the survivors alone (rolled back to
+   * `committed`) and writes their checkpoint of it, unless one is already written.
+   */
+  private async checkpointSurvivors(committed: number, reason: string): Promise<void> {
+    if (committed < 0 || this.checkpoints.lastWritten >= committed + 1) return;
+    const remaining = await this.haltRing(committed, reason);
+    this.form(remaining, [], committed, true);
     await this.untilReady();
-    this.state = 'training';
-    o.onMembership?.({ kind: 'regrouped', generation, workers: remaining.length + joiners.length, fromStep: committed + 1 });
-    this.log.info({ generation, workers: remaining.length + joiners.length, fromStep: committed + 1 }, `ring re-formed with ${remaining.length + joiners.length} worker(s); training goes on from step ${committed + 2}`);
+    const generation = this.generation;
+    for (const s of this.workers.ring()) s.socket.send({ t: 'checkpointRequest', generation, step: committed });
+    await this.until('checkpointing', () => this.checkpoints.lastReceived >= committed, 60_000, 'COORD_ERR_WORKER_LOST', () => `the surviving workers sent no checkpoint of step ${committed + 1}`);
+    await this.checkpoints.flush();
+    this.log.warn({ committed, workers: remaining.length }, `stopping: checkpoint of step ${committed + 1} taken from the ${remaining.length} surviving worker(s); --resume continues from it`);
   }
 
   /** Tells every worker of the next ring its ranks: survivors a regroup, newcomers an assignment. */
@@ -470,6 +499,7 @@ export class Coordinator {
         const weights = new Uint8Array(payload.subarray(message.jsonBytes, message.jsonBytes + message.weightsBytes));
         const state = new Float32Array(new Uint8Array(payload.subarray(message.jsonBytes + message.weightsBytes)).buffer);
         this.checkpoints.write(message.step, json, weights, state);
+        this.wake();
         return;
       }
       case 'finished':

@@ -32,6 +32,8 @@ export class JobCheckpoints {
   private failures = 0;
   /** Steps committed by the newest checkpoint written (0: none yet). */
   lastWritten = 0;
+  /** The newest step (0-based) whose checkpoint arrived, written or being written (-1: none). */
+  lastReceived = -1;
 
   constructor(private readonly options: JobCheckpointsOptions) {
     if (!Number.isSafeInteger(options.every) || options.every < 0) {
@@ -49,6 +51,7 @@ export class JobCheckpoints {
   write(step: number, modelJson: string, weights: Uint8Array, state: Float32Array): void {
     const { schedule, config, runDir, log } = this.options;
     const committed = step + 1;
+    this.lastReceived = Math.max(this.lastReceived, step);
     const epoch = Math.floor(committed / schedule.stepsPerEpoch);
     const checkpoint = {
       step: committed,
