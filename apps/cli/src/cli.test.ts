@@ -64,3 +64,13 @@ test('a job that fails exits 1 with a message and the error code', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /tfjs-ddp: rank \d+: model ".*missing\.mjs" is neither a zoo model .* \[TRAINER_ERR_MODEL_FILE\]$/m);
 });
+
+test('bench runs a benchmark of bench/ with its own flags and prints its JSON lines', () => {
+  const r = cli(['bench', 'allreduce', '--ranks', '2', '--sizes', '4KB', '--transport', 'threads', '--iters', '20']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { transport: string; ranks: number; bytes: number; p50_ms: number });
+  assert.ok(lines.length > 0 && lines.every((l) => l.transport === 'threads' && l.ranks === 2 && l.bytes === 4096 && l.p50_ms > 0), r.stdout);
+  const unknown = cli(['bench', 'nosuch']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /value 'nosuch' is invalid for argument 'name'\. Allowed choices are compute, allreduce, scaling, multiprocess/);
+});

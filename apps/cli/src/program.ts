@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { benchCommand } from './commands/bench.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   root.addCommand(coordinatorCommand());
   root.addCommand(workerCommand());
   root.addCommand(studyCommand());
+  root.addCommand(benchCommand());
   for (const command of allCommands(root)) {
     command.exitOverride().showHelpAfterError('(run with --help for every flag and its default)');
   }
