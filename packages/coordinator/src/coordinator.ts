@@ -6,7 +6,8 @@ import type { DataSource, Message, PeerEntry } from '@tfjs-ddp/protocol';
 import { SILENT_LOG, type CoordinatorLog, type CoordinatorOptions } from './coordinator-options.js';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors.js';
 import { createHttpServer, listen, type RouteHandler } from './http-server.js';
-import { findResumePoint, JobCheckpoints, type ResumePoint } from './checkpoint/job-checkpoints.js';
+import type { StoredCheckpoint } from './checkpoint/checkpoint-types.js';
+import { findResumePoint, JobCheckpoints } from './checkpoint/job-checkpoints.js';
 import { JobDriver, type EpochEvaluation } from './job-driver.js';
 import { rawBytes } from './job-socket.js';
 import { MetricsLog, stepWallMs, type MetricsRecord } from './metrics-log.js';
@@ -72,7 +73,8 @@ export class Coordinator {
     port: number,
     private readonly data: DatasetPair,
     private readonly modelHash: string,
-    private readonly resumePoint: ResumePoint | undefined,
+    /** The checkpoint a resumed run starts from: its `step` steps are already trained. */
+    private readonly resumeFrom: StoredCheckpoint | undefined,
   ) {
     this.jobId = options.jobId ?? randomBytes(6).toString('hex');
     this.port = port;
@@ -113,7 +115,7 @@ export class Coordinator {
       throw new CoordinatorError('COORD_ERR_BAD_OPTION', `min-workers must be an integer in 1..${options.workers} (the workers), got ${minWorkers}`);
     }
     // A checkpoint that cannot be resumed is refused before anything listens.
-    const resumePoint = options.resume === undefined ? undefined : await findResumePoint(options.resume, options.config, options.resumeFallback ?? false, options.log ?? SILENT_LOG);
+    const resumeFrom = options.resume === undefined ? undefined : await findResumePoint(options.resume, options.config, options.resumeFallback ?? false, options.log ?? SILENT_LOG);
     const data = openDataset(options.config.dataset, options.config.seed);
     const modelHash = modelDefinitionHash(options.config.model, options.config);
     // The HTTP server exists before the coordinator it reports on: /status reads it through this reference.
@@ -121,7 +123,7 @@ export class Coordinator {
     const routes = new Map<string, RouteHandler>();
     const server = createHttpServer({ status: () => (ref.coordinator as Coordinator).status(), extra: routes }, options.tls);
     const port = await listen(server, options.port ?? 7070, options.host ?? '0.0.0.0');
-    const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, routes, port, data, modelHash, resumePoint);
+    const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, routes, port, data, modelHash, resumeFrom);
     ref.coordinator = coordinator;
     coordinator.log.info({ port, jobId: coordinator.jobId, workers: options.workers, tls: options.tls !== undefined }, `coordinator listening on port ${port}${options.tls === undefined ? '' : ' (TLS: wss:// and https://)'}; waiting for ${options.workers} worker(s)`);
     return coordinator;
@@ -153,7 +155,7 @@ export class Coordinator {
       await this.untilReady();
       this.state = 'training';
       this.startedAt = new Date().toISOString();
-      let startStep = this.resumePoint?.startStep ?? 0;
+      let startStep = this.resumeFrom?.step ?? 0;
       const metrics = new MetricsLog(o.outDir, { append: startStep > 0 });
       const tracker = new ProgressTracker(this.schedule.stepsPerEpoch, this.schedule.totalSteps, startStep);
       // The checkpoint's steps were committed by the run it continues.
@@ -165,7 +167,7 @@ export class Coordinator {
         this.driver = driver;
         try {
           const result = await driver.run();
-          if (!result.paused) return await this.finish(metrics, result.steps, result.samples, result.elapsedSec);
+          if (!result.paused) return this.finish(metrics, result.steps, result.samples, result.elapsedSec);
           startStep = result.steps;
           evaluateFirst = undefined;
           recoveries = 0;
@@ -236,8 +238,7 @@ export class Coordinator {
     });
   }
 
-  private async finish(metrics: MetricsLog, steps: number, samples: number, elapsedSec: number): Promise<CoordinatorResult> {
-    await this.checkpoints.flush();
+  private finish(metrics: MetricsLog, steps: number, samples: number, elapsedSec: number): CoordinatorResult {
     const model = this.model;
     if (model === undefined) throw new CoordinatorError('COORD_ERR_WORKER_FAILED', 'the worker hosting rank 0 finished without sending the model');
     const modelPath = writeModelFolder(this.options.outDir, model.json, model.weights);
@@ -327,10 +328,10 @@ export class Coordinator {
         session.socket.send({ t: 'regroup', generation: this.generation, processRank: a.processRank, processCount: assigned.length, rankOffset: a.rankOffset, threads: a.threads, worldSize: size, peers, rollbackTo: committed, shareState });
       } else {
         // A resumed run's first ring: rank 0 starts from the checkpoint's state and shares it.
-        const resumed = this.resumePoint;
+        const resumed = this.resumeFrom;
         if (!regrouping && a.rankOffset === 0 && resumed !== undefined) {
-          const state = resumed.checkpoint.state;
-          session.socket.send({ t: 'state', step: resumed.startStep }, new Uint8Array(state.buffer, state.byteOffset, state.byteLength));
+          const state = resumed.state;
+          session.socket.send({ t: 'state', step: resumed.step }, new Uint8Array(state.buffer, state.byteOffset, state.byteLength));
         }
         this.assign(session, a, assigned.length, size, peers, regrouping);
         if (regrouping) this.rankRestarts += a.threads;
@@ -515,10 +516,7 @@ export class Coordinator {
     }
     // A halting worker may still send what it had in flight; anything else out of place is a protocol error.
     if (session.state === 'halting' || session.state === 'halted' || message.t === 'stepDone' || message.t === 'evaluated') return;
-    const reason = `unexpected ${message.t} from a worker in state ${session.state}`;
-    session.socket.send({ t: 'fail', code: 'COORD_ERR_UNEXPECTED_MESSAGE', reason, rank: -1 });
-    session.socket.close(1008, 'COORD_ERR_UNEXPECTED_MESSAGE');
-    this.lose(session, `${describeSession(session)} sent an ${reason}`);
+    this.workers.dropInvalid(session, Object.assign(new Error(`unexpected ${message.t} from a worker in state ${session.state}`), { code: 'COORD_ERR_UNEXPECTED_MESSAGE' }));
   }
 
   /**

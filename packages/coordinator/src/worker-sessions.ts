@@ -10,7 +10,7 @@ import type { JobState } from './status.js';
 import { describeSession, IN_RING, type WorkerSession } from './worker-session.js';
 
 /** A reason short enough for a frame's string field and a log line (it may quote what a peer sent). */
-export function clip(text: string, max = 500): string {
+function clip(text: string, max = 500): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
@@ -113,7 +113,7 @@ export class WorkerSessions {
     const ref: { session?: WorkerSession } = {};
     const socket = new JobSocket(ws, {
       message: (message, payload) => ref.session !== undefined && this.onMessage(ref.session, message, payload),
-      invalid: (error) => ref.session !== undefined && this.onInvalid(ref.session, error),
+      invalid: (error) => ref.session !== undefined && this.dropInvalid(ref.session, error),
       close: () => ref.session !== undefined && this.onClose(ref.session),
     });
     const session: WorkerSession = { id, socket, remote, state: 'joining', lastStepMs: null };
@@ -159,7 +159,11 @@ export class WorkerSessions {
     this.handlers.admitted(session);
   }
 
-  private onInvalid(session: WorkerSession, error: Error): void {
+  /**
+   * A connection that sent what does not decode, validate or belong: one that never joined
+   * is refused; an admitted worker is told why, closed and reported to the handlers.
+   */
+  dropInvalid(session: WorkerSession, error: Error): void {
     const code = (error as { code?: string }).code ?? 'PROTOCOL_ERR_DECODE';
     if (session.join === undefined) {
       this.refuse(session, code, error.message);

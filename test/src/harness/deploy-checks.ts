@@ -274,10 +274,11 @@ export function restartProblems(facts: DeployFacts): string[] {
   const resume = args[args.indexOf('--resume') + 1];
   const claimMounts = (coordinator.container.volumeMounts ?? []).filter((m) => coordinator.job.spec?.template.spec?.volumes?.some((v) => v.name === m.name && v.persistentVolumeClaim !== undefined));
   const onClaim = (dir: string | undefined): boolean => dir !== undefined && claimMounts.some((m) => dir === m.mountPath || dir.startsWith(`${m.mountPath}/`));
+  const out = effective(process, '--out');
   if (!args.includes('--resume') || !onClaim(resume)) problems.push(`the coordinator does not --resume from a folder on a PersistentVolumeClaim (got ${resume ?? 'no --resume'})`);
   // Checkpoints are written under --out: a restarted coordinator must read them from there.
-  if (args.includes('--resume') && resume !== effective(process, '--out')) problems.push(`the coordinator resumes from ${resume ?? '?'} but writes its checkpoints under --out ${effective(process, '--out') ?? '?'}`);
-  if (!onClaim(effective(process, '--out'))) problems.push('the coordinator writes the trained model outside its PersistentVolumeClaim');
+  if (args.includes('--resume') && resume !== out) problems.push(`the coordinator resumes from ${resume ?? '?'} but writes its checkpoints under --out ${out ?? '?'}`);
+  if (!onClaim(out)) problems.push('the coordinator writes the trained model outside its PersistentVolumeClaim');
   for (const volume of coordinator.job.spec?.template.spec?.volumes ?? []) {
     const claim = volume.persistentVolumeClaim?.claimName;
     if (claim !== undefined && !kinds(facts.objects).claims.some((c) => c.metadata?.name === claim)) problems.push(`the coordinator mounts claim ${claim}, which is not among the objects`);

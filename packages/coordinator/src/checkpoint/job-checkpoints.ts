@@ -5,7 +5,7 @@ import { CoordinatorError } from '../errors.js';
 import type { StoredCheckpoint } from './checkpoint-types.js';
 import { CheckpointError } from './errors.js';
 import { readLatestCheckpoint } from './read-checkpoint.js';
-import { writeCheckpoint, DEFAULT_KEEP } from './write-checkpoint.js';
+import { writeCheckpoint } from './write-checkpoint.js';
 
 export interface JobCheckpointsOptions {
   /** The run folder; checkpoints go to `<runDir>/checkpoints/step-NNNNNN`. */
@@ -29,7 +29,6 @@ export interface JobCheckpointsOptions {
  */
 export class JobCheckpoints {
   private pending: Promise<void> = Promise.resolve();
-  private failures = 0;
   /** Steps committed by the newest checkpoint written (0: none yet). */
   lastWritten = 0;
   /** The newest step (0-based) whose checkpoint arrived, written or being written (-1: none). */
@@ -64,11 +63,10 @@ export class JobCheckpoints {
     };
     this.pending = this.pending.then(async () => {
       try {
-        const written = await writeCheckpoint(runDir, checkpoint, { keep: this.options.keep ?? DEFAULT_KEEP });
+        const written = await writeCheckpoint(runDir, checkpoint, { keep: this.options.keep });
         this.lastWritten = Math.max(this.lastWritten, committed);
         log.info({ checkpoint: written.dir, step: committed }, `checkpoint after step ${committed} written to ${written.dir}`);
       } catch (error) {
-        this.failures++;
         log.error({ step: committed, code: (error as { code?: string }).code }, `checkpoint after step ${committed} not written: ${(error as Error).message}`);
       }
     });
@@ -78,17 +76,6 @@ export class JobCheckpoints {
   flush(): Promise<void> {
     return this.pending;
   }
-
-  get failedWrites(): number {
-    return this.failures;
-  }
-}
-
-/** What a resumed run starts from. */
-export interface ResumePoint {
-  checkpoint: StoredCheckpoint;
-  /** The first step to train. */
-  startStep: number;
 }
 
 /**
@@ -98,7 +85,7 @@ export interface ResumePoint {
  * (its model, data, batch, seed or optimizer differ) is refused: resuming it would train
  * something else. Epochs and max-steps may differ: the steps before are the same.
  */
-export async function findResumePoint(runDir: string, config: JobConfig, fallback: boolean, log: CoordinatorLog): Promise<ResumePoint | undefined> {
+export async function findResumePoint(runDir: string, config: JobConfig, fallback: boolean, log: CoordinatorLog): Promise<StoredCheckpoint | undefined> {
   let latest;
   try {
     latest = await readLatestCheckpoint(runDir, { fallback });
@@ -119,7 +106,7 @@ export async function findResumePoint(runDir: string, config: JobConfig, fallbac
     throw new CoordinatorError('COORD_ERR_BAD_OPTION', `the checkpoint ${checkpoint.dir} is of another job (${differs}): resume with the job's own settings, or choose another --out`);
   }
   log.info({ checkpoint: checkpoint.dir, step: checkpoint.step }, `resuming from ${checkpoint.dir}: ${checkpoint.step} step(s) already trained`);
-  return { checkpoint, startStep: checkpoint.step };
+  return checkpoint;
 }
 
 /** The first setting that makes the steps of two configs differ, if one does. */
