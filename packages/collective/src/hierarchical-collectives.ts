@@ -62,14 +62,7 @@ export class HierarchicalCollectives {
           if (arena < 0) f32.set(buf.subarray(a, a + m), mine);
           this.ctx.setLoc(mine);
           this.localBarrier(range, 'allReduce', m, op, -1);
-          const bounds = partition(m, this.threads);
-          const s = bounds[this.world.me] as number;
-          const e = bounds[this.world.me + 1] as number;
-          const out = this.r.subarray(s, e);
-          out.set(f32.subarray(mine + s, mine + e));
-          this.world.members.forEach((r, j) => {
-            if (j !== this.world.me) combineInto(out, f32.subarray(this.ctx.loc(r) + s, this.ctx.loc(r) + e), combine);
-          });
+          this.reduceOwnSlice(m, mine, combine);
         }
         this.handToComm(range, 'allReduce', combine, m, 0);
         if (op === 'mean') divideInto(buf.subarray(a, a + m), this.r.subarray(0, m), globalSize);
@@ -124,14 +117,7 @@ export class HierarchicalCollectives {
         for (let g = 0; g < globalSize; g++) f32.set(input.subarray(g * chunk + a, g * chunk + a + m), mine + g * m);
         this.ctx.setLoc(mine);
         this.localBarrier(range, 'reduceScatter', m, op, -1);
-        const bounds = partition(m * globalSize, this.threads);
-        const s = bounds[this.world.me] as number;
-        const e = bounds[this.world.me + 1] as number;
-        const out = this.r.subarray(s, e);
-        out.set(f32.subarray(mine + s, mine + e));
-        this.world.members.forEach((r, j) => {
-          if (j !== this.world.me) combineInto(out, f32.subarray(this.ctx.loc(r) + s, this.ctx.loc(r) + e), combine);
-        });
+        this.reduceOwnSlice(m * globalSize, mine, combine);
         this.handToComm(range, 'reduceScatter', combine, m, 0);
         const mineOut = this.r.subarray(globalRank * m, (globalRank + 1) * m);
         if (op === 'mean') divideInto(output.subarray(a, a + m), mineOut, globalSize);
@@ -143,6 +129,22 @@ export class HierarchicalCollectives {
 
   barrier(range: ProcessRange): void {
     this.guard(() => this.handToComm(range, 'barrier', 'sum', 0, 0));
+  }
+
+  /**
+   * Combines this thread's slice of the `length` elements every local thread staged (at
+   * its `loc`) into R: the threads split the local reduction, each its own slice.
+   */
+  private reduceOwnSlice(length: number, mine: number, combine: 'sum' | 'max'): void {
+    const f32 = this.ctx.f32;
+    const bounds = partition(length, this.threads);
+    const s = bounds[this.world.me] as number;
+    const e = bounds[this.world.me + 1] as number;
+    const out = this.r.subarray(s, e);
+    out.set(f32.subarray(mine + s, mine + e));
+    this.world.members.forEach((r, j) => {
+      if (j !== this.world.me) combineInto(out, f32.subarray(this.ctx.loc(r) + s, this.ctx.loc(r) + e), combine);
+    });
   }
 
   private localBarrier(range: ProcessRange, kind: OpKind, count: number, op: string, root: number): void {

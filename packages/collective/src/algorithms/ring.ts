@@ -8,38 +8,23 @@ import type { Schedule } from '../schedule.js';
  * all-gather phase copies those bits to everyone, so all ranks end bit-identical.
  * Chunks are cut into segments so that sending, receiving and combining overlap.
  */
-function reduceScatterPhase(b: ScheduleBuilder, bounds: readonly number[], segment: number): void {
+function ringPhase(b: ScheduleBuilder, bounds: readonly number[], segment: number, phase: 'reduce-scatter' | 'all-gather'): void {
   const { rank: r, size: p } = b;
   const next = mod(r + 1, p);
   const prev = mod(r - 1, p);
+  // Reduce-scatter ends with rank r holding chunk r, so it starts one chunk further back.
+  const combine = phase === 'reduce-scatter';
+  const lag = combine ? 1 : 0;
   for (let s = 0; s < p - 1; s++) {
-    const sendChunk = mod(r - s - 1, p);
-    const recvChunk = mod(r - s - 2, p);
+    const sendChunk = mod(r - s - lag, p);
+    const recvChunk = mod(r - s - lag - 1, p);
     const sendSegs = segments(bounds[sendChunk] as number, bounds[sendChunk + 1] as number, segment);
     const recvSegs = segments(bounds[recvChunk] as number, bounds[recvChunk + 1] as number, segment);
     for (let k = 0; k < Math.max(sendSegs.length, recvSegs.length); k++) {
       const out = sendSegs[k];
       const into = recvSegs[k];
       if (out) b.send(next, out[0], out[1] - out[0]);
-      if (into) b.recv(prev, into[0], into[1] - into[0], true);
-    }
-  }
-}
-
-function allGatherPhase(b: ScheduleBuilder, bounds: readonly number[], segment: number): void {
-  const { rank: r, size: p } = b;
-  const next = mod(r + 1, p);
-  const prev = mod(r - 1, p);
-  for (let s = 0; s < p - 1; s++) {
-    const sendChunk = mod(r - s, p);
-    const recvChunk = mod(r - s - 1, p);
-    const sendSegs = segments(bounds[sendChunk] as number, bounds[sendChunk + 1] as number, segment);
-    const recvSegs = segments(bounds[recvChunk] as number, bounds[recvChunk + 1] as number, segment);
-    for (let k = 0; k < Math.max(sendSegs.length, recvSegs.length); k++) {
-      const out = sendSegs[k];
-      const into = recvSegs[k];
-      if (out) b.send(next, out[0], out[1] - out[0]);
-      if (into) b.recv(prev, into[0], into[1] - into[0], false);
+      if (into) b.recv(prev, into[0], into[1] - into[0], combine);
     }
   }
 }
@@ -47,8 +32,8 @@ function allGatherPhase(b: ScheduleBuilder, bounds: readonly number[], segment: 
 export function ringAllReduce(rank: number, size: number, length: number, segment: number): Schedule {
   const b = new ScheduleBuilder('ring', rank, size, length);
   const bounds = partition(length, size);
-  reduceScatterPhase(b, bounds, segment);
-  allGatherPhase(b, bounds, segment);
+  ringPhase(b, bounds, segment, 'reduce-scatter');
+  ringPhase(b, bounds, segment, 'all-gather');
   return b.build();
 }
 
@@ -70,14 +55,14 @@ export function ringAllGather(rank: number, size: number, chunk: number, segment
  */
 export function ringReduceScatterParts(rank: number, size: number, bounds: readonly number[], segment: number): Schedule {
   const b = new ScheduleBuilder('ring-reduce-scatter', rank, size, bounds[size] as number);
-  reduceScatterPhase(b, bounds, segment);
+  ringPhase(b, bounds, segment, 'reduce-scatter');
   return b.build();
 }
 
 /** All-gather over parts of any sizes: rank r's part [bounds[r], bounds[r+1]) is in place; everyone ends with all parts. */
 export function ringAllGatherParts(rank: number, size: number, bounds: readonly number[], segment: number): Schedule {
   const b = new ScheduleBuilder('ring-all-gather', rank, size, bounds[size] as number);
-  allGatherPhase(b, bounds, segment);
+  ringPhase(b, bounds, segment, 'all-gather');
   return b.build();
 }
 
