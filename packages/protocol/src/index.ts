@@ -31,6 +31,7 @@ export type {
   RefuseMessage,
   AssignMessage,
   PeerEntry,
+  RingPlace,
   DataSource,
   TestSetMessage,
   WorkerReadyMessage,

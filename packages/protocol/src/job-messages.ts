@@ -42,11 +42,22 @@ export interface PeerEntry {
   readonly threads: number;
 }
 
+/** A worker's place in a ring: its process rank, its global ranks and its peers. */
+export interface RingPlace {
+  readonly processRank: number;
+  readonly processCount: number;
+  /** Global rank of this worker's first thread. */
+  readonly rankOffset: number;
+  readonly threads: number;
+  readonly worldSize: number;
+  readonly peers: readonly PeerEntry[];
+}
+
 export type DataSource = 'coordinator' | 'local';
 export const DATA_SOURCES: readonly DataSource[] = ['coordinator', 'local'];
 
 /** Coordinator -> worker: your place in the job. */
-export interface AssignMessage {
+export interface AssignMessage extends RingPlace {
   readonly v: number;
   readonly t: 'assign';
   readonly jobId: string;
@@ -56,13 +67,6 @@ export interface AssignMessage {
   readonly joining: boolean;
   /** Secret the ring peers authenticate each other with (never logged). */
   readonly jobSecret: string;
-  readonly processRank: number;
-  readonly processCount: number;
-  /** Global rank of this worker's first thread. */
-  readonly rankOffset: number;
-  readonly threads: number;
-  readonly worldSize: number;
-  readonly peers: readonly PeerEntry[];
   readonly config: JobConfig;
   /** local | sync | sync:K */
   readonly bnMode: string;
@@ -153,16 +157,10 @@ export interface HaltedMessage {
  * `rollbackTo` (the last step every rank reported: later ones are redone), links to the
  * new peers, and, when `shareState`, takes rank 0's whole training state (a member joined).
  */
-export interface RegroupMessage {
+export interface RegroupMessage extends RingPlace {
   readonly v: number;
   readonly t: 'regroup';
   readonly generation: number;
-  readonly processRank: number;
-  readonly processCount: number;
-  readonly rankOffset: number;
-  readonly threads: number;
-  readonly worldSize: number;
-  readonly peers: readonly PeerEntry[];
   readonly rollbackTo: number;
   readonly shareState: boolean;
 }

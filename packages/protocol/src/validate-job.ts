@@ -1,7 +1,7 @@
 import { protocolError } from './errors.js';
 import { bool, has, int, list, map, num, oneOf, only, str, type Fields } from './fields.js';
 import { OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
-import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepReport } from './job-messages.js';
+import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepReport, type RingPlace } from './job-messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 
 /** Most rank threads one worker may host (the thread group's limit). */
@@ -67,6 +67,21 @@ function count(value: unknown, what: string, max: number): number {
   return value;
 }
 
+/** The fields of an assign or a regroup that place a worker in the ring, checked against each other. */
+function ringPlace(h: Fields): RingPlace {
+  const processCount = int(h, 'processCount', 1, MAX_WORKERS);
+  const worldSize = int(h, 'worldSize', 1, MAX_RANKS);
+  const threads = int(h, 'threads', 1, MAX_THREADS_PER_WORKER);
+  return {
+    processRank: int(h, 'processRank', 0, processCount - 1),
+    processCount,
+    rankOffset: int(h, 'rankOffset', 0, worldSize - threads),
+    threads,
+    worldSize,
+    peers: peerList(h, processCount),
+  };
+}
+
 function peerList(h: Fields, processCount: number): PeerEntry[] {
   const peers = list(h, 'peers', MAX_WORKERS, (element, i): PeerEntry => {
     const p = asFields(element, `peers[${i}]`);
@@ -107,11 +122,6 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
   },
   assign: (h) => {
     only(h, ['v', 't', 'jobId', 'generation', 'joining', 'jobSecret', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'config', 'bnMode', 'dataSource', 'datasetFingerprint', 'inputShape', 'numClasses', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs']);
-    const processCount = int(h, 'processCount', 1, MAX_WORKERS);
-    const worldSize = int(h, 'worldSize', 1, MAX_RANKS);
-    const threads = int(h, 'threads', 1, MAX_THREADS_PER_WORKER);
-    const rankOffset = int(h, 'rankOffset', 0, worldSize - threads);
-    const peers = peerList(h, processCount);
     return {
       v,
       t: 'assign',
@@ -119,12 +129,7 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
       generation: int(h, 'generation', 0, MAX_STEPS),
       joining: bool(h, 'joining'),
       jobSecret: str(h, 'jobSecret'),
-      processRank: int(h, 'processRank', 0, processCount - 1),
-      processCount,
-      rankOffset,
-      threads,
-      worldSize,
-      peers,
+      ...ringPlace(h),
       config: validateJobConfig(map(h, 'config')),
       bnMode: str(h, 'bnMode'),
       dataSource: oneOf(h, 'dataSource', DATA_SOURCES),
@@ -172,19 +177,11 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
   },
   regroup: (h) => {
     only(h, ['v', 't', 'generation', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'rollbackTo', 'shareState']);
-    const processCount = int(h, 'processCount', 1, MAX_WORKERS);
-    const worldSize = int(h, 'worldSize', 1, MAX_RANKS);
-    const threads = int(h, 'threads', 1, MAX_THREADS_PER_WORKER);
     return {
       v,
       t: 'regroup',
       generation: int(h, 'generation', 0, MAX_STEPS),
-      processRank: int(h, 'processRank', 0, processCount - 1),
-      processCount,
-      rankOffset: int(h, 'rankOffset', 0, worldSize - threads),
-      threads,
-      worldSize,
-      peers: peerList(h, processCount),
+      ...ringPlace(h),
       rollbackTo: int(h, 'rollbackTo', -1, MAX_STEPS),
       shareState: bool(h, 'shareState'),
     };

@@ -3,7 +3,7 @@ import type { BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup, ProcessGroupListener, type ProcessGroup, type ThreadGroup } from '@tfjs-ddp/collective';
 import type { CoordinatorLog, JobSocket } from '@tfjs-ddp/coordinator';
 import { ArrayDataset, modelDefinitionHash, openDataset, shareDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
-import { viewPayload, type AssignMessage, type Message, type PeerEntry, type StepMessage } from '@tfjs-ddp/protocol';
+import { viewPayload, type AssignMessage, type Message, type RingPlace, type StepMessage } from '@tfjs-ddp/protocol';
 import { connectToCoordinator } from './coordinator-link.js';
 import { withDeadline } from './deadline.js';
 import { WorkerError } from './errors.js';
@@ -225,7 +225,7 @@ export class CoordinatorSession {
       const arrived = new Promise<void>((resolve) => (this.waitingForTestSet.resolve = resolve));
       await withDeadline(arrived, o.startupTimeoutMs, () => new WorkerError('WORKER_ERR_PROTOCOL', 'the coordinator did not send the test set'));
     }
-    const group = await this.link(assign.processRank, assign.processCount, assign.peers);
+    const group = await this.link(assign);
     this.ranks = new LocalRanks(assign.threads, assign.generation, {
       onReady: (ready) => {
         const first = ready[0];
@@ -279,7 +279,7 @@ export class CoordinatorSession {
   }
 
   /** Links to the ring's other processes (if any) and makes the thread group the ranks join. */
-  private async link(processRank: number, processCount: number, peers: readonly PeerEntry[]): Promise<ThreadGroup> {
+  private async link({ processRank, processCount, peers }: RingPlace): Promise<ThreadGroup> {
     const a = this.assignment;
     if (a === undefined) throw new WorkerError('WORKER_ERR_PROTOCOL', 'no assignment');
     const listener = this.listener;
@@ -320,7 +320,7 @@ export class CoordinatorSession {
   private async regroup(message: Extract<Message, { t: 'regroup' }>): Promise<void> {
     if (message.generation !== this.generation) return;
     this.rankOffset = message.rankOffset;
-    const group = await this.link(message.processRank, message.processCount, message.peers);
+    const group = await this.link(message);
     this.toRanks((r) => ({ kind: 'regroup', generation: message.generation, communicator: group.handle, rank: message.rankOffset + r, worldSize: message.worldSize, rollbackTo: message.rollbackTo, shareState: message.shareState }));
     this.options.log.info({ generation: message.generation, processRank: message.processRank, ranks: `${message.rankOffset}..${message.rankOffset + message.threads - 1}`, rollbackTo: message.rollbackTo }, `re-formed: process rank ${message.processRank} of ${message.processCount}, from step ${message.rollbackTo + 2}`);
   }
