@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchNormGradInput, batchNormGradSums, channelMoments } from '@tfjs-ddp/backend';
+import { batchNormTraining } from '@tfjs-ddp/backend';
 import { median, stepRunner, timeSteps } from './tfjs-step.js';
 
 const EPSILON = 1e-3;
@@ -13,32 +13,9 @@ function tfjsComposite(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.
   return tf.batchNorm(x, mean, variance, beta, gamma, EPSILON);
 }
 
-/**
- * The same with a custom gradient on @tfjs-ddp/backend's per-channel ops: the shape nn's
- * SyncBatchNormalization is to take (one replica: the global sums are the local ones).
- * Here only to measure what that path costs; it is not a layer.
- */
+/** The same on @tfjs-ddp/backend's per-channel ops, as nn's SyncBatchNormalization wires them. */
 function kernelPath(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor {
-  const count = x.size / (x.shape[x.rank - 1] as number);
-  const fn = tf.customGrad((input, g, b, save) => {
-    const xIn = input as tf.Tensor;
-    const { mean, m2 } = channelMoments(xIn);
-    const variance = tf.div(m2, count) as tf.Tensor1D;
-    (save as tf.GradSaveFunc)([xIn, mean, variance, g as tf.Tensor]);
-    return {
-      value: tf.batchNorm(xIn, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, EPSILON),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, mu, v, gm] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-        const invStd = tf.rsqrt(tf.add(v, EPSILON)) as tf.Tensor1D;
-        const { sumDy, sumDyXmu } = batchNormGradSums(dy, xs, mu);
-        const k = tf.mul(gm, invStd) as tf.Tensor1D;
-        const a = tf.div(sumDy, count) as tf.Tensor1D;
-        const bb = tf.div(tf.mul(sumDyXmu, tf.square(invStd)), count) as tf.Tensor1D;
-        return [batchNormGradInput(dy, xs, mu, k, a, bb), tf.mul(sumDyXmu, invStd), sumDy];
-      },
-    };
-  });
-  return fn(x, gamma, beta);
+  return batchNormTraining(x, gamma, beta, EPSILON);
 }
 
 /** Forward + backward of one BN layer on activations of `shape`, best of `repeats`. */

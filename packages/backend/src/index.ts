@@ -9,3 +9,4 @@ export { wasmBinaryDir } from './wasm-binaries.js';
 export { channelMoments } from './kernels/channel-moments.js';
 export { batchNormGradSums } from './kernels/batch-norm-grad-sums.js';
 export { batchNormGradInput } from './kernels/batch-norm-grad-input.js';
+export { batchNormTraining } from './kernels/batch-norm-training.js';

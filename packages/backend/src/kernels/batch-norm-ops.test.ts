@@ -5,38 +5,12 @@ import { BackendError } from '../errors.js';
 import { assertClose, initBothBackends, runOnBoth, seededUniform } from '../testing/both-backends.js';
 import { batchNormGradInput } from './batch-norm-grad-input.js';
 import { batchNormGradSums } from './batch-norm-grad-sums.js';
+import { batchNormTraining } from './batch-norm-training.js';
 import { channelMoments } from './channel-moments.js';
 
 const EPSILON = 1e-3;
 
-/**
- * Training-mode batch norm written the way nn's SyncBatchNormalization is meant to call
- * these ops (one replica: the global sums are the local ones): tfjs's autodiff of
- * tf.moments + tf.batchNorm on cpu is the reference.
- */
-function kernelBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor {
-  const count = x.size / (x.shape[x.rank - 1] as number);
-  const fn = tf.customGrad((input, g, bt, save) => {
-    const xIn = input as tf.Tensor;
-    const { mean, m2 } = channelMoments(xIn);
-    const variance = tf.div(m2, count) as tf.Tensor1D;
-    (save as tf.GradSaveFunc)([xIn, mean, variance, g as tf.Tensor]);
-    return {
-      value: tf.batchNorm(xIn, mean, variance, bt as tf.Tensor1D, g as tf.Tensor1D, EPSILON),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, mu, v, gm] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-        const invStd = tf.rsqrt(tf.add(v, EPSILON)) as tf.Tensor1D;
-        const { sumDy, sumDyXmu } = batchNormGradSums(dy, xs, mu);
-        const k = tf.mul(gm, invStd) as tf.Tensor1D;
-        const a = tf.div(sumDy, count) as tf.Tensor1D;
-        const b = tf.div(tf.mul(sumDyXmu, tf.square(invStd)), count) as tf.Tensor1D;
-        return [batchNormGradInput(dy, xs, mu, k, a, b), tf.mul(sumDyXmu, invStd), sumDy];
-      },
-    };
-  });
-  return fn(x, gamma, beta);
-}
-
+/** The op-by-op reference: tfjs's autodiff of tf.moments + tf.batchNorm. */
 function tfjsBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor {
   const { mean, variance } = tf.moments(x, Array.from({ length: x.rank - 1 }, (_, i) => i));
   return tf.batchNorm(x, mean, variance, beta, gamma, EPSILON);
@@ -75,7 +49,7 @@ describe('per-channel batch-norm ops (channelMoments, batchNormGradSums, batchNo
       await tf.setBackend('cpu');
       const expected = tf.tidy(() => grads(tfjsBatchNorm).map((t) => Float32Array.from(t.dataSync())));
       await tf.setBackend('wasm');
-      const actual = tf.tidy(() => grads(kernelBatchNorm).map((t) => Float32Array.from(t.dataSync())));
+      const actual = tf.tidy(() => grads((a, g, b) => batchNormTraining(a, g, b, EPSILON)).map((t) => Float32Array.from(t.dataSync())));
       await tf.setBackend('cpu');
       assertClose({ cpu: expected, wasm: actual, shapes: [] }, 2e-5, `batch norm gradients [${shape}]`);
     });
