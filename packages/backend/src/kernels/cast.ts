@@ -1,6 +1,7 @@
 import { Cast } from '@tensorflow/tfjs';
 import type { CastAttrs, KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 import { requireInput, type WasmKernelBackend } from './wasm-backend.js';
+import { sharedData } from './identity.js';
 import { runWasmOwnKernel } from './wasm-own-kernels.js';
 
 /**
@@ -13,8 +14,7 @@ function cast(args: { inputs: NamedTensorInfoMap; backend: WasmKernelBackend; at
   if (x.dtype !== args.attrs.dtype || x.dtype === 'string') {
     return runWasmOwnKernel(Cast, args as unknown as Parameters<KernelFunc>[0]);
   }
-  args.backend.incRef(x.dataId);
-  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  return sharedData(args.backend, x);
 }
 
 export const castConfig: KernelConfig = {

@@ -12,7 +12,12 @@ import { runWasmOwnKernel } from './wasm-own-kernels.js';
 function identity(args: { inputs: NamedTensorInfoMap; backend: WasmKernelBackend }): TensorInfo | TensorInfo[] {
   const x = requireInput(args.inputs, 'x', Identity);
   if (x.dtype === 'string') return runWasmOwnKernel(Identity, args as unknown as Parameters<KernelFunc>[0]);
-  args.backend.incRef(x.dataId);
+  return sharedData(args.backend, x);
+}
+
+/** A new tensor on `x`'s data (one more reference to it, no copy). */
+export function sharedData(backend: WasmKernelBackend, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
