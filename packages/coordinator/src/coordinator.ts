@@ -330,8 +330,7 @@ export class Coordinator {
         // A resumed run's first ring: rank 0 starts from the checkpoint's state and shares it.
         const resumed = this.resumeFrom;
         if (!regrouping && a.rankOffset === 0 && resumed !== undefined) {
-          const state = resumed.state;
-          session.socket.send({ t: 'state', step: resumed.step }, new Uint8Array(state.buffer, state.byteOffset, state.byteLength));
+          session.socket.send({ t: 'state', step: resumed.step }, rawBytes(resumed.state));
         }
         this.assign(session, a, assigned.length, size, peers, regrouping);
         if (regrouping) this.rankRestarts += a.threads;

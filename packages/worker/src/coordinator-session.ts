@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup, ProcessGroupListener, type ProcessGroup, type ThreadGroup } from '@tfjs-ddp/collective';
-import type { CoordinatorLog, JobSocket } from '@tfjs-ddp/coordinator';
+import { rawBytes, type CoordinatorLog, type JobSocket } from '@tfjs-ddp/coordinator';
 import { ArrayDataset, modelDefinitionHash, openDataset, shareDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
 import { viewPayload, type AssignMessage, type Message, type RingPlace, type StepMessage } from '@tfjs-ddp/protocol';
 import { connectToCoordinator } from './coordinator-link.js';
@@ -239,7 +239,7 @@ export class CoordinatorSession {
       },
       onCheckpoint: (step, { model, state }) => {
         const json = new TextEncoder().encode(model.modelJson);
-        this.send({ t: 'checkpointData', step, jsonBytes: json.byteLength, weightsBytes: model.weights.byteLength }, json, model.weights, new Uint8Array(state.buffer, state.byteOffset, state.byteLength));
+        this.send({ t: 'checkpointData', step, jsonBytes: json.byteLength, weightsBytes: model.weights.byteLength }, json, model.weights, rawBytes(state));
       },
       onFinished: (all) => {
         const rank0 = all.find((f) => f.rank === 0);

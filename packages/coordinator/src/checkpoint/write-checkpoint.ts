@@ -6,6 +6,7 @@ import { CHECKPOINT_JSON, CHECKSUM_FILE, MODEL_JSON, STATE_BIN, WEIGHTS_BIN, typ
 import { checkpointsDir, checkpointsDirEntries, GRAVE_PREFIX, listCheckpoints, stepDirName, TEMP_PREFIX } from './checkpoint-folders.js';
 import { exists, fsyncDir, removeDirSafely, uniqueSuffix, writeFileDurable } from './durable-fs.js';
 import { CheckpointError } from './errors.js';
+import { rawBytes } from '../job-socket.js';
 
 export interface WriteCheckpointOptions {
   /** Complete checkpoints to keep, the new one included; older ones are deleted. Default 3. */
@@ -61,7 +62,7 @@ export async function writeCheckpoint(runDir: string, checkpoint: Checkpoint, op
     [MODEL_JSON, modelJson],
     [WEIGHTS_BIN, checkpoint.weights],
     // Raw float32 in host order, which is little-endian on every platform tfjs-node runs on (weights.bin assumes the same).
-    [STATE_BIN, new Uint8Array(checkpoint.state.buffer, checkpoint.state.byteOffset, checkpoint.state.byteLength)],
+    [STATE_BIN, rawBytes(checkpoint.state)],
     [CHECKPOINT_JSON, encodeCheckpointInfo(checkpoint, modelJson.byteLength, new Date())],
   ]);
   const sums = formatChecksums(new Map([...files].map(([name, data]) => [name, sha256Hex(data)])));
