@@ -108,14 +108,11 @@ export class HierarchicalCollectives {
   reduceScatter(range: ProcessRange, input: Float32Array, output: Float32Array, op: ReduceOp, globalRank: number, globalSize: number): void {
     this.guard(() => {
       const combine = combineOpOf(op);
-      const f32 = this.ctx.f32;
       const chunk = output.length;
       const piece = Math.max(1, Math.floor(this.ctx.slotElems / globalSize));
       for (let a = 0; a < chunk || (a === 0 && chunk === 0); a += piece) {
         const m = Math.min(piece, chunk - a);
-        const mine = this.ctx.slotElem();
-        for (let g = 0; g < globalSize; g++) f32.set(input.subarray(g * chunk + a, g * chunk + a + m), mine + g * m);
-        this.ctx.setLoc(mine);
+        const mine = this.ctx.stagePieces(input, chunk, globalSize, a, m);
         this.localBarrier(range, 'reduceScatter', m, op, -1);
         this.reduceOwnSlice(m * globalSize, mine, combine);
         this.handToComm(range, 'reduceScatter', combine, m, 0);

@@ -142,14 +142,11 @@ export class LocalCollectives {
       const sig = this.ctx.sign(g.index, parity, 'reduceScatter', chunk, op, -1);
       const combine = combineOpOf(op);
       const f32 = this.ctx.f32;
-      // Pieces of each chunk, staged as k consecutive sub-chunks (input is always copied:
-      // the sub-chunks of a piece are not contiguous in place).
+      // Pieces of each chunk, staged as k consecutive sub-chunks (always copied).
       const pieceElems = Math.max(1, Math.floor(this.ctx.slotElems / k));
       for (let a = 0; a < chunk || (a === 0 && chunk === 0); a += pieceElems) {
         const m = Math.min(pieceElems, chunk - a);
-        const mine = this.ctx.slotElem();
-        for (let j = 0; j < k; j++) f32.set(input.subarray(j * chunk + a, j * chunk + a + m), mine + j * m);
-        this.ctx.setLoc(mine);
+        this.ctx.stagePieces(input, chunk, k, a, m);
         this.ctx.barrier(g.index, k, policy);
         if (a === 0) this.ctx.checkSignatures(g.index, parity, g.members, sig);
         const out = output.subarray(a, a + m);

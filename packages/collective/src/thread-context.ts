@@ -60,6 +60,18 @@ export class ThreadContext {
     Atomics.store(this.control, LOC_BASE + this.localRank, elem);
   }
 
+  /**
+   * Stages elements [a, a + m) of each of the `parts` chunks (of `chunk` elements) of
+   * `input` one after another in this thread's slot, publishes the slot as its location,
+   * and returns its start: a reduce-scatter's pieces, which are not contiguous in place.
+   */
+  stagePieces(input: Float32Array, chunk: number, parts: number, a: number, m: number): number {
+    const mine = this.slotElem();
+    for (let j = 0; j < parts; j++) this.f32.set(input.subarray(j * chunk + a, j * chunk + a + m), mine + j * m);
+    this.setLoc(mine);
+    return mine;
+  }
+
   loc(rank: number): number {
     return Atomics.load(this.control, LOC_BASE + rank);
   }
