@@ -52,7 +52,9 @@ const files = [];
 const orphans = [];
 for (const r of roots) collect(r, files, orphans);
 files.sort();
-for (const o of orphans) console.error(`run-tests: not running ${path.relative(root, o)}: its source ${path.relative(root, sourceOf(o))} is gone (a stale build output)`);
+for (const o of orphans) {
+  console.error(`run-tests: not running ${path.relative(root, o)}: its source ${path.relative(root, sourceOf(o))} is gone (a stale build output)`);
+}
 if (files.length === 0) {
   console.error('run-tests: no compiled test files found; run `npm run build` first');
   process.exit(1);
@@ -60,7 +62,10 @@ if (files.length === 0) {
 
 const skipDir = mkdtempSync(path.join(tmpdir(), 'run-tests-'));
 const skipFile = path.join(skipDir, 'skipped.jsonl');
-const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${path.join(here, 'skip-reporter.mjs')}`, `--test-reporter-destination=${skipFile}`];
+const reporters = [
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  `--test-reporter=${path.join(here, 'skip-reporter.mjs')}`, `--test-reporter-destination=${skipFile}`,
+];
 const child = spawn(process.execPath, ['--test', ...reporters, ...files], { stdio: 'inherit' });
 child.on('exit', (code, signal) => {
   const status = code ?? (signal ? 1 : 0);

@@ -47,7 +47,8 @@ interface Run {
 
 /** Runs one line in bash; killed after `timeoutMs` so the test has a deadline. */
 function runLine(line: string, cwd: string, env: Record<string, string>, timeoutMs = TIMEOUT_MS): { done: Promise<Run>; kill(): void } {
-  const child = spawn('bash', ['-c', line], { cwd, env: { ...process.env, PATH: `${BIN}:${process.env['PATH'] ?? ''}`, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const fullEnv = { ...process.env, PATH: `${BIN}:${process.env['PATH'] ?? ''}`, ...env };
+  const child = spawn('bash', ['-c', line], { cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -97,8 +98,12 @@ async function runBlock(lines: string[]): Promise<string | undefined> {
   }
   const port = String(await freePort());
   const loopback = (l: string): string => l.replaceAll('10.0.0.5', '127.0.0.1').replace(/\b7070\b/g, port);
-  const env = { ...JOB_ENV, TFJS_DDP_HOST: '127.0.0.1', TFJS_DDP_ADVERTISE_HOST: '127.0.0.1', TFJS_DDP_LISTEN_HOST: '127.0.0.1', TFJS_DDP_HEARTBEAT_TIMEOUT: '60', TFJS_DDP_COORDINATOR_TIMEOUT: '60' };
-  const [coordinatorLine, ...workerLines] = [...commands].sort((a, b) => Number(b.startsWith('tfjs-ddp coordinator')) - Number(a.startsWith('tfjs-ddp coordinator')));
+  const env = {
+    ...JOB_ENV, TFJS_DDP_HOST: '127.0.0.1', TFJS_DDP_ADVERTISE_HOST: '127.0.0.1', TFJS_DDP_LISTEN_HOST: '127.0.0.1',
+    TFJS_DDP_HEARTBEAT_TIMEOUT: '60', TFJS_DDP_COORDINATOR_TIMEOUT: '60',
+  };
+  const isCoordinator = (l: string): boolean => l.startsWith('tfjs-ddp coordinator');
+  const [coordinatorLine, ...workerLines] = [...commands.filter(isCoordinator), ...commands.filter((l) => !isCoordinator(l))];
   const coordinator = runLine(loopback(coordinatorLine as string), dir, env);
   const workers: ReturnType<typeof runLine>[] = [];
   try {

@@ -52,7 +52,10 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
         emit({ bench: 'compute', framework: 'pytorch', model, batch, error: pytorch.error ?? 'no steps measured' });
       } else {
         const theirSummary = summary(theirs, batch);
-        emit({ bench: 'compute', framework: 'pytorch', model, batch, steps: theirs.length, ...theirSummary, threads: pytorch.threads, torchVersion: pytorch.torchVersion, blas: pytorch.blas, referenceBlas: peer?.build?.referenceBlas });
+        emit({
+          bench: 'compute', framework: 'pytorch', model, batch, steps: theirs.length, ...theirSummary,
+          threads: pytorch.threads, torchVersion: pytorch.torchVersion, blas: pytorch.blas, referenceBlas: peer?.build?.referenceBlas,
+        });
         emit({
           bench: 'compute-vs-pytorch', model, backend, batch,
           samplesPerSec: { ours: oursSummary.samplesPerSec, pytorch: theirSummary.samplesPerSec },
@@ -90,7 +93,9 @@ function reportBuild(build: PytorchBuild | undefined): void {
     return;
   }
   const blas = build.blasLoaded.map((b) => b.resolved).join(', ') || 'none loaded';
-  const warning = build.referenceBlas ? `PyTorch runs on the reference BLAS (${blas}), not an optimized one: its times are no fair anchor; ${FAIR_ANCHOR}` : undefined;
+  const warning = build.referenceBlas
+    ? `PyTorch runs on the reference BLAS (${blas}), not an optimized one: its times are no fair anchor; ${FAIR_ANCHOR}`
+    : undefined;
   emit({ bench: 'compute-pytorch-build', ...build, referenceBlas: build.referenceBlas, ...(warning === undefined ? {} : { warning }) });
   if (warning !== undefined) process.stderr.write(`bench compute: ${warning}\n`);
   else process.stderr.write(`bench compute: PyTorch ${build.torchVersion} on BLAS ${blas} (built with ${build.blasInfo ?? 'unknown BLAS_INFO'})\n`);

@@ -27,7 +27,9 @@ export type ChromiumFound = { path: string; source: string } | { missing: string
 export async function findChromium(): Promise<ChromiumFound> {
   const override = process.env['TFJS_DDP_CHROMIUM'];
   if (override !== undefined && override !== '') {
-    return existsSync(override) ? { path: override, source: 'TFJS_DDP_CHROMIUM' } : { missing: `TFJS_DDP_CHROMIUM=${override} does not exist` };
+    return existsSync(override)
+      ? { path: override, source: 'TFJS_DDP_CHROMIUM' }
+      : { missing: `TFJS_DDP_CHROMIUM=${override} does not exist (unset it to use the npm Chromium)` };
   }
   if (existsSync(DEBIAN_CHROMIUM)) return { path: DEBIAN_CHROMIUM, source: 'Debian chromium' };
   // The npm Chromium is built for x64 Linux only; elsewhere say what to install instead.
