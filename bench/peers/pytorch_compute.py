@@ -86,17 +86,56 @@ MODELS = {
 }
 
 
-def blas_library():
-    """Which BLAS this process loaded (Debian's torch uses the system libblas.so.3)."""
+# Debian installs BLAS implementations as alternatives of libblas.so.3; the reference
+# (netlib) one lives in .../blas/, OpenBLAS in .../openblas-pthread/ (libopenblas*),
+# BLIS in .../blis-*/. The reference BLAS is unoptimized: on it PyTorch's matrix products
+# are several times slower than on OpenBLAS, which makes it an unfair anchor.
+REFERENCE_BLAS_DIRS = ("/blas/",)
+
+
+def loaded_blas():
+    """Every BLAS-like library mapped into this process: (as mapped, resolved) pairs."""
+    found = []
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
-                name = os.path.basename(line.split()[-1]) if "/" in line else ""
-                if "blas" in name:
-                    return os.path.realpath(line.split()[-1])
-    except OSError as error:
-        return f"unknown ({error})"
-    return "none loaded"
+                fields = line.split()
+                if len(fields) < 6 or not fields[-1].startswith("/"):
+                    continue
+                name = os.path.basename(fields[-1]).lower()
+                if ("blas" in name or "mkl" in name or "blis" in name) and fields[-1] not in (f[0] for f in found):
+                    found.append((fields[-1], os.path.realpath(fields[-1])))
+    except OSError:
+        pass
+    return found
+
+
+def build_config():
+    """How this torch was built and which BLAS it actually runs on (recorded beside every result)."""
+    show = torch.__config__.show()
+    blas_info = None
+    for line in show.splitlines():
+        for part in line.replace(",", " ").split():
+            if part.startswith("BLAS_INFO="):
+                blas_info = part.split("=", 1)[1]
+    loaded = loaded_blas()
+    resolved = [real for _, real in loaded]
+    reference = any(any(d in real for d in REFERENCE_BLAS_DIRS) and os.path.basename(real).startswith("libblas.so") for real in resolved)
+    return {
+        "torchVersion": torch.__version__,
+        "torchConfig": show,
+        "blasInfo": blas_info,
+        "blasLoaded": [{"mapped": mapped, "resolved": real} for mapped, real in loaded],
+        "referenceBlas": reference,
+        "openblasCoretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "openblasL2Size": os.environ.get("OPENBLAS_L2_SIZE"),
+    }
+
+
+def blas_library():
+    """The BLAS this process loaded, resolved through Debian's alternatives links."""
+    loaded = loaded_blas()
+    return ", ".join(real for _, real in loaded) if loaded else "none loaded"
 
 
 _steps = {}
@@ -161,7 +200,9 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.serve:
-        print(json.dumps({"ready": True, "torchVersion": torch.__version__}), flush=True)
+        # A first product, so that the BLAS is loaded before /proc/self/maps is read.
+        torch.rand(8, 8) @ torch.rand(8, 8)
+        print(json.dumps({"ready": True, "build": build_config()}), flush=True)
         for line in sys.stdin:
             request = json.loads(line)
             try:
@@ -170,6 +211,8 @@ def main():
                 result = {"framework": "pytorch", "model": request.get("model"), "error": repr(error)}
             print(json.dumps(result), flush=True)
         return
+    torch.rand(8, 8) @ torch.rand(8, 8)
+    print(json.dumps({"framework": "pytorch", "build": build_config()}), flush=True)
     for name in args.models.split(","):
         print(json.dumps(measure(name, args.batch, args.steps, args.warmup)), flush=True)
 

@@ -3,12 +3,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
 import type { Page } from 'playwright-core';
 import { attachDashboard, attachMetrics, Coordinator, type Dashboard, type DashboardSnapshot } from '@tfjs-ddp/coordinator';
 import type { JobConfig } from '@tfjs-ddp/protocol';
-import { launchBrowser, type TestBrowser } from './harness/browser.js';
+import { chromiumOnce, launchBrowser, type TestBrowser } from './harness/browser.js';
 import { startCli, type RunningProcess } from './harness/processes.js';
 import { SyntheticJob, type SyntheticFacts } from './harness/synthetic-job.js';
 
@@ -23,19 +23,29 @@ const OUTPUT = path.resolve(here, '..', 'test-output');
 const MAX_POINTS = 1000;
 const CHARTS = ['loss', 'accuracy', 'test-accuracy', 'throughput', 'rank-step', 'breakdown'];
 
-let browser: TestBrowser | undefined;
+// The browser starts when the first test that draws the page asks for it, not in a
+// before() hook: a failing or slow launch must not hold up or cancel the tests that need
+// no browser (/metrics, the snapshot).
+let launched: Promise<TestBrowser> | undefined;
 const running: RunningProcess[] = [];
-before(async () => {
-  mkdirSync(OUTPUT, { recursive: true });
-  browser = await launchBrowser();
-});
+before(() => mkdirSync(OUTPUT, { recursive: true }));
 after(async () => {
   running.forEach((p) => p.kill());
-  await browser?.close();
+  await (await launched?.catch(() => undefined))?.close();
 });
 
-async function openPage(origin: string): Promise<{ page: Page; problems: string[] }> {
-  if (browser === undefined) throw new Error('the browser did not start');
+/** The shared browser, or undefined after skipping `t` with the command that installs one (skipped, never passed). */
+async function browserOrSkip(t: TestContext): Promise<TestBrowser | undefined> {
+  const found = await chromiumOnce();
+  if ('missing' in found) {
+    t.skip(found.missing);
+    return undefined;
+  }
+  launched ??= launchBrowser(found.path, found.source);
+  return launched;
+}
+
+async function openPage(browser: TestBrowser, origin: string): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.context.newPage();
   const problems: string[] = [];
   page.on('console', (message) => {
@@ -124,8 +134,10 @@ describe('a synthetic 100 000-step job', () => {
     assert.ok(elapsedMs < 2000, `the snapshot took ${elapsedMs.toFixed(0)} ms`);
   });
 
-  test('the page draws it in a real browser: every chart bounded, the straggling worker marked', async () => {
-    const { page, problems } = await openPage(origin);
+  test('the page draws it in a real browser: every chart bounded, the straggling worker marked', async (t) => {
+    const browser = await browserOrSkip(t);
+    if (browser === undefined) return;
+    const { page, problems } = await openPage(browser, origin);
     await page.waitForSelector('body[data-updates]', { timeout: 15_000 });
     for (const chart of CHARTS) {
       const points = await chartPoints(page, chart);
@@ -168,7 +180,9 @@ describe('a synthetic 100 000-step job', () => {
   });
 });
 
-test('a real job: the page updates live while two worker processes train, and /metrics follows', async () => {
+test('a real job: the page updates live while two worker processes train, and /metrics follows', async (t) => {
+  const browser = await browserOrSkip(t);
+  if (browser === undefined) return;
   const dir = mkdtempSync(path.join(tmpdir(), 'dashboard-'));
   const tokenFile = path.join(dir, 'token');
   writeFileSync(tokenFile, 'test-token\n');
@@ -179,7 +193,7 @@ test('a real job: the page updates live while two worker processes train, and /m
   attachMetrics(coordinator);
   const origin = `http://127.0.0.1:${coordinator.port}`;
   const run = coordinator.run();
-  const { page, problems } = await openPage(origin);
+  const { page, problems } = await openPage(browser, origin);
   try {
     await page.waitForSelector('#job-state[data-state="waiting"]', { timeout: 10_000 });
     assert.equal(await page.locator('tr[data-worker]').count(), 0);

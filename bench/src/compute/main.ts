@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '@tfjs-ddp/backend';
 import { profileStep } from './kernel-profile.js';
 import { parseOptions, type ComputeOptions } from './options.js';
-import { PytorchPeer } from './pytorch-peer.js';
+import { PytorchPeer, type PytorchBuild } from './pytorch-peer.js';
 import { median, stepRunner, timeSteps } from './tfjs-step.js';
 
 function emit(record: object): void {
@@ -52,7 +52,10 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
         emit({ bench: 'compute', framework: 'pytorch', model, batch, error: pytorch.error ?? 'no steps measured' });
       } else {
         const theirSummary = summary(theirs, batch);
-        emit({ bench: 'compute', framework: 'pytorch', model, batch, steps: theirs.length, ...theirSummary, threads: pytorch.threads, torchVersion: pytorch.torchVersion, blas: pytorch.blas });
+        emit({
+          bench: 'compute', framework: 'pytorch', model, batch, steps: theirs.length, ...theirSummary,
+          threads: pytorch.threads, torchVersion: pytorch.torchVersion, blas: pytorch.blas, referenceBlas: peer?.build?.referenceBlas,
+        });
         emit({
           bench: 'compute-vs-pytorch', model, backend, batch,
           samplesPerSec: { ours: oursSummary.samplesPerSec, pytorch: theirSummary.samplesPerSec },
@@ -60,6 +63,8 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
           /** Ours over PyTorch's samples/s, from median and from fastest steps: the goal is >= 0.5. */
           ratio: round2(theirSummary.msPerStep / oursSummary.msPerStep),
           ratioOfFastest: round2(theirSummary.minMsPerStep / oursSummary.minMsPerStep),
+          // A ratio against PyTorch on the reference BLAS flatters ours: say so on the line that is quoted.
+          pytorchReferenceBlas: peer?.build?.referenceBlas,
         });
       }
     }
@@ -74,13 +79,38 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
   }
 }
 
+const FAIR_ANCHOR = 'for a fair anchor: apt-get install libopenblas0-pthread, then run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (see README)';
+
+/**
+ * Records PyTorch's build and the BLAS it really loaded, and says plainly when that is
+ * Debian's reference BLAS: Debian's python3-torch runs on whatever libblas.so.3 the
+ * alternatives system points at, and the unoptimized reference one makes PyTorch look
+ * several times slower than it is.
+ */
+function reportBuild(build: PytorchBuild | undefined): void {
+  if (build === undefined) {
+    emit({ bench: 'compute-pytorch-build', error: 'the peer did not report its build' });
+    return;
+  }
+  const blas = build.blasLoaded.map((b) => b.resolved).join(', ') || 'none loaded';
+  const warning = build.referenceBlas
+    ? `PyTorch runs on the reference BLAS (${blas}), not an optimized one: its times are no fair anchor; ${FAIR_ANCHOR}`
+    : undefined;
+  emit({ bench: 'compute-pytorch-build', ...build, referenceBlas: build.referenceBlas, ...(warning === undefined ? {} : { warning }) });
+  if (warning !== undefined) process.stderr.write(`bench compute: ${warning}\n`);
+  else process.stderr.write(`bench compute: PyTorch ${build.torchVersion} on BLAS ${blas} (built with ${build.blasInfo ?? 'unknown BLAS_INFO'})\n`);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   let peer: PytorchPeer | undefined;
   if (options.vsPytorch) {
     const started = await PytorchPeer.start(options.python);
     if (typeof started === 'string') emit({ bench: 'compute', framework: 'pytorch', error: started });
-    else peer = started;
+    else {
+      peer = started;
+      reportBuild(peer.build);
+    }
   }
   try {
     for (const backend of options.backends) {

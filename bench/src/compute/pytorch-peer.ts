@@ -18,6 +18,21 @@ export interface PytorchResult {
   error?: string;
 }
 
+/** How the peer's torch was built and which BLAS it runs on (bench/peers/pytorch_compute.py build_config). */
+export interface PytorchBuild {
+  torchVersion: string;
+  /** torch.__config__.show(), verbatim. */
+  torchConfig: string;
+  /** BLAS_INFO of that configuration (what torch was built against), if it names one. */
+  blasInfo: string | null;
+  /** The BLAS libraries mapped into the Python process, as mapped and resolved through Debian's alternatives. */
+  blasLoaded: { mapped: string; resolved: string }[];
+  /** Debian's reference (netlib) BLAS: unoptimized, so PyTorch's times are no fair anchor. */
+  referenceBlas: boolean;
+  openblasCoretype: string | null;
+  openblasL2Size: string | null;
+}
+
 /**
  * A long-lived `pytorch_compute.py --serve`: one Python start (importing torch takes
  * seconds) serves every measurement, so ours and PyTorch's can alternate.
@@ -28,6 +43,8 @@ export class PytorchPeer {
   private readonly pending: ((line: string) => void)[] = [];
   private readonly stderr: string[] = [];
   private exited: string | undefined;
+  /** Set from the peer's ready line. */
+  build: PytorchBuild | undefined;
 
   private constructor(python: string) {
     // One thread for every pool torch may use, so it runs on one core as ours does.
@@ -55,11 +72,12 @@ export class PytorchPeer {
   static async start(python: string): Promise<PytorchPeer | string> {
     if (!existsSync(SCRIPT)) return `missing ${SCRIPT}`;
     const peer = new PytorchPeer(python);
-    const ready = JSON.parse(await peer.nextLine()) as { ready?: boolean; error?: string };
+    const ready = JSON.parse(await peer.nextLine()) as { ready?: boolean; error?: string; build?: PytorchBuild };
     if (ready.ready !== true) {
       peer.close();
       return ready.error ?? 'the PyTorch peer did not start';
     }
+    peer.build = ready.build;
     return peer;
   }
 

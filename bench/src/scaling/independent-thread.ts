@@ -5,7 +5,7 @@ import { trainSingleReplica, type TrainConfig } from '@tfjs-ddp/trainer';
 /**
  * One replica training alone in its thread, no communication at all: N of these running
  * at once measure what the hardware gives N replicas (the 2 vCPUs here share their
- * vector units), the baseline of parallel efficiency.
+ * vector units), the denominator of ratioToIndependentReplicas.
  */
 const { config, warmup } = workerData as { config: TrainConfig; warmup: number };
 await initBackend('wasm');
