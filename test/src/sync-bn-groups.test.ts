@@ -18,7 +18,8 @@ const TOLERANCE = 1e-5;
 const RANKS = 4;
 
 function config(optimizer: 'sgd' | 'adam'): TrainConfig {
-  return { model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 16, optimizer: { name: optimizer, learningRate: optimizer === 'sgd' ? 0.05 : 0.003 }, seed: 21, maxSteps: 5 };
+  const learningRate = optimizer === 'sgd' ? 0.05 : 0.003;
+  return { model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 16, optimizer: { name: optimizer, learningRate }, seed: 21, maxSteps: 5 };
 }
 
 for (const optimizer of ['sgd', 'adam'] as const) {

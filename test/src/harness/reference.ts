@@ -103,15 +103,19 @@ export interface Equivalence {
  * both maxima as a test diagnostic, and returns them; `assertWithin` is the caller's.
  */
 export function compareWithReference(t: TestContext, label: string, run: { weights: Float32Array; losses: number[] }, reference: ReferenceResult): Equivalence {
-  if (run.losses.length !== reference.losses.length) throw new RangeError(`${label}: ${run.losses.length} step losses, the reference has ${reference.losses.length}`);
+  if (run.losses.length !== reference.losses.length) {
+    throw new RangeError(`${label}: ${run.losses.length} step losses, the reference has ${reference.losses.length}`);
+  }
   const result = { lossDiff: maxRelativeDifference(run.losses, reference.losses), weightDiff: maxRelativeDifference(run.weights, reference.weights) };
-  t.diagnostic(`${label}: loss max diff ${result.lossDiff.toExponential(2)} over ${run.losses.length} steps, weight max diff ${result.weightDiff.toExponential(2)}`);
+  const steps = run.losses.length;
+  t.diagnostic(`${label}: loss max diff ${result.lossDiff.toExponential(2)} over ${steps} steps, weight max diff ${result.weightDiff.toExponential(2)}`);
   return result;
 }
 
 /** Whether both maxima are within `tolerance`, with a message naming them. */
 export function withinTolerance(label: string, e: Equivalence, tolerance: number): [boolean, string] {
-  return [e.lossDiff <= tolerance && e.weightDiff <= tolerance, `${label}: loss max diff ${e.lossDiff}, weight max diff ${e.weightDiff} (tolerance ${tolerance})`];
+  const message = `${label}: loss max diff ${e.lossDiff}, weight max diff ${e.weightDiff} (tolerance ${tolerance})`;
+  return [e.lossDiff <= tolerance && e.weightDiff <= tolerance, message];
 }
 
 /**

@@ -8,7 +8,12 @@ import { runLocalJob } from '@tfjs-ddp/worker';
  * the replicas' trainable weights differ (moving statistics may differ outside `sync`
  * until they are averaged at the end, which returnWeights reports per rank).
  */
-export async function threadedRun(config: TrainConfig, threads: number, bnMode: string, shardWeights?: number[]): Promise<{ weights: Float32Array; losses: number[] }> {
+export async function threadedRun(
+  config: TrainConfig,
+  threads: number,
+  bnMode: string,
+  shardWeights?: number[],
+): Promise<{ weights: Float32Array; losses: number[] }> {
   const losses: number[] = [];
   const job = await runLocalJob({
     config,
