@@ -45,7 +45,7 @@ const CASES = [
 
 for (const { modelName, syncBn } of CASES) {
   for (const optimizer of [{ name: 'sgd', learningRate: 0.05 }, { name: 'momentum', learningRate: 0.02, useNesterov: true }, { name: 'adam', learningRate: 0.003 }] satisfies OptimizerSpec[]) {
-    test(`${modelName}${syncBn ? ' (SyncBN)' : ''} + ${optimizer.name}: Replica equals trainOnBatch for ${STEPS} steps`, async () => {
+    test(`${modelName}${syncBn ? ' (SyncBN)' : ''} + ${optimizer.name}: Replica equals trainOnBatch for ${STEPS} steps`, async (t) => {
       const data = syntheticDataset({ size: 512, inputShape: [8, 8, 1], numClasses: 4, seed: 7 });
       const options = { inputShape: [8, 8, 1], numClasses: 4, seed: 3, dropout: 0 };
       const built = createZooModel(modelName, options);
@@ -69,6 +69,8 @@ for (const { modelName, syncBn } of CASES) {
         tf.dispose([x, y]);
       }
       const diff = maxRelativeDifference(ours.getWeights(), reference.getWeights());
+      const lossDiff = Math.max(...lossesOurs.map((l, i) => Math.abs(l - (lossesRef[i] as number)) / (1 + l)));
+      t.diagnostic(`loss max diff ${lossDiff.toExponential(2)} over ${STEPS} steps, weight max diff ${diff.toExponential(2)}`);
       assert.ok(diff <= TOLERANCE, `weights differ by ${diff} (tolerance ${TOLERANCE})`);
       lossesOurs.forEach((l, i) => assert.ok(Math.abs(l - (lossesRef[i] as number)) <= 1e-4 * (1 + l), `step ${i}: loss ${l} vs ${lossesRef[i]}`));
       // The run must have learned something, or equality would prove little.

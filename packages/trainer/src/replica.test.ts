@@ -16,7 +16,7 @@ function shard(from: number, to: number): Shard {
   return { ...data.batch(indices), indices };
 }
 
-test('summed gradients of unequal shards add up to those of the whole batch (no BN)', () => {
+test('summed gradients of unequal shards add up to those of the whole batch (no BN)', (t) => {
   const model = createZooModel('cnn-bn-dropout', { inputShape: [8, 8, 1], numClasses: 4, seed: 1, bnPlacement: 'none', dropout: 0.3 });
   const replica = new Replica({ model, optimizer: { name: 'sgd' }, runSeed: 9 });
   const whole = replica.computeGradients(shard(0, 40), 3);
@@ -28,6 +28,7 @@ test('summed gradients of unequal shards add up to those of the whole batch (no 
   let worst = 0;
   whole.grads.forEach((g, i) => (worst = Math.max(worst, Math.abs(g - (summed[i] as number)) / (1e-3 + Math.abs(g)))));
   // Dropout is on: the masks depend only on (step, sample index), so shards agree with the whole.
+  t.diagnostic(`gradient max diff ${worst.toExponential(2)} (relative to 1e-3 + |g|)`);
   assert.ok(worst < 1e-3, `relative difference ${worst}`);
   assert.ok(Math.abs(whole.lossSum - parts.reduce((s, p) => s + p.lossSum, 0)) < 1e-3 * whole.lossSum);
   assert.equal(whole.correct, parts.reduce((s, p) => s + p.correct, 0));
