@@ -30,7 +30,11 @@ import { CLI, type RunningProcess } from './harness/processes.js';
 
 const STEPS = 5;
 const TEST_OVERLAY = {
-  'kustomization.yaml': `bases:\n  - ../cpu\nconfigMapGenerator:\n  - name: tfjs-ddp-job\n    behavior: merge\n    literals:\n      - TFJS_DDP_MAX_STEPS=${STEPS}\n      - TFJS_DDP_CHECK_REPLICAS=1\n`,
+  'kustomization.yaml': [
+    'bases:\n  - ../cpu\n',
+    'configMapGenerator:\n  - name: tfjs-ddp-job\n    behavior: merge\n',
+    `    literals:\n      - TFJS_DDP_MAX_STEPS=${STEPS}\n      - TFJS_DDP_CHECK_REPLICAS=1\n`,
+  ].join(''),
 };
 const TIMEOUT_MS = 150_000;
 /** Half the coordinator's 3 s heartbeat deadline; the rest is left to the coordinator's own loop and a busy machine. */
@@ -88,7 +92,8 @@ test('the cpu overlay\'s pods, run as processes in network namespaces, train a j
   // The test overlay leaves the workers' containers as shipped (thread count, resources).
   const shipped = jobContainer(renderOverlay('cpu', { token: 'pods-test-token' }).objects, 'tfjs-ddp-worker', 'worker').container;
   const threads = workerJob.container.env?.find((e) => e.name === 'TFJS_DDP_THREADS')?.value;
-  assert.ok(threads !== undefined && threads === shipped.env?.find((e) => e.name === 'TFJS_DDP_THREADS')?.value, `the test runs ${threads} rank threads, not the shipped count`);
+  const shippedThreads = shipped.env?.find((e) => e.name === 'TFJS_DDP_THREADS')?.value;
+  assert.ok(threads !== undefined && threads === shippedThreads, `the test runs ${threads} rank threads, not the shipped ${shippedThreads}`);
   assert.deepEqual(workerJob.container.resources, shipped.resources);
 
   const coordinatorPod = jobPod(coordinatorJob.job, { podIP: coordinatorHost.address });
@@ -153,10 +158,13 @@ test('the cpu overlay\'s pods, run as processes in network namespaces, train a j
   // busy 2-core machine one check can miss its deadline (seen in 1 of 5 runs, a node start taking seconds).
   const failures: string[] = [];
   for (let attempt = 0; attempt < HEALTHCHECK_RETRIES && failures.length === attempt; attempt++) {
-    const health = spawnSync('ip', ['netns', 'exec', coordinatorHost.ns, process.execPath, path.join(REPO, 'deploy/docker/healthcheck.mjs'), cmdline], { env: coordinatorProcess.env, timeout: 10_000 });
-    if (health.status !== 0) failures.push(`exit ${health.status ?? health.signal}${health.error === undefined ? '' : ` (${health.error.message})`}: ${health.stderr?.toString().trim()}`);
+    const healthcheck = [process.execPath, path.join(REPO, 'deploy/docker/healthcheck.mjs'), cmdline];
+    const health = spawnSync('ip', ['netns', 'exec', coordinatorHost.ns, ...healthcheck], { env: coordinatorProcess.env, timeout: 10_000 });
+    const why = health.error === undefined ? '' : ` (${health.error.message})`;
+    if (health.status !== 0) failures.push(`exit ${health.status ?? health.signal}${why}: ${health.stderr?.toString().trim()}`);
   }
-  assert.ok(failures.length < HEALTHCHECK_RETRIES, `the HEALTHCHECK failed ${failures.length} times in a row in the coordinator pod:\n${failures.join('\n')}\n${outputs()}`);
+  const failed = `the HEALTHCHECK failed ${failures.length} times in a row in the coordinator pod:\n${failures.join('\n')}`;
+  assert.ok(failures.length < HEALTHCHECK_RETRIES, `${failed}\n${outputs()}`);
 
   assert.equal(await coordinator.exited, 0, `the coordinator failed:\n${outputs()}`);
   assert.deepEqual(await Promise.all(workers.map((w) => w.exited)), [0, 0], outputs());

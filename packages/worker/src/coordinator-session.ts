@@ -219,7 +219,9 @@ export class CoordinatorSession {
       // In a thread of its own: loading takes seconds of CPU that the coordinator link cannot miss.
       const data = await loadSharedDataset({ spec: assign.config.dataset, seed: assign.config.seed }, o.startupTimeoutMs);
       if (data.fingerprint !== assign.datasetFingerprint) {
-        throw new WorkerError('WORKER_ERR_DATA_MISMATCH', `the data set "${assign.config.dataset}" here differs from the coordinator's (fingerprint ${data.fingerprint.slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)})`);
+        const fingerprints = `${data.fingerprint.slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)}`;
+        const dataset = assign.config.dataset;
+        throw new WorkerError('WORKER_ERR_DATA_MISMATCH', `the data set "${dataset}" here differs from the coordinator's (fingerprint ${fingerprints})`);
       }
       train = data.train;
       this.testSet = data.test;

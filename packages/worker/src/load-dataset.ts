@@ -43,7 +43,9 @@ export function loadSharedDataset(request: DatasetRequest, timeoutMs: number): P
       if (error !== undefined) reject(error);
       else if (value !== undefined) resolve(value);
     };
-    const timer = setTimeout(() => settle(new WorkerError('WORKER_ERR_STARTUP_TIMEOUT', `the data set "${request.spec}" did not load within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    const seconds = Math.round(timeoutMs / 1000);
+    const timedOut = (): WorkerError => new WorkerError('WORKER_ERR_STARTUP_TIMEOUT', `the data set "${request.spec}" did not load within ${seconds} s`);
+    const timer = setTimeout(() => settle(timedOut()), timeoutMs);
     thread.once('message', (reply: DatasetReply) => {
       if (reply.kind === 'loaded') {
         settle(undefined, { fingerprint: reply.fingerprint, train: reply.train, test: reply.test });
