@@ -21,19 +21,26 @@ import { CLI, type RunningProcess } from './harness/processes.js';
  * the manifest's args, image ENV + the manifest's env, ConfigMap, downward API, $(VAR)).
  * They train a few steps: the manifests' commands and variables really start a working job.
  *
- * The changes are an overlay of the cpu overlay, as a user would write one: a few steps
- * instead of 8 epochs, a replica check every step, and one rank thread per worker instead
- * of two. Four rank threads loading wasm at once on a 2-core machine starve the workers'
- * event loops past the coordinator's 3 s heartbeat before training starts (seen in 1 of
- * 5 runs), which fails the job; two rank threads over two pods still make a ring across
- * the namespaces with SyncBN between processes.
+ * The overlay runs as shipped, two rank threads per worker included: the configuration
+ * users get is the one tested. The only change is one a user makes through the job
+ * ConfigMap, whose every key is a variable of `tfjs-ddp coordinator --help`: a few steps
+ * instead of 8 epochs (which take tens of minutes on a busy 2-core machine), with a
+ * replica check every step.
  */
 
+const STEPS = 5;
 const TEST_OVERLAY = {
-  'kustomization.yaml': 'bases:\n  - ../cpu\nconfigMapGenerator:\n  - name: tfjs-ddp-job\n    behavior: merge\n    literals:\n      - TFJS_DDP_MAX_STEPS=3\n      - TFJS_DDP_CHECK_REPLICAS=1\npatchesStrategicMerge:\n  - threads.yaml\n',
-  'threads.yaml': 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: tfjs-ddp-worker\nspec:\n  template:\n    spec:\n      containers:\n        - name: worker\n          env:\n            - name: TFJS_DDP_THREADS\n              value: "1"\n',
+  'kustomization.yaml': [
+    'bases:\n  - ../cpu\n',
+    'configMapGenerator:\n  - name: tfjs-ddp-job\n    behavior: merge\n',
+    `    literals:\n      - TFJS_DDP_MAX_STEPS=${STEPS}\n      - TFJS_DDP_CHECK_REPLICAS=1\n`,
+  ].join(''),
 };
 const TIMEOUT_MS = 150_000;
+/** Half the coordinator's 3 s heartbeat deadline; the rest is left to the coordinator's own loop and a busy machine. */
+const MAX_WORKER_BLOCK_MS = 1500;
+/** The HEALTHCHECK's --retries in deploy/docker/Dockerfile. */
+const HEALTHCHECK_RETRIES = 3;
 
 const network = createTestNetwork(3);
 const running: RunningProcess[] = [];
@@ -82,6 +89,12 @@ test('the cpu overlay\'s pods, run as processes in network namespaces, train a j
   const workerJob = jobContainer(objects, 'tfjs-ddp-worker', 'worker');
   const [coordinatorHost, ...workerHosts] = network.hosts as [VirtualHost, VirtualHost, VirtualHost];
   assert.equal(workerJob.job.spec?.completions, workerHosts.length, 'the test plays two worker pods');
+  // The test overlay leaves the workers' containers as shipped (thread count, resources).
+  const shipped = jobContainer(renderOverlay('cpu', { token: 'pods-test-token' }).objects, 'tfjs-ddp-worker', 'worker').container;
+  const threads = workerJob.container.env?.find((e) => e.name === 'TFJS_DDP_THREADS')?.value;
+  const shippedThreads = shipped.env?.find((e) => e.name === 'TFJS_DDP_THREADS')?.value;
+  assert.ok(threads !== undefined && threads === shippedThreads, `the test runs ${threads} rank threads, not the shipped ${shippedThreads}`);
+  assert.deepEqual(workerJob.container.resources, shipped.resources);
 
   const coordinatorPod = jobPod(coordinatorJob.job, { podIP: coordinatorHost.address });
   const workerPods = workerHosts.map((host, index) => ({ host, pod: jobPod(workerJob.job, { index, podIP: host.address }) }));
@@ -141,16 +154,32 @@ test('the cpu overlay\'s pods, run as processes in network namespaces, train a j
   const coordinatorProcess = podProcesses[0] as PodProcess;
   const cmdline = path.join(root, 'coordinator-cmdline');
   writeFileSync(cmdline, `${coordinatorProcess.containerArgv.join('\0')}\0`);
-  const health = spawnSync('ip', ['netns', 'exec', coordinatorHost.ns, process.execPath, path.join(REPO, 'deploy/docker/healthcheck.mjs'), cmdline], { env: coordinatorProcess.env, timeout: 10_000 });
-  assert.equal(health.status, 0, `the HEALTHCHECK failed in the coordinator pod: ${health.stderr?.toString()}`);
+  // Docker calls a container unhealthy only after --retries (3 in the Dockerfile) failures in a row: on a
+  // busy 2-core machine one check can miss its deadline (seen in 1 of 5 runs, a node start taking seconds).
+  const failures: string[] = [];
+  for (let attempt = 0; attempt < HEALTHCHECK_RETRIES && failures.length === attempt; attempt++) {
+    const healthcheck = [process.execPath, path.join(REPO, 'deploy/docker/healthcheck.mjs'), cmdline];
+    const health = spawnSync('ip', ['netns', 'exec', coordinatorHost.ns, ...healthcheck], { env: coordinatorProcess.env, timeout: 10_000 });
+    const why = health.error === undefined ? '' : ` (${health.error.message})`;
+    if (health.status !== 0) failures.push(`exit ${health.status ?? health.signal}${why}: ${health.stderr?.toString().trim()}`);
+  }
+  const failed = `the HEALTHCHECK failed ${failures.length} times in a row in the coordinator pod:\n${failures.join('\n')}`;
+  assert.ok(failures.length < HEALTHCHECK_RETRIES, `${failed}\n${outputs()}`);
 
   assert.equal(await coordinator.exited, 0, `the coordinator failed:\n${outputs()}`);
   assert.deepEqual(await Promise.all(workers.map((w) => w.exited)), [0, 0], outputs());
+  // The coordinator link kept answering while two rank threads per worker loaded and trained:
+  // the longest block of each worker's main thread stays well inside the coordinator's 3 s heartbeat.
+  for (const worker of workers) {
+    const blocked = /"eventLoopDelayMaxMs":(\d+)/.exec(worker.output());
+    assert.ok(blocked !== null, `a worker did not report its event-loop delay:\n${worker.output()}`);
+    assert.ok(Number(blocked[1]) < MAX_WORKER_BLOCK_MS, `a worker's main thread was blocked for ${blocked[1]} ms:\n${outputs()}`);
+  }
 
   // The workers joined under their stable DNS names, with the peer port of their manifest.
   for (const { pod } of workerPods) assert.match(coordinator.output(), new RegExp(`"host":"${pod.hostname}\\.${pod.spec.subdomain}"`), outputs());
-  for (const worker of workers) assert.match(worker.output(), /"peerPort":7071/);
-  assert.match(coordinator.output(), /"steps":3/);
+  for (const worker of workers) assert.match(worker.output(), new RegExp(`"peerPort":7071,"threads":${threads}`));
+  assert.match(coordinator.output(), new RegExp(`"steps":${STEPS}`));
   // The trained model is on the claim, where the README fetches it from.
   const out = coordinatorProcess.env['TFJS_DDP_OUT'] ?? '';
   assert.ok(out.startsWith(`${claimFolder}/`), `TFJS_DDP_OUT ${out} is not on the claim`);

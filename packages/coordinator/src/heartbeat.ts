@@ -10,7 +10,8 @@ export interface HeartbeatOptions {
 /**
  * WebSocket ping/pong liveness: a process killed without closing its socket, or cut off
  * by the network, stops answering pings; `onDead` is called (once) after `timeoutMs`
- * without a pong, and the socket is terminated. Returns a function that stops it.
+ * without a pong, and the socket is terminated. Time this process's own event loop was
+ * blocked does not count towards `timeoutMs`. Returns a function that stops it.
  */
 export function startHeartbeat(ws: WebSocket, options: HeartbeatOptions, onDead: (silentMs: number) => void): () => void {
   let lastPong = performance.now();
@@ -21,8 +22,16 @@ export function startHeartbeat(ws: WebSocket, options: HeartbeatOptions, onDead:
   // Checked more often than pinged, so a silence is noticed soon after the deadline, not up to a ping interval later.
   const checkMs = Math.max(25, Math.min(options.intervalMs, options.timeoutMs / 8));
   let lastPing = 0;
+  let lastTick = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
+    // A tick that comes late means this process's own event loop was blocked (loading,
+    // a big synchronous copy, a starved CPU). The peer's pongs meanwhile wait unread in
+    // the socket, and are read only after this timer, so the blocked time is not counted
+    // as the peer's silence: a busy coordinator does not blame workers that answered.
+    const gap = now - lastTick;
+    lastTick = now;
+    if (gap > 2 * checkMs) lastPong = Math.min(now, lastPong + gap - checkMs);
     const silent = now - lastPong;
     if (silent > options.timeoutMs) {
       stop();

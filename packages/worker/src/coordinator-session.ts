@@ -2,13 +2,14 @@ import { hostname } from 'node:os';
 import type { BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup, ProcessGroupListener, type ProcessGroup, type ThreadGroup } from '@tfjs-ddp/collective';
 import { rawBytes, type CoordinatorLog, type JobSocket } from '@tfjs-ddp/coordinator';
-import { ArrayDataset, modelDefinitionHash, openDataset, shareDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
+import { ArrayDataset, modelDefinitionHash, shareDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
 import { viewPayload, type AssignMessage, type Message, type RingPlace, type StepMessage } from '@tfjs-ddp/protocol';
 import { connectToCoordinator } from './coordinator-link.js';
 import { withDeadline } from './deadline.js';
 import { WorkerError } from './errors.js';
 import { GRADIENT_ARENA_BYTES } from './local-job.js';
 import { LocalRanks } from './local-ranks.js';
+import { loadSharedDataset } from './load-dataset.js';
 import type { RankInit } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
 
@@ -215,12 +216,15 @@ export class CoordinatorSession {
     o.log.info({ processRank: assign.processRank, ranks: `${assign.rankOffset}..${assign.rankOffset + assign.threads - 1}`, worldSize: assign.worldSize, generation: assign.generation, joining: assign.joining }, `assigned process rank ${assign.processRank} of ${assign.processCount}${assign.joining ? ' in a running job' : ''}`);
     let train: SharedDatasetHandle | undefined;
     if (assign.dataSource === 'local') {
-      const data = openDataset(assign.config.dataset, assign.config.seed);
-      if (data.train.fingerprint() !== assign.datasetFingerprint) {
-        throw new WorkerError('WORKER_ERR_DATA_MISMATCH', `the data set "${assign.config.dataset}" here differs from the coordinator's (fingerprint ${data.train.fingerprint().slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)})`);
+      // In a thread of its own: loading takes seconds of CPU that the coordinator link cannot miss.
+      const data = await loadSharedDataset({ spec: assign.config.dataset, seed: assign.config.seed }, o.startupTimeoutMs);
+      if (data.fingerprint !== assign.datasetFingerprint) {
+        const fingerprints = `${data.fingerprint.slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)}`;
+        const dataset = assign.config.dataset;
+        throw new WorkerError('WORKER_ERR_DATA_MISMATCH', `the data set "${dataset}" here differs from the coordinator's (fingerprint ${fingerprints})`);
       }
-      train = shareDataset(data.train);
-      this.testSet = shareDataset(data.test);
+      train = data.train;
+      this.testSet = data.test;
     } else if (assign.rankOffset === 0 && this.testSet === undefined) {
       const arrived = new Promise<void>((resolve) => (this.waitingForTestSet.resolve = resolve));
       await withDeadline(arrived, o.startupTimeoutMs, () => new WorkerError('WORKER_ERR_PROTOCOL', 'the coordinator did not send the test set'));

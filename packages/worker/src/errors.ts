@@ -12,6 +12,7 @@ export type WorkerErrorCode =
   | 'WORKER_ERR_JOB_FAILED'
   | 'WORKER_ERR_MODEL_MISMATCH'
   | 'WORKER_ERR_DATA_MISMATCH'
+  | 'WORKER_ERR_DATA_LOAD'
   | 'WORKER_ERR_PROTOCOL';
 
 export class WorkerError extends Error {

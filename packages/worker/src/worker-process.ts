@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { BackendRequest } from '@tfjs-ddp/backend';
 import type { CoordinatorLog } from '@tfjs-ddp/coordinator';
 import { CoordinatorSession } from './coordinator-session.js';
@@ -40,6 +41,12 @@ export interface WorkerProcessResult {
   ranks: number[];
 }
 
+/**
+ * A main-thread block longer than this is warned about: the coordinator drops a worker
+ * that answers no ping for 3 s (its default), and the link answers only from this loop.
+ */
+export const EVENT_LOOP_WARN_MS = 1000;
+
 const QUIET: CoordinatorLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
@@ -69,12 +76,23 @@ export async function runWorker(options: WorkerProcessOptions): Promise<WorkerPr
       tlsCa: options.tlsCa,
       log,
     });
+    // Measured over each session, so that a block that starves the coordinator link is
+    // seen in the worker's own log (and by the tests), not only as a lost heartbeat.
+    const delay = monitorEventLoopDelay({ resolution: 20 });
+    delay.enable();
     try {
       return await session.run();
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code !== 'WORKER_ERR_COORDINATOR_LOST' || options.reconnect === false) throw error;
       log.warn({ error: (error as Error).message }, `${(error as Error).message}; reconnecting`);
+    } finally {
+      delay.disable();
+      const eventLoopDelayMaxMs = Math.round(delay.max / 1e6);
+      const fields = { eventLoopDelayMaxMs, eventLoopDelayP99Ms: Math.round(delay.percentile(99) / 1e6) };
+      const text = `the main thread (the coordinator link) was blocked for at most ${eventLoopDelayMaxMs} ms at a time`;
+      if (eventLoopDelayMaxMs > EVENT_LOOP_WARN_MS) log.warn(fields, `${text}: the coordinator drops a worker silent for 3 s`);
+      else log.info(fields, text);
     }
   }
 }

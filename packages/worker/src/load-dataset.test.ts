@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { test } from 'node:test';
+import { openDataset, openSharedDataset } from '@tfjs-ddp/data';
+import { loadSharedDataset } from './load-dataset.js';
+
+test('the data set arrives in shared memory with the fingerprint the coordinator compares', async () => {
+  const loaded = await loadSharedDataset({ spec: 'synthetic', seed: 3 }, 60_000);
+  const here = openDataset('synthetic', 3);
+  assert.equal(loaded.fingerprint, here.train.fingerprint());
+  assert.ok(loaded.train.x instanceof SharedArrayBuffer);
+  assert.equal(openSharedDataset(loaded.train).fingerprint(), here.train.fingerprint());
+  assert.equal(openSharedDataset(loaded.test).size, here.test.size);
+});
+
+test('a data set that cannot be opened rejects with WORKER_ERR_DATA_LOAD and the data package code as its cause', async () => {
+  await assert.rejects(loadSharedDataset({ spec: 'no-such-set', seed: 1 }, 60_000), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'WORKER_ERR_DATA_LOAD');
+    assert.equal((error.cause as { code?: string } | undefined)?.code, 'DATA_ERR_UNKNOWN_DATASET');
+    return true;
+  });
+});
+
+test('the main thread stays free while MNIST loads (the coordinator link answers from it)', async () => {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  // The histogram counts from its first tick: a block before it would go unseen.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const loaded = await loadSharedDataset({ spec: 'mnist', seed: 1 }, 120_000);
+  delay.disable();
+  assert.ok(loaded.train.x.byteLength > 0);
+  // Loading takes seconds of CPU (about 5 s on the busy 2-core test machine); the main thread only waits for the answer.
+  const maxMs = delay.max / 1e6;
+  assert.ok(maxMs < 750, `the main thread was blocked for ${Math.round(maxMs)} ms while the data set loaded`);
+});
