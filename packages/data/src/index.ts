@@ -22,5 +22,6 @@ export { StepSchedule } from './step-schedule.js';
 export type { ScheduledStep, StepScheduleOptions } from './step-schedule.js';
 export { ProgressTracker } from './progress.js';
 export type { StepProgress } from './progress.js';
-export { writeFileAtomic, writeModelFolder, MODEL_JSON, WEIGHTS_BIN } from './model-folder.js';
+export { writeModelFolder, MODEL_JSON, WEIGHTS_BIN } from './model-folder.js';
+export { exists, fsyncDir, makeDirDurable, removeDirSafely, uniqueSuffix, writeFileDurable } from './durable-fs.js';
 export { modelDefinitionHash } from './fingerprints.js';
