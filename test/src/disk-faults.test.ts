@@ -39,7 +39,9 @@ function recordingLog(): { log: CoordinatorLog; lines: Logged[] } {
 }
 
 function worker(port: number): RunningProcess {
-  const p = startCli(['worker', '--coordinator', `ws://127.0.0.1:${port}`, '--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm', '--connect-timeout', '20'], { timeoutMs: 120_000 });
+  const args = ['--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1'];
+  args.push('--backend', 'wasm', '--connect-timeout', '20');
+  const p = startCli(['worker', '--coordinator', `ws://127.0.0.1:${port}`, ...args], { timeoutMs: 120_000 });
   running.push(p);
   return p;
 }
@@ -55,7 +57,8 @@ function faultyFolder(folder: string): string {
   return 'a file in place of the folder';
 }
 
-test('checkpoint writes fail and metrics.jsonl is lost mid-run: training completes, /status and /metrics report both, the log says failed, nothing half-written, --resume finds none', async (t) => {
+test('checkpoint writes fail and metrics.jsonl is lost mid-run: training completes, /status and /metrics report both, '
+  + 'the log says failed, nothing half-written, --resume finds none', async (t) => {
   const outDir = path.join(dir, 'run');
   const fault = faultyFolder(path.join(outDir, 'checkpoints'));
   const { log, lines } = recordingLog();
@@ -71,7 +74,9 @@ test('checkpoint writes fail and metrics.jsonl is lost mid-run: training complet
         }
         // What an operator sees over HTTP while the job runs.
         if (progress.step >= 8) {
-          seen.polls.push(fetch(`http://127.0.0.1:${coordinator.port}/status`).then(async (r) => void (seen.status = (await r.json()) as JobStatus)).catch(() => undefined));
+          const poll = fetch(`http://127.0.0.1:${coordinator.port}/status`).then(async (r) => void (seen.status = (await r.json()) as JobStatus));
+          // A poll racing the job's end may find the server closed; the assertion below needs one that did not.
+          seen.polls.push(poll.catch(() => undefined));
         }
       },
     },
@@ -92,7 +97,8 @@ test('checkpoint writes fail and metrics.jsonl is lost mid-run: training complet
   assert.match(disk.metricsLost ?? '', /metrics\.jsonl: .*EISDIR/);
   // Steps 1..4 were written; the records of steps 5..12 were not.
   assert.equal(disk.metricsDropped, 8);
-  assert.ok(seen.status?.disk !== undefined && seen.status.disk.checkpointFailures >= 1 && seen.status.disk.metricsLost !== null, `GET /status during the run: ${JSON.stringify(seen.status?.disk)}`);
+  const live = seen.status?.disk;
+  assert.ok(live !== undefined && live.checkpointFailures >= 1 && live.metricsLost !== null, `GET /status during the run: ${JSON.stringify(live)}`);
 
   const metrics = await new JobMetrics(() => coordinator.status(), { processMetrics: false }).metrics();
   assert.match(metrics, /^tfjs_ddp_checkpoint_failures_total 4$/m);
@@ -125,7 +131,8 @@ test('the final model write fails: the job ends with COORD_ERR_MODEL_WRITE namin
     fault = 'a folder in place of weights.bin';
   }
   const { log, lines } = recordingLog();
-  const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'disk-token', workers: 1, config: { ...config, maxSteps: 3 }, outDir, waitTimeoutMs: 60_000, log });
+  const options = { port: 0, host: '127.0.0.1', token: 'disk-token', workers: 1, config: { ...config, maxSteps: 3 }, outDir, waitTimeoutMs: 60_000, log };
+  const coordinator = await Coordinator.start(options);
   worker(coordinator.port);
   await assert.rejects(coordinator.run(), (error: Error & { code?: string }) => {
     t.diagnostic(`fault: ${fault}; ${error.message}`);

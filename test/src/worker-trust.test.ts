@@ -29,7 +29,8 @@ function markerModule(file: string, marker: string): void {
   writeFileSync(
     file,
     `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'imported');\n` +
-      "export function createModel({ tf, inputShape, numClasses }) { return tf.sequential({ layers: [tf.layers.flatten({ inputShape }), tf.layers.dense({ units: numClasses, activation: 'softmax' })] }); }\n",
+      'export function createModel({ tf, inputShape, numClasses }) {\n' +
+      "  return tf.sequential({ layers: [tf.layers.flatten({ inputShape }), tf.layers.dense({ units: numClasses, activation: 'softmax' })] });\n}\n",
   );
 }
 
@@ -47,7 +48,9 @@ function fakeJob(config: JobConfig): FakeJob {
 }
 
 function worker(url: string, extra: string[] = []): RunningProcess {
-  const p = startCli(['worker', '--coordinator', url, '--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm', '--connect-timeout', '10', '--log-level', 'info', ...extra], { timeoutMs: 90_000 });
+  const args = ['--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1'];
+  args.push('--backend', 'wasm', '--connect-timeout', '10');
+  const p = startCli(['worker', '--coordinator', url, ...args, '--log-level', 'info', ...extra], { timeoutMs: 90_000 });
   running.push(p);
   return p;
 }

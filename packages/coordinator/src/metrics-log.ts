@@ -93,7 +93,8 @@ export class MetricsLog {
   private lose(error: Error): void {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
     this.lost = `${this.file}: ${error.message}`;
-    this.log?.error({ file: this.file, code }, `metrics file not written (${error.message}); training goes on, the records after this one are not saved (they still reach /metrics and the dashboard)`);
+    const rest = 'training goes on; the records after this one are not saved (they still reach /metrics and the dashboard)';
+    this.log?.error({ file: this.file, code }, `metrics file not written (${error.message}); ${rest}`);
   }
 }
 

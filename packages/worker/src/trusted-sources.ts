@@ -39,7 +39,8 @@ export function trustedJob(assign: AssignMessage, own: OwnSources): TrustedJob {
   if (ownHash !== assign.modelHash) {
     throw new WorkerError(
       'WORKER_ERR_MODEL_MISMATCH',
-      `the model "${model}" here is not the coordinator's "${named.model}" (model definition hash ${ownHash.slice(0, 12)} vs ${assign.modelHash.slice(0, 12)}): give every worker the same model file`,
+      `the model "${model}" here is not the coordinator's "${named.model}" ` +
+        `(model definition hash ${ownHash.slice(0, 12)} vs ${assign.modelHash.slice(0, 12)}): give every worker the same model file`,
     );
   }
   if (assign.dataSource !== 'local') {
@@ -51,7 +52,8 @@ export function trustedJob(assign: AssignMessage, own: OwnSources): TrustedJob {
   if (data.train.fingerprint() !== assign.datasetFingerprint) {
     throw new WorkerError(
       'WORKER_ERR_DATA_MISMATCH',
-      `the data set "${dataset}" here differs from the coordinator's "${named.dataset}" (fingerprint ${data.train.fingerprint().slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)})`,
+      `the data set "${dataset}" here differs from the coordinator's "${named.dataset}" ` +
+        `(fingerprint ${data.train.fingerprint().slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)})`,
     );
   }
   return { config: { ...named, model, dataset }, data };

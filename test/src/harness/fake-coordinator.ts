@@ -56,7 +56,8 @@ export async function startFakeCoordinator(job: FakeJob): Promise<FakeCoordinato
       const seen = received.find((m) => m.t === t);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise<Message>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${t} from the worker within ${timeoutMs} ms (got: ${received.map((m) => m.t).join(', ')})`)), timeoutMs);
+        const got = (): string => received.map((m) => m.t).join(', ');
+        const timer = setTimeout(() => reject(new Error(`no ${t} from the worker within ${timeoutMs} ms (got: ${got()})`)), timeoutMs);
         waiters.push({ t, resolve: (m) => (clearTimeout(timer), resolve(m)) });
       });
     },

@@ -76,13 +76,16 @@ export class JobCheckpoints {
         this.failures += 1;
         this.lastFailure = { step: committed, code, error: (error as Error).message };
         const fallback = this.lastWritten > 0 ? `--resume would continue from step ${this.lastWritten}` : 'no checkpoint of this run is written yet';
-        log.error({ step: committed, code, failures: this.failures }, `checkpoint after step ${committed} FAILED, not written: ${(error as Error).message}; training goes on (${fallback})`);
+        const why = (error as Error).message;
+        const message = `checkpoint after step ${committed} FAILED, not written: ${why}; training goes on (${fallback})`;
+        log.error({ step: committed, code, failures: this.failures }, message);
         return;
       }
       this.lastWritten = Math.max(this.lastWritten, committed);
       log.info({ checkpoint: written.dir, step: committed }, `checkpoint after step ${committed} written to ${written.dir}`);
       if (written.cleanupError !== undefined) {
-        log.warn({ step: committed, code: (written.cleanupError as { code?: string }).code }, `checkpoint after step ${committed} written, but removing older ones failed: ${written.cleanupError.message}`);
+        const code = (written.cleanupError as { code?: string }).code;
+        log.warn({ step: committed, code }, `checkpoint after step ${committed} written, but removing older ones failed: ${written.cleanupError.message}`);
       }
     });
   }
