@@ -25,7 +25,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const config: JobConfig = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd' }, seed: 2, maxSteps: 12 };
+const config: JobConfig = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd' }, seed: 2, maxSteps: 30 };
 
 interface Logged {
   level: 'info' | 'warn' | 'error';
@@ -62,7 +62,7 @@ test('checkpoint writes fail and metrics.jsonl is lost mid-run: training complet
   const outDir = path.join(dir, 'run');
   const fault = faultyFolder(path.join(outDir, 'checkpoints'));
   const { log, lines } = recordingLog();
-  const seen: { status?: JobStatus; polls: Promise<void>[] } = { polls: [] };
+  const seen: { status?: JobStatus } = {};
   const coordinator: Coordinator = await Coordinator.start({
     port: 0, host: '127.0.0.1', token: 'disk-token', workers: 1, config, outDir, checkpointEvery: 3, waitTimeoutMs: 60_000, log,
     hooks: {
@@ -72,40 +72,44 @@ test('checkpoint writes fail and metrics.jsonl is lost mid-run: training complet
           rmSync(path.join(outDir, 'metrics.jsonl'));
           mkdirSync(path.join(outDir, 'metrics.jsonl'));
         }
-        // What an operator sees over HTTP while the job runs.
-        if (progress.step >= 8) {
-          const poll = fetch(`http://127.0.0.1:${coordinator.port}/status`).then(async (r) => void (seen.status = (await r.json()) as JobStatus));
-          // A poll racing the job's end may find the server closed; the assertion below needs one that did not.
-          seen.polls.push(poll.catch(() => undefined));
-        }
       },
     },
   });
   const w = worker(coordinator.port);
-  const result = await coordinator.run();
-  assert.equal(result.steps, 12, `the job stopped early (fault: ${fault})`);
+  const run = coordinator.run();
+  // What an operator sees over HTTP while the job runs: polled until both faults show (or the job ends).
+  let running = true;
+  const poller = (async (): Promise<void> => {
+    while (running && !(seen.status?.disk !== undefined && seen.status.disk.checkpointFailures >= 1 && seen.status.disk.metricsLost !== null)) {
+      // A poll racing the job's end finds the server closed: the assertion below says whether any saw both.
+      await fetch(`http://127.0.0.1:${coordinator.port}/status`).then(async (r) => void (seen.status = (await r.json()) as JobStatus)).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  const result = await run.finally(() => (running = false));
+  await poller;
+  assert.equal(result.steps, 30, `the job stopped early (fault: ${fault})`);
   assert.equal(await w.exited, 0, w.output());
-  await Promise.all(seen.polls);
 
   const disk = coordinator.status().disk;
   assert.ok(disk !== undefined);
-  // Checkpoints after steps 3, 6, 9 and 12 all failed; none was written.
-  assert.equal(disk.checkpointFailures, 4, `fault: ${fault}; ${JSON.stringify(disk)}`);
+  // Checkpoints after steps 3, 6, ..., 30 all failed; none was written.
+  assert.equal(disk.checkpointFailures, 10, `fault: ${fault}; ${JSON.stringify(disk)}`);
   assert.equal(disk.lastCheckpointStep, 0);
   t.diagnostic(`fault: ${fault}; last checkpoint failure: ${disk.lastCheckpointFailure?.error ?? 'none'}; metrics: ${disk.metricsLost ?? 'kept'}`);
-  assert.equal(disk.lastCheckpointFailure?.step, 12);
+  assert.equal(disk.lastCheckpointFailure?.step, 30);
   assert.match(disk.metricsLost ?? '', /metrics\.jsonl: .*EISDIR/);
-  // Steps 1..4 were written; the records of steps 5..12 were not.
-  assert.equal(disk.metricsDropped, 8);
+  // Steps 1..4 were written; the records of steps 5..30 were not.
+  assert.equal(disk.metricsDropped, 26);
   const live = seen.status?.disk;
   assert.ok(live !== undefined && live.checkpointFailures >= 1 && live.metricsLost !== null, `GET /status during the run: ${JSON.stringify(live)}`);
 
   const metrics = await new JobMetrics(() => coordinator.status(), { processMetrics: false }).metrics();
-  assert.match(metrics, /^tfjs_ddp_checkpoint_failures_total 4$/m);
+  assert.match(metrics, /^tfjs_ddp_checkpoint_failures_total 10$/m);
   assert.match(metrics, /^tfjs_ddp_metrics_log_lost 1$/m);
 
   const errors = lines.filter((l) => l.level === 'error').map((l) => l.msg);
-  assert.equal(errors.filter((m) => /^checkpoint after step \d+ FAILED, not written: /.test(m)).length, 4, errors.join('\n'));
+  assert.equal(errors.filter((m) => /^checkpoint after step \d+ FAILED, not written: /.test(m)).length, 10, errors.join('\n'));
   assert.equal(errors.filter((m) => m.startsWith('metrics file not written')).length, 1, 'the lost metrics file is reported once');
   assert.ok(!lines.some((l) => /checkpoint .*(written to|taken)/.test(l.msg)), 'a log line claims a checkpoint was written');
 
