@@ -199,7 +199,7 @@ test('a real job: the page updates live while two worker processes train, and /m
     assert.equal(await page.locator('tr[data-worker]').count(), 0);
     // The workers start only now, so the page sees them join.
     for (let i = 0; i < 2; i++) {
-      running.push(startCli(['worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm'], { timeoutMs: 120_000 }));
+      running.push(startCli(['worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm', '--model', config.model], { timeoutMs: 120_000 }));
     }
     await page.waitForSelector('tr[data-worker]', { timeout: 30_000 });
     const early = await waitForPoints(page, 'loss', 2, 60_000);

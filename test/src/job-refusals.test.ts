@@ -66,7 +66,7 @@ test('a worker whose model file differs from the coordinator\'s refuses to train
   const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'right-token', workers: 1, config: { ...config, model: modelFile }, outDir: path.join(dir, 'hash-job'), waitTimeoutMs: 60_000 });
   // The worker's copy of the file is another model (one more layer).
   writeFileSync(modelFile, "export function createModel({ tf, inputShape, numClasses }) { return tf.sequential({ layers: [tf.layers.flatten({ inputShape }), tf.layers.dense({ units: 16, activation: 'relu' }), tf.layers.dense({ units: numClasses, activation: 'softmax' })] }); }\n");
-  const w = worker(coordinator.port);
+  const w = worker(coordinator.port, ['--model', modelFile]);
   await assert.rejects(coordinator.run(), { code: 'COORD_ERR_WORKER_FAILED', message: /model .*model\.mjs" here is not the coordinator's/ });
   assert.equal(await w.exited, 1);
   assert.match(w.output(), /\[WORKER_ERR_MODEL_MISMATCH\]/);

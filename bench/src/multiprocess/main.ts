@@ -93,7 +93,7 @@ async function processes(count: number, options: { dataSource?: DataSource; bala
   const children: ChildProcess[] = [];
   // One core each; the last worker shares its core with a burner when asked.
   for (let i = 0; i < count; i++) {
-    const args = ['-c', String(i % 2), process.execPath, cli, 'worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', token, '--threads', '1', '--advertise-host', '127.0.0.1', '--backend', 'wasm', '--log-level', 'warn'];
+    const args = ['-c', String(i % 2), process.execPath, cli, 'worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', token, '--threads', '1', '--advertise-host', '127.0.0.1', '--backend', 'wasm', '--log-level', 'warn', '--model', model];
     children.push(spawn('taskset', args, { stdio: 'ignore' }));
   }
   const burner = options.slowLast ? spawn('taskset', ['-c', String((count - 1) % 2), process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' }) : undefined;

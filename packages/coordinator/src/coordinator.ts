@@ -64,6 +64,7 @@ export class Coordinator {
   private driver: JobDriver | undefined;
   private model: { json: string; weights: Uint8Array; evaluation: EpochEvaluation } | undefined;
   private jobFailure: Error | undefined;
+  private metricsLog: MetricsLog | undefined;
   private progress = { step: 0, epoch: 0, loss: null as number | null, accuracy: null as number | null, testAccuracy: null as number | null, samplesPerSec: 0, etaSec: null as number | null };
 
   private constructor(
@@ -156,7 +157,8 @@ export class Coordinator {
       this.state = 'training';
       this.startedAt = new Date().toISOString();
       let startStep = this.resumeFrom?.step ?? 0;
-      const metrics = new MetricsLog(o.outDir, { append: startStep > 0 });
+      const metrics = new MetricsLog(o.outDir, { append: startStep > 0, log: this.log });
+      this.metricsLog = metrics;
       const tracker = new ProgressTracker(this.schedule.stepsPerEpoch, this.schedule.totalSteps, startStep);
       // The checkpoint's steps were committed by the run it continues.
       this.ledger.commitUpTo(startStep);
@@ -167,7 +169,7 @@ export class Coordinator {
         this.driver = driver;
         try {
           const result = await driver.run();
-          if (!result.paused) return this.finish(metrics, result.steps, result.samples, result.elapsedSec);
+          if (!result.paused) return await this.finish(metrics, result.steps, result.samples, result.elapsedSec);
           startStep = result.steps;
           evaluateFirst = undefined;
           recoveries = 0;
@@ -238,10 +240,17 @@ export class Coordinator {
     });
   }
 
-  private finish(metrics: MetricsLog, steps: number, samples: number, elapsedSec: number): CoordinatorResult {
+  private async finish(metrics: MetricsLog, steps: number, samples: number, elapsedSec: number): Promise<CoordinatorResult> {
     const model = this.model;
     if (model === undefined) throw new CoordinatorError('COORD_ERR_WORKER_FAILED', 'the worker hosting rank 0 finished without sending the model');
-    const modelPath = writeModelFolder(this.options.outDir, model.json, model.weights);
+    await this.checkpoints.flush();
+    let modelPath: string;
+    try {
+      modelPath = await writeModelFolder(this.options.outDir, model.json, model.weights);
+    } catch (cause) {
+      const kept = this.checkpoints.lastWritten > 0 ? `the checkpoint of step ${this.checkpoints.lastWritten} keeps the training (--resume)` : 'no checkpoint was written';
+      throw new CoordinatorError('COORD_ERR_MODEL_WRITE', `all ${steps} steps trained, but the model could not be saved: ${(cause as Error).message}; ${kept}`, { cause });
+    }
     this.state = 'finished';
     this.log.info({ modelPath, testAccuracy: model.evaluation.accuracy, generations: this.generation }, `job ${this.jobId} finished; model saved to ${modelPath}`);
     return { modelPath, metricsPath: metrics.file, test: model.evaluation, steps, samples, elapsedSec, ledger: this.ledger.accounts(), generations: this.generation };
@@ -307,6 +316,10 @@ export class Coordinator {
     for (const s of this.workers.ring()) s.socket.send({ t: 'checkpointRequest', generation, step: committed });
     await this.until('checkpointing', () => this.checkpoints.lastReceived >= committed, 60_000, 'COORD_ERR_WORKER_LOST', () => `the surviving workers sent no checkpoint of step ${committed + 1}`);
     await this.checkpoints.flush();
+    if (this.checkpoints.lastWritten < committed + 1) {
+      this.log.error({ committed, workers: remaining.length, cause: this.checkpoints.lastFailure?.error }, `stopping: the checkpoint of step ${committed + 1} from the surviving worker(s) FAILED to be written; --resume continues from step ${this.checkpoints.lastWritten}`);
+      return;
+    }
     this.log.warn({ committed, workers: remaining.length }, `stopping: checkpoint of step ${committed + 1} taken from the ${remaining.length} surviving worker(s); --resume continues from it`);
   }
 
@@ -439,6 +452,13 @@ export class Coordinator {
       samplesPerSec: this.progress.samplesPerSec,
       etaSec: this.progress.etaSec,
       expectedWorkers: this.options.workers,
+      disk: {
+        checkpointFailures: this.checkpoints.failures,
+        lastCheckpointFailure: this.checkpoints.lastFailure ?? null,
+        lastCheckpointStep: this.checkpoints.lastWritten,
+        metricsLost: this.metricsLog?.lost ?? null,
+        metricsDropped: this.metricsLog?.dropped ?? 0,
+      },
       workers: this.workers.all().filter((s) => s.join !== undefined).map((s) => workerStatus(s, this.state === 'training')),
     };
   }

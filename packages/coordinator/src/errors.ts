@@ -12,7 +12,9 @@ export type CoordinatorErrorCode =
   | 'COORD_ERR_HANDSHAKE_TIMEOUT'
   | 'COORD_ERR_UNEXPECTED_MESSAGE'
   | 'COORD_ERR_CLOSED'
-  | 'COORD_ERR_DASHBOARD_ASSETS';
+  | 'COORD_ERR_DASHBOARD_ASSETS'
+  /** The job trained but its final model could not be written (nothing half-written is left). */
+  | 'COORD_ERR_MODEL_WRITE';
 
 export class CoordinatorError extends Error {
   readonly code: CoordinatorErrorCode;

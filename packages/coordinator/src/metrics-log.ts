@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StepProgress } from '@tfjs-ddp/data';
 import type { RankStepReport } from '@tfjs-ddp/protocol';
+import type { CoordinatorLog } from './coordinator-options.js';
 import type { EpochEvaluation } from './job-driver.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
@@ -23,15 +24,34 @@ export type MetricsRecord =
     }
   | { kind: 'epoch'; time: string; epoch: number; testAccuracy: number; testLoss: number };
 
-/** Appends metrics records to `<dir>/metrics.jsonl` (created empty at the start of a job). */
+/**
+ * Appends metrics records to `<dir>/metrics.jsonl` (created empty at the start of a job).
+ * The file is a record of the run, not part of it: when it cannot be created or appended
+ * to (a full disk, a lost volume) that is reported once, at error, and kept in `lost`
+ * (for /status and /metrics); training goes on and later records are counted in
+ * `dropped`, not written, so the file never holds lines after a gap.
+ */
 export class MetricsLog {
   readonly file: string;
+  /** Why the file stopped being written (undefined while it is written). */
+  lost: string | undefined;
+  /** Records not written since the file was lost. */
+  dropped = 0;
+  private readonly log: CoordinatorLog | undefined;
 
   /** `append`: a resumed run adds to the records of the run it continues. */
-  constructor(dir: string, options: { append?: boolean } = {}) {
-    mkdirSync(dir, { recursive: true });
+  constructor(
+    dir: string,
+    options: { append?: boolean; log?: CoordinatorLog } = {},
+  ) {
     this.file = path.join(dir, METRICS_FILE);
-    if (options.append !== true || !existsSync(this.file)) writeFileSync(this.file, '');
+    this.log = options.log;
+    try {
+      mkdirSync(dir, { recursive: true });
+      if (options.append !== true || !existsSync(this.file)) writeFileSync(this.file, '');
+    } catch (error) {
+      this.lose(error as Error);
+    }
   }
 
   step(progress: StepProgress, reports: readonly RankStepReport[]): MetricsRecord {
@@ -58,7 +78,23 @@ export class MetricsLog {
   }
 
   private append(record: MetricsRecord): void {
-    appendFileSync(this.file, `${JSON.stringify(record)}\n`);
+    if (this.lost !== undefined) {
+      this.dropped += 1;
+      return;
+    }
+    try {
+      appendFileSync(this.file, `${JSON.stringify(record)}\n`);
+    } catch (error) {
+      this.dropped += 1;
+      this.lose(error as Error);
+    }
+  }
+
+  private lose(error: Error): void {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+    this.lost = `${this.file}: ${error.message}`;
+    const rest = 'training goes on; the records after this one are not saved (they still reach /metrics and the dashboard)';
+    this.log?.error({ file: this.file, code }, `metrics file not written (${error.message}); ${rest}`);
   }
 }
 

@@ -34,6 +34,21 @@ export interface JobStatus {
   workers: WorkerStatus[];
   /** While waiting: how many workers are expected and how many came. */
   expectedWorkers: number;
+  /** Disk faults the job goes on through (set by the coordinator; absent in hand-made statuses). */
+  disk?: DiskStatus;
+}
+
+/** Failed writes the job survived: none leaves a half-written file; each was also logged at error. */
+export interface DiskStatus {
+  /** Checkpoint writes that failed; --resume takes the newest one written. */
+  checkpointFailures: number;
+  lastCheckpointFailure: { step: number; code: string; error: string } | null;
+  /** Steps committed by the newest checkpoint written (0: none). */
+  lastCheckpointStep: number;
+  /** Why metrics.jsonl stopped being written; null while it is written. */
+  metricsLost: string | null;
+  /** Records not written to metrics.jsonl since it was lost. */
+  metricsDropped: number;
 }
 
 export type JobState = 'waiting' | 'starting' | 'training' | 'recovering' | 'finished' | 'failed';

@@ -11,6 +11,14 @@ const SYNTHETIC_TEST = 512;
 /** The data sets a job can name on the command line. */
 export const DATASET_SPECS = ['mnist', 'synthetic', 'npy:<images.npy>,<labels.npy>'] as const;
 
+/** Data sets that ship with tfjs-ddp (or are generated): naming one reads no file of the user's. */
+export const BUNDLED_DATASETS: readonly string[] = ['mnist', 'synthetic'];
+
+/** Whether `spec` names a bundled data set, not files: a worker opens it whoever names it. */
+export function isBundledDataset(spec: string): boolean {
+  return BUNDLED_DATASETS.includes(spec);
+}
+
 export interface DatasetPair {
   train: Dataset;
   /** Held-out samples for the final accuracy. */

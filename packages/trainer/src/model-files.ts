@@ -25,7 +25,7 @@ export function folderIO(dir: string): tf.io.IOHandler {
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       const bytes = artifactsToBytes(artifacts);
-      writeModelFolder(dir, bytes.modelJson, bytes.weights);
+      await writeModelFolder(dir, bytes.modelJson, bytes.weights);
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
     async load(): Promise<tf.io.ModelArtifacts> {

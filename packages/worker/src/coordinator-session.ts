@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup, ProcessGroupListener, type ProcessGroup, type ThreadGroup } from '@tfjs-ddp/collective';
 import { rawBytes, type CoordinatorLog, type JobSocket } from '@tfjs-ddp/coordinator';
-import { ArrayDataset, modelDefinitionHash, shareDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
+import { ArrayDataset, shareDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
 import { viewPayload, type AssignMessage, type Message, type RingPlace, type StepMessage } from '@tfjs-ddp/protocol';
 import { connectToCoordinator } from './coordinator-link.js';
 import { withDeadline } from './deadline.js';
@@ -12,6 +12,7 @@ import { LocalRanks } from './local-ranks.js';
 import { loadSharedDataset } from './load-dataset.js';
 import type { RankInit } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
+import { trustedJob, type OwnSources } from './trusted-sources.js';
 
 export interface CoordinatorSessionOptions {
   coordinator: string;
@@ -30,6 +31,8 @@ export interface CoordinatorSessionOptions {
   watchdogMs: number;
   /** Trusted certificate(s) for a wss:// coordinator (see CoordinatorLinkOptions.ca). */
   tlsCa?: string | Buffer;
+  /** The model and data set this worker was given itself; the coordinator's may only name these or bundled ones. */
+  own: OwnSources;
   log: CoordinatorLog;
 }
 
@@ -209,19 +212,20 @@ export class CoordinatorSession {
     this.generation = assign.generation;
     this.rankOffset = assign.rankOffset;
     if (assign.threads !== o.threads) throw new WorkerError('WORKER_ERR_PROTOCOL', `assigned ${assign.threads} ranks but this worker runs ${o.threads} threads`);
-    const ownHash = modelDefinitionHash(assign.config.model, assign.config);
-    if (ownHash !== assign.modelHash) {
-      throw new WorkerError('WORKER_ERR_MODEL_MISMATCH', `the model "${assign.config.model}" here is not the coordinator's (model definition hash ${ownHash.slice(0, 12)} vs ${assign.modelHash.slice(0, 12)}): give every worker the same model file`);
-    }
+    // Before anything is imported or read: the model and data are this worker's own or bundled.
+    const trusted = trustedJob(assign, o.own);
     o.log.info({ processRank: assign.processRank, ranks: `${assign.rankOffset}..${assign.rankOffset + assign.threads - 1}`, worldSize: assign.worldSize, generation: assign.generation, joining: assign.joining }, `assigned process rank ${assign.processRank} of ${assign.processCount}${assign.joining ? ' in a running job' : ''}`);
     let train: SharedDatasetHandle | undefined;
-    if (assign.dataSource === 'local') {
+    if (trusted.localDataset !== undefined) {
       // In a thread of its own: loading takes seconds of CPU that the coordinator link cannot miss.
-      const data = await loadSharedDataset({ spec: assign.config.dataset, seed: assign.config.seed }, o.startupTimeoutMs);
+      const dataset = trusted.localDataset;
+      const data = await loadSharedDataset({ spec: dataset, seed: assign.config.seed }, o.startupTimeoutMs);
       if (data.fingerprint !== assign.datasetFingerprint) {
-        const fingerprints = `${data.fingerprint.slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)}`;
-        const dataset = assign.config.dataset;
-        throw new WorkerError('WORKER_ERR_DATA_MISMATCH', `the data set "${dataset}" here differs from the coordinator's (fingerprint ${fingerprints})`);
+        throw new WorkerError(
+          'WORKER_ERR_DATA_MISMATCH',
+          `the data set "${dataset}" here differs from the coordinator's "${assign.config.dataset.slice(0, 300)}" ` +
+            `(fingerprint ${data.fingerprint.slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)})`,
+        );
       }
       train = data.train;
       this.testSet = data.test;
@@ -266,7 +270,7 @@ export class CoordinatorSession {
       rank: assign.rankOffset + localRank,
       localRank,
       worldSize: assign.worldSize,
-      config: assign.config,
+      config: trusted.config,
       bnMode: assign.bnMode,
       backend: o.backend,
       ...(train === undefined ? {} : { train }),

@@ -13,6 +13,10 @@ export type WorkerErrorCode =
   | 'WORKER_ERR_MODEL_MISMATCH'
   | 'WORKER_ERR_DATA_MISMATCH'
   | 'WORKER_ERR_DATA_LOAD'
+  /** The coordinator named a model file this worker was not given on its own command line (--model). */
+  | 'WORKER_ERR_UNTRUSTED_MODEL'
+  /** The coordinator named data files this worker was not given on its own command line (--dataset). */
+  | 'WORKER_ERR_UNTRUSTED_DATA'
   | 'WORKER_ERR_PROTOCOL';
 
 export class WorkerError extends Error {

@@ -29,6 +29,13 @@ export interface WorkerProcessOptions {
   watchdogMs?: number;
   /** PEM certificate(s) trusted for a wss:// coordinator instead of the system's CAs. */
   tlsCa?: string | Buffer;
+  /**
+   * The model (zoo name, module or model.json) this worker may build. A job naming a model
+   * file runs only on workers given their copy of it here; zoo models need nothing.
+   */
+  model?: string;
+  /** The data set this worker may read (`npy:…`); mnist and synthetic need nothing. */
+  dataset?: string;
   /** Rejoin when the coordinator goes away and comes back (e.g. restarted with --resume). Default true. */
   reconnect?: boolean;
   log?: CoordinatorLog;
@@ -74,6 +81,7 @@ export async function runWorker(options: WorkerProcessOptions): Promise<WorkerPr
       startupTimeoutMs: options.startupTimeoutMs ?? 300_000,
       watchdogMs: options.watchdogMs ?? 10_000,
       tlsCa: options.tlsCa,
+      own: { model: options.model, dataset: options.dataset },
       log,
     });
     // Measured over each session, so that a block that starves the coordinator link is

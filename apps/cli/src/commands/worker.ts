@@ -20,6 +20,8 @@ interface WorkerFlags extends CommonFlags {
   connectTimeout: number;
   coordinatorTimeout: number;
   tlsCa?: string;
+  model?: string;
+  dataset?: string;
 }
 
 export function workerCommand(): Command {
@@ -35,6 +37,9 @@ export function workerCommand(): Command {
     .addOption(envOption('--peer-port <n>', 'port for ring peer links (0: any free port)', 'PEER_PORT').argParser(portNumberOrZero).default(0))
     .addOption(envOption('--connect-timeout <s>', 'seconds to keep trying to reach the coordinator (also when it comes back after a restart)', 'CONNECT_TIMEOUT').argParser(nonNegativeInt).default(120))
     .addOption(envOption('--coordinator-timeout <s>', 'a coordinator silent (no ping) for this long is gone: reconnect', 'COORDINATOR_TIMEOUT').argParser(positiveInt).default(10))
+    // No environment variable: what runs code on this machine is given on its command line, visibly.
+    .option('--model <spec>', "this worker's copy of the job's model file (module or model.json); required when the coordinator names a file, not for zoo models")
+    .option('--dataset <spec>', "this worker's copy of the job's data (npy:…); required when the coordinator names files with --data-source local")
     .addOption(envOption('--tls-ca <file>', 'PEM certificate (or CA) to trust for a wss:// coordinator instead of the system\'s CAs', 'TLS_CA').argParser(pemFile('--tls-ca')));
   addCommonOptions(command);
   return command.action(async (flags: WorkerFlags) => {
@@ -52,6 +57,8 @@ export function workerCommand(): Command {
       connectTimeoutMs: flags.connectTimeout * 1000,
       watchdogMs: flags.coordinatorTimeout * 1000,
       tlsCa: flags.tlsCa,
+      model: flags.model,
+      dataset: flags.dataset,
       log: logger,
     });
     logger.info({ jobId: result.jobId, processRank: result.processRank, ranks: result.ranks }, `job ${result.jobId} done`);

@@ -24,8 +24,9 @@ export interface JobCheckpointsOptions {
  * ranks for a checkpoint together with the order of the step it follows (orders run in
  * sequence on every rank, so the state rank 0 reports is exactly the state after that
  * step, whatever is prefetched behind it); rank 0's answer is written here. Writes go
- * one after another; a write that fails is logged and the job goes on (the next
- * checkpoint may succeed, and the previous ones are untouched).
+ * one after another; a write that fails is logged at error, counted (`failures`, shown in
+ * /status and /metrics) and the job goes on (the next checkpoint may succeed, and the
+ * previous ones are untouched).
  */
 export class JobCheckpoints {
   private pending: Promise<void> = Promise.resolve();
@@ -33,6 +34,10 @@ export class JobCheckpoints {
   lastWritten = 0;
   /** The newest step (0-based) whose checkpoint arrived, written or being written (-1: none). */
   lastReceived = -1;
+  /** Checkpoint writes that failed (reported in /status and /metrics; the job goes on). */
+  failures = 0;
+  /** The newest failed write: its step (committed steps) and cause. */
+  lastFailure: { step: number; code: string; error: string } | undefined;
 
   constructor(private readonly options: JobCheckpointsOptions) {
     if (!Number.isSafeInteger(options.every) || options.every < 0) {
@@ -62,12 +67,25 @@ export class JobCheckpoints {
       state,
     };
     this.pending = this.pending.then(async () => {
+      let written;
       try {
-        const written = await writeCheckpoint(runDir, checkpoint, { keep: this.options.keep });
-        this.lastWritten = Math.max(this.lastWritten, committed);
-        log.info({ checkpoint: written.dir, step: committed }, `checkpoint after step ${committed} written to ${written.dir}`);
+        written = await writeCheckpoint(runDir, checkpoint, { keep: this.options.keep });
       } catch (error) {
-        log.error({ step: committed, code: (error as { code?: string }).code }, `checkpoint after step ${committed} not written: ${(error as Error).message}`);
+        // The write removed its temp folder: nothing half-written is visible and --resume takes the newest one written.
+        const code = (error as { code?: string }).code ?? 'unknown';
+        this.failures += 1;
+        this.lastFailure = { step: committed, code, error: (error as Error).message };
+        const fallback = this.lastWritten > 0 ? `--resume would continue from step ${this.lastWritten}` : 'no checkpoint of this run is written yet';
+        const why = (error as Error).message;
+        const message = `checkpoint after step ${committed} FAILED, not written: ${why}; training goes on (${fallback})`;
+        log.error({ step: committed, code, failures: this.failures }, message);
+        return;
+      }
+      this.lastWritten = Math.max(this.lastWritten, committed);
+      log.info({ checkpoint: written.dir, step: committed }, `checkpoint after step ${committed} written to ${written.dir}`);
+      if (written.cleanupError !== undefined) {
+        const code = (written.cleanupError as { code?: string }).code;
+        log.warn({ step: committed, code }, `checkpoint after step ${committed} written, but removing older ones failed: ${written.cleanupError.message}`);
       }
     });
   }

@@ -4,7 +4,7 @@ import { formatChecksums, sha256Hex } from './checksums.js';
 import { encodeCheckpointInfo, structureProblem } from './checkpoint-info.js';
 import { CHECKPOINT_JSON, CHECKSUM_FILE, MODEL_JSON, STATE_BIN, WEIGHTS_BIN, type Checkpoint } from './checkpoint-types.js';
 import { checkpointsDir, checkpointsDirEntries, GRAVE_PREFIX, listCheckpoints, stepDirName, TEMP_PREFIX } from './checkpoint-folders.js';
-import { exists, fsyncDir, removeDirSafely, uniqueSuffix, writeFileDurable } from './durable-fs.js';
+import { exists, fsyncDir, makeDirDurable, removeDirSafely, uniqueSuffix, writeFileDurable } from './durable-fs.js';
 import { CheckpointError } from './errors.js';
 import { rawBytes } from '../job-socket.js';
 
@@ -24,6 +24,8 @@ export interface WrittenCheckpoint {
    * refused), and must not shadow the new one on the next resume. Kept for inspection.
    */
   superseded: string[];
+  /** Removing older checkpoints or debris failed after the new one was in place (it stands; the next write tries again). */
+  cleanupError?: Error;
 }
 
 export const DEFAULT_KEEP = 3;
@@ -88,6 +90,7 @@ async function writeNow(runDir: string, step: number, files: ReadonlyMap<string,
   const temp = path.join(parent, `${TEMP_PREFIX}${name}-${uniqueSuffix()}`);
   let replaced: string | undefined;
   await mkdir(temp);
+  let moved = false;
   try {
     for (const [file, data] of files) await writeFileDurable(path.join(temp, file), data);
     // Last, so that even the temp folder only has a checksum file once everything else is on disk.
@@ -98,26 +101,25 @@ async function writeNow(runDir: string, step: number, files: ReadonlyMap<string,
       await rename(final, replaced);
     }
     await rename(temp, final);
+    moved = true;
     await fsyncDir(parent);
   } catch (err) {
     // Leave no debris behind a failed write (a full disk, say); the old checkpoints are untouched.
-    await rm(temp, { recursive: true, force: true });
+    // A failed clean-up is told along with the write's own error, never instead of it.
+    const undo: Promise<unknown>[] = [moved ? Promise.resolve() : rm(temp, { recursive: true, force: true })];
+    if (replaced !== undefined && !moved) undo.push(rename(replaced, final));
+    const failed = (await Promise.allSettled(undo)).flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    if (failed.length > 0) (err as Error).message += ` (and cleaning up failed: ${failed.join('; ')})`;
     throw err;
   }
-  if (replaced !== undefined) await rm(replaced, { recursive: true, force: true });
   const result: WrittenCheckpoint = { dir: final, removed: [], superseded: [] };
-  await prune(runDir, step, keep, result);
-  return result;
-}
-
-/** mkdir -p, then fsync the folder above each folder it created, so the new names survive a power cut. */
-async function makeDirDurable(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
-  if (first === undefined) return;
-  for (let d = dir; ; d = path.dirname(d)) {
-    await fsyncDir(path.dirname(d));
-    if (d === first || path.dirname(d) === d) break;
+  try {
+    if (replaced !== undefined) await rm(replaced, { recursive: true, force: true });
+    await prune(runDir, step, keep, result);
+  } catch (err) {
+    result.cleanupError = err as Error;
   }
+  return result;
 }
 
 async function prune(runDir: string, newStep: number, keep: number, result: WrittenCheckpoint): Promise<void> {

@@ -145,6 +145,33 @@ export class JobMetrics {
         restartsSeen = Math.max(restartsSeen, now);
       },
     });
+    let checkpointFailuresSeen = 0;
+    new Counter({
+      name: name('checkpoint_failures_total'),
+      help: 'Checkpoint writes that failed (disk full, I/O error); the job went on, nothing half-written was left',
+      registers,
+      collect() {
+        const now = status().disk?.checkpointFailures ?? 0;
+        if (now > checkpointFailuresSeen) this.inc(now - checkpointFailuresSeen);
+        checkpointFailuresSeen = Math.max(checkpointFailuresSeen, now);
+      },
+    });
+    new Gauge({
+      name: name('checkpoint_last_step'),
+      help: 'Steps committed by the newest checkpoint written (0: none): what --resume continues from',
+      registers,
+      collect() {
+        this.set(status().disk?.lastCheckpointStep ?? 0);
+      },
+    });
+    new Gauge({
+      name: name('metrics_log_lost'),
+      help: '1 when metrics.jsonl could not be written (training goes on; its later records are not saved), else 0',
+      registers,
+      collect() {
+        this.set((status().disk?.metricsLost ?? null) === null ? 0 : 1);
+      },
+    });
     new Gauge({
       name: name('allreduce_bytes'),
       help: 'Bytes of the gradient every step all-reduces (float32 per trainable parameter)',
