@@ -28,7 +28,9 @@ function stepTotals(reports: PeerRankReport[]): string[] {
   return reports.flatMap((m) => (m.kind === 'step' ? [m.total] : []));
 }
 
-test('a bit flipped in one gradient frame by a proxy on a peer link fails the link with COLL_ERR_MAC naming the peer; the step is abandoned', { timeout: 90_000 }, async (t) => {
+const TITLE = 'a bit flipped in one gradient frame by a proxy on a peer link fails the link with COLL_ERR_MAC naming the peer; the step is abandoned';
+
+test(TITLE, { timeout: 90_000 }, async (t) => {
   const seed = fuzzSeed((Math.random() * 0x100000000) >>> 0);
   t.diagnostic(`seed ${seed} (replay with TFJS_DDP_FUZZ_SEED=${seed})`);
   const prng = new Prng(seed);

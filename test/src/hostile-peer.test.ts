@@ -46,7 +46,8 @@ async function pair(t: TestContext, handshakeTimeoutMs = HANDSHAKE_MS): Promise<
   return {
     ports,
     connect: (rank, peers = ports.map((port, r) => ({ rank: r, host: '127.0.0.1', port }))) => {
-      const p = (listeners[rank] as ProcessGroupListener).connect({ rank, size: 2, peers, jobSecret: SECRET, groupId: GROUP, connectTimeoutMs: CONNECT_MS, handshakeTimeoutMs });
+      const options = { rank, size: 2, peers, jobSecret: SECRET, groupId: GROUP, connectTimeoutMs: CONNECT_MS, handshakeTimeoutMs };
+      const p = (listeners[rank] as ProcessGroupListener).connect(options);
       started.push(p);
       return p;
     },
