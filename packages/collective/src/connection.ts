@@ -1,11 +1,22 @@
 import type { Socket } from 'node:net';
-import { FrameDecoder, encodeFrame, isProtocolError } from '@tfjs-ddp/protocol';
+import { DEFAULT_FRAME_LIMITS, FrameDecoder, PROTOCOL_VERSION, encodeFrame, isProtocolError } from '@tfjs-ddp/protocol';
 import type { FrameLimits, Message } from '@tfjs-ddp/protocol';
 import { CollectiveError, collectiveError } from './errors.js';
+import { FrameSealer, FrameVerifier } from './frame-mac.js';
+import type { LinkKeys } from './frame-mac.js';
 import { Inbox } from './inbox.js';
 
 /** Size of a connection's own read buffer (headers, and payload pieces with no target). */
 const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * From this payload size on, a frame's head and payload are handed to the socket before
+ * its tag is computed, so the kernel sends while the MAC runs; smaller frames leave in
+ * one writev with their tag.
+ */
+const OVERLAP_BYTES = 64 * 1024;
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * One TCP socket of a peer link, with its frame decoder. Control messages (handshake,
@@ -19,7 +30,11 @@ export class Connection {
   readonly inbox: Inbox;
   readonly decoder: FrameDecoder;
   socket: Socket | undefined;
-  /** Set once the handshake is done; data before that is a protocol error. */
+  /**
+   * Set once both proofs are checked; from then on every frame carries a tag. Before it
+   * only the handshake's own frames pass (one hello, one auth, an abort, and on the
+   * dialer's side a `ready` once the acceptor's proof is checked), with no payload.
+   */
   up = false;
   /** False for a connection we only send on: data arriving there is a protocol error. */
   receivesData = true;
@@ -31,11 +46,17 @@ export class Connection {
   private readonly controlQueue: Message[] = [];
   private controlWaiter: ((m: Message | CollectiveError) => void) | undefined;
   private readonly readBuffer = Buffer.alloc(READ_BUFFER_BYTES);
+  private readonly handshakeSeen = new Set<Message['t']>();
+  /** Dialer side: the acceptor's proof is checked; its `ready` switches to these. */
+  private armed: FrameVerifier | undefined;
+  private sealer: FrameSealer | undefined;
+  private readonly limits: FrameLimits;
 
   constructor(
     private peerRank: number,
-    limits?: FrameLimits
+    limits: FrameLimits = DEFAULT_FRAME_LIMITS
   ) {
+    this.limits = limits;
     this.inbox = new Inbox(peerRank, { pause: () => this.socket?.pause(), resume: () => this.socket?.resume() });
     this.decoder = new FrameDecoder(
       {
@@ -44,16 +65,87 @@ export class Connection {
           return this.inbox.payloadTarget(m, bytes);
         },
         frame: (m, payload) => {
-          // The peer may send right behind its `ready`, in the same read: the connection
-          // must be up before the next frame is parsed, not when the handshake resumes.
-          if (m.t === 'ready') this.up = true;
-          if (m.t !== 'data') this.onControl(m);
-          else if (!this.up || !this.receivesData) throw collectiveError('COLL_ERR_PROTOCOL', `rank ${this.peer} sent data where none is expected`, this.peer);
+          if (!this.up) this.handshakeFrame(m);
+          else if (m.t !== 'data') this.onControl(m);
+          else if (!this.receivesData) throw collectiveError('COLL_ERR_PROTOCOL', `rank ${this.peer} sent data where none is expected`, this.peer);
           else this.inbox.frame(m, payload);
         }
       },
-      limits
+      // Until the peer is proven nothing it declares is allocated: handshake frames have no payload.
+      { maxHeaderBytes: limits.maxHeaderBytes, maxPayloadBytes: 0 }
     );
+  }
+
+  /** A frame before the link is up: only the handshake's, each once, in a sane order. */
+  private handshakeFrame(m: Message): void {
+    if (m.t === 'ready') {
+      // Runs inside the decoder, before the next frame is parsed: the peer may send right
+      // behind its `ready`, in the same read, and that frame already carries a tag.
+      if (this.armed === undefined) throw collectiveError('COLL_ERR_PROTOCOL', `rank ${this.peer} sent ready before the proofs were checked`, this.peer);
+      this.goUp(this.armed);
+    } else if (m.t === 'hello' || m.t === 'auth') {
+      if (this.handshakeSeen.has(m.t) || (m.t === 'auth' && !this.handshakeSeen.has('hello'))) {
+        throw collectiveError('COLL_ERR_PROTOCOL', `rank ${this.peer} sent ${m.t} out of the handshake's order`, this.peer);
+      }
+      this.handshakeSeen.add(m.t);
+    } else if (m.t !== 'abort') {
+      throw collectiveError('COLL_ERR_PROTOCOL', `rank ${this.peer} sent ${m.t} before the handshake finished`, this.peer);
+    }
+    this.onControl(m);
+  }
+
+  private goUp(verifier: FrameVerifier): void {
+    this.decoder.authenticate(verifier);
+    this.decoder.setLimits(this.limits);
+    this.up = true;
+  }
+
+  /**
+   * Dialer side, once the acceptor's proof is checked and ours is sent: frames we send
+   * from now on carry a tag, and the acceptor's `ready` (the last frame it sends in
+   * clear) switches the receive side to tags too.
+   */
+  armReady(keys: LinkKeys): void {
+    this.sealer = new FrameSealer(keys.dialerToAcceptor);
+    this.armed = new FrameVerifier(keys.acceptorToDialer, this.peer);
+  }
+
+  /**
+   * Acceptor side, once the dialer's proof is checked: the link is up, `ready` leaves in
+   * clear, every later frame both ways carries a tag. Up before `ready` leaves: the
+   * dialer may send as soon as it reads it.
+   */
+  admit(keys: LinkKeys): void {
+    this.goUp(new FrameVerifier(keys.dialerToAcceptor, this.peer));
+    this.sendControl({ v: PROTOCOL_VERSION, t: 'ready' });
+    this.sealer = new FrameSealer(keys.acceptorToDialer);
+  }
+
+  /**
+   * Writes one frame — head, payload, and its tag once the link is up: the frame layout
+   * is written here only. The payload is not copied: `done` is called when the socket is
+   * finished with it.
+   */
+  writeFrame(head: Uint8Array, payload: Uint8Array, done: (err?: Error | null) => void): void {
+    const socket = this.socket;
+    if (this.failure || !socket || socket.destroyed) {
+      done(this.failure ?? new Error('not connected'));
+      return;
+    }
+    const sealer = this.sealer;
+    if (sealer && payload.byteLength >= OVERLAP_BYTES) {
+      // Head and payload go to the kernel first; the tag is computed while they leave.
+      socket.write(head);
+      socket.write(payload);
+      socket.write(sealer.seal(head, payload), done);
+      return;
+    }
+    // cork/uncork makes the parts one writev.
+    socket.cork();
+    socket.write(head);
+    if (payload.byteLength > 0) socket.write(payload);
+    socket.write(sealer ? sealer.seal(head, payload) : EMPTY, done);
+    socket.uncork();
   }
 
   /** node:net `onread` options for a socket we dial: reads land where the decoder wants them. */
@@ -72,7 +164,11 @@ export class Connection {
     this.socket = socket;
     socket.setNoDelay(true);
     if (streamed) socket.on('data', (chunk: Buffer) => this.guard(() => this.decoder.push(chunk)));
-    socket.on('end', () => this.guard(() => this.decoder.end()));
+    socket.on('end', () => {
+      // A process killed mid-send ends its stream inside a frame (more often now that a
+      // large frame's tag leaves after its payload): a lost peer, not a malformed one.
+      if (!this.decoder.atBoundary) this.fail(collectiveError('COLL_ERR_PEER_LOST', `rank ${this.peer}'s stream ended inside a frame`, this.peer));
+    });
     socket.on('error', (err) => this.fail(collectiveError('COLL_ERR_PEER_LOST', `link to rank ${this.peer}: ${err.message}`, this.peer, err)));
     socket.on('close', () => {
       if (this.closing) this.fail(collectiveError('COLL_ERR_CLOSED', `link to rank ${this.peer} was closed here`, this.peer));
@@ -99,7 +195,8 @@ export class Connection {
   sendControl(message: Message): void {
     const socket = this.socket;
     if (this.failure || !socket || socket.destroyed) return;
-    socket.write(encodeFrame(message).head);
+    // A write error also fails the socket ('error'), which reports it; nothing to add here.
+    this.writeFrame(encodeFrame(message).head, EMPTY, () => undefined);
   }
 
   /** The next control message, for the handshake; rejects on failure or after `timeoutMs`. */

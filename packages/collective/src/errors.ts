@@ -29,7 +29,13 @@ export const COLLECTIVE_ERROR_CODES = [
   /** Group configuration disagrees between peers or with this call. */
   'COLL_ERR_CONFIG',
   /** A request this implementation does not support (documented limits). */
-  'COLL_ERR_UNSUPPORTED'
+  'COLL_ERR_UNSUPPORTED',
+  /**
+   * A frame on an established peer link failed its authentication (changed, replayed,
+   * reordered or dropped on the way): someone sits on the link. Last in the list so the
+   * indices shared memory stores for the other codes do not move.
+   */
+  'COLL_ERR_MAC'
 ] as const;
 
 export type CollectiveErrorCode = (typeof COLLECTIVE_ERROR_CODES)[number];

@@ -3,6 +3,7 @@ import { NONCE_BYTES, PROTOCOL_VERSION } from '@tfjs-ddp/protocol';
 import type { HelloMessage, Message } from '@tfjs-ddp/protocol';
 import { collectiveError } from './errors.js';
 import type { Connection } from './connection.js';
+import { deriveLinkKeys } from './frame-mac.js';
 
 /**
  * Mutual authentication of a peer link with the per-job secret, by challenge and
@@ -13,7 +14,12 @@ import type { Connection } from './connection.js';
  *   dialer -> acceptor   auth(HMAC(secret, "dialer" | ids | nonceD | nonceA))
  *   acceptor -> dialer   ready
  *
- * Proofs are compared in constant time. The higher rank dials the lower one.
+ * Proofs are compared in constant time. Each side checks the other's proof before it goes
+ * further: the dialer sends its proof only after checking the acceptor's, and takes a
+ * `ready` only after that (`Connection` refuses one that comes earlier); the acceptor
+ * sends `ready` only after checking the dialer's. Every frame after `ready` (both ways)
+ * carries a tag under keys derived from the secret and both nonces (`frame-mac.ts`), so
+ * the link stays with whoever proved the secret.
  */
 export interface LinkIdentity {
   readonly group: string;
@@ -81,6 +87,7 @@ export async function dialHandshake(link: Connection, me: LinkIdentity, to: numb
     throw collectiveError('COLL_ERR_AUTH', `rank ${to} does not know the job secret`, to);
   }
   link.sendControl({ v: PROTOCOL_VERSION, t: 'auth', proof: proof(me.secret, 'dialer', me.group, me.rank, to, nonceD, theirs.nonce) });
+  link.armReady(deriveLinkKeys(me.secret, me.group, me.rank, to, nonceD, theirs.nonce));
   await expect(link, 'ready', timeoutMs);
 }
 
@@ -106,8 +113,6 @@ export async function acceptHandshake(link: Connection, me: LinkIdentity, accept
     link.sendControl({ v: PROTOCOL_VERSION, t: 'abort', code: 'COLL_ERR_AUTH', rank: me.rank, reason: 'wrong job secret' });
     throw collectiveError('COLL_ERR_AUTH', `a peer claiming rank ${theirs.from} does not know the job secret`, theirs.from);
   }
-  // Up before `ready` leaves: the dialer may send data as soon as it reads it.
-  link.up = true;
-  link.sendControl({ v: PROTOCOL_VERSION, t: 'ready' });
+  link.admit(deriveLinkKeys(me.secret, me.group, theirs.from, me.rank, theirs.nonce, nonceA));
   return theirs.from;
 }

@@ -6,6 +6,8 @@ export type { ReduceOp } from './reduce-op.js';
 export type { Communicator, AsyncCommunicator } from './communicator.js';
 export { ProcessGroup } from './process-group.js';
 export { ProcessGroupListener, connectProcessGroup } from './process-group-listener.js';
+/** Length of the tag every frame of an established peer link carries (test proxies split frames by it). */
+export { FRAME_TAG_BYTES } from './frame-mac.js';
 export type { PeerAddress, ProcessGroupOptions } from './process-group.js';
 export type { RankLayout } from './rank-layout.js';
 export { DEFAULT_ALGORITHM_OPTIONS } from './schedule-collectives.js';

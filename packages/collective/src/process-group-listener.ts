@@ -9,10 +9,21 @@ import { Connection } from './connection.js';
 import { ProcessGroup, rankLayoutOf, type PeerAddress, type ProcessGroupOptions } from './process-group.js';
 import { SocketLink } from './socket-link.js';
 
-/** Connections a forming group keeps in handshake beyond its peers' own. */
-const MAX_HANDSHAKING = 64;
+/**
+ * Accepted connections a forming group keeps in handshake at once. Past it, the oldest
+ * is dropped to make room, not the newcomer: refusing newcomers would let whoever fills
+ * the slots first lock the real peers out until their deadline, while a real peer
+ * finishes its handshake in a round trip or two, so evicting the oldest almost only ever
+ * drops strangers (and a real peer that is dropped dials again).
+ */
+const MAX_PENDING_HANDSHAKES = 64;
+
+/** Default of `ProcessGroupOptions.handshakeTimeoutMs`. */
+const HANDSHAKE_TIMEOUT_MS = 5_000;
 
 const EARLY_SOCKET_MS = 120_000;
+/** Sockets held before `connect()`; past it the oldest is dropped, for the same reason. */
+const MAX_EARLY_SOCKETS = 256;
 
 /**
  * Listens before the peers are known, so a worker can advertise its port; `connect`
@@ -56,7 +67,10 @@ export class ProcessGroupListener {
     if (secret.byteLength === 0) throw collectiveError('COLL_ERR_ARGUMENT', 'the job secret is empty');
     const me: LinkIdentity = { group: options.groupId ?? 'default', rank, size, localSizes: rankLayoutOf(options).sizes, secret };
     const timeoutMs = options.connectTimeoutMs ?? 30_000;
+    const handshakeMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
+    /** Accepted connections still in handshake, oldest first (a Set keeps insertion order). */
+    const pending = new Set<Connection>();
     // Two connections per peer: `rx` we dialed (and receive on), `tx` the peer dialed.
     const rx = new Map<number, Connection>();
     const tx = new Map<number, Connection>();
@@ -101,21 +115,31 @@ export class ProcessGroupListener {
       }, timeoutMs);
 
       this.acceptor = (socket) => {
-        // Only strangers push the count past the real peers' links; past the cap they are dropped unread.
-        if (all.size >= MAX_HANDSHAKING + 2 * size) {
-          socket.destroy();
-          return;
+        if (pending.size >= MAX_PENDING_HANDSHAKES) {
+          const oldest = pending.values().next().value as Connection;
+          pending.delete(oldest);
+          oldest.destroy(collectiveError('COLL_ERR_CONNECT', `dropped: ${MAX_PENDING_HANDSHAKES} handshakes were pending and a newer connection came`));
         }
         const connection = new Connection(-1, options.limits);
         connection.attach(socket, true);
         all.add(connection);
-        acceptHandshake(connection, me, (q) => q !== rank && !tx.has(q), Math.max(1, deadline - Date.now())).then(
+        pending.add(connection);
+        // The connection's own deadline, apart from the group's: a stranger that never
+        // proves anything gives its slot back in seconds.
+        const handshakeTimer = setTimeout(() => {
+          connection.destroy(collectiveError('COLL_ERR_AUTH', `rank ${connection.peer} did not finish the handshake in ${handshakeMs} ms`, connection.peer));
+        }, Math.min(handshakeMs, Math.max(1, deadline - Date.now())));
+        acceptHandshake(connection, me, (q) => q !== rank && !tx.has(q), Math.max(1, Math.min(handshakeMs, deadline - Date.now()))).then(
           (peer) => {
+            clearTimeout(handshakeTimer);
+            pending.delete(connection);
             if (cancel.cancelled) return;
             tx.set(peer, connection);
             established();
           },
           (err: CollectiveError) => {
+            clearTimeout(handshakeTimer);
+            pending.delete(connection);
             // A bad or foreign connection is closed and otherwise ignored; the real peer may still come.
             refusal = err;
             all.delete(connection);
@@ -178,10 +202,7 @@ export class ProcessGroupListener {
     }
     // Peers may dial before this side calls connect(); hold a bounded number of them, and
     // not forever: a connect() that never comes must not pin them.
-    if (this.early.length >= 256) {
-      socket.destroy();
-      return;
-    }
+    if (this.early.length >= MAX_EARLY_SOCKETS) this.early.shift()?.destroy();
     this.early.push(socket);
     setTimeout(() => {
       const at = this.early.indexOf(socket);

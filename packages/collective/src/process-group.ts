@@ -45,6 +45,12 @@ export interface ProcessGroupOptions {
   readonly localSize?: number;
   /** Deadline for all links to be up. Default 30 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Deadline for one accepted connection to prove the job secret, counted from when this
+   * side starts its handshake: a stranger's silent or half-done handshake is dropped then,
+   * long before `connectTimeoutMs`. Default 5 s.
+   */
+  readonly handshakeTimeoutMs?: number;
   /** Deadline of every operation. Default 60 s. */
   readonly opTimeoutMs?: number;
   readonly algorithms?: Partial<AlgorithmOptions>;

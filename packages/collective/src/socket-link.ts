@@ -60,16 +60,11 @@ export class SocketLink implements Link {
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     );
     return new Promise<void>((resolve, reject) => {
-      // cork/uncork makes head and payload one writev; the payload is not copied, so the
-      // promise resolves only when the socket is done with its bytes.
-      socket.cork();
-      socket.write(head);
-      const done = (err?: Error | null): void => {
+      // The payload is not copied, so the promise resolves only when the socket is done with its bytes.
+      this.tx.writeFrame(head, payload, (err) => {
         if (err) reject(this.failure ?? collectiveError('COLL_ERR_PEER_LOST', `send to rank ${this.peer}: ${err.message}`, this.peer, err));
         else resolve();
-      };
-      socket.write(payload.byteLength > 0 ? payload : new Uint8Array(0), done);
-      socket.uncork();
+      });
     });
   }
 

@@ -156,3 +156,52 @@ test('a reader that reads in place (onread) lands payload bytes straight in the 
   assert.equal(frames.length, 1);
   assert.deepEqual(new Float32Array(target.buffer), payload);
 });
+
+test('limits set between frames apply from the next prefix: a payload over them is refused before any allocation', () => {
+  const { sink, frames } = collector();
+  const decoder = new FrameDecoder(sink, { maxHeaderBytes: 1024, maxPayloadBytes: 0 });
+  decoder.push(encodeFrameBytes({ v: 1, t: 'ready' }));
+  assert.equal(frames.length, 1);
+  // Only the prefix of a frame declaring 64 MiB: refused on its 8 bytes.
+  const prefix = Buffer.alloc(FRAME_PREFIX_BYTES);
+  prefix.writeUInt32LE(40, 0);
+  prefix.writeUInt32LE(64 * 1024 * 1024, 4);
+  assert.equal(errCode(() => decoder.push(prefix)), 'PROTOCOL_ERR_TOO_LARGE');
+  const raised = new FrameDecoder(collector().sink, { maxHeaderBytes: 1024, maxPayloadBytes: 0 });
+  raised.setLimits({ maxHeaderBytes: 1024, maxPayloadBytes: 1024 });
+  raised.push(encodeFrameBytes(dataMessage(4), new Uint8Array(16)));
+});
+
+test('with an authenticator, each frame is delivered only after its tag verifies, and sees every byte in order', () => {
+  // A toy authenticator: the tag is the byte sum of the frame, mod 256, in one byte.
+  let sum = 0;
+  const seen: number[] = [];
+  const auth = {
+    tagBytes: 1,
+    update: (b: Uint8Array) => b.forEach((x) => (sum = (sum + x) & 0xff)),
+    verify: (tag: Uint8Array) => {
+      seen.push(sum);
+      const ok = tag[0] === sum;
+      sum = 0;
+      if (!ok) throw Object.assign(new Error('bad tag'), { code: 'BAD_TAG' });
+    }
+  };
+  const tagged = (bytes: Buffer): Buffer => Buffer.concat([bytes, Buffer.from([bytes.reduce((a, x) => (a + x) & 0xff, 0)])]);
+  const payload = Float32Array.from({ length: 33 }, (_, i) => i);
+  const one = tagged(encodeFrameBytes(dataMessage(33), new Uint8Array(payload.buffer)));
+  const two = tagged(encodeFrameBytes({ v: 1, t: 'bye' }));
+  const { sink, frames } = collector();
+  const decoder = new FrameDecoder(sink);
+  decoder.authenticate(auth);
+  const stream = Buffer.concat([one, two]);
+  for (let i = 0; i < stream.byteLength; i += 7) decoder.push(stream.subarray(i, i + 7));
+  assert.deepEqual(frames.map(([m]) => m.t), ['data', 'bye']);
+  assert.equal(seen.length, 2);
+  const flipped = Buffer.from(one);
+  // A payload byte (the tag is the last byte).
+  const at = flipped.byteLength - 10;
+  flipped[at] = (flipped[at] as number) ^ 4;
+  const broken = new FrameDecoder(collector().sink);
+  broken.authenticate(auth);
+  assert.equal(errCode(() => broken.push(flipped)), 'BAD_TAG');
+});

@@ -21,6 +21,23 @@ export interface PayloadConsumer {
   consumeRead?(n: number, at: number): void;
 }
 
+/**
+ * Authenticates frames on a stream whose frames carry a tag after their payload (peer
+ * links after their handshake). The decoder hands it every byte of a frame as it comes —
+ * prefix, header, then payload pieces wherever they landed — and the `tagBytes` that
+ * follow the payload; the frame is delivered (`FrameSink.frame`) only once `verify` has
+ * passed, so a receive completes only on authenticated bytes. What the tag is computed
+ * over and how is the authenticator's business, written once beside its sealer.
+ */
+export interface FrameAuthenticator {
+  /** Length of the tag after each frame's payload. */
+  readonly tagBytes: number;
+  /** A frame's bytes, in order: prefix, header, payload pieces. */
+  update(bytes: Uint8Array): void;
+  /** Throws unless `tag` authenticates the bytes given since the last `verify`. */
+  verify(tag: Uint8Array): void;
+}
+
 /** Where a streaming decoder delivers what it reads. */
 export interface FrameSink {
   /**
@@ -39,7 +56,9 @@ export interface FrameSink {
 const enum Phase {
   Prefix,
   Header,
-  Payload
+  Payload,
+  /** The authentication tag after the payload (only with an authenticator). */
+  Tag
 }
 
 /**
@@ -57,11 +76,28 @@ export class FrameDecoder {
   private consumer: PayloadConsumer | undefined;
   private inPlace: Uint8Array | undefined;
   private failed = false;
+  private authenticator: FrameAuthenticator | undefined;
+  private tag: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly sink: FrameSink,
-    private readonly limits: FrameLimits = DEFAULT_FRAME_LIMITS
+    private limits: FrameLimits = DEFAULT_FRAME_LIMITS
   ) {}
+
+  /**
+   * Limits for the frames that follow (e.g. tiny until a peer has proven itself, so a
+   * stranger cannot make us allocate for a payload it declares). Call between frames —
+   * from `FrameSink.frame` is fine: the next frame's prefix has not been read yet.
+   */
+  setLimits(limits: FrameLimits): void {
+    this.limits = limits;
+  }
+
+  /** From the next frame on, every frame carries a tag that `authenticator` must accept. Same timing as `setLimits`. */
+  authenticate(authenticator: FrameAuthenticator): void {
+    this.authenticator = authenticator;
+    this.tag = Buffer.alloc(authenticator.tagBytes);
+  }
 
   /** True between frames: a stream that ends now ended cleanly. */
   get atBoundary(): boolean {
@@ -90,11 +126,12 @@ export class FrameDecoder {
       throw protocolError('PROTOCOL_ERR_DECODE', 'bytes reported outside the read target');
     }
     try {
+      this.authenticator?.update(region.subarray(0, n));
       if (this.consumer) this.consumer.consumeRead?.(n, this.filled);
       this.filled += n;
       const message = this.message as Message;
       this.sink.payloadProgress?.(message, this.filled);
-      if (this.filled === this.payloadBytes) this.finish(message);
+      if (this.filled === this.payloadBytes) this.endPayload(message);
     } catch (err) {
       this.failed = true;
       throw err;
@@ -136,15 +173,37 @@ export class FrameDecoder {
       }
       case Phase.Payload: {
         const take = Math.min(this.payloadBytes - this.filled, chunk.byteLength - at);
+        this.authenticator?.update(chunk.subarray(at, at + take));
         if (this.consumer) this.consumer.consume(chunk.subarray(at, at + take), this.filled);
         else this.target.set(chunk.subarray(at, at + take), this.filled);
         this.filled += take;
         const message = this.message as Message;
         this.sink.payloadProgress?.(message, this.filled);
-        if (this.filled === this.payloadBytes) this.finish(message);
+        if (this.filled === this.payloadBytes) this.endPayload(message);
+        return at + take;
+      }
+      case Phase.Tag: {
+        const take = Math.min(this.tag.byteLength - this.filled, chunk.byteLength - at);
+        this.tag.set(chunk.subarray(at, at + take), this.filled);
+        this.filled += take;
+        if (this.filled === this.tag.byteLength) {
+          (this.authenticator as FrameAuthenticator).verify(this.tag);
+          this.finish(this.message as Message);
+        }
         return at + take;
       }
     }
+  }
+
+  /** The payload is complete: the frame is delivered now, or after its tag is read and verified. */
+  private endPayload(message: Message): void {
+    if (this.authenticator === undefined) {
+      this.finish(message);
+      return;
+    }
+    this.message = message;
+    this.phase = Phase.Tag;
+    this.filled = 0;
   }
 
   private startHeader(): void {
@@ -164,10 +223,14 @@ export class FrameDecoder {
   }
 
   private startPayload(): void {
+    if (this.authenticator) {
+      this.authenticator.update(this.prefix);
+      this.authenticator.update(this.header);
+    }
     const message = decodeHeader(this.header, this.payloadBytes);
     this.filled = 0;
     if (this.payloadBytes === 0) {
-      this.finish(message);
+      this.endPayload(message);
       return;
     }
     const chosen = this.sink.payloadTarget(message, this.payloadBytes) ?? new Uint8Array(this.payloadBytes);

@@ -20,7 +20,7 @@ export { validateMessage } from './validate.js';
 export { FRAME_PREFIX_BYTES, encodeFrame, encodeFrameBytes, decodeHeader, decodeFrameBytes } from './frame.js';
 export type { EncodedFrame } from './frame.js';
 export { FrameDecoder } from './frame-decoder.js';
-export type { FrameSink, PayloadConsumer } from './frame-decoder.js';
+export type { FrameAuthenticator, FrameSink, PayloadConsumer } from './frame-decoder.js';
 export { OPTIMIZER_NAMES } from './job-config.js';
 export type { JobConfig, OptimizerConfig, OptimizerName } from './job-config.js';
 export { DATA_SOURCES, JOB_PAYLOAD_TYPES } from './job-messages.js';

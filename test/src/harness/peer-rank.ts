@@ -21,7 +21,9 @@ export type PeerRankReport =
   | { readonly kind: 'port'; readonly port: number }
   | { readonly kind: 'connected'; readonly ms: number }
   | { readonly kind: 'result'; readonly total: string }
-  | { readonly kind: 'error'; readonly code: string; readonly message: string }
+  /** The running total after each step, so a test can say which step failed and what was applied before it. */
+  | { readonly kind: 'step'; readonly step: number; readonly total: string }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string; readonly peer?: number; readonly ms?: number }
   | { readonly kind: 'done' };
 
 /** Deterministic input of one rank at one step. */
@@ -49,6 +51,10 @@ async function main(): Promise<void> {
   report({ kind: 'port', port: listener.port });
   const peers = await next<PeerAddress[]>();
   const t0 = Date.now();
+  // A worker's coordinator link keeps its process alive while an operation waits on a
+  // failing peer; this process has nothing else, and was seen to exit with the last
+  // operation still pending once its only peer closed.
+  const alive = setInterval(() => undefined, 1_000);
   try {
     const group = await listener.connect({ rank: start.rank, size: start.size, peers, jobSecret: start.secret, groupId: start.groupId, connectTimeoutMs: start.connectTimeoutMs, opTimeoutMs: 30_000 });
     report({ kind: 'connected', ms: Date.now() - t0 });
@@ -57,14 +63,17 @@ async function main(): Promise<void> {
       const buf = peerInput(start.rank, step, start.length);
       await group.allReduce(buf, 'sum');
       for (let i = 0; i < total.length; i++) total[i] = (total[i] as number) + (buf[i] as number);
+      report({ kind: 'step', step, total: Buffer.from(total.buffer).toString('base64') });
     }
     report({ kind: 'result', total: Buffer.from(total.buffer).toString('base64') });
     await group.close();
     report({ kind: 'done' });
   } catch (err) {
     const code = err instanceof CollectiveError ? err.code : ((err as { code?: string }).code ?? 'UNKNOWN');
-    report({ kind: 'error', code, message: (err as Error).message });
+    const peer = err instanceof CollectiveError ? err.peer : undefined;
+    report({ kind: 'error', code, message: (err as Error).message, ...(peer === undefined ? {} : { peer }), ms: Date.now() - t0 });
   } finally {
+    clearInterval(alive);
     listener.close();
   }
   // IPC sends are asynchronous: leave once the last report is out.
