@@ -11,6 +11,7 @@ import { GRADIENT_ARENA_BYTES } from './local-job.js';
 import { LocalRanks } from './local-ranks.js';
 import type { RankInit } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
+import { rankTestFaultsFromEnv, WRONG_SHARD_ENV } from './test-faults.js';
 
 export interface CoordinatorSessionOptions {
   coordinator: string;
@@ -231,7 +232,8 @@ export class CoordinatorSession {
         const first = ready[0];
         this.send({ t: 'workerReady', backend: first?.backend.name ?? 'unknown', backendReason: first?.backend.reason ?? '', parameters: first?.parameters ?? 0 });
       },
-      onStep: (step, reports) => this.send({ t: 'stepDone', step, reports }),
+      // LocalRanks passes on reports of the current generation only.
+      onStep: (step, reports) => this.send({ t: 'stepDone', generation: this.generation, step, reports }),
       onEvaluated: (epoch, evaluation) => this.send({ t: 'evaluated', epoch, accuracy: evaluation?.accuracy ?? -1, loss: evaluation?.loss ?? -1, count: evaluation?.count ?? 0 }),
       onRegrouped: () => {
         const a = this.assignment;
@@ -257,6 +259,8 @@ export class CoordinatorSession {
         else this.send({ t: 'fail', code: rootCode(error), reason: error.message.slice(0, 1000), rank: error.rank ?? -1 });
       },
     });
+    const testFaults = rankTestFaultsFromEnv();
+    if (testFaults !== undefined) o.log.warn({ testFaults }, `${WRONG_SHARD_ENV} is set: this worker's ranks train wrong shards on purpose (a test fault hook)`);
     const inits: RankInit[] = Array.from({ length: assign.threads }, (_, localRank) => ({
       kind: 'init',
       rank: assign.rankOffset + localRank,
@@ -273,6 +277,7 @@ export class CoordinatorSession {
       checkReplicasEvery: assign.checkReplicasEvery,
       generation: assign.generation,
       ...(localRank === 0 && assign.rankOffset === 0 && this.resumeState !== undefined ? { initialState: this.resumeState } : {}),
+      ...(testFaults === undefined ? {} : { testFaults }),
     }));
     const ranks = this.ranks;
     this.pool = new RankPool(inits, (report) => ranks.receive(report));
