@@ -32,11 +32,13 @@ test('threads: a rank that trains a wrong shard fails the job with COORD_ERR_SHA
   });
 });
 
-test('processes: a worker whose rank trains a wrong shard is dropped with COORD_ERR_SHARD_MISMATCH; the step is redone without it, every sample once, equal to one replica', { timeout: 180_000 }, async () => {
+test('processes, samples streamed by the coordinator: a worker whose rank trains a wrong shard is dropped with COORD_ERR_SHARD_MISMATCH; the step is redone without it, every sample once, equal to one replica', { timeout: 180_000 }, async () => {
   const config: JobConfig = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd', learningRate: 0.1 }, seed: 6, maxSteps: 6 };
   const out = path.join(dir, 'processes');
   const events: MembershipEvent[] = [];
-  const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'exactly-once-token', workers: 2, minWorkers: 1, config, outDir: out, waitTimeoutMs: 60_000, onMembership: (e) => events.push(e) });
+  const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'exactly-once-token', workers: 2, minWorkers: 1, config, outDir: out,
+    // The samples come with the orders here (the threads test above reads them locally): the wrong shard is built from them.
+    dataSource: 'coordinator', waitTimeoutMs: 60_000, onMembership: (e) => events.push(e) });
   const worker = (faulty: boolean): RunningProcess => {
     const p = startCli(['worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm'], {
       timeoutMs: 170_000,
