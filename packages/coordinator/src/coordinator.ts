@@ -290,7 +290,9 @@ export class Coordinator {
     }
     await this.until('halting', () => survivors.every((s) => s.state === 'halted' || s.state === 'closed'), 60_000, 'COORD_ERR_WORKER_LOST', () => `workers did not halt: ${survivors.filter((s) => s.state !== 'halted').map(describeSession).join(', ')}`);
     const remaining = survivors.filter((s) => s.state === 'halted');
-    if (remaining.length === 0) throw new CoordinatorError('COORD_ERR_WORKERS_MISSING', `no worker survived (the last committed step is ${committed + 1}): ${reason}`);
+    if (remaining.length === 0) {
+      throw new CoordinatorError('COORD_ERR_WORKERS_MISSING', `no worker survived (the last committed step is ${committed + 1}): ${reason}`);
+    }
     return remaining;
   }
 
@@ -541,9 +543,13 @@ export class Coordinator {
    */
   private takeStepReports(session: WorkerSession, message: Extract<Message, { t: 'stepDone' }>): void {
     try {
-      if (message.generation !== this.generation) throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report of ring generation ${message.generation}; the ring is generation ${this.generation}`);
+      if (message.generation !== this.generation) {
+        throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report of ring generation ${message.generation}; the ring is generation ${this.generation}`);
+      }
       const ranks = message.reports.map((r) => r.rank);
-      if (!this.ownsRanks(session, ranks)) throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report for rank(s) ${ranks.slice(0, 8).join(', ')}, not all of them its own`);
+      if (!this.ownsRanks(session, ranks)) {
+        throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report for rank(s) ${ranks.slice(0, 8).join(', ')}, not all of them its own`);
+      }
       this.driver?.stepDone(message.step, message.reports);
     } catch (error) {
       if (!(error instanceof CoordinatorError)) throw error;

@@ -69,16 +69,26 @@ export class StepReports {
    */
   accept(step: number, reports: readonly RankStepDone[]): void {
     const entry = this.steps.get(step);
-    if (entry === undefined) throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report for step ${step + 1}, which is not in flight (in flight: ${this.describeInFlight()})`);
+    if (entry === undefined) {
+      throw new CoordinatorError(
+        'COORD_ERR_BAD_REPORT',
+        `a report for step ${step + 1}, which is not in flight (in flight: ${this.describeInFlight()})`,
+      );
+    }
     const elapsed = this.now() - entry.sentAt + TIMING_SLACK_MS;
     const seen = new Set<number>();
     for (const r of reports) {
       if (r.rank >= this.worldSize) throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report of rank ${r.rank} in a ring of ${this.worldSize} ranks`);
-      if (seen.has(r.rank) || entry.reports[r.rank] !== undefined) throw new CoordinatorError('COORD_ERR_BAD_REPORT', `rank ${r.rank} reported step ${step + 1} twice`);
+      if (seen.has(r.rank) || entry.reports[r.rank] !== undefined) {
+        throw new CoordinatorError('COORD_ERR_BAD_REPORT', `rank ${r.rank} reported step ${step + 1} twice`);
+      }
       seen.add(r.rank);
       const wall = STEP_TIMINGS.reduce((sum, key) => sum + r[key], 0);
       if (wall > elapsed) {
-        throw new CoordinatorError('COORD_ERR_BAD_REPORT', `rank ${r.rank} reports ${wall.toPrecision(6)} ms of work on step ${step + 1}, sent ${(elapsed - TIMING_SLACK_MS).toFixed(1)} ms ago`);
+        throw new CoordinatorError(
+          'COORD_ERR_BAD_REPORT',
+          `rank ${r.rank} reports ${wall.toPrecision(6)} ms of work on step ${step + 1}, sent ${(elapsed - TIMING_SLACK_MS).toFixed(1)} ms ago`,
+        );
       }
       const shard = entry.shards[r.rank] as Int32Array;
       if (r.count !== shard.length || r.sampleDigest !== entry.digests[r.rank]) {
@@ -110,7 +120,11 @@ export class StepReports {
     const count = reports.reduce((n, r) => n + r.count, 0);
     const digest = reports.reduce((d, r) => combineDigests(d, r.sampleDigest), 0);
     if (count !== entry.globalCount || digest !== entry.batchDigest) {
-      throw new CoordinatorError('COORD_ERR_SHARD_MISMATCH', `the ranks trained ${count} sample(s) with digest ${digest} in step ${step + 1}, its global batch has ${entry.globalCount} with digest ${entry.batchDigest}`);
+      throw new CoordinatorError(
+        'COORD_ERR_SHARD_MISMATCH',
+        `the ranks trained ${count} sample(s) with digest ${digest} in step ${step + 1}; ` +
+          `its global batch has ${entry.globalCount} with digest ${entry.batchDigest}`,
+      );
     }
     return { reports, shards: entry.shards };
   }

@@ -260,7 +260,7 @@ export class CoordinatorSession {
       },
     });
     const testFaults = rankTestFaultsFromEnv();
-    if (testFaults !== undefined) o.log.warn({ testFaults }, `${WRONG_SHARD_ENV} is set: this worker's ranks train wrong shards on purpose (a test fault hook)`);
+    if (testFaults !== undefined) o.log.warn({ testFaults }, `${WRONG_SHARD_ENV} is set: this worker's ranks train wrong shards on purpose`);
     const inits: RankInit[] = Array.from({ length: assign.threads }, (_, localRank) => ({
       kind: 'init',
       rank: assign.rankOffset + localRank,

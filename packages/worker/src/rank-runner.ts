@@ -89,7 +89,9 @@ export class RankRunner {
     const started = performance.now();
     const waitMs = started - this.lastOrderDoneAt;
     const shard = this.shard(this.withTestFaults(order));
-    if (shard.indices.length !== shard.count) throw new WorkerError('WORKER_ERR_PROTOCOL', `step ${order.step + 1}: ${shard.count} samples for ${shard.indices.length} indices`);
+    if (shard.indices.length !== shard.count) {
+      throw new WorkerError('WORKER_ERR_PROTOCOL', `step ${order.step + 1}: ${shard.count} samples for ${shard.indices.length} indices`);
+    }
     const before = this.replica.readState();
     // BN wait time of a step that failed part-way is not this step's.
     this.bnGroup.take();

@@ -19,7 +19,12 @@ export function rankTestFaultsFromEnv(env: NodeJS.ProcessEnv = process.env): Ran
   const raw = env[WRONG_SHARD_ENV];
   if (raw === undefined || raw === '') return undefined;
   const step = Number(raw);
-  if (!Number.isInteger(step) || step < 0) throw new WorkerError('WORKER_ERR_BAD_OPTION', `${WRONG_SHARD_ENV} must be a step number (an integer >= 0), got ${JSON.stringify(raw.slice(0, 32))}`);
+  if (!Number.isInteger(step) || step < 0) {
+    throw new WorkerError(
+      'WORKER_ERR_BAD_OPTION',
+      `${WRONG_SHARD_ENV} must be a step number (an integer >= 0), got ${JSON.stringify(raw.slice(0, 32))}`,
+    );
+  }
   return { wrongShardFromStep: step };
 }
 
