@@ -94,7 +94,8 @@ export class StepReports {
       if (r.count !== shard.length || r.sampleDigest !== entry.digests[r.rank]) {
         throw new CoordinatorError(
           'COORD_ERR_SHARD_MISMATCH',
-          `rank ${r.rank} trained other samples than its shard of step ${step + 1}: ${r.count} sample(s) with digest ${r.sampleDigest}, its shard has ${shard.length} with digest ${entry.digests[r.rank]}`,
+          `rank ${r.rank} trained other samples than its shard of step ${step + 1}: ${r.count} sample(s) with digest ${r.sampleDigest}, ` +
+            `its shard has ${shard.length} with digest ${entry.digests[r.rank]}`,
         );
       }
     }
