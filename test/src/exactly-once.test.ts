@@ -17,6 +17,7 @@ import { savedWeights, startCli, type RunningProcess } from './harness/processes
  * COORD_ERR_SHARD_MISMATCH naming the rank.
  */
 const TOLERANCE = 1e-4;
+const WORKER_ARGS = ['--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm'];
 const dir = mkdtempSync(path.join(tmpdir(), 'exactly-once-'));
 const tokenFile = path.join(dir, 'token');
 writeFileSync(tokenFile, 'exactly-once-token\n');
@@ -24,23 +25,28 @@ const running: RunningProcess[] = [];
 after(() => running.forEach((p) => p.kill()));
 
 test('threads: a rank that trains a wrong shard fails the job with COORD_ERR_SHARD_MISMATCH naming it', { timeout: 120_000 }, async () => {
-  const config: JobConfig = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd', learningRate: 0.1 }, seed: 5, maxSteps: 4 };
-  await assert.rejects(runLocalJob({ config, threads: 2, backend: 'wasm', testFaults: { rank: 1, faults: { wrongShardFromStep: 2 } } }), (error: Error & { code?: string }) => {
+  const config: JobConfig = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd', learningRate: 0.1 }, seed: 5 };
+  config.maxSteps = 4;
+  const job = runLocalJob({ config, threads: 2, backend: 'wasm', testFaults: { rank: 1, faults: { wrongShardFromStep: 2 } } });
+  await assert.rejects(job, (error: Error & { code?: string }) => {
     assert.equal(error.code, 'COORD_ERR_SHARD_MISMATCH', error.message);
     assert.match(error.message, /^rank 1 trained other samples than its shard of step 3: 4 sample\(s\) with digest \d+, its shard has 4 with digest \d+$/);
     return true;
   });
 });
 
-test('processes, samples streamed by the coordinator: a worker whose rank trains a wrong shard is dropped with COORD_ERR_SHARD_MISMATCH; the step is redone without it, every sample once, equal to one replica', { timeout: 180_000 }, async () => {
-  const config: JobConfig = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd', learningRate: 0.1 }, seed: 6, maxSteps: 6 };
+const PROCESSES = 'processes, samples streamed by the coordinator: a worker whose rank trains a wrong shard is dropped with COORD_ERR_SHARD_MISMATCH; '
+  + 'the step is redone without it, every sample once, equal to one replica';
+test(PROCESSES, { timeout: 180_000 }, async () => {
+  const config: JobConfig = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd', learningRate: 0.1 }, seed: 6 };
+  config.maxSteps = 6;
   const out = path.join(dir, 'processes');
   const events: MembershipEvent[] = [];
   const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'exactly-once-token', workers: 2, minWorkers: 1, config, outDir: out,
     // The samples come with the orders here (the threads test above reads them locally): the wrong shard is built from them.
     dataSource: 'coordinator', waitTimeoutMs: 60_000, onMembership: (e) => events.push(e) });
   const worker = (faulty: boolean): RunningProcess => {
-    const p = startCli(['worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm'], {
+    const p = startCli(['worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', tokenFile, ...WORKER_ARGS], {
       timeoutMs: 170_000,
       // From the third step (0-based 2) on, this worker's rank trains its first sample twice.
       env: faulty ? { [WRONG_SHARD_ENV]: '2' } : {},

@@ -21,14 +21,17 @@ const tokenFile = path.join(dir, 'token');
 writeFileSync(tokenFile, 'report-checks-token\n');
 const running: RunningProcess[] = [];
 after(() => running.forEach((p) => p.kill()));
-const config: JobConfig = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd', learningRate: 0.1 }, seed: 8, maxSteps: 5 };
+const config: JobConfig = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd', learningRate: 0.1 }, seed: 8 };
+config.maxSteps = 5;
+const WORKER_ARGS = ['--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm'];
 
 type Report = StepDoneMessage['reports'][number];
 
 /** A stepDone frame with any field, valid or not (msgpack of the header, no payload). */
 function stepDoneFrame(message: StepDoneMessage, change: { generation?: number; step?: number; report?: Partial<Record<keyof Report, number>> } = {}): Buffer {
   const reports = message.reports.map((r) => ({ ...r, ...change.report }));
-  return assembleFrame(packr.pack({ ...message, generation: change.generation ?? message.generation, step: change.step ?? message.step, reports }), new Uint8Array(0));
+  const header = { ...message, generation: change.generation ?? message.generation, step: change.step ?? message.step, reports };
+  return assembleFrame(packr.pack(header), new Uint8Array(0));
 }
 
 interface Case {
@@ -41,16 +44,46 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'the same report twice', code: 'COORD_ERR_BAD_REPORT', reason: /rank \d reported step 4 twice/, tamper: (_, frame) => [frame, frame] },
-  { name: 'a report of an old, committed step', code: 'COORD_ERR_BAD_REPORT', reason: /step 1, which is not in flight/, tamper: (_, frame, first) => [frame, first] },
-  { name: 'a report of another ring generation', code: 'COORD_ERR_BAD_REPORT', reason: /generation 7; the ring is generation 0/, tamper: (done) => [stepDoneFrame(done, { generation: 7 })] },
-  { name: 'computeMs 5e-324', code: 'PROTOCOL_ERR_FIELD', reason: /computeMs must be 0 or at least/, tamper: (done) => [stepDoneFrame(done, { report: { computeMs: 5e-324 } })] },
-  { name: 'computeMs NaN', code: 'PROTOCOL_ERR_FIELD', reason: /computeMs must be a finite number/, tamper: (done) => [stepDoneFrame(done, { report: { computeMs: Number.NaN } })] },
-  { name: 'computeMs 1e300', code: 'PROTOCOL_ERR_FIELD', reason: /computeMs must be a finite number/, tamper: (done) => [stepDoneFrame(done, { report: { computeMs: 1e300 } })] },
-  { name: 'an hour of work on a step sent moments ago', code: 'COORD_ERR_BAD_REPORT', reason: /reports 3\.6\d+e\+6 ms of work on step 4/, tamper: (done) => [stepDoneFrame(done, { report: { computeMs: 3_600_000 } })] },
+  {
+    name: 'a report of an old, committed step',
+    code: 'COORD_ERR_BAD_REPORT',
+    reason: /step 1, which is not in flight/,
+    tamper: (_, frame, first) => [frame, first],
+  },
+  {
+    name: 'a report of another ring generation',
+    code: 'COORD_ERR_BAD_REPORT',
+    reason: /generation 7; the ring is generation 0/,
+    tamper: (done) => [stepDoneFrame(done, { generation: 7 })],
+  },
+  {
+    name: 'computeMs 5e-324',
+    code: 'PROTOCOL_ERR_FIELD',
+    reason: /computeMs must be 0 or at least/,
+    tamper: (done) => [stepDoneFrame(done, { report: { computeMs: 5e-324 } })],
+  },
+  {
+    name: 'computeMs NaN',
+    code: 'PROTOCOL_ERR_FIELD',
+    reason: /computeMs must be a finite number/,
+    tamper: (done) => [stepDoneFrame(done, { report: { computeMs: Number.NaN } })],
+  },
+  {
+    name: 'computeMs 1e300',
+    code: 'PROTOCOL_ERR_FIELD',
+    reason: /computeMs must be a finite number/,
+    tamper: (done) => [stepDoneFrame(done, { report: { computeMs: 1e300 } })],
+  },
+  {
+    name: 'an hour of work on a step sent moments ago',
+    code: 'COORD_ERR_BAD_REPORT',
+    reason: /reports 3\.6\d+e\+6 ms of work on step 4/,
+    tamper: (done) => [stepDoneFrame(done, { report: { computeMs: 3_600_000 } })],
+  },
 ];
 
 function startWorker(url: string): RunningProcess {
-  const worker = startCli(['worker', '--coordinator', url, '--token-file', tokenFile, '--threads', '1', '--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm'], { timeoutMs: 170_000 });
+  const worker = startCli(['worker', '--coordinator', url, '--token-file', tokenFile, ...WORKER_ARGS], { timeoutMs: 170_000 });
   running.push(worker);
   return worker;
 }
@@ -58,7 +91,11 @@ function startWorker(url: string): RunningProcess {
 for (const c of cases) {
   test(`a worker that sends ${c.name} is dropped with ${c.code}; the job goes on without it to the end, every sample once`, { timeout: 180_000 }, async () => {
     const events: MembershipEvent[] = [];
-    const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'report-checks-token', workers: 2, minWorkers: 1, config, outDir: path.join(dir, c.name.replace(/\W+/g, '-')), waitTimeoutMs: 60_000, onMembership: (e) => events.push(e) });
+    const outDir = path.join(dir, c.name.replace(/\W+/g, '-'));
+    const coordinator = await Coordinator.start({
+      port: 0, host: '127.0.0.1', token: 'report-checks-token', workers: 2, minWorkers: 1, config, outDir, waitTimeoutMs: 60_000,
+      onMembership: (e) => events.push(e),
+    });
     let first: Buffer | undefined;
     let tampered = false;
     const proxy = await startTamperingProxy(`ws://127.0.0.1:${coordinator.port}`, (message: Message, frame) => {

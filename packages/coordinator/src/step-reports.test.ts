@@ -8,7 +8,8 @@ const shards = [batch.subarray(0, 2), batch.subarray(2, 5), batch.subarray(5)];
 
 function report(rank: number, overrides: Partial<RankStepDone> = {}): RankStepDone {
   const shard = shards[rank] as Int32Array;
-  return { rank, lossSum: 1, correct: 0, count: shard.length, computeMs: 2, syncBnMs: 1, allReduceMs: 1, applyMs: 0.5, waitMs: 0, sampleDigest: sampleDigest(shard), ...overrides };
+  const timings = { computeMs: 2, syncBnMs: 1, allReduceMs: 1, applyMs: 0.5, waitMs: 0 };
+  return { rank, lossSum: 1, correct: 0, count: shard.length, ...timings, sampleDigest: sampleDigest(shard), ...overrides };
 }
 
 /** A book of three ranks with step 4 sent at t = 0 and a clock the test moves. */
@@ -61,7 +62,10 @@ test('timings that do not fit in the time since the order left are refused', () 
 test('a rank that trained other samples than its shard is named with COORD_ERR_SHARD_MISMATCH', () => {
   const { reports } = book();
   const twice = Int32Array.of(12, 12, 14);
-  assert.throws(() => reports.accept(4, [report(1, { sampleDigest: sampleDigest(twice) })]), { code: 'COORD_ERR_SHARD_MISMATCH', message: /^rank 1 trained other samples than its shard of step 5/ });
+  assert.throws(() => reports.accept(4, [report(1, { sampleDigest: sampleDigest(twice) })]), {
+    code: 'COORD_ERR_SHARD_MISMATCH',
+    message: /^rank 1 trained other samples than its shard of step 5/,
+  });
   assert.throws(() => reports.accept(4, [report(2, { count: 2 })]), { code: 'COORD_ERR_SHARD_MISMATCH', message: /^rank 2 / });
   // Two ranks that swapped shards: the union is the batch, yet each trained what it was not sent.
   assert.throws(() => reports.accept(4, [report(0, { sampleDigest: sampleDigest(shards[2] as Int32Array), count: 1 })]), { code: 'COORD_ERR_SHARD_MISMATCH' });
@@ -73,6 +77,7 @@ test('a cut whose shards do not make up the global batch fails at commit with CO
   // Rank 1's shard repeats a sample of rank 0 and loses sample 3: each rank trains what it was sent.
   const cut = [Int32Array.of(1, 2), Int32Array.of(2, 4)];
   reports.sent(0, Int32Array.of(1, 2, 3, 4), cut);
-  reports.accept(0, cut.map((shard, rank) => ({ rank, lossSum: 0, correct: 0, count: shard.length, computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0, sampleDigest: sampleDigest(shard) })));
+  const timings = { computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0 };
+  reports.accept(0, cut.map((shard, rank) => ({ rank, lossSum: 0, correct: 0, count: shard.length, ...timings, sampleDigest: sampleDigest(shard) })));
   assert.throws(() => reports.commit(0), { code: 'COORD_ERR_SHARD_MISMATCH', message: /global batch has 4 with digest/ });
 });
