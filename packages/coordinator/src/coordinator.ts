@@ -217,7 +217,7 @@ export class Coordinator {
       balance: o.balance,
       prefetch: o.prefetch,
       stepTimeoutMs: o.stepTimeoutMs,
-      onCommit: (step) => this.ledger.commit(step),
+      onCommit: (step, reports, shards) => this.ledger.commit(step, reports, shards),
       hooks: {
         onStep: (progress, reports) => {
           this.emit(metrics.step(progress, reports));
@@ -299,7 +299,9 @@ export class Coordinator {
     }
     await this.until('halting', () => survivors.every((s) => s.state === 'halted' || s.state === 'closed'), 60_000, 'COORD_ERR_WORKER_LOST', () => `workers did not halt: ${survivors.filter((s) => s.state !== 'halted').map(describeSession).join(', ')}`);
     const remaining = survivors.filter((s) => s.state === 'halted');
-    if (remaining.length === 0) throw new CoordinatorError('COORD_ERR_WORKERS_MISSING', `no worker survived (the last committed step is ${committed + 1})`);
+    if (remaining.length === 0) {
+      throw new CoordinatorError('COORD_ERR_WORKERS_MISSING', `no worker survived (the last committed step is ${committed + 1}): ${reason}`);
+    }
     return remaining;
   }
 
@@ -501,8 +503,8 @@ export class Coordinator {
         this.wake();
         return;
       case 'stepDone':
-        if (session.state !== 'ready' || !this.ownsRanks(session, message.reports.map((r) => r.rank))) break;
-        this.driver?.stepDone(message.step, message.reports);
+        if (session.state !== 'ready') break;
+        this.takeStepReports(session, message);
         return;
       case 'evaluated':
         if (session.state !== 'ready' || session.assigned === undefined) break;
@@ -551,6 +553,28 @@ export class Coordinator {
     }
     if (this.state === 'recovering' && message.code.startsWith('COLL_ERR_')) return;
     this.failJob(new CoordinatorError('COORD_ERR_WORKER_FAILED', `worker ${describeSession(session)} failed: ${message.reason}`, { cause }));
+  }
+
+  /**
+   * A training worker's step reports: of this ring, for its own ranks, and as the job
+   * driver checks them (steps in flight, each rank once, possible timings, the samples of
+   * its shard). A worker whose reports break any of this is dropped with the code, like
+   * one that sent an invalid message: the ring re-forms without it, the step is redone.
+   */
+  private takeStepReports(session: WorkerSession, message: Extract<Message, { t: 'stepDone' }>): void {
+    try {
+      if (message.generation !== this.generation) {
+        throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report of ring generation ${message.generation}; the ring is generation ${this.generation}`);
+      }
+      const ranks = message.reports.map((r) => r.rank);
+      if (!this.ownsRanks(session, ranks)) {
+        throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report for rank(s) ${ranks.slice(0, 8).join(', ')}, not all of them its own`);
+      }
+      this.driver?.stepDone(message.step, message.reports);
+    } catch (error) {
+      if (!(error instanceof CoordinatorError)) throw error;
+      this.workers.dropInvalid(session, error);
+    }
   }
 
   private ownsRanks(session: WorkerSession, ranks: number[]): boolean {

@@ -11,6 +11,8 @@ export type CoordinatorErrorCode =
   | 'COORD_ERR_JOB_FULL'
   | 'COORD_ERR_HANDSHAKE_TIMEOUT'
   | 'COORD_ERR_UNEXPECTED_MESSAGE'
+  | 'COORD_ERR_BAD_REPORT'
+  | 'COORD_ERR_SHARD_MISMATCH'
   | 'COORD_ERR_CLOSED'
   | 'COORD_ERR_DASHBOARD_ASSETS'
   /** The job trained but its final model could not be written (nothing half-written is left). */

@@ -1,7 +1,8 @@
 import { cutShards, ProgressTracker, proportionalShardSizes, type StepProgress, type StepSchedule } from '@tfjs-ddp/data';
-import type { RankStepReport } from '@tfjs-ddp/protocol';
+import type { RankStepDone, RankStepReport } from '@tfjs-ddp/protocol';
 import { CoordinatorError } from './errors.js';
 import { ShardBalancer, type BalanceMode } from './shard-balancer.js';
+import { StepReports, withoutDigest } from './step-reports.js';
 
 /** Test accuracy and loss of the model after an epoch (rank 0 computes it). */
 export interface EpochEvaluation {
@@ -44,8 +45,11 @@ export interface JobDriverOptions {
   evaluateFirst?: number;
   /** Progress across drivers of one run. Default: a new tracker from startStep. */
   tracker?: ProgressTracker;
-  /** Called when every rank reported a step (the step is committed). */
-  onCommit?: (step: number) => void;
+  /**
+   * Called when every rank reported a step (the step is committed), with each rank's
+   * report (rank order) and the shard it was sent; the reports' digests matched the shards.
+   */
+  onCommit?: (step: number, reports: readonly RankStepDone[], shards: readonly Int32Array[]) => void;
   endpoints: readonly JobEndpoint[];
   /** How shards are sized. Default `even`. */
   balance?: BalanceMode;
@@ -95,7 +99,7 @@ export class JobDriver {
   private readonly prefetch: number;
   private readonly stepTimeoutMs: number;
   private readonly hooks: JobDriverHooks;
-  private readonly stepReports = new Map<number, RankStepReport[]>();
+  private readonly stepReports: StepReports;
   private readonly evaluations = new Map<number, { endpoints: Set<number>; evaluation?: EpochEvaluation }>();
   private readonly finishedEndpoints = new Set<number>();
   private readonly waiters = new Set<Waiter>();
@@ -103,7 +107,7 @@ export class JobDriver {
   private readonly startStep: number;
   private readonly evaluateFirst: number | undefined;
   private readonly tracker: ProgressTracker;
-  private readonly onCommit: ((step: number) => void) | undefined;
+  private readonly onCommit: JobDriverOptions['onCommit'];
   private completed: number;
   private sentUpTo: number;
   private pausing: (() => void) | undefined;
@@ -119,6 +123,7 @@ export class JobDriver {
       expected += e.ranks;
     }
     this.balancer = new ShardBalancer({ mode: options.balance ?? 'even', ranks: this.worldSize });
+    this.stepReports = new StepReports(this.worldSize);
     if (options.shardWeights !== undefined && options.shardWeights.length !== this.worldSize) {
       throw new CoordinatorError('COORD_ERR_BAD_OPTION', `${options.shardWeights.length} shard weights for ${this.worldSize} ranks`);
     }
@@ -134,11 +139,13 @@ export class JobDriver {
     this.hooks = options.hooks ?? {};
   }
 
-  /** Reports of some ranks for one step (an endpoint may send its ranks' together). */
-  stepDone(step: number, reports: readonly RankStepReport[]): void {
-    const list = this.stepReports.get(step) ?? [];
-    list.push(...reports);
-    this.stepReports.set(step, list);
+  /**
+   * Reports of some ranks for one step (an endpoint may send its ranks' together).
+   * Throws COORD_ERR_BAD_REPORT or COORD_ERR_SHARD_MISMATCH, keeping none of them, when
+   * they cannot be right (see StepReports): the caller drops whoever sent them.
+   */
+  stepDone(step: number, reports: readonly RankStepDone[]): void {
+    this.stepReports.accept(step, reports);
     this.wake();
   }
 
@@ -198,9 +205,8 @@ export class JobDriver {
     for (let done = this.startStep; done < schedule.totalSteps; done++) {
       while (!this.paused && this.sentUpTo < schedule.totalSteps && this.sentUpTo <= done + this.prefetch) this.send(this.sentUpTo++);
       if (done >= this.sentUpTo) break; // paused with nothing in flight
-      await this.waitFor(`step ${done + 1}`, () => (this.stepReports.get(done)?.length ?? 0) >= this.worldSize);
-      const reports = (this.stepReports.get(done) ?? []).sort((a, b) => a.rank - b.rank);
-      this.stepReports.delete(done);
+      await this.waitFor(`step ${done + 1}`, () => this.stepReports.complete(done));
+      const { reports, shards } = this.stepReports.commit(done);
       let lossSum = 0;
       let correct = 0;
       let count = 0;
@@ -215,9 +221,9 @@ export class JobDriver {
       }
       samples += count;
       this.completed = done;
-      this.onCommit?.(done);
+      this.onCommit?.(done, reports, shards);
       const { epoch, stepInEpoch, endsEpoch } = schedule.at(done);
-      this.hooks.onStep?.(tracker.record(epoch, stepInEpoch, lossSum, correct, count), reports);
+      this.hooks.onStep?.(tracker.record(epoch, stepInEpoch, lossSum, correct, count), reports.map(withoutDigest));
       if (endsEpoch) lastEvaluation = (await this.awaitEvaluation(epoch)) ?? lastEvaluation;
       if (this.paused && done + 1 >= this.sentUpTo) break;
     }
@@ -251,6 +257,7 @@ export class JobDriver {
     const { epoch, indices, endsEpoch } = this.schedule.at(step);
     const sizes = this.shardWeights === undefined ? this.balancer.sizes(indices.length) : proportionalShardSizes(indices.length, this.shardWeights);
     const shards = cutShards(indices, sizes);
+    this.stepReports.sent(step, indices, shards);
     for (const endpoint of this.endpoints) {
       endpoint.sendStep({ step, epoch, globalCount: indices.length, shards: shards.slice(endpoint.rankOffset, endpoint.rankOffset + endpoint.ranks) });
       if (endsEpoch) endpoint.sendEvaluate(epoch);

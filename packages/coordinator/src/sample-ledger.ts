@@ -1,11 +1,12 @@
 import type { StepSchedule } from '@tfjs-ddp/data';
+import { sampleDigest } from '@tfjs-ddp/protocol';
 
 /** How often each sample of one epoch was trained in committed steps. */
 export interface EpochAccount {
   epoch: number;
   /** Samples trained exactly once. */
   once: number;
-  /** Samples of the epoch's committed steps never trained (must be 0). */
+  /** Samples of the epoch's committed steps that no rank reported training (must be 0). */
   missing: number;
   /** Samples trained more than once (must be 0). */
   repeated: number;
@@ -13,10 +14,21 @@ export interface EpochAccount {
   complete: boolean;
 }
 
+/** What one rank said it trained in a step: how many samples, and the digest of their indices. */
+export interface TrainedReport {
+  readonly rank: number;
+  readonly count: number;
+  readonly sampleDigest: number;
+}
+
 /**
- * The coordinator's exactly-once accounting: every committed step marks its global
- * batch's samples, so that across failures, regroups and resumes each sample of an epoch
- * is trained exactly once. A step that is redone after a rollback was never committed.
+ * The coordinator's exactly-once accounting, from what the ranks report they trained, not
+ * from the schedule: a committed step marks the samples of each rank's shard whose report
+ * (count and digest of the indices the rank fed to its model) matches that shard; the
+ * shard of a rank that reported other samples, or nothing, stays unmarked and shows up
+ * as missing. The step's global batch (from the schedule) is only what is expected. So
+ * across failures, regroups and resumes each sample of an epoch must be trained exactly
+ * once. A step that is redone after a rollback was never committed.
  */
 export class SampleLedger {
   private readonly counts = new Map<number, Uint8Array>();
@@ -27,27 +39,36 @@ export class SampleLedger {
     private readonly size: number,
   ) {}
 
-  /** Marks `step` as committed (every rank reported it). */
-  commit(step: number): void {
-    if (this.committedSteps.has(step)) {
-      // Committing a step twice is the failure this ledger exists to catch.
-      this.mark(step, 2);
-      return;
-    }
+  /** Marks `step` committed with every rank's report and the shard each rank was sent (indexed by rank). */
+  commit(step: number, reports: readonly TrainedReport[], shards: readonly Int32Array[]): void {
+    // Committing a step twice is the failure this ledger exists to catch: it marks again.
     this.committedSteps.add(step);
-    this.mark(step, 1);
+    const counts = this.epochCounts(this.schedule.at(step).epoch);
+    for (const r of reports) {
+      const shard = shards[r.rank];
+      if (shard === undefined || shard.length !== r.count || sampleDigest(shard) !== r.sampleDigest) continue;
+      for (const i of shard) counts[i] = Math.min(255, (counts[i] as number) + 1);
+    }
   }
 
-  /** Marks every step before `step` committed (a run resumed from a checkpoint after them). */
+  /**
+   * Marks every step before `step` committed, each sample of their batches once: a run
+   * resumed from a checkpoint after them. The reports of those steps were checked by the
+   * run that wrote the checkpoint; they are not kept in it.
+   */
   commitUpTo(step: number): void {
-    for (let s = 0; s < step; s++) this.commit(s);
+    for (let s = 0; s < step; s++) {
+      const { epoch, indices } = this.schedule.at(s);
+      this.committedSteps.add(s);
+      const counts = this.epochCounts(epoch);
+      for (const i of indices) counts[i] = Math.min(255, (counts[i] as number) + 1);
+    }
   }
 
-  private mark(step: number, times: number): void {
-    const { epoch, indices } = this.schedule.at(step);
+  private epochCounts(epoch: number): Uint8Array {
     let counts = this.counts.get(epoch);
     if (counts === undefined) this.counts.set(epoch, (counts = new Uint8Array(this.size)));
-    for (const i of indices) counts[i] = Math.min(255, (counts[i] as number) + times);
+    return counts;
   }
 
   accounts(): EpochAccount[] {

@@ -1,5 +1,8 @@
 import { evenShardSizes, proportionalShardSizes } from '@tfjs-ddp/data';
 
+/** The shortest compute time taken as a measurement, ms. */
+const MIN_MEASURED_MS = 1e-3;
+
 export type BalanceMode = 'even' | 'speed';
 export const BALANCE_MODES: readonly BalanceMode[] = ['even', 'speed'];
 
@@ -30,9 +33,13 @@ export class ShardBalancer {
     this.minShare = options.minShare ?? 0.1;
   }
 
-  /** Records that `rank` computed `count` samples in `computeMs` milliseconds. */
+  /**
+   * Records that `rank` computed `count` samples in `computeMs` milliseconds. A time below
+   * a microsecond is no measurement (reports are checked, but the speed this divides into
+   * must stay finite whatever it is given: an infinite speed would make every size NaN).
+   */
   observe(rank: number, count: number, computeMs: number): void {
-    if (count <= 0 || !(computeMs > 0) || rank < 0 || rank >= this.speeds.length) return;
+    if (count <= 0 || !(computeMs >= MIN_MEASURED_MS) || !Number.isFinite(computeMs) || rank < 0 || rank >= this.speeds.length) return;
     const speed = count / computeMs;
     const previous = this.speeds[rank] as number;
     this.speeds[rank] = previous === 0 ? speed : previous + this.smoothing * (speed - previous);

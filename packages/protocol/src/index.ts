@@ -44,6 +44,7 @@ export type {
   CheckpointRequestMessage,
   CheckpointDataMessage,
   RankStepReport,
+  RankStepDone,
   StepDoneMessage,
   EvaluatedMessage,
   FinishMessage,
@@ -51,4 +52,5 @@ export type {
   FinishedMessage,
   FailMessage
 } from './job-messages.js';
-export { validateJobConfig, MAX_THREADS_PER_WORKER, MAX_WORKERS } from './validate-job.js';
+export { validateJobConfig, MAX_THREADS_PER_WORKER, MAX_WORKERS, MAX_REPORTED_MS, MIN_REPORTED_MS, reportedMs } from './validate-job.js';
+export { sampleDigest, combineDigests, mixIndex, DIGEST_MODULUS } from './sample-digest.js';

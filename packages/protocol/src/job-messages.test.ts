@@ -5,7 +5,7 @@ import { decodeFrameBytes, encodeFrameBytes } from './frame.js';
 import type { JobConfig } from './job-config.js';
 import type { Message } from './messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
-import { validateJobConfig } from './validate-job.js';
+import { MAX_REPORTED_MS, MIN_REPORTED_MS, reportedMs, validateJobConfig } from './validate-job.js';
 
 const v = PROTOCOL_VERSION;
 const config: JobConfig = { model: 'cnn-bn', dataset: 'mnist', epochs: 2, globalBatch: 64, optimizer: { name: 'adam', learningRate: 0.001 }, seed: 3, dropout: 0.25 };
@@ -35,7 +35,9 @@ test('every job message survives encode -> decode, payloads as raw bytes', () =>
   assert.deepEqual(decoded.message, step);
   assert.deepEqual([...(viewPayload('int32', decoded.payload.subarray(0, 12)) as Int32Array)], [5, 9, 2]);
   assert.deepEqual([...(viewPayload('float32', decoded.payload.subarray(12, 60)) as Float32Array)], [...x]);
-  const done: Message = { v, t: 'stepDone', step: 7, reports: [{ rank: 2, lossSum: 1.5, correct: 1, count: 2, computeMs: 3, syncBnMs: 0.5, allReduceMs: 0.25, applyMs: 0.1, waitMs: 0 }] };
+  const timings = { computeMs: 3, syncBnMs: 0.5, allReduceMs: 0.25, applyMs: 0.1, waitMs: 0 };
+  const report = { rank: 2, lossSum: 1.5, correct: 1, count: 2, ...timings, sampleDigest: 2 ** 52 - 1 };
+  const done: Message = { v, t: 'stepDone', generation: 1, step: 7, reports: [report] };
   assert.deepEqual(roundTrip(done).message, done);
   const model: Message = { v, t: 'model', jsonBytes: 2, accuracy: 0.9, loss: 0.3 };
   assert.deepEqual(roundTrip(model, Uint8Array.of(123, 125, 1, 2, 3, 4)).message, model);
@@ -65,7 +67,26 @@ test('bad job messages are refused with codes: version, fields, ranges', () => {
   assert.throws(() => encodeFrameBytes({ ...join, peerPort: 0 }), { code: 'PROTOCOL_ERR_FIELD' });
   assert.throws(() => encodeFrameBytes({ ...join, extra: 1 } as unknown as Message), { code: 'PROTOCOL_ERR_FIELD', message: /unexpected field "extra"/ });
   assert.throws(() => encodeFrameBytes({ v, t: 'evaluated', epoch: 0, accuracy: 2, loss: 0, count: 1 }), { code: 'PROTOCOL_ERR_FIELD' });
-  assert.throws(() => encodeFrameBytes({ v, t: 'stepDone', step: 0, reports: [{ rank: 0, lossSum: Number.NaN, correct: 0, count: 0, computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0 }] }), { code: 'PROTOCOL_ERR_FIELD' });
+  const nanLoss = { rank: 0, lossSum: Number.NaN, correct: 0, count: 0, computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0, sampleDigest: 0 };
+  assert.throws(() => encodeFrameBytes({ v, t: 'stepDone', generation: 0, step: 0, reports: [nanLoss] }), { code: 'PROTOCOL_ERR_FIELD' });
+});
+
+test('a step report\'s timings are finite, at most a day, 0 or at least a nanosecond; its digest an integer below 2^52', () => {
+  const report = { rank: 0, lossSum: 1, correct: 0, count: 1, computeMs: 1, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0, sampleDigest: 7 };
+  const done = (r: Record<string, number>): Message => ({ v, t: 'stepDone', generation: 0, step: 0, reports: [{ ...report, ...r }] }) as Message;
+  assert.doesNotThrow(() => encodeFrameBytes(done({ computeMs: MAX_REPORTED_MS, waitMs: MIN_REPORTED_MS })));
+  for (const key of ['computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs']) {
+    for (const bad of [5e-324, Number.NaN, Infinity, 1e300, -1, MAX_REPORTED_MS * 2]) {
+      assert.throws(() => encodeFrameBytes(done({ [key]: bad })), { code: 'PROTOCOL_ERR_FIELD' }, `${key} = ${bad}`);
+    }
+  }
+  for (const bad of [-1, 0.5, 2 ** 52, Number.NaN]) {
+    assert.throws(() => encodeFrameBytes(done({ sampleDigest: bad })), { code: 'PROTOCOL_ERR_FIELD' }, `digest ${bad}`);
+  }
+  const noGeneration = { v, t: 'stepDone', step: 0, reports: [report] } as unknown as Message;
+  assert.throws(() => encodeFrameBytes(noGeneration), { code: 'PROTOCOL_ERR_FIELD' }, 'no generation');
+  // What a rank measures is rounded into the bounds.
+  assert.deepEqual([5e-324, -0.5, Number.NaN, 0.25, 1e300].map(reportedMs), [0, 0, 0, 0.25, MAX_REPORTED_MS]);
 });
 
 test('job configurations are checked field by field', () => {

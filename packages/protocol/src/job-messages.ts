@@ -209,12 +209,24 @@ export interface RankStepReport {
   readonly waitMs: number;
 }
 
-/** Worker -> coordinator: its ranks finished a step. */
+/**
+ * One rank's report of one step as it travels: its part of the step (`count` is the
+ * number of samples it trained) plus `sampleDigest`, the `sampleDigest()` of the indices
+ * of the samples it fed to the model, so the coordinator can check that the ranks'
+ * shards are disjoint and make up the step's global batch.
+ */
+export interface RankStepDone extends RankStepReport {
+  readonly sampleDigest: number;
+}
+
+/** Worker -> coordinator: its ranks finished a step of ring `generation`. */
 export interface StepDoneMessage {
   readonly v: number;
   readonly t: 'stepDone';
+  /** The generation whose step order the ranks carried out; a report of another ring is refused. */
+  readonly generation: number;
   readonly step: number;
-  readonly reports: readonly RankStepReport[];
+  readonly reports: readonly RankStepDone[];
 }
 
 /** Worker -> coordinator: its ranks finished the end-of-epoch work; rank 0's host adds the test result. */

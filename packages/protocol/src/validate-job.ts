@@ -1,8 +1,9 @@
 import { protocolError } from './errors.js';
 import { bool, has, int, list, map, num, oneOf, only, str, type Fields } from './fields.js';
 import { OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
-import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepReport, type RingPlace } from './job-messages.js';
+import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace } from './job-messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
+import { DIGEST_MODULUS } from './sample-digest.js';
 
 /** Most rank threads one worker may host (the thread group's limit). */
 export const MAX_THREADS_PER_WORKER = 31;
@@ -11,6 +12,26 @@ export const MAX_WORKERS = 4096;
 const MAX_RANKS = MAX_THREADS_PER_WORKER * MAX_WORKERS;
 const MAX_SAMPLES = 1 << 24;
 const MAX_STEPS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Bounds of every timing a rank reports, ms. Finite, at most a day, and either 0 or at
+ * least a nanosecond: a denormal like 5e-324 would make a speed of count/computeMs
+ * infinite in the shard balancer. Ranks round what they measure with `reportedMs`.
+ */
+export const MAX_REPORTED_MS = 24 * 3600 * 1000;
+export const MIN_REPORTED_MS = 1e-6;
+
+/** A measured duration as a rank reports it: below a nanosecond is 0, the rest within the bounds. */
+export function reportedMs(ms: number): number {
+  if (!(ms >= MIN_REPORTED_MS)) return 0;
+  return Math.min(ms, MAX_REPORTED_MS);
+}
+
+function timing(h: Fields, key: string): number {
+  const ms = num(h, key, 0, MAX_REPORTED_MS);
+  if (ms !== 0 && ms < MIN_REPORTED_MS) throw protocolError('PROTOCOL_ERR_FIELD', `${key} must be 0 or at least ${MIN_REPORTED_MS} ms`);
+  return ms;
+}
 
 function optional<T>(h: Fields, key: string, read: (h: Fields, key: string) => T): T | undefined {
   return has(h, key) ? read(h, key) : undefined;
@@ -204,24 +225,25 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     return { v, t: 'checkpointData', step: int(h, 'step', 0, MAX_STEPS), jsonBytes, weightsBytes };
   },
   stepDone: (h) => {
-    only(h, ['v', 't', 'step', 'reports']);
-    const reports = list(h, 'reports', MAX_THREADS_PER_WORKER, (element, i): RankStepReport => {
+    only(h, ['v', 't', 'generation', 'step', 'reports']);
+    const reports = list(h, 'reports', MAX_THREADS_PER_WORKER, (element, i): RankStepDone => {
       const r = asFields(element, `reports[${i}]`);
-      only(r, ['rank', 'lossSum', 'correct', 'count', 'computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs']);
+      only(r, ['rank', 'lossSum', 'correct', 'count', 'computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs', 'sampleDigest']);
       const n = int(r, 'count', 0, MAX_SAMPLES);
       return {
         rank: int(r, 'rank', 0, MAX_RANKS - 1),
         lossSum: num(r, 'lossSum', 0),
         correct: int(r, 'correct', 0, n),
         count: n,
-        computeMs: num(r, 'computeMs', 0),
-        syncBnMs: num(r, 'syncBnMs', 0),
-        allReduceMs: num(r, 'allReduceMs', 0),
-        applyMs: num(r, 'applyMs', 0),
-        waitMs: num(r, 'waitMs', 0),
+        computeMs: timing(r, 'computeMs'),
+        syncBnMs: timing(r, 'syncBnMs'),
+        allReduceMs: timing(r, 'allReduceMs'),
+        applyMs: timing(r, 'applyMs'),
+        waitMs: timing(r, 'waitMs'),
+        sampleDigest: int(r, 'sampleDigest', 0, DIGEST_MODULUS - 1),
       };
     });
-    return { v, t: 'stepDone', step: int(h, 'step', 0, MAX_STEPS), reports };
+    return { v, t: 'stepDone', generation: int(h, 'generation', 0, MAX_STEPS), step: int(h, 'step', 0, MAX_STEPS), reports };
   },
   evaluated: (h) => {
     only(h, ['v', 't', 'epoch', 'accuracy', 'loss', 'count']);

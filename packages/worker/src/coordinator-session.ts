@@ -12,6 +12,7 @@ import { LocalRanks } from './local-ranks.js';
 import { loadSharedDataset } from './load-dataset.js';
 import type { RankInit } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
+import { rankTestFaultsFromEnv, WRONG_SHARD_ENV } from './test-faults.js';
 import { trustedJob, type OwnSources } from './trusted-sources.js';
 
 export interface CoordinatorSessionOptions {
@@ -239,7 +240,8 @@ export class CoordinatorSession {
         const first = ready[0];
         this.send({ t: 'workerReady', backend: first?.backend.name ?? 'unknown', backendReason: first?.backend.reason ?? '', parameters: first?.parameters ?? 0 });
       },
-      onStep: (step, reports) => this.send({ t: 'stepDone', step, reports }),
+      // LocalRanks passes on reports of the current generation only.
+      onStep: (step, reports) => this.send({ t: 'stepDone', generation: this.generation, step, reports }),
       onEvaluated: (epoch, evaluation) => this.send({ t: 'evaluated', epoch, accuracy: evaluation?.accuracy ?? -1, loss: evaluation?.loss ?? -1, count: evaluation?.count ?? 0 }),
       onRegrouped: () => {
         const a = this.assignment;
@@ -265,6 +267,8 @@ export class CoordinatorSession {
         else this.send({ t: 'fail', code: rootCode(error), reason: error.message.slice(0, 1000), rank: error.rank ?? -1 });
       },
     });
+    const testFaults = rankTestFaultsFromEnv();
+    if (testFaults !== undefined) o.log.warn({ testFaults }, `${WRONG_SHARD_ENV} is set: this worker's ranks train wrong shards on purpose`);
     const inits: RankInit[] = Array.from({ length: assign.threads }, (_, localRank) => ({
       kind: 'init',
       rank: assign.rankOffset + localRank,
@@ -281,6 +285,7 @@ export class CoordinatorSession {
       checkReplicasEvery: assign.checkReplicasEvery,
       generation: assign.generation,
       ...(localRank === 0 && assign.rankOffset === 0 && this.resumeState !== undefined ? { initialState: this.resumeState } : {}),
+      ...(testFaults === undefined ? {} : { testFaults }),
     }));
     const ranks = this.ranks;
     this.pool = new RankPool(inits, (report) => ranks.receive(report));

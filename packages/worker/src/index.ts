@@ -4,3 +4,4 @@ export { WorkerError } from './errors.js';
 export type { WorkerErrorCode } from './errors.js';
 export { runWorker } from './worker-process.js';
 export type { WorkerProcessOptions, WorkerProcessResult } from './worker-process.js';
+export { WRONG_SHARD_ENV } from './test-faults.js';

@@ -9,7 +9,7 @@ import { scheduleOf } from '@tfjs-ddp/trainer';
 import { withDeadline } from './deadline.js';
 import { WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';
-import type { Finished, RankInit, RankReady } from './rank-messages.js';
+import type { Finished, RankInit, RankReady, RankTestFaults } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
 
 export interface LocalJobHooks {
@@ -44,6 +44,8 @@ export interface LocalJobOptions {
   /** Deadline of one collective operation inside a step. Default 120 s. */
   collectiveTimeoutMs?: number;
   hooks?: LocalJobHooks;
+  /** TEST FAULT HOOK (see test-faults.ts): faults planted in one rank. Never set outside tests. */
+  testFaults?: { rank: number; faults: RankTestFaults };
 }
 
 export interface LocalJobResult {
@@ -110,6 +112,7 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     communicator: group.handle,
     checkReplicasEvery: options.checkReplicasEvery ?? 0,
     generation: 0,
+    ...(options.testFaults?.rank === rank ? { testFaults: options.testFaults.faults } : {}),
   }));
 
   let driver: JobDriver | undefined;
@@ -123,7 +126,14 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   let finished: Finished[] = [];
   const ranks = new LocalRanks(threads, 0, {
     onReady: (r) => signalReady(r),
-    onStep: (step, reports) => driver?.stepDone(step, reports),
+    onStep: (step, reports) => {
+      try {
+        driver?.stepDone(step, reports);
+      } catch (error) {
+        // Reports the driver refuses (a rank that trained other samples than its shard) end a local job: there is no one to drop.
+        driver?.fail(error as Error);
+      }
+    },
     onEvaluated: (epoch, evaluation) => driver?.evaluated(0, epoch, evaluation),
     // One process has no ring to re-form: every failure ends the job.
     onRegrouped: () => undefined,

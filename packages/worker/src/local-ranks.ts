@@ -1,4 +1,4 @@
-import type { RankStepReport } from '@tfjs-ddp/protocol';
+import type { RankStepDone } from '@tfjs-ddp/protocol';
 import type { Evaluation } from '@tfjs-ddp/trainer';
 import { WorkerError } from './errors.js';
 import type { CheckpointTaken, Finished, RankFailed, RankReady, RankReport } from './rank-messages.js';
@@ -6,7 +6,7 @@ import type { CheckpointTaken, Finished, RankFailed, RankReady, RankReport } fro
 export interface LocalRanksHandlers {
   onReady: (ready: RankReady[]) => void;
   /** Every local rank reported the step. */
-  onStep: (step: number, reports: RankStepReport[]) => void;
+  onStep: (step: number, reports: RankStepDone[]) => void;
   /** Every local rank finished the end-of-epoch work; rank 0's evaluation if it is here. */
   onEvaluated: (epoch: number, evaluation: Evaluation | undefined) => void;
   /** Every local rank joined the ring of the current generation. */
@@ -26,7 +26,7 @@ export interface LocalRanksHandlers {
 export class LocalRanks {
   private generation: number;
   private readonly ready: RankReady[] = [];
-  private readonly steps = new Map<number, RankStepReport[]>();
+  private readonly steps = new Map<number, RankStepDone[]>();
   private readonly evaluated = new Map<number, { count: number; evaluation?: Evaluation }>();
   private regrouped = 0;
   private readonly finished: Finished[] = [];

@@ -1,6 +1,6 @@
 import type { BackendInfo, BackendRequest } from '@tfjs-ddp/backend';
 import type { SharedDatasetHandle } from '@tfjs-ddp/data';
-import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
+import type { JobConfig, RankStepDone } from '@tfjs-ddp/protocol';
 import type { Evaluation, ModelArtifactsBytes } from '@tfjs-ddp/trainer';
 
 /**
@@ -35,6 +35,17 @@ export interface RankInit {
   generation: number;
   /** Rank 0 only, on resume: the training state to start from (shared with every rank). */
   initialState?: Float32Array;
+  /** Faults tests plant in this rank (see test-faults.ts); never set in production. */
+  testFaults?: RankTestFaults;
+}
+
+/**
+ * TEST FAULT HOOKS. A rank given these misbehaves on purpose so that tests can see the
+ * coordinator's checks fail; nothing outside tests sets them.
+ */
+export interface RankTestFaults {
+  /** From this step on (0-based), train the shard with its first sample replaced by the next index of the data set. */
+  wrongShardFromStep?: number;
 }
 
 /** One rank's part of one global step. */
@@ -106,7 +117,7 @@ export interface StepDone {
   kind: 'stepDone';
   generation: number;
   step: number;
-  report: RankStepReport;
+  report: RankStepDone;
 }
 
 export interface Evaluated {

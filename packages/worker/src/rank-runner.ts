@@ -3,9 +3,11 @@ import { initBackend, type BackendInfo } from '@tfjs-ddp/backend';
 import { joinThreadGroup, type ThreadCommunicator } from '@tfjs-ddp/collective';
 import { ArrayDataset, openSharedDataset, type Dataset } from '@tfjs-ddp/data';
 import { bnGroupRanks, convertToSyncBN, LOCAL_BATCH_NORM_GROUP, parseBnMode, syncBatchNormLayers, type BatchNormGroup, type BnMode } from '@tfjs-ddp/nn';
+import { reportedMs, sampleDigest } from '@tfjs-ddp/protocol';
 import { buildModel, evaluate, modelArtifacts, readAllWeights, Replica, saveModel } from '@tfjs-ddp/trainer';
 import { WorkerError } from './errors.js';
 import type { CheckpointOrder, CheckpointTaken, EvaluateOrder, Evaluated, Finished, FinishOrder, RankInit, RegroupOrder, Regrouped, StepDone, StepOrder } from './rank-messages.js';
+import { plantWrongShard } from './test-faults.js';
 import { TimedBatchNormGroup } from './timed-group.js';
 import { divergentRanks, weightsChecksum } from './weights-checksum.js';
 
@@ -86,7 +88,10 @@ export class RankRunner {
   step(order: StepOrder): StepDone {
     const started = performance.now();
     const waitMs = started - this.lastOrderDoneAt;
-    const shard = this.shard(order);
+    const shard = this.shard(this.withTestFaults(order));
+    if (shard.indices.length !== shard.count) {
+      throw new WorkerError('WORKER_ERR_PROTOCOL', `step ${order.step + 1}: ${shard.count} samples for ${shard.indices.length} indices`);
+    }
     const before = this.replica.readState();
     // BN wait time of a step that failed part-way is not this step's.
     this.bnGroup.take();
@@ -117,8 +122,26 @@ export class RankRunner {
       kind: 'stepDone',
       generation: this.generation,
       step: order.step,
-      report: { rank: this.rank, lossSum: result.lossSum, correct: result.correct, count: result.count, computeMs: Math.max(0, computed - started - syncBnMs), syncBnMs, allReduceMs: reduced - computed, applyMs: applied - reduced, waitMs },
+      report: {
+        rank: this.rank,
+        lossSum: result.lossSum,
+        correct: result.correct,
+        count: result.count,
+        computeMs: reportedMs(computed - started - syncBnMs),
+        syncBnMs: reportedMs(syncBnMs),
+        allReduceMs: reportedMs(reduced - computed),
+        applyMs: reportedMs(applied - reduced),
+        waitMs: reportedMs(waitMs),
+        // Of the indices whose samples went into the model (and its dropout masks): the coordinator checks them against the shard.
+        sampleDigest: sampleDigest(shard.indices),
+      },
     };
+  }
+
+  /** The order as a test fault makes this rank train it (see test-faults.ts); as given otherwise. */
+  private withTestFaults(order: StepOrder): StepOrder {
+    const from = this.init.testFaults?.wrongShardFromStep;
+    return from !== undefined && order.step >= from ? plantWrongShard(order) : order;
   }
 
   private keepSnapshot(step: number, state: Float32Array): void {

@@ -27,7 +27,7 @@ function i32(...values: number[]): Uint8Array {
 /** Every message type once, valid. `token`/`jobId` fill the join (callers pass wrong ones). */
 export function protocolSamples(prng: Prng, join: { token: string; jobId: string }): Sample[] {
   const config = { model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd' as const, learningRate: 0.1 }, seed: 1, maxSteps: 3 };
-  const report = { rank: 0, lossSum: 1.5, correct: 2, count: 4, computeMs: 1, syncBnMs: 0, allReduceMs: 1, applyMs: 1, waitMs: 0 };
+  const report = { rank: 0, lossSum: 1.5, correct: 2, count: 4, computeMs: 1, syncBnMs: 0, allReduceMs: 1, applyMs: 1, waitMs: 0, sampleDigest: 12345 };
   const json = new TextEncoder().encode('{}');
   const samples: Sample[] = [
     { message: { v, t: 'join', token: join.token, jobId: join.jobId, host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 4242 }, payload: new Uint8Array(0) },
@@ -50,7 +50,7 @@ export function protocolSamples(prng: Prng, join: { token: string; jobId: string
     { message: { v, t: 'state', step: 3 }, payload: f32(1, 2) },
     { message: { v, t: 'checkpointRequest', generation: 0, step: 3 }, payload: new Uint8Array(0) },
     { message: { v, t: 'checkpointData', step: 3, jsonBytes: json.byteLength, weightsBytes: 4 }, payload: Buffer.concat([json, f32(1), f32(2, 3)]) },
-    { message: { v, t: 'stepDone', step: 0, reports: [report] }, payload: new Uint8Array(0) },
+    { message: { v, t: 'stepDone', generation: 0, step: 0, reports: [report] }, payload: new Uint8Array(0) },
     { message: { v, t: 'evaluated', epoch: 0, accuracy: 0.5, loss: 1, count: 10 }, payload: new Uint8Array(0) },
     { message: { v, t: 'finish' }, payload: new Uint8Array(0) },
     { message: { v, t: 'model', jsonBytes: json.byteLength, accuracy: 0.5, loss: 1 }, payload: Buffer.concat([json, f32(1, 2)]) },
