@@ -12,7 +12,8 @@ export type CoordinatorErrorCode =
   | 'COORD_ERR_HANDSHAKE_TIMEOUT'
   | 'COORD_ERR_UNEXPECTED_MESSAGE'
   | 'COORD_ERR_CLOSED'
-  | 'COORD_ERR_DASHBOARD_ASSETS';
+  | 'COORD_ERR_DASHBOARD_ASSETS'
+  | 'COORD_ERR_WS_INTERNALS';
 
 export class CoordinatorError extends Error {
   readonly code: CoordinatorErrorCode;

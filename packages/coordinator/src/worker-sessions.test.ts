@@ -7,6 +7,7 @@ import { listen } from './http-server.js';
 import { WorkerSessions } from './worker-sessions.js';
 
 const OPTIONS = { jobId: 'j', token: 't', workers: 1, handshakeTimeoutMs: 10_000, maxConnections: 256, heartbeatMs: 1000, heartbeatTimeoutMs: 3000, log: SILENT_LOG, jobState: () => 'waiting' as const };
+const AUTH = { headers: { authorization: 'Bearer t' } };
 const IGNORE = { admitted: () => undefined, message: () => undefined, invalid: () => undefined, lost: () => undefined };
 
 test('connections that close before they join are forgotten: a flood of them leaves no session behind', async () => {
@@ -16,7 +17,7 @@ test('connections that close before they join are forgotten: a flood of them lea
   const port = await listen(server, 0, '127.0.0.1');
   try {
     for (let i = 0; i < 50; i++) {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`, AUTH);
       await new Promise((resolve) => ws.once('open', resolve));
       const closed = new Promise((resolve) => ws.once('close', resolve));
       ws.close();
@@ -39,11 +40,11 @@ test('the open connections are capped: one past the cap is answered 503 before a
   const open: WebSocket[] = [];
   try {
     for (let i = 0; i < 3; i++) {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`, AUTH);
       await new Promise((resolve) => ws.once('open', resolve));
       open.push(ws);
     }
-    const extra = new WebSocket(`ws://127.0.0.1:${port}`);
+    const extra = new WebSocket(`ws://127.0.0.1:${port}`, AUTH);
     const status = await new Promise<number>((resolve) => {
       extra.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
       extra.once('open', () => resolve(101));
