@@ -20,8 +20,11 @@ export interface CoordinatorLinkOptions {
 
 /** The coordinator refused the token at the upgrade: retrying cannot help. */
 function badToken(url: string): WorkerError {
-  const reason = `wrong job token (HTTP 401 at the WebSocket upgrade to ${url})`;
-  return new WorkerError('WORKER_ERR_REFUSED', `the coordinator refused this worker: ${reason}`, { cause: Object.assign(new Error(reason), { code: 'COORD_ERR_BAD_TOKEN' }) });
+  // The same words as the coordinator's refusal of a join with a wrong token (users and scripts match on them).
+  const reason = 'wrong job token';
+  return new WorkerError('WORKER_ERR_REFUSED', `the coordinator refused this worker: ${reason}`, {
+    cause: Object.assign(new Error(`${reason} (HTTP 401 at the WebSocket upgrade to ${url})`), { code: 'COORD_ERR_BAD_TOKEN' }),
+  });
 }
 
 /** TLS failures that no retry fixes: the certificate is not trusted or not for this host. */
