@@ -130,7 +130,10 @@ export class Coordinator {
     // The HTTP server exists before the coordinator it reports on: /status reads it through this reference.
     const ref: { coordinator?: Coordinator } = {};
     const routes = new Map<string, RouteHandler>();
-    const server = createHttpServer({ status: () => (ref.coordinator as Coordinator).status(), readiness: () => (ref.coordinator as Coordinator).readiness(), extra: routes }, options.tls);
+    const server = createHttpServer(
+      { status: () => (ref.coordinator as Coordinator).status(), readiness: () => (ref.coordinator as Coordinator).readiness(), extra: routes },
+      options.tls,
+    );
     const port = await listen(server, options.port ?? 7070, options.host ?? '0.0.0.0');
     const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, routes, port, data, modelHash, resumeFrom);
     ref.coordinator = coordinator;

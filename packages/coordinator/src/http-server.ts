@@ -101,13 +101,15 @@ export function createHttpServer(routes: HttpRoutes, tls?: TlsFiles): Server {
     maxHeaderSize: HTTP_LIMITS.maxHeaderSize,
   };
   // An https.Server is an http.Server over TLS sockets: the same routes and upgrades.
-  const server = tls === undefined ? createServer(options, handle) : (createTlsServer({ ...options, cert: tls.cert, key: tls.key }, handle) as unknown as Server);
+  const server =
+    tls === undefined ? createServer(options, handle) : (createTlsServer({ ...options, cert: tls.cert, key: tls.key }, handle) as unknown as Server);
   server.maxConnections = HTTP_LIMITS.maxConnections;
   // Bytes that are not HTTP at all: answer 400 and drop the connection (Node's default,
   // made explicit so a socket already gone is not written to).
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
   });
   return server;

@@ -31,7 +31,10 @@ export const ADMITTED_MAX_PAYLOAD = FRAME_PREFIX_BYTES + DEFAULT_FRAME_LIMITS.ma
 function allowLargeMessages(ws: WebSocket, maxPayload: number): void {
   const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } | null })._receiver;
   if (receiver === undefined || receiver === null || typeof receiver._maxPayload !== 'number') {
-    throw new CoordinatorError('COORD_ERR_WS_INTERNALS', 'this version of ws keeps no per-connection maxPayload; the coordinator cannot raise an admitted worker\'s message limit');
+    throw new CoordinatorError(
+      'COORD_ERR_WS_INTERNALS',
+      'this version of ws keeps no per-connection maxPayload; the coordinator cannot raise an admitted worker\'s message limit',
+    );
   }
   receiver._maxPayload = maxPayload;
 }

@@ -73,7 +73,9 @@ function openOnce(url: string, timeoutMs: number, handlers: JobSocketHandlers, o
       reject(error);
     };
     ws.once('error', fail);
-    ws.once('unexpected-response', (_request, response) => fail(response.statusCode === 401 ? badToken(url) : new Error(`HTTP ${response.statusCode} instead of a WebSocket`)));
+    ws.once('unexpected-response', (_request, response) =>
+      fail(response.statusCode === 401 ? badToken(url) : new Error(`HTTP ${response.statusCode} instead of a WebSocket`)),
+    );
     ws.once('open', () => {
       ws.removeAllListeners();
       resolve(new JobSocket(ws, handlers));
