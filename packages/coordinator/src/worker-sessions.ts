@@ -61,7 +61,7 @@ export interface WorkerSessionsOptions {
   handshakeTimeoutMs: number;
   /** Open WebSocket connections at most (joined or not). */
   maxConnections: number;
-  /** Open connections not yet admitted at most (each has the token: strangers never get a socket). Default 32. */
+  /** Open connections not yet admitted at most (each has the token: strangers never get a socket). Default 64. */
   maxPending?: number;
   heartbeatMs: number;
   heartbeatTimeoutMs: number;
@@ -135,7 +135,7 @@ export class WorkerSessions {
     const token = presentedToken(request.headers);
     if (token === undefined || !tokenMatches(token, this.options.token)) return refuseUpgrade(socket, '401 Unauthorized');
     const open = this.all().filter((s) => s.state !== 'closed');
-    if (open.length >= this.options.maxConnections || open.filter((s) => s.state === 'joining').length >= (this.options.maxPending ?? 32)) {
+    if (open.length >= this.options.maxConnections || open.filter((s) => s.state === 'joining').length >= (this.options.maxPending ?? 64)) {
       return refuseUpgrade(socket, '503 Service Unavailable');
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
