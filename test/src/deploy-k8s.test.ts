@@ -17,6 +17,7 @@ import {
 } from './harness/deploy-checks.js';
 import { readImageConfig, REPO } from './harness/dockerfile.js';
 import { renderOverlay, validateObject, type ExtraOverlay, type K8sObject } from './harness/k8s-manifests.js';
+import { networkPolicyProblems } from './harness/network-policy-checks.js';
 
 /**
  * deploy/k8s rendered by `kubectl kustomize` as `kubectl apply -k` sends it, then checked
@@ -43,7 +44,7 @@ function facts(objects: K8sObject[]): DeployFacts {
 }
 
 function allProblems(f: DeployFacts, kind: 'cpu' | 'gpu'): string[] {
-  return [...schemaProblems(f.objects), ...serviceProblems(f), ...environmentProblems(f), ...tokenProblems(f), ...workerProblems(f), ...restartProblems(f), ...hardwareProblems(f, kind)];
+  return [...schemaProblems(f.objects), ...serviceProblems(f), ...environmentProblems(f), ...tokenProblems(f), ...workerProblems(f), ...restartProblems(f), ...hardwareProblems(f, kind), ...networkPolicyProblems(f)];
 }
 
 const OVERLAYS = ['cpu', 'gpu'] as const;
@@ -61,7 +62,7 @@ for (const overlay of OVERLAYS) {
   describe(`overlay ${overlay}`, { skip: NO_KUBECTL }, () => {
     const { objects } = rendered[overlay] as { objects: K8sObject[] };
 
-    test('renders the objects of a job: two Jobs, two Services, the Secret, the ConfigMap, the claim', (t) => {
+    test('renders the objects of a job: two Jobs, two Services, two NetworkPolicies, the Secret, the ConfigMap, the claim', (t) => {
       // Which kustomize rendered them: Debian's kubectl 1.20 has kustomize v2.0, current ones v5.
       t.diagnostic(rendered[overlay]?.kubectl.replace(/\s+/g, ' ') ?? '');
       const names = objects.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '-<hash>')}`).sort();
@@ -69,6 +70,8 @@ for (const overlay of OVERLAYS) {
         'ConfigMap/tfjs-ddp-job-<hash>',
         'Job/tfjs-ddp-coordinator',
         'Job/tfjs-ddp-worker',
+        'NetworkPolicy/tfjs-ddp-coordinator',
+        'NetworkPolicy/tfjs-ddp-worker',
         'PersistentVolumeClaim/tfjs-ddp-data',
         'Secret/tfjs-ddp-token-<hash>',
         'Service/tfjs-ddp-coordinator',
@@ -94,6 +97,10 @@ for (const overlay of OVERLAYS) {
 
     test('workers: an Indexed Job of TFJS_DDP_WORKERS pods, each advertising its stable DNS name; /dev/shm in memory', () => {
       assert.deepEqual(workerProblems(facts(objects)), []);
+    });
+
+    test('NetworkPolicies let only the job\'s worker pods reach the coordinator port and the worker peer ports', () => {
+      assert.deepEqual(networkPolicyProblems(facts(objects)), []);
     });
 
     test('restarts: usage errors end the Job, disruptions do not count, the coordinator resumes from its claim', () => {
@@ -146,6 +153,11 @@ const BROKEN: { name: string; extra: ExtraOverlay; expect: RegExp; overlay?: 'cp
     expect: /has no key job-token/,
   },
   {
+    name: 'a readiness probe on /healthz, which says nothing about progress',
+    extra: { 'patch.yaml': 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: tfjs-ddp-coordinator\nspec:\n  template:\n    spec:\n      containers:\n        - name: coordinator\n          readinessProbe:\n            httpGet:\n              path: /healthz\n' },
+    expect: /readiness probe asks \/healthz, not \/readyz/,
+  },
+  {
     name: 'a coordinator port that is not the one its Service and probes lead to',
     extra: { 'patch.yaml': 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: tfjs-ddp-coordinator\nspec:\n  template:\n    spec:\n      containers:\n        - name: coordinator\n          env:\n            - name: TFJS_DDP_PORT\n              value: "8080"\n' },
     expect: /the coordinator listens on 8080/,
@@ -168,6 +180,16 @@ const BROKEN: { name: string; extra: ExtraOverlay; expect: RegExp; overlay?: 'cp
       'patch.yaml': 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: tfjs-ddp-coordinator\nspec:\n  template:\n    spec:\n      enableServiceLinks: true\n',
     },
     expect: /Service tfjs-ddp would set TFJS_DDP_PORT in the coordinator's environment/,
+  },
+  {
+    name: 'a NetworkPolicy that lets anyone reach the coordinator',
+    extra: { 'patch.yaml': 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: tfjs-ddp-coordinator\nspec:\n  ingress:\n    - {}\n' },
+    expect: /NetworkPolicy tfjs-ddp-coordinator lets anyone reach the coordinator pods/,
+  },
+  {
+    name: 'a NetworkPolicy that opens the workers\' metrics port instead of their peer port',
+    extra: { 'patch.yaml': 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: tfjs-ddp-worker\nspec:\n  ingress:\n    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/component: worker\n      ports:\n        - port: 9100\n' },
+    expect: /no NetworkPolicy lets the worker pods reach the worker peer port/,
   },
   {
     name: 'GPU workers with two rank threads',

@@ -35,7 +35,7 @@ test('a header whose version is a long string is refused with PROTOCOL_ERR_VERSI
   const j = await waitingCoordinator('long-version');
   // The refusal's reason quotes the version; at 2000 characters it breaks the 1024-character limit of `reason`.
   const frame = assembleFrame(packr.pack({ v: 'x'.repeat(2000), t: 'join' }), new Uint8Array(0));
-  const outcome = await wsExchange({ host: '127.0.0.1', port: j.port, bytes: wsFrame({ opcode: OPCODE.binary, payload: frame }), timeoutMs: 10_000 });
+  const outcome = await wsExchange({ host: '127.0.0.1', port: j.port, bytes: wsFrame({ opcode: OPCODE.binary, payload: frame }), timeoutMs: 10_000, token: 'the-right-token' });
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(j.coordinator.child.exitCode, null, `the coordinator exited:\n${j.coordinator.output().slice(-2000)}`);
   const answer = answerOf(outcome.messages);
@@ -50,7 +50,7 @@ test('frames behind a refused frame on the same connection are ignored: a fail f
   const fail = encodeFrameBytes({ v: 1, t: 'fail', code: 'FUZZ', reason: 'a stranger says the job failed', rank: -1 });
   // Both messages in one write: the second is read before the refusal's close completes.
   const bytes = Buffer.concat([wsFrame({ opcode: OPCODE.binary, payload: Buffer.from('not a frame') }), wsFrame({ opcode: OPCODE.binary, payload: fail })]);
-  const outcome = await wsExchange({ host: '127.0.0.1', port: j.port, bytes, timeoutMs: 10_000 });
+  const outcome = await wsExchange({ host: '127.0.0.1', port: j.port, bytes, timeoutMs: 10_000, token: 'the-right-token' });
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.equal(answerOf(outcome.messages)?.t, 'refuse');
   assert.equal(j.coordinator.child.exitCode, null, `the job ended:\n${j.coordinator.output().slice(-2000)}`);
@@ -61,7 +61,7 @@ test('a join naming another job by a long id is refused with COORD_ERR_WRONG_JOB
   const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'the-right-token', workers: 1, config, outDir: path.join(dir, 'long-job-id'), jobId: 'findings-job' });
   try {
     const join = encodeFrameBytes({ v: 1, t: 'join', token: 'the-right-token', jobId: 'j'.repeat(1000), host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
-    const outcome = await wsExchange({ host: '127.0.0.1', port: coordinator.port, bytes: wsFrame({ opcode: OPCODE.binary, payload: join }), timeoutMs: 10_000 });
+    const outcome = await wsExchange({ host: '127.0.0.1', port: coordinator.port, bytes: wsFrame({ opcode: OPCODE.binary, payload: join }), timeoutMs: 10_000, token: 'the-right-token' });
     const answer = answerOf(outcome.messages);
     assert.equal(answer?.t, 'refuse');
     assert.equal(answer?.t === 'refuse' ? answer.code : '', 'COORD_ERR_WRONG_JOB', `refused with ${answer?.t === 'refuse' ? `${answer.code}: ${answer.reason}` : 'nothing'}`);
@@ -74,7 +74,7 @@ test('a joined worker that sends a bad frame before the job starts is dropped li
   const j = await waitingCoordinator('joined-then-bad');
   const join = encodeFrameBytes({ v: 1, t: 'join', token: 'the-right-token', jobId: '', host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
   const bytes = Buffer.concat([wsFrame({ opcode: OPCODE.binary, payload: join }), wsFrame({ opcode: OPCODE.binary, payload: Buffer.from('garbage') })]);
-  const outcome = await wsExchange({ host: '127.0.0.1', port: j.port, bytes, timeoutMs: 10_000 });
+  const outcome = await wsExchange({ host: '127.0.0.1', port: j.port, bytes, timeoutMs: 10_000, token: 'the-right-token' });
   await new Promise((resolve) => setTimeout(resolve, 500));
   const answer = answerOf(outcome.messages);
   assert.equal(answer?.t === 'fail' || answer?.t === 'refuse' ? answer.code : 'no answer', 'PROTOCOL_ERR_TRUNCATED');

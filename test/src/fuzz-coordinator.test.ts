@@ -11,8 +11,9 @@ import { runWsFuzz, wsCases } from './harness/ws-fuzz.js';
 /**
  * Issue 7, test 5 (coordinator side): bad frames of every kind — mutated frames of the
  * protocol's own types, random bytes, text frames, WebSocket-level violations — sent to
- * the coordinator's port, one connection each (64 at a time, well under its limit of
- * 256), while a real job runs: the CLI coordinator and two CLI workers training a few
+ * the coordinator's port, one connection each (48 at a time, under its limit of 64
+ * connections not yet admitted; each upgrade carries the job token, checked before any
+ * WebSocket exists), while a real job runs: the CLI coordinator and two CLI workers training a few
  * dozen steps. Every connection must get a refuse/fail frame with a code and a close
  * (or, for bytes that never become a WebSocket message, the WebSocket close code), the
  * job must finish, and its model must be bit-identical to the same job undisturbed.
@@ -46,7 +47,7 @@ test(`${CASES} bad frames while a 2-worker job trains: each refused with a code 
   const cases = wsCases(new Prng(SEED), CASES, { wrongToken: 'a-wrong-token', rightToken: 'the-right-token', otherJobId: 'another-job' });
   let done = 0;
   const pacer = paceJob(fuzzed.port, () => fuzzed.workers[1], () => done / cases.length);
-  const tally = await runWsFuzz({ host: '127.0.0.1', port: fuzzed.port }, cases, { concurrency: 64, timeoutMs: 20_000, onCase: (n) => (done = n) });
+  const tally = await runWsFuzz({ host: '127.0.0.1', port: fuzzed.port, token: 'the-right-token' }, cases, { concurrency: 48, timeoutMs: 20_000, onCase: (n) => (done = n) });
   await pacer.stop();
   const finished = await Promise.allSettled([fuzzed.finished(), baseline.finished()]);
   const answered = Object.values(tally.answered).reduce((a, b) => a + b, 0);

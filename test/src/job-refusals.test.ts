@@ -48,7 +48,7 @@ test('a join in another protocol version is refused with PROTOCOL_ERR_VERSION an
   frame.writeUInt32LE(header.length, 0);
   frame.writeUInt32LE(0, 4);
   header.copy(frame, 8);
-  const ws = new WebSocket(`ws://127.0.0.1:${coordinator.port}`);
+  const ws = new WebSocket(`ws://127.0.0.1:${coordinator.port}`, { headers: { authorization: 'Bearer right-token' } });
   await new Promise((resolve) => ws.once('open', resolve));
   const answer = new Promise<Buffer>((resolve) => ws.once('message', (data) => resolve(data as Buffer)));
   const closed = new Promise<number>((resolve) => ws.once('close', resolve));

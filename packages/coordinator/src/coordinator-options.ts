@@ -50,7 +50,7 @@ export interface CoordinatorOptions {
   stepTimeoutMs?: number;
   /** Deadline of one collective operation on the workers. Default 120 s. */
   opTimeoutMs?: number;
-  /** A connection must send its join within this. Default 10 s. */
+  /** A connection must send its join within this. Default 5 s (it has the token already; a worker joins at once). */
   handshakeTimeoutMs?: number;
   /** Open WebSocket connections at most (joined or not). Default 256. */
   maxConnections?: number;

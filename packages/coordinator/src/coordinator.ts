@@ -13,6 +13,7 @@ import { rawBytes } from './job-socket.js';
 import { MetricsLog, stepWallMs, type MetricsRecord } from './metrics-log.js';
 import { assignRanks, worldSize, type AssignedWorker } from './rank-assignment.js';
 import { SampleLedger, type EpochAccount } from './sample-ledger.js';
+import { ProgressWatch, type Readiness } from './readiness.js';
 import { newSecret } from './secrets.js';
 import type { JobState, JobStatus } from './status.js';
 import { workerEndpoint } from './worker-endpoint.js';
@@ -65,6 +66,8 @@ export class Coordinator {
   private model: { json: string; weights: Uint8Array; evaluation: EpochEvaluation } | undefined;
   private jobFailure: Error | undefined;
   private metricsLog: MetricsLog | undefined;
+  /** For /readyz: when the state and the step last changed. */
+  private readonly progressWatch: ProgressWatch;
   private progress = { step: 0, epoch: 0, loss: null as number | null, accuracy: null as number | null, testAccuracy: null as number | null, samplesPerSec: 0, etaSec: null as number | null };
 
   private constructor(
@@ -80,6 +83,12 @@ export class Coordinator {
     this.jobId = options.jobId ?? randomBytes(6).toString('hex');
     this.port = port;
     this.log = options.log ?? SILENT_LOG;
+    this.progressWatch = new ProgressWatch({
+      waitTimeoutMs: options.waitTimeoutMs ?? 300_000,
+      readyTimeoutMs: options.readyTimeoutMs ?? 300_000,
+      rejoinTimeoutMs: options.rejoinTimeoutMs ?? 60_000,
+      stepTimeoutMs: options.stepTimeoutMs ?? 300_000,
+    });
     const c = options.config;
     this.schedule = new StepSchedule({ size: data.train.size, globalBatch: c.globalBatch, seed: c.seed, epochs: c.epochs, maxSteps: c.maxSteps });
     this.ledger = new SampleLedger(this.schedule, data.train.size);
@@ -89,7 +98,7 @@ export class Coordinator {
         jobId: this.jobId,
         token: options.token,
         workers: options.workers,
-        handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+        handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
         maxConnections: options.maxConnections ?? 256,
         heartbeatMs: options.heartbeatMs ?? 1000,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 3000,
@@ -122,7 +131,10 @@ export class Coordinator {
     // The HTTP server exists before the coordinator it reports on: /status reads it through this reference.
     const ref: { coordinator?: Coordinator } = {};
     const routes = new Map<string, RouteHandler>();
-    const server = createHttpServer({ status: () => (ref.coordinator as Coordinator).status(), extra: routes }, options.tls);
+    const server = createHttpServer(
+      { status: () => (ref.coordinator as Coordinator).status(), readiness: () => (ref.coordinator as Coordinator).readiness(), extra: routes },
+      options.tls,
+    );
     const port = await listen(server, options.port ?? 7070, options.host ?? '0.0.0.0');
     const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, server, routes, port, data, modelHash, resumeFrom);
     ref.coordinator = coordinator;
@@ -465,6 +477,11 @@ export class Coordinator {
     };
   }
 
+  /** /readyz: the job makes progress within its deadlines. */
+  readiness(): Readiness {
+    return this.progressWatch.judge(this.state, this.progress.step);
+  }
+
   async close(): Promise<void> {
     this.workers.closeAll();
     this.server.closeAllConnections();
@@ -472,6 +489,7 @@ export class Coordinator {
   }
 
   private emit(record: MetricsRecord): void {
+    if (record.kind === 'step') this.progressWatch.note(this.state, record.step);
     for (const listener of this.recordListeners) listener(record);
   }
 

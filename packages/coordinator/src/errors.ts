@@ -16,7 +16,8 @@ export type CoordinatorErrorCode =
   | 'COORD_ERR_CLOSED'
   | 'COORD_ERR_DASHBOARD_ASSETS'
   /** The job trained but its final model could not be written (nothing half-written is left). */
-  | 'COORD_ERR_MODEL_WRITE';
+  | 'COORD_ERR_MODEL_WRITE'
+  | 'COORD_ERR_WS_INTERNALS';
 
 export class CoordinatorError extends Error {
   readonly code: CoordinatorErrorCode;

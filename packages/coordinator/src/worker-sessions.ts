@@ -1,13 +1,50 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DEFAULT_FRAME_LIMITS, type Message } from '@tfjs-ddp/protocol';
+import { DEFAULT_FRAME_LIMITS, FRAME_PREFIX_BYTES, type Message } from '@tfjs-ddp/protocol';
+import { CoordinatorError } from './errors.js';
 import type { CoordinatorLog } from './coordinator-options.js';
 import { startHeartbeat } from './heartbeat.js';
 import { JobSocket } from './job-socket.js';
-import { tokenMatches } from './secrets.js';
+import { presentedToken, tokenMatches } from './secrets.js';
 import type { JobState } from './status.js';
 import { describeSession, IN_RING, type WorkerSession } from './worker-session.js';
+
+/**
+ * The largest WebSocket message a connection may send before it is admitted: one frame
+ * with the largest header and no payload (a join is a few hundred bytes).
+ */
+export const PRE_ADMISSION_MAX_PAYLOAD = FRAME_PREFIX_BYTES + DEFAULT_FRAME_LIMITS.maxHeaderBytes;
+/** The largest message an admitted worker may send: a frame with the largest header and payload. */
+export const ADMITTED_MAX_PAYLOAD = FRAME_PREFIX_BYTES + DEFAULT_FRAME_LIMITS.maxHeaderBytes + DEFAULT_FRAME_LIMITS.maxPayloadBytes;
+
+/**
+ * Raises one connection's message limit once it is admitted. `ws` has one maxPayload per
+ * server, but each connection's Receiver keeps its own copy (`_maxPayload`), checked
+ * against every frame's length field as soon as the frame header is read, before any of
+ * the payload is buffered. So the server is made with the small pre-admission limit, and
+ * an admitted connection's receiver gets the large one. A size check in the 'message'
+ * handler would come too late (ws has already buffered the whole message). This touches
+ * a private field: if a ws upgrade renames it, we fail loudly here (admitted workers
+ * could not send big frames), never silently let strangers send big ones.
+ */
+function allowLargeMessages(ws: WebSocket, maxPayload: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } | null })._receiver;
+  if (receiver === undefined || receiver === null || typeof receiver._maxPayload !== 'number') {
+    throw new CoordinatorError(
+      'COORD_ERR_WS_INTERNALS',
+      'this version of ws keeps no per-connection maxPayload; the coordinator cannot raise an admitted worker\'s message limit',
+    );
+  }
+  receiver._maxPayload = maxPayload;
+}
+
+/** Answers an upgrade without a WebSocket and closes the connection once the answer is out. */
+function refuseUpgrade(socket: Duplex, status: string): void {
+  socket.once('finish', () => socket.destroy());
+  socket.once('error', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
 
 /** A reason short enough for a frame's string field and a log line (it may quote what a peer sent). */
 function clip(text: string, max = 500): string {
@@ -24,6 +61,8 @@ export interface WorkerSessionsOptions {
   handshakeTimeoutMs: number;
   /** Open WebSocket connections at most (joined or not). */
   maxConnections: number;
+  /** Open connections not yet admitted at most (each has the token: strangers never get a socket). Default 64. */
+  maxPending?: number;
   heartbeatMs: number;
   heartbeatTimeoutMs: number;
   log: CoordinatorLog;
@@ -50,7 +89,8 @@ export interface WorkerSessionsHandlers {
  */
 export class WorkerSessions {
   private readonly sessions = new Map<string, WorkerSession>();
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: DEFAULT_FRAME_LIMITS.maxPayloadBytes + DEFAULT_FRAME_LIMITS.maxHeaderBytes + 8 });
+  // Every connection starts with the small limit; admission raises it (allowLargeMessages).
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: PRE_ADMISSION_MAX_PAYLOAD, perMessageDeflate: false });
   private nextSession = 1;
 
   constructor(
@@ -86,11 +126,17 @@ export class WorkerSessions {
     this.sessions.delete(session.id);
   }
 
+  /**
+   * The token is checked here, before a WebSocket exists: a client without it is answered
+   * 401 and never holds a socket, a buffer or a session (the join's token is checked again).
+   */
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const open = this.all().filter((s) => s.state !== 'closed').length;
-    if (open >= this.options.maxConnections) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
-      return;
+    socket.on('error', () => socket.destroy());
+    const token = presentedToken(request.headers);
+    if (token === undefined || !tokenMatches(token, this.options.token)) return refuseUpgrade(socket, '401 Unauthorized');
+    const open = this.all().filter((s) => s.state !== 'closed');
+    if (open.length >= this.options.maxConnections || open.filter((s) => s.state === 'joining').length >= (this.options.maxPending ?? 64)) {
+      return refuseUpgrade(socket, '503 Service Unavailable');
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
   }
@@ -151,6 +197,7 @@ export class WorkerSessions {
     if (inJob >= o.workers || state === 'finished' || state === 'failed') {
       return this.refuse(session, 'COORD_ERR_JOB_FULL', `job ${o.jobId} already has its ${o.workers} worker(s)`);
     }
+    allowLargeMessages(session.socket.ws, ADMITTED_MAX_PAYLOAD);
     session.join = message;
     session.state = 'joined';
     session.stopHeartbeat = startHeartbeat(session.socket.ws, { intervalMs: o.heartbeatMs, timeoutMs: o.heartbeatTimeoutMs }, (silentMs) =>

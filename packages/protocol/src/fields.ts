@@ -1,5 +1,6 @@
 import { protocolError } from './errors.js';
 import { MAX_STRING_LENGTH } from './limits.js';
+import { previewValue } from './preview.js';
 
 /** A decoded msgpack map, before validation. */
 export type Fields = Readonly<Record<string, unknown>>;
@@ -9,7 +10,7 @@ export type Fields = Readonly<Record<string, unknown>>;
 /** Unknown keys are refused rather than ignored: a new field means a new version. */
 export function only(h: Fields, keys: readonly string[]): void {
   for (const k of Object.keys(h)) {
-    if (!keys.includes(k)) throw protocolError('PROTOCOL_ERR_FIELD', `unexpected field ${JSON.stringify(k).slice(0, 64)} in ${String(h['t'])}`);
+    if (!keys.includes(k)) throw protocolError('PROTOCOL_ERR_FIELD', `unexpected field ${previewValue(k, 64)} in ${previewValue(h['t'], 32)}`);
   }
 }
 

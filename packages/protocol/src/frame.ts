@@ -1,6 +1,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { protocolError } from './errors.js';
 import { DEFAULT_FRAME_LIMITS } from './limits.js';
+import { scanMsgpack } from './msgpack-scan.js';
 import type { FrameLimits } from './limits.js';
 import type { Message } from './messages.js';
 import { validateMessage } from './validate.js';
@@ -17,10 +18,36 @@ import { validateMessage } from './validate.js';
  */
 export const FRAME_PREFIX_BYTES = 8;
 
-// Plain maps both ways: records (msgpackr's structure extension) would let a peer make
-// us keep per-connection structure state.
-const packr = new Packr({ useRecords: false });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+/**
+ * The one msgpack encoder and decoder of every frame (coordinator, worker, peer links).
+ * Headers are plain maps of plain values; every option below keeps them that way.
+ * - useRecords: false: no record structures (msgpackr's own extension), which would let
+ *   a peer make us keep per-connection structure state; records are refused by the scan
+ *   as well, since msgpackr reads a record definition (fixext 0x72) even with this off.
+ * - encodeUndefinedAsNil (encoder): an undefined field is written as nil, not as the
+ *   undefined extension, so our own frames never carry an ext the scan would refuse
+ *   (validators treat nil and absent alike).
+ * - structuredClone: false: msgpackr refuses its shared-reference extensions (0x69 id,
+ *   0x70 pointer); with them a 400-byte frame decodes to a DAG that reuses one object
+ *   exponentially often. The scan refuses them first; this is the second lock.
+ * - moreTypes: false, bundleStrings: false, sequential: false: no extra types, no
+ *   bundled strings (ext 0x62), no structures carried across messages.
+ * - mapsAsObjects: true: maps become plain objects for the validators, who copy only
+ *   the fields they know into a fresh object.
+ * - int64AsType 'number': 64-bit integers become numbers (validators check ranges), not BigInts.
+ * msgpackr's extensions are module-global (any code may add one), which is why
+ * `decodeHeader` scans the bytes itself and refuses every ext before msgpackr runs.
+ */
+const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, moreTypes: false, bundleStrings: false, structuredClone: false });
+const unpackr = new Unpackr({
+  useRecords: false,
+  structuredClone: false,
+  moreTypes: false,
+  bundleStrings: false,
+  sequential: false,
+  mapsAsObjects: true,
+  int64AsType: 'number',
+});
 
 export interface EncodedFrame {
   /** Prefix and header, one small buffer. */
@@ -59,8 +86,13 @@ export function encodeFrameBytes(message: Message, payload?: Uint8Array, limits?
   return Buffer.concat([head, body]);
 }
 
-/** Decodes and validates one header (the bytes between the prefix and the payload). */
+/**
+ * Decodes and validates one header (the bytes between the prefix and the payload). The
+ * only way bytes from the network become a value: the scan bounds the structure first
+ * (no extensions, no lying lengths, bounded depth and count), then msgpackr builds it.
+ */
 export function decodeHeader(bytes: Uint8Array, payloadBytes: number): Message {
+  scanMsgpack(bytes);
   let decoded: unknown;
   try {
     decoded = unpackr.unpack(bytes);

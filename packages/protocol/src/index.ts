@@ -17,6 +17,9 @@ export type {
   ByeMessage
 } from './messages.js';
 export { validateMessage } from './validate.js';
+export { previewValue } from './preview.js';
+export { scanMsgpack, DEFAULT_SCAN_LIMITS } from './msgpack-scan.js';
+export type { ScanLimits } from './msgpack-scan.js';
 export { FRAME_PREFIX_BYTES, encodeFrame, encodeFrameBytes, decodeHeader, decodeFrameBytes } from './frame.js';
 export type { EncodedFrame } from './frame.js';
 export { FrameDecoder } from './frame-decoder.js';

@@ -1,5 +1,6 @@
 import { BYTES_PER_ELEMENT, isDtype } from './dtypes.js';
 import { protocolError } from './errors.js';
+import { previewValue } from './preview.js';
 import { bin, int, list, only, str, type Fields } from './fields.js';
 import { JOB_VALIDATORS } from './validate-job.js';
 import { NONCE_BYTES, PAYLOAD_TYPES, PROOF_BYTES, PROTOCOL_VERSION } from './messages.js';
@@ -16,11 +17,11 @@ export function validateMessage(decoded: unknown, payloadBytes: number): Message
   }
   const h = decoded as Fields;
   if (h['v'] !== PROTOCOL_VERSION) {
-    throw protocolError('PROTOCOL_ERR_VERSION', `protocol version ${JSON.stringify(h['v'] ?? null).slice(0, 32)} is not ${PROTOCOL_VERSION}`);
+    throw protocolError('PROTOCOL_ERR_VERSION', `protocol version ${previewValue(h['v'], 32)} is not ${PROTOCOL_VERSION}`);
   }
   const t = h['t'];
   if (typeof t !== 'string' || !Object.hasOwn(VALIDATORS, t)) {
-    throw protocolError('PROTOCOL_ERR_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(String(t)).slice(0, 64)}`);
+    throw protocolError('PROTOCOL_ERR_UNKNOWN_TYPE', `unknown message type ${previewValue(t, 64)}`);
   }
   const type = t as MessageType;
   if (!PAYLOAD_TYPES.has(type) && payloadBytes !== 0) {
@@ -57,7 +58,7 @@ const VALIDATORS: { readonly [T in MessageType]: (h: Fields, payloadBytes: numbe
   data: (h, payloadBytes) => {
     only(h, ['v', 't', 'g', 's', 'i', 'off', 'n', 'dt']);
     const dt = h['dt'];
-    if (!isDtype(dt)) throw protocolError('PROTOCOL_ERR_DTYPE', `unknown dtype ${JSON.stringify(String(dt)).slice(0, 32)}`);
+    if (!isDtype(dt)) throw protocolError('PROTOCOL_ERR_DTYPE', `unknown dtype ${previewValue(dt, 32)}`);
     const n = int(h, 'n', 0, 0x7fffffff);
     if (n * BYTES_PER_ELEMENT[dt] !== payloadBytes) {
       throw protocolError('PROTOCOL_ERR_LENGTH', `data header says ${n} x ${dt} but ${payloadBytes} bytes followed`);

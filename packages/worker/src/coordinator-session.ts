@@ -88,7 +88,7 @@ export class CoordinatorSession {
           close: (code, reason) => this.fail(new WorkerError('WORKER_ERR_COORDINATOR_LOST', `the connection to the coordinator closed (${code}${reason ? `: ${reason}` : ''})`)),
         },
         (attempt, error) => o.log.warn({ attempt, error }, `coordinator not reachable yet (${error}); retrying`),
-        { ca: o.tlsCa },
+        { ca: o.tlsCa, token: o.token },
       );
       this.watchCoordinator(this.socket);
       const advertiseHost = o.advertiseHost ?? hostname();

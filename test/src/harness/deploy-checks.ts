@@ -125,10 +125,11 @@ export function serviceProblems(facts: DeployFacts): string[] {
   }
   const listen = Number(effective(coordinator.pods[0]?.process as ContainerProcess, '--port'));
   if (!(coordinator.container.ports ?? []).some((p) => p.containerPort === listen)) problems.push(`the coordinator listens on ${listen}, which its container does not declare`);
-  for (const [kind, probe] of [['readiness', coordinator.container.readinessProbe], ['liveness', coordinator.container.livenessProbe]] as const) {
+  // Liveness: the event loop answers (/healthz); readiness: the job makes progress (/readyz).
+  for (const [kind, probe, wanted] of [['readiness', coordinator.container.readinessProbe, '/readyz'], ['liveness', coordinator.container.livenessProbe, '/healthz']] as const) {
     if (probe?.httpGet === undefined) problems.push(`the coordinator has no ${kind} probe over HTTP`);
     else {
-      if (probe.httpGet.path !== '/healthz') problems.push(`the coordinator's ${kind} probe asks ${probe.httpGet.path}, not /healthz`);
+      if (probe.httpGet.path !== wanted) problems.push(`the coordinator's ${kind} probe asks ${probe.httpGet.path}, not ${wanted}`);
       if (containerPortOf(coordinator.container, probe.httpGet.port)?.containerPort !== listen) problems.push(`the coordinator's ${kind} probe port ${String(probe.httpGet.port)} is not the port it listens on (${listen})`);
     }
   }

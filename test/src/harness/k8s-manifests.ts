@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as batch from 'kubernetes-models/batch/v1';
 import * as core from 'kubernetes-models/v1';
+import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import type { IJob } from 'kubernetes-models/batch/v1';
 import type { IConfigMap, IPersistentVolumeClaim, ISecret, IService } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
@@ -32,11 +33,11 @@ interface ModelClass {
 }
 
 /**
- * The schema of every kind of the core, apps and batch groups, from kubernetes-models
+ * The schema of every kind of the core, apps, batch and networking groups, from kubernetes-models
  * (JSON schemas of the Kubernetes OpenAPI spec compiled to validators; works offline).
  */
 const MODELS = new Map<string, ModelClass>();
-for (const group of [core, apps, batch] as Record<string, unknown>[]) {
+for (const group of [core, apps, batch, networking] as Record<string, unknown>[]) {
   for (const value of Object.values(group)) {
     const model = value as Partial<ModelClass>;
     if (typeof value === 'function' && typeof model.apiVersion === 'string' && typeof model.kind === 'string') {

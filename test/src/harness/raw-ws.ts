@@ -113,8 +113,9 @@ function parseServerFrames(buffer: Buffer, into: Parsed, partial: Buffer[]): Buf
  * Connects, upgrades, writes `bytes` (raw bytes after the upgrade, typically made with
  * `wsFrame`) in one write, and collects the answer until the connection closes or
  * `timeoutMs` passes. Answers the server's close frame as a polite client would.
+ * `token`: sent in the upgrade (the coordinator answers 401 without it).
  */
-export function wsExchange(options: { host: string; port: number; bytes: Uint8Array; timeoutMs: number }): Promise<WsOutcome> {
+export function wsExchange(options: { host: string; port: number; bytes: Uint8Array; timeoutMs: number; token?: string }): Promise<WsOutcome> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: options.host, port: options.port });
     const parsed: Parsed = { messages: [], closeCode: undefined, sawClose: false };
@@ -131,7 +132,7 @@ export function wsExchange(options: { host: string; port: number; bytes: Uint8Ar
     socket.setNoDelay(true);
     socket.on('connect', () => {
       const key = randomBytes(16).toString('base64');
-      socket.write(`GET / HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      socket.write(`GET / HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${options.token === undefined ? '' : `Authorization: Bearer ${options.token}\r\n`}\r\n`);
     });
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);

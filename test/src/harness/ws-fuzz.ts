@@ -27,6 +27,13 @@ export const WS_REFUSAL_CODES: readonly number[] = [1002, 1007, 1009];
 
 /** The coordinator's own WebSocket message limit: header limit + payload limit + prefix. */
 const WS_MAX_PAYLOAD = 256 * 1024 * 1024 + 16 * 1024 + 8;
+/** Before a connection is admitted its messages may be at most one header-only frame; a bigger one is closed 1009. */
+const PRE_ADMISSION_MAX_PAYLOAD = 16 * 1024 + 8;
+
+/** A case whose first message is past the pre-admission limit is closed by the WebSocket layer (1009), not refused. */
+function sized(c: WsCase, firstMessageBytes: number): WsCase {
+  return c.expect === 'refuse' && firstMessageBytes > PRE_ADMISSION_MAX_PAYLOAD ? { ...c, label: `too-big/${c.label}`, expect: 'ws-close' } : c;
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -77,21 +84,21 @@ export function wsCases(prng: Prng, count: number, join: { wrongToken: string; r
     const roll = prng.next();
     const bad = badFrame(prng, samples);
     if (roll < 0.8) {
-      cases.push({ index, label: bad.label, bytes: binary(bad.bytes), frames: 1, expect: 'refuse' });
+      cases.push(sized({ index, label: bad.label, bytes: binary(bad.bytes), frames: 1, expect: 'refuse' }, bad.bytes.length));
     } else if (roll < 0.84) {
-      cases.push({ index, label: `fragmented/${bad.label}`, bytes: fragmented(prng, bad.bytes), frames: 1, expect: 'refuse' });
+      cases.push(sized({ index, label: `fragmented/${bad.label}`, bytes: fragmented(prng, bad.bytes), frames: 1, expect: 'refuse' }, bad.bytes.length));
     } else if (roll < 0.88) {
       const text = prng.chance(0.3) ? Buffer.from(JSON.stringify({ v: 1, t: 'join', token: join.wrongToken })) : bad.bytes;
-      cases.push({ index, label: `text/${bad.label}`, bytes: wsFrame({ opcode: OPCODE.text, payload: text }), frames: 1, expect: isUtf8(text) ? 'refuse' : 'ws-close' });
+      cases.push(sized({ index, label: `text/${bad.label}`, bytes: wsFrame({ opcode: OPCODE.text, payload: text }), frames: 1, expect: isUtf8(text) ? 'refuse' : 'ws-close' }, text.length));
     } else if (roll < 0.9) {
-      cases.push({ index, label: `after-ping/${bad.label}`, bytes: Buffer.concat([wsFrame({ opcode: OPCODE.ping, payload: prng.bytes(8) }), binary(bad.bytes)]), frames: 1, expect: 'refuse' });
+      cases.push(sized({ index, label: `after-ping/${bad.label}`, bytes: Buffer.concat([wsFrame({ opcode: OPCODE.ping, payload: prng.bytes(8) }), binary(bad.bytes)]), frames: 1, expect: 'refuse' }, bad.bytes.length));
     } else if (roll < 0.93) {
       // Frames behind a bad one, in the same write: whatever they are, only the first is answered.
       const more = Array.from({ length: prng.range(1, 4) }, () => {
         const s = prng.pick(samples);
         return prng.chance(0.5) ? encodeFrameBytes(s.message, s.payload) : badFrame(prng, samples).bytes;
       });
-      cases.push({ index, label: `pipelined/${bad.label}+${more.length}`, bytes: Buffer.concat([bad.bytes, ...more].map(binary)), frames: 1 + more.length, expect: 'refuse' });
+      cases.push(sized({ index, label: `pipelined/${bad.label}+${more.length}`, bytes: Buffer.concat([bad.bytes, ...more].map(binary)), frames: 1 + more.length, expect: 'refuse' }, bad.bytes.length));
     } else if (roll < 0.94) {
       const jobId = prng.chance(0.8) ? join.otherJobId : 'j'.repeat(prng.range(900, 1024));
       const frame = encodeFrameBytes({ v: 1, t: 'join', token: join.rightToken, jobId, host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
@@ -158,7 +165,7 @@ export function judge(c: WsCase, o: WsOutcome): { key: string; bucket: 'answered
  * Runs `cases` against host:port, `concurrency` connections at a time (well under the
  * coordinator's limit of 256 open connections), each allowed `timeoutMs`.
  */
-export async function runWsFuzz(target: { host: string; port: number }, cases: readonly WsCase[], options: { concurrency: number; timeoutMs: number; onCase?: (done: number) => void }): Promise<WsFuzzTally> {
+export async function runWsFuzz(target: { host: string; port: number; token?: string }, cases: readonly WsCase[], options: { concurrency: number; timeoutMs: number; onCase?: (done: number) => void }): Promise<WsFuzzTally> {
   const tally: WsFuzzTally = { connections: 0, frames: 0, answered: {}, wsClosed: {}, closes: 0, failures: [], durationMs: 0 };
   const started = Date.now();
   let next = 0;
@@ -166,7 +173,7 @@ export async function runWsFuzz(target: { host: string; port: number }, cases: r
     for (;;) {
       const c = cases[next++];
       if (c === undefined) return;
-      const outcome = await wsExchange({ host: target.host, port: target.port, bytes: c.bytes, timeoutMs: options.timeoutMs });
+      const outcome = await wsExchange({ host: target.host, port: target.port, bytes: c.bytes, timeoutMs: options.timeoutMs, ...(target.token === undefined ? {} : { token: target.token }) });
       tally.connections++;
       tally.frames += c.frames;
       if (outcome.closeCode !== undefined && outcome.closed) tally.closes++;
