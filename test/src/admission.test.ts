@@ -81,7 +81,7 @@ test('a wrong token, another job\'s worker, a peer without the job secret and a 
 
   j.startWorker(1);
   await until('training', async () => (await jobState(j.port)).state === 'training', 90_000);
-  const join = encodeFrameBytes({ v: 1, t: 'join', token: 'the-right-token', jobId: JOB_ID, host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
+  const join = encodeFrameBytes({ v: 2, t: 'join', token: 'the-right-token', jobId: JOB_ID, host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
   const full = await wsExchange({ host: '127.0.0.1', port: j.port, bytes: wsFrame({ opcode: OPCODE.binary, payload: join }), timeoutMs: 10_000, token: 'the-right-token' });
   const answer = full.messages[0] === undefined ? undefined : decodeFrameBytes(full.messages[0]).message;
   assert.equal(answer?.t === 'refuse' ? answer.code : `no refusal (${answer?.t ?? 'nothing'})`, 'COORD_ERR_JOB_FULL');

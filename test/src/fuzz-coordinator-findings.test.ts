@@ -47,7 +47,7 @@ test('a header whose version is a long string is refused with PROTOCOL_ERR_VERSI
 
 test('frames behind a refused frame on the same connection are ignored: a fail frame from a connection that never joined does not fail the job', async () => {
   const j = await waitingCoordinator('pipelined-fail');
-  const fail = encodeFrameBytes({ v: 1, t: 'fail', code: 'FUZZ', reason: 'a stranger says the job failed', rank: -1 });
+  const fail = encodeFrameBytes({ v: 2, t: 'fail', code: 'FUZZ', reason: 'a stranger says the job failed', rank: -1 });
   // Both messages in one write: the second is read before the refusal's close completes.
   const bytes = Buffer.concat([wsFrame({ opcode: OPCODE.binary, payload: Buffer.from('not a frame') }), wsFrame({ opcode: OPCODE.binary, payload: fail })]);
   const outcome = await wsExchange({ host: '127.0.0.1', port: j.port, bytes, timeoutMs: 10_000, token: 'the-right-token' });
@@ -60,7 +60,7 @@ test('frames behind a refused frame on the same connection are ignored: a fail f
 test('a join naming another job by a long id is refused with COORD_ERR_WRONG_JOB', async () => {
   const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'the-right-token', workers: 1, config, outDir: path.join(dir, 'long-job-id'), jobId: 'findings-job' });
   try {
-    const join = encodeFrameBytes({ v: 1, t: 'join', token: 'the-right-token', jobId: 'j'.repeat(1000), host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
+    const join = encodeFrameBytes({ v: 2, t: 'join', token: 'the-right-token', jobId: 'j'.repeat(1000), host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
     const outcome = await wsExchange({ host: '127.0.0.1', port: coordinator.port, bytes: wsFrame({ opcode: OPCODE.binary, payload: join }), timeoutMs: 10_000, token: 'the-right-token' });
     const answer = answerOf(outcome.messages);
     assert.equal(answer?.t, 'refuse');
@@ -72,7 +72,7 @@ test('a join naming another job by a long id is refused with COORD_ERR_WRONG_JOB
 
 test('a joined worker that sends a bad frame before the job starts is dropped like one that leaves; the job goes on waiting', async () => {
   const j = await waitingCoordinator('joined-then-bad');
-  const join = encodeFrameBytes({ v: 1, t: 'join', token: 'the-right-token', jobId: '', host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
+  const join = encodeFrameBytes({ v: 2, t: 'join', token: 'the-right-token', jobId: '', host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
   const bytes = Buffer.concat([wsFrame({ opcode: OPCODE.binary, payload: join }), wsFrame({ opcode: OPCODE.binary, payload: Buffer.from('garbage') })]);
   const outcome = await wsExchange({ host: '127.0.0.1', port: j.port, bytes, timeoutMs: 10_000, token: 'the-right-token' });
   await new Promise((resolve) => setTimeout(resolve, 500));

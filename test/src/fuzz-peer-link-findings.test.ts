@@ -21,7 +21,7 @@ async function pair(connectTimeoutMs: number): Promise<{ port0: number; connect:
 }
 
 function hello(group: string, from: number, to: number): Buffer {
-  return encodeFrameBytes({ v: 1, t: 'hello', group, from, to, size: 2, localSizes: [1, 1], nonce: new Uint8Array(NONCE_BYTES) });
+  return encodeFrameBytes({ v: 2, t: 'hello', group, from, to, size: 2, localSizes: [1, 1], nonce: new Uint8Array(NONCE_BYTES) });
 }
 
 test('a hello naming another group by a long name is refused with an abort COLL_ERR_CONFIG, as any other wrong group', async () => {

@@ -111,7 +111,7 @@ test('a hostile client cannot end, stall or bloat the coordinator while a 2-work
     phasesDone++;
 
     // 2. Upgrades without the token, or with a wrong one: 401, never a WebSocket.
-    const join = encodeFrameBytes({ v: 1, t: 'join', token: TOKEN, jobId: 'hostile-job', host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
+    const join = encodeFrameBytes({ v: 2, t: 'join', token: TOKEN, jobId: 'hostile-job', host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
     const strangers = Array.from({ length: 150 }, (_, i) => (i % 3 === 0 ? undefined : i % 3 === 1 ? `wrong-${prng.int(1e9)}` : `${TOKEN}x`));
     await lanes(strangers, 32, async (token) => {
       const o = await wsExchange({ host: '127.0.0.1', port, bytes: wsFrame({ opcode: OPCODE.binary, payload: join }), timeoutMs: 10_000, ...(token === undefined ? {} : { token }) });
@@ -126,7 +126,7 @@ test('a hostile client cannot end, stall or bloat the coordinator while a 2-work
       const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
       s.on('error', () => resolve(s));
     })));
-    const other = encodeFrameBytes({ v: 1, t: 'join', token: TOKEN, jobId: 'another-job', host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
+    const other = encodeFrameBytes({ v: 2, t: 'join', token: TOKEN, jobId: 'another-job', host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
     const inside = await wsExchange({ host: '127.0.0.1', port, bytes: wsFrame({ opcode: OPCODE.binary, payload: other }), timeoutMs: 10_000, token: TOKEN });
     if (answerCode(inside) !== 'COORD_ERR_WRONG_JOB') problems.push(`a client with the token, among 300 idle strangers: ${answerCode(inside)}`);
     idle.forEach((s) => s.destroy());

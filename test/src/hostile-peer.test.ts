@@ -55,12 +55,12 @@ async function pair(t: TestContext, handshakeTimeoutMs = HANDSHAKE_MS): Promise<
 }
 
 function hello(prng: Prng, from: number, to: number): Buffer {
-  return encodeFrameBytes({ v: 1, t: 'hello', group: GROUP, from, to, size: 2, localSizes: [1, 1], nonce: prng.bytes(NONCE_BYTES) });
+  return encodeFrameBytes({ v: 2, t: 'hello', group: GROUP, from, to, size: 2, localSizes: [1, 1], nonce: prng.bytes(NONCE_BYTES) });
 }
 
 /** A data frame's prefix and header declaring `payloadBytes`, with none of them sent. */
 function declaredData(payloadBytes: number): Buffer {
-  const message: Message = { v: 1, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: payloadBytes / 4, dt: 'float32' };
+  const message: Message = { v: 2, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: payloadBytes / 4, dt: 'float32' };
   const header = new Packr({ useRecords: false }).pack(message);
   const prefix = Buffer.alloc(FRAME_PREFIX_BYTES);
   prefix.writeUInt32LE(header.byteLength, 0);
@@ -112,7 +112,7 @@ test('silent and half-done handshakes are dropped at the per-connection deadline
     // Half a prefix, a hello and nothing more, a hello and half an auth frame.
     ...idleSockets(port, 1, good.subarray(0, prng.range(1, FRAME_PREFIX_BYTES - 1))),
     ...idleSockets(port, 1, good),
-    ...idleSockets(port, 1, Buffer.concat([good, encodeFrameBytes({ v: 1, t: 'auth', proof: prng.bytes(32) }).subarray(0, prng.range(1, 20))])),
+    ...idleSockets(port, 1, Buffer.concat([good, encodeFrameBytes({ v: 2, t: 'auth', proof: prng.bytes(32) }).subarray(0, prng.range(1, 20))])),
   ];
   const closedMs = await Promise.all(strangers);
   t.diagnostic(`closed after ${closedMs.join(', ')} ms`);
@@ -161,10 +161,10 @@ test('ready first, data first, and a huge frame declared before the proof are cl
   const port = ports[0] as number;
   const huge = 256 * 1024 * 1024;
   const cases: Array<[string, Buffer]> = [
-    ['ready, then a data frame declaring 256 MiB', Buffer.concat([encodeFrameBytes({ v: 1, t: 'ready' }), declaredData(huge)])],
-    ['a data frame first', encodeFrameBytes({ v: 1, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: 4, dt: 'float32' }, prng.bytes(16))],
+    ['ready, then a data frame declaring 256 MiB', Buffer.concat([encodeFrameBytes({ v: 2, t: 'ready' }), declaredData(huge)])],
+    ['a data frame first', encodeFrameBytes({ v: 2, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: 4, dt: 'float32' }, prng.bytes(16))],
     ['hello, then a data frame declaring 256 MiB', Buffer.concat([hello(prng, 1, 0), declaredData(huge)])],
-    ['ready first', encodeFrameBytes({ v: 1, t: 'ready' })],
+    ['ready first', encodeFrameBytes({ v: 2, t: 'ready' })],
   ];
   for (const [label, bytes] of cases) {
     const before = process.memoryUsage().arrayBuffers;

@@ -15,9 +15,9 @@ function codeOf(fn: () => void): string {
   return 'no error';
 }
 
-const hello: Message = { v: 1, t: 'hello', group: 'g', from: 0, to: 1, size: 2, localSizes: [1, 1], nonce: new Uint8Array(NONCE_BYTES) };
-const auth: Message = { v: 1, t: 'auth', proof: new Uint8Array(32) };
-const ready = encodeFrameBytes({ v: 1, t: 'ready' });
+const hello: Message = { v: 2, t: 'hello', group: 'g', from: 0, to: 1, size: 2, localSizes: [1, 1], nonce: new Uint8Array(NONCE_BYTES) };
+const auth: Message = { v: 2, t: 'auth', proof: new Uint8Array(32) };
+const ready = encodeFrameBytes({ v: 2, t: 'ready' });
 
 test('a ready before the proofs were checked is a protocol error and the link stays down', () => {
   for (const before of [[], [hello], [hello, auth]]) {
@@ -33,7 +33,7 @@ test('a ready once armed switches the receive side to tagged frames in the same 
   c.decoder.push(Buffer.concat([encodeFrameBytes(hello), encodeFrameBytes(auth)]));
   c.armReady(deriveLinkKeys(Buffer.from('s'), 'g', 1, 0, randomBytes(32), randomBytes(32)));
   // ready, then an untagged bye in the same chunk: the bye is read as tagged and its missing tag never verifies.
-  const sameRead = Buffer.concat([ready, encodeFrameBytes({ v: 1, t: 'bye' }), Buffer.alloc(16)]);
+  const sameRead = Buffer.concat([ready, encodeFrameBytes({ v: 2, t: 'bye' }), Buffer.alloc(16)]);
   assert.equal(codeOf(() => c.decoder.push(sameRead)), 'COLL_ERR_MAC');
   assert.equal(c.up, true);
 });
@@ -43,6 +43,6 @@ test('a second hello, an auth before hello, and data before the handshake are re
   twice.decoder.push(encodeFrameBytes(hello));
   assert.equal(codeOf(() => twice.decoder.push(encodeFrameBytes(hello))), 'COLL_ERR_PROTOCOL');
   assert.equal(codeOf(() => new Connection(0).decoder.push(encodeFrameBytes(auth))), 'COLL_ERR_PROTOCOL');
-  const data = encodeFrameBytes({ v: 1, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: 0, dt: 'float32' });
+  const data = encodeFrameBytes({ v: 2, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: 0, dt: 'float32' });
   assert.equal(codeOf(() => new Connection(0).decoder.push(data)), 'COLL_ERR_PROTOCOL');
 });

@@ -1,4 +1,4 @@
-import type { DataMessage } from '@tfjs-ddp/protocol';
+import { PROTOCOL_VERSION, type DataMessage } from '@tfjs-ddp/protocol';
 import { collectiveError } from './errors.js';
 import type { CollectiveError } from './errors.js';
 import { Inbox } from './inbox.js';
@@ -28,7 +28,7 @@ export class FakeLink implements Link {
     if (this.failure) return Promise.reject(this.failure);
     const remote = this.remote;
     if (remote === undefined) return Promise.reject(collectiveError('COLL_ERR_PEER_LOST', 'fake link not connected', this.peer));
-    const message: DataMessage = { v: 1, t: 'data', g: tag.group, s: tag.seq, i: tag.tag, off: tag.offset, n: tag.count, dt: 'float32' };
+    const message: DataMessage = { v: PROTOCOL_VERSION, t: 'data', g: tag.group, s: tag.seq, i: tag.tag, off: tag.offset, n: tag.count, dt: 'float32' };
     const payload = new Uint8Array(data.slice().buffer);
     // Deliveries are chained so they stay in send order (a link is a FIFO) even with
     // random delays.

@@ -6,7 +6,7 @@ import { allocReduceBuffer } from './reduce-engine.js';
 import { inputFor } from './testing.js';
 
 const tag = { group: 'g', seq: 0, tag: 0, offset: 0, count: 5000 };
-const message: DataMessage = { v: 1, t: 'data', g: 'g', s: 0, i: 0, off: 0, n: 5000, dt: 'float32' };
+const message: DataMessage = { v: 2, t: 'data', g: 'g', s: 0, i: 0, off: 0, n: 5000, dt: 'float32' };
 const noFlow = { pause: () => undefined, resume: () => undefined };
 
 function expectedSum(a: Float32Array, b: Float32Array): Float32Array {

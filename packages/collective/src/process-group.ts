@@ -1,4 +1,4 @@
-import type { FrameLimits, Message } from '@tfjs-ddp/protocol';
+import { PROTOCOL_VERSION, type FrameLimits, type Message } from '@tfjs-ddp/protocol';
 import type { AsyncCommunicator } from './communicator.js';
 import { collectiveError, isCollectiveErrorCode } from './errors.js';
 import type { CollectiveError } from './errors.js';
@@ -192,7 +192,7 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
     if (this.failed) return;
     clearTimeout(this.lossTimer);
     this.failed = err;
-    const notice: Message = { v: 1, t: 'abort', code: err.code, rank: err.peer ?? this.rank, reason: err.message.slice(0, 500) };
+    const notice: Message = { v: PROTOCOL_VERSION, t: 'abort', code: err.code, rank: err.peer ?? this.rank, reason: err.message.slice(0, 500) };
     for (const link of this.links.values()) {
       link.sendControl(notice);
       link.destroy(collectiveError('COLL_ERR_ABORTED', `group failed: ${err.message}`, err.peer));

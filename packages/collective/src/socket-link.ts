@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
-import { encodeFrame } from '@tfjs-ddp/protocol';
-import type { Message } from '@tfjs-ddp/protocol';
+import { encodeFrame, PROTOCOL_VERSION, type Message } from '@tfjs-ddp/protocol';
 import type { Connection } from './connection.js';
 import { collectiveError } from './errors.js';
 import type { CollectiveError } from './errors.js';
@@ -56,7 +55,7 @@ export class SocketLink implements Link {
     const socket = this.tx.socket;
     if (this.failure || !socket) return Promise.reject(this.failure ?? collectiveError('COLL_ERR_PEER_LOST', 'no connection', this.peer));
     const { head, payload } = encodeFrame(
-      { v: 1, t: 'data', g: tag.group, s: tag.seq, i: tag.tag, off: tag.offset, n: tag.count, dt: 'float32' },
+      { v: PROTOCOL_VERSION, t: 'data', g: tag.group, s: tag.seq, i: tag.tag, off: tag.offset, n: tag.count, dt: 'float32' },
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     );
     return new Promise<void>((resolve, reject) => {
@@ -84,7 +83,7 @@ export class SocketLink implements Link {
 
   /** Orderly close: the peer learns it was on purpose (`bye`). */
   close(): void {
-    if (!this.failure) this.tx.sendControl({ v: 1, t: 'bye' });
+    if (!this.failure) this.tx.sendControl({ v: PROTOCOL_VERSION, t: 'bye' });
     this.tx.close();
     this.rx.close();
   }

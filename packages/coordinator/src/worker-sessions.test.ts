@@ -108,9 +108,9 @@ test('before admission a message past one header-only frame is closed 1009; afte
     stranger.send(Buffer.alloc(PRE_ADMISSION_MAX_PAYLOAD + 1));
     assert.equal(await closed, 1009);
     const worker = await open();
-    worker.send(encodeFrameBytes({ v: 1, t: 'join', token: 't', jobId: '', host: 'h', peerPort: 1, threads: 1, backend: 'wasm', pid: 1 }));
+    worker.send(encodeFrameBytes({ v: 2, t: 'join', token: 't', jobId: '', host: 'h', peerPort: 1, threads: 1, backend: 'wasm', pid: 1 }));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    worker.send(encodeFrameBytes({ v: 1, t: 'state', step: 1 }, new Uint8Array(1 << 20)));
+    worker.send(encodeFrameBytes({ v: 2, t: 'state', step: 1 }, new Uint8Array(1 << 20)));
     for (const deadline = Date.now() + 5000; received.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(received, [1 << 20]);
     worker.terminate();

@@ -22,7 +22,7 @@ function collector(target?: Uint8Array): { sink: FrameSink; frames: Array<[Messa
 }
 
 function dataMessage(n: number): DataMessage {
-  return { v: 1, t: 'data', g: 'world', s: 1, i: 0, off: 0, n, dt: 'float32' };
+  return { v: 2, t: 'data', g: 'world', s: 1, i: 0, off: 0, n, dt: 'float32' };
 }
 
 function errCode(fn: () => void): string {
@@ -37,10 +37,10 @@ function errCode(fn: () => void): string {
 test('frames split at every byte boundary decode to the same messages and payloads', () => {
   const payload = Float32Array.from({ length: 37 }, (_, i) => i * 0.5 - 3);
   const stream = Buffer.concat([
-    encodeFrameBytes({ v: 1, t: 'ready' }),
+    encodeFrameBytes({ v: 2, t: 'ready' }),
     encodeFrameBytes(dataMessage(37), bytesOf(payload)),
     encodeFrameBytes(dataMessage(0), new Uint8Array(0)),
-    encodeFrameBytes({ v: 1, t: 'bye' })
+    encodeFrameBytes({ v: 2, t: 'bye' })
   ]);
   for (const piece of [1, 3, 7, 64, stream.byteLength]) {
     const { sink, frames } = collector();
@@ -99,7 +99,7 @@ test('a decoder that failed refuses further bytes', () => {
   const bad = Buffer.concat([Buffer.alloc(FRAME_PREFIX_BYTES), Buffer.from([0xd9, 0x05, 0x61])]);
   bad.writeUInt32LE(3, 0);
   assert.equal(errCode(() => decoder.push(bad)), 'PROTOCOL_ERR_DECODE');
-  assert.equal(errCode(() => decoder.push(encodeFrameBytes({ v: 1, t: 'bye' }))), 'PROTOCOL_ERR_DECODE');
+  assert.equal(errCode(() => decoder.push(encodeFrameBytes({ v: 2, t: 'bye' }))), 'PROTOCOL_ERR_DECODE');
 });
 
 test('a payload consumer gets the bytes as they arrive, without a copy by the decoder', () => {
@@ -160,7 +160,7 @@ test('a reader that reads in place (onread) lands payload bytes straight in the 
 test('limits set between frames apply from the next prefix: a payload over them is refused before any allocation', () => {
   const { sink, frames } = collector();
   const decoder = new FrameDecoder(sink, { maxHeaderBytes: 1024, maxPayloadBytes: 0 });
-  decoder.push(encodeFrameBytes({ v: 1, t: 'ready' }));
+  decoder.push(encodeFrameBytes({ v: 2, t: 'ready' }));
   assert.equal(frames.length, 1);
   // Only the prefix of a frame declaring 64 MiB: refused on its 8 bytes.
   const prefix = Buffer.alloc(FRAME_PREFIX_BYTES);
@@ -189,7 +189,7 @@ test('with an authenticator, each frame is delivered only after its tag verifies
   const tagged = (bytes: Buffer): Buffer => Buffer.concat([bytes, Buffer.from([bytes.reduce((a, x) => (a + x) & 0xff, 0)])]);
   const payload = Float32Array.from({ length: 33 }, (_, i) => i);
   const one = tagged(encodeFrameBytes(dataMessage(33), new Uint8Array(payload.buffer)));
-  const two = tagged(encodeFrameBytes({ v: 1, t: 'bye' }));
+  const two = tagged(encodeFrameBytes({ v: 2, t: 'bye' }));
   const { sink, frames } = collector();
   const decoder = new FrameDecoder(sink);
   decoder.authenticate(auth);

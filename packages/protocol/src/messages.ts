@@ -8,7 +8,7 @@ import { JOB_PAYLOAD_TYPES, type JobMessage } from './job-messages.js';
  * add its interface here, add it to `Message`, and add its validator to the table in
  * `validate.ts` — the compiler then insists the table is complete.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Length of the random nonces exchanged in the peer handshake. */
 export const NONCE_BYTES = 32;

@@ -7,7 +7,7 @@ import { scanMsgpack } from './msgpack-scan.js';
 import { previewValue } from './preview.js';
 
 /** Structure-aware msgpack fuzz at the one decoder every frame goes through (issue 13 item 3). */
-const JOIN = { v: 1, t: 'join', token: 't', jobId: '', host: 'h', peerPort: 1, threads: 1, backend: 'auto', pid: 1 };
+const JOIN = { v: 2, t: 'join', token: 't', jobId: '', host: 'h', peerPort: 1, threads: 1, backend: 'auto', pid: 1 };
 const SEED = Number(process.env['TFJS_DDP_FUZZ_SEED'] ?? (Date.now() % 0xffffffff));
 
 function refusedAsDecode(bytes: Uint8Array, what: string): void {
@@ -18,7 +18,7 @@ function refusedAsDecode(bytes: Uint8Array, what: string): void {
 
 /** `{v:1, t:'join', x: <value>}` with the value's bytes given raw. */
 function withValue(raw: Uint8Array): Uint8Array {
-  const head = new Packr({ useRecords: false }).pack({ v: 1, t: 'join' });
+  const head = new Packr({ useRecords: false }).pack({ v: 2, t: 'join' });
   const out = Buffer.concat([head, Buffer.from([0xa1, 0x78]), raw]);
   out[0] = 0x83;
   return out;

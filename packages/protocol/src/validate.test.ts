@@ -30,12 +30,12 @@ function code(fn: () => unknown): string {
 test('every message type survives encode, decode and validation', () => {
   const messages: Array<[Message, number]> = [
     [hello, 0],
-    [{ v: 1, t: 'auth', proof: new Uint8Array(32).fill(1) }, 0],
-    [{ v: 1, t: 'ready' }, 0],
-    [{ v: 1, t: 'data', g: 'w', s: 3, i: 1, off: 10, n: 5, dt: 'float32' }, 20],
-    [{ v: 1, t: 'data', g: 'w', s: 3, i: 1, off: 10, n: 5, dt: 'uint16' }, 10],
-    [{ v: 1, t: 'abort', code: 'COLL_ERR_PEER_LOST', rank: 2, reason: 'closed' }, 0],
-    [{ v: 1, t: 'bye' }, 0]
+    [{ v: 2, t: 'auth', proof: new Uint8Array(32).fill(1) }, 0],
+    [{ v: 2, t: 'ready' }, 0],
+    [{ v: 2, t: 'data', g: 'w', s: 3, i: 1, off: 10, n: 5, dt: 'float32' }, 20],
+    [{ v: 2, t: 'data', g: 'w', s: 3, i: 1, off: 10, n: 5, dt: 'uint16' }, 10],
+    [{ v: 2, t: 'abort', code: 'COLL_ERR_PEER_LOST', rank: 2, reason: 'closed' }, 0],
+    [{ v: 2, t: 'bye' }, 0]
   ];
   for (const [message, bytes] of messages) {
     assert.deepEqual(decodeHeader(packr.pack(message), bytes), message);
@@ -43,10 +43,10 @@ test('every message type survives encode, decode and validation', () => {
 });
 
 test('bad headers are refused with stable codes', () => {
-  const data = { v: 1, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: 4, dt: 'float32' };
+  const data = { v: 2, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: 4, dt: 'float32' };
   assert.equal(code(() => validateMessage({ ...hello, v: 2 }, 0)), 'PROTOCOL_ERR_VERSION');
-  assert.equal(code(() => validateMessage({ v: 1, t: 'shutdown' }, 0)), 'PROTOCOL_ERR_UNKNOWN_TYPE');
-  assert.equal(code(() => validateMessage({ v: 1, t: '__proto__' }, 0)), 'PROTOCOL_ERR_UNKNOWN_TYPE');
+  assert.equal(code(() => validateMessage({ v: 2, t: 'shutdown' }, 0)), 'PROTOCOL_ERR_UNKNOWN_TYPE');
+  assert.equal(code(() => validateMessage({ v: 2, t: '__proto__' }, 0)), 'PROTOCOL_ERR_UNKNOWN_TYPE');
   assert.equal(code(() => validateMessage([1, 2], 0)), 'PROTOCOL_ERR_FIELD');
   assert.equal(code(() => validateMessage(null, 0)), 'PROTOCOL_ERR_FIELD');
   assert.equal(code(() => validateMessage({ ...hello, extra: 1 }, 0)), 'PROTOCOL_ERR_FIELD');

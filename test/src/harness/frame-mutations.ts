@@ -64,7 +64,7 @@ function deepArray(depth: number): Buffer {
 
 const MUTATORS: ReadonlyArray<readonly [string, (prng: Prng, s: Sample) => Buffer]> = [
   ['wrong-state', (_p, s) => encodeFrameBytes(s.message, s.payload)],
-  ['version', (p, s) => frameFrom({ ...headerOf(s), v: p.pick<unknown>([0, 2, 99, -1, 1.5, '1', null, true, [1], { v: 1 }]) }, s.payload)],
+  ['version', (p, s) => frameFrom({ ...headerOf(s), v: p.pick<unknown>([0, 2, 99, -1, 1.5, '1', null, true, [1], { v: 2 }]) }, s.payload)],
   ['version-odd', (p, s) => frameFrom({ ...headerOf(s), v: oddValue(p) }, s.payload)],
   ['no-version', (_p, s) => frameFrom(omit(headerOf(s), 'v'), s.payload)],
   ['type', (p, s) => frameFrom({ ...headerOf(s), t: p.pick<unknown>(['', 'JOIN', 'joinx', 'constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 7, null, ['join']]) }, s.payload)],
@@ -87,7 +87,7 @@ const MUTATORS: ReadonlyArray<readonly [string, (prng: Prng, s: Sample) => Buffe
     },
   ],
   ['field-unknown', (p, s) => frameFrom({ ...headerOf(s), [p.pick(['x', '', 'V', 'tt', 'constructor', 'k'.repeat(p.range(1, 3000))])]: oddValue(p) }, s.payload)],
-  ['proto-key', (_p, s) => Buffer.concat([prefixFor(rawMap([...Object.entries(headerOf(s)), ['__proto__', { v: 1, t: 'join' }]]), s.payload), s.payload])],
+  ['proto-key', (_p, s) => Buffer.concat([prefixFor(rawMap([...Object.entries(headerOf(s)), ['__proto__', { v: 2, t: 'join' }]]), s.payload), s.payload])],
   ['duplicate-key', (p, s) => Buffer.concat([prefixFor(rawMap([...Object.entries(headerOf(s)), [p.pick(['v', 't', ...keysOf(headerOf(s))]), oddValue(p)]]), s.payload), s.payload])],
   ['non-string-key', (p, s) => Buffer.concat([prefixFor(rawMap([...Object.entries(headerOf(s)), [p.pick([1, -1, null, true, 1.5, [1], p.bytes(3)]), 1]]), s.payload), s.payload])],
   ['nested', (p, s) => frameFrom(mutateNested(p, headerOf(s)), s.payload)],
@@ -142,12 +142,12 @@ const FROM_NOTHING: ReadonlyArray<readonly [string, (prng: Prng) => Buffer]> = [
   ['deep-nesting', (p) => assembleFrame(deepArray(p.range(1000, 16000)), new Uint8Array(0))],
   ['msgpack-ext', (p) => assembleFrame(Buffer.concat([Buffer.from([0xd6, p.range(0, 127)]), p.bytes(4)]), new Uint8Array(0))],
   ['msgpack-reserved', () => assembleFrame(Buffer.from([0xc1]), new Uint8Array(0))],
-  ['msgpack-two-values', () => assembleFrame(Buffer.concat([packr.pack({ v: 1, t: 'bye' }), packr.pack({ v: 1, t: 'bye' })]), new Uint8Array(0))],
+  ['msgpack-two-values', () => assembleFrame(Buffer.concat([packr.pack({ v: 2, t: 'bye' }), packr.pack({ v: 2, t: 'bye' })]), new Uint8Array(0))],
   ['msgpack-short-map', () => assembleFrame(Buffer.from([0xde, 0xff, 0xff, 0xa1, 0x76]), new Uint8Array(0))],
   ['msgpack-huge-str', () => assembleFrame(Buffer.from([0xdb, 0xff, 0xff, 0xff, 0xf0, 0x61]), new Uint8Array(0))],
-  ['big-header', (p) => frameFrom({ v: 1, t: 'join', token: 'q'.repeat(p.range(15_000, 16_300)) }, new Uint8Array(0))],
-  ['too-big-header', (p) => frameFrom({ v: 1, t: 'join', token: 'q'.repeat(p.range(16_400, 40_000)) }, new Uint8Array(0))],
-  ['big-payload', (p) => assembleFrame(packr.pack({ v: 1, t: 'bye' }), p.bytes(p.range(30_000, 150_000)))],
+  ['big-header', (p) => frameFrom({ v: 2, t: 'join', token: 'q'.repeat(p.range(15_000, 16_300)) }, new Uint8Array(0))],
+  ['too-big-header', (p) => frameFrom({ v: 2, t: 'join', token: 'q'.repeat(p.range(16_400, 40_000)) }, new Uint8Array(0))],
+  ['big-payload', (p) => assembleFrame(packr.pack({ v: 2, t: 'bye' }), p.bytes(p.range(30_000, 150_000)))],
 ];
 
 function omit(h: Header, key: string): Header {

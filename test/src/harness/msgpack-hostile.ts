@@ -10,9 +10,9 @@ export interface HostileHeader {
   readonly bytes: Buffer;
 }
 
-/** `{v: 1, t: 'join', x: <raw>}`: the hostile value as one field of a plausible header. */
+/** `{v: 2, t: 'join', x: <raw>}`: the hostile value as one field of a plausible header. */
 export function asField(raw: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from([0x83, 0xa1, 0x76, 0x01, 0xa1, 0x74, 0xa4, ...Buffer.from('join'), 0xa1, 0x78]), raw]);
+  return Buffer.concat([Buffer.from([0x83, 0xa1, 0x76, 0x02, 0xa1, 0x74, 0xa4, ...Buffer.from('join'), 0xa1, 0x78]), raw]);
 }
 
 /** `{t: 'join', v: <raw>}`: as the version, which error messages used to quote whole. */

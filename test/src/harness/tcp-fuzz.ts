@@ -79,7 +79,7 @@ export interface PeerIdentity {
 function hello(prng: Prng, id: PeerIdentity, from: number, to: number, over: { group?: string; size?: number; localSizes?: number[] } = {}): Buffer {
   const size = over.size ?? id.size;
   const message: Message = {
-    v: 1,
+    v: 2,
     t: 'hello',
     group: over.group ?? id.group,
     from,
@@ -92,7 +92,7 @@ function hello(prng: Prng, id: PeerIdentity, from: number, to: number, over: { g
 }
 
 function auth(prng: Prng): Buffer {
-  return encodeFrameBytes({ v: 1, t: 'auth', proof: prng.bytes(PROOF_BYTES) });
+  return encodeFrameBytes({ v: 2, t: 'auth', proof: prng.bytes(PROOF_BYTES) });
 }
 
 /** `count` cases spread over the `targets` ranks of a group `id`. */

@@ -88,7 +88,7 @@ export function wsCases(prng: Prng, count: number, join: { wrongToken: string; r
     } else if (roll < 0.84) {
       cases.push(sized({ index, label: `fragmented/${bad.label}`, bytes: fragmented(prng, bad.bytes), frames: 1, expect: 'refuse' }, bad.bytes.length));
     } else if (roll < 0.88) {
-      const text = prng.chance(0.3) ? Buffer.from(JSON.stringify({ v: 1, t: 'join', token: join.wrongToken })) : bad.bytes;
+      const text = prng.chance(0.3) ? Buffer.from(JSON.stringify({ v: 2, t: 'join', token: join.wrongToken })) : bad.bytes;
       cases.push(sized({ index, label: `text/${bad.label}`, bytes: wsFrame({ opcode: OPCODE.text, payload: text }), frames: 1, expect: isUtf8(text) ? 'refuse' : 'ws-close' }, text.length));
     } else if (roll < 0.9) {
       cases.push(sized({ index, label: `after-ping/${bad.label}`, bytes: Buffer.concat([wsFrame({ opcode: OPCODE.ping, payload: prng.bytes(8) }), binary(bad.bytes)]), frames: 1, expect: 'refuse' }, bad.bytes.length));
@@ -101,7 +101,7 @@ export function wsCases(prng: Prng, count: number, join: { wrongToken: string; r
       cases.push(sized({ index, label: `pipelined/${bad.label}+${more.length}`, bytes: Buffer.concat([bad.bytes, ...more].map(binary)), frames: 1 + more.length, expect: 'refuse' }, bad.bytes.length));
     } else if (roll < 0.94) {
       const jobId = prng.chance(0.8) ? join.otherJobId : 'j'.repeat(prng.range(900, 1024));
-      const frame = encodeFrameBytes({ v: 1, t: 'join', token: join.rightToken, jobId, host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
+      const frame = encodeFrameBytes({ v: 2, t: 'join', token: join.rightToken, jobId, host: '127.0.0.1', peerPort: 4000, threads: 1, backend: 'wasm', pid: 1 });
       cases.push({ index, label: `join-other-job/${jobId.length}`, bytes: binary(frame), frames: 1, expect: 'refuse' });
     } else if (roll < 0.998) {
       const [label, make] = prng.pick(WS_VIOLATIONS);
