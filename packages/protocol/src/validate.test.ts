@@ -44,7 +44,7 @@ test('every message type survives encode, decode and validation', () => {
 
 test('bad headers are refused with stable codes', () => {
   const data = { v: 2, t: 'data', g: 'w', s: 0, i: 0, off: 0, n: 4, dt: 'float32' };
-  assert.equal(code(() => validateMessage({ ...hello, v: 2 }, 0)), 'PROTOCOL_ERR_VERSION');
+  assert.equal(code(() => validateMessage({ ...hello, v: 1 }, 0)), 'PROTOCOL_ERR_VERSION');
   assert.equal(code(() => validateMessage({ v: 2, t: 'shutdown' }, 0)), 'PROTOCOL_ERR_UNKNOWN_TYPE');
   assert.equal(code(() => validateMessage({ v: 2, t: '__proto__' }, 0)), 'PROTOCOL_ERR_UNKNOWN_TYPE');
   assert.equal(code(() => validateMessage([1, 2], 0)), 'PROTOCOL_ERR_FIELD');
