@@ -28,8 +28,10 @@ export async function startTamperingProxy(coordinatorUrl: string, tamper: Tamper
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const toWorker: Message[] = [];
-  server.on('connection', (worker) => {
-    const upstream = new WebSocket(coordinatorUrl);
+  server.on('connection', (worker, request) => {
+    // The worker's token travels in its upgrade request: pass it on, as a transparent proxy would.
+    const authorization = request.headers.authorization;
+    const upstream = new WebSocket(coordinatorUrl, authorization === undefined ? {} : { headers: { authorization } });
     const queued: Buffer[] = [];
     const send = (frames: Buffer[]): void => {
       if (upstream.readyState === WebSocket.OPEN) for (const f of frames) upstream.send(f, { binary: true });
