@@ -13,7 +13,7 @@ import { rawBytes } from './job-socket.js';
 import { MetricsLog, stepWallMs, type MetricsRecord } from './metrics-log.js';
 import { assignRanks, worldSize, type AssignedWorker } from './rank-assignment.js';
 import { SampleLedger, type EpochAccount } from './sample-ledger.js';
-import { ProgressWatch, type Readiness } from './readiness.js';
+import { ProgressWatch, type Readiness, type ReadinessLimits } from './readiness.js';
 import { newSecret } from './secrets.js';
 import type { JobState, JobStatus } from './status.js';
 import { workerEndpoint } from './worker-endpoint.js';
@@ -66,6 +66,8 @@ export class Coordinator {
   private model: { json: string; weights: Uint8Array; evaluation: EpochEvaluation } | undefined;
   private jobFailure: Error | undefined;
   private metricsLog: MetricsLog | undefined;
+  /** The job's deadlines with their defaults, resolved once: the waits and /readyz judge by the same numbers. */
+  private readonly deadlines: ReadinessLimits;
   /** For /readyz: when the state and the step last changed. */
   private readonly progressWatch: ProgressWatch;
   private progress = { step: 0, epoch: 0, loss: null as number | null, accuracy: null as number | null, testAccuracy: null as number | null, samplesPerSec: 0, etaSec: null as number | null };
@@ -83,12 +85,13 @@ export class Coordinator {
     this.jobId = options.jobId ?? randomBytes(6).toString('hex');
     this.port = port;
     this.log = options.log ?? SILENT_LOG;
-    this.progressWatch = new ProgressWatch({
+    this.deadlines = {
       waitTimeoutMs: options.waitTimeoutMs ?? 300_000,
       readyTimeoutMs: options.readyTimeoutMs ?? 300_000,
       rejoinTimeoutMs: options.rejoinTimeoutMs ?? 60_000,
       stepTimeoutMs: options.stepTimeoutMs ?? 300_000,
-    });
+    };
+    this.progressWatch = new ProgressWatch(this.deadlines);
     const c = options.config;
     this.schedule = new StepSchedule({ size: data.train.size, globalBatch: c.globalBatch, seed: c.seed, epochs: c.epochs, maxSteps: c.maxSteps });
     this.ledger = new SampleLedger(this.schedule, data.train.size);
@@ -157,7 +160,7 @@ export class Coordinator {
   async run(): Promise<CoordinatorResult> {
     const o = this.options;
     try {
-      const waitMs = o.waitTimeoutMs ?? 300_000;
+      const waitMs = this.deadlines.waitTimeoutMs;
       const deadline = performance.now() + waitMs;
       // A worker can leave between the last join and this continuation: count again.
       do {
@@ -228,7 +231,7 @@ export class Coordinator {
       ),
       balance: o.balance,
       prefetch: o.prefetch,
-      stepTimeoutMs: o.stepTimeoutMs,
+      stepTimeoutMs: this.deadlines.stepTimeoutMs,
       onCommit: (step, reports, shards) => this.ledger.commit(step, reports, shards),
       hooks: {
         onStep: (progress, reports) => {
@@ -282,7 +285,7 @@ export class Coordinator {
     this.log.warn({ generation, committed, reason }, `re-forming the ring (generation ${generation}) after step ${committed + 1}: ${reason}`);
     const enough = (): boolean => this.workers.ring().filter((s) => s.state !== 'closed').length + this.workers.pendingJoiners().length >= minWorkers;
     if (!enough()) {
-      const timeoutMs = o.rejoinTimeoutMs ?? 60_000;
+      const timeoutMs = this.deadlines.rejoinTimeoutMs;
       try {
         await this.until('rejoining', enough, timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `only ${this.workers.ring().length + this.workers.pendingJoiners().length} worker(s) left, fewer than --min-workers ${minWorkers}, and none joined within ${Math.round(timeoutMs / 1000)} s; the last committed step is ${committed + 1}`);
       } catch (error) {
@@ -394,7 +397,7 @@ export class Coordinator {
   }
 
   private untilReady(): Promise<void> {
-    const timeoutMs = this.options.readyTimeoutMs ?? 300_000;
+    const timeoutMs = this.deadlines.readyTimeoutMs;
     return this.until('loading', () => this.workers.ring().every((s) => s.state === 'ready'), timeoutMs, 'COORD_ERR_WORKERS_MISSING', () => `not every worker loaded its backend, data and model and linked to its peers within ${Math.round(timeoutMs / 1000)} s (not ready: ${this.workers.ring().filter((s) => s.state !== 'ready').map(describeSession).join(', ')})`);
   }
 

@@ -54,7 +54,7 @@ export function judgeReadiness(f: ReadinessFacts, nowMs: number = performance.no
 }
 
 /**
- * Watches a job's state and step through `sample()` calls (cheap: two fields), keeping
+ * Watches a job's state and step through `note()` calls (cheap: two fields), keeping
  * when each last changed, so readiness needs no new bookkeeping in the coordinator.
  * The coordinator notes every step record; a probe notes the state it sees (a state
  * change between probes is dated at the first probe that sees it: the deadlines are
