@@ -5,15 +5,7 @@ import { NONCE_BYTES, encodeFrameBytes } from '@tfjs-ddp/protocol';
 import type { Message } from '@tfjs-ddp/protocol';
 import { Connection } from './connection.js';
 import { deriveLinkKeys } from './frame-mac.js';
-
-function codeOf(fn: () => void): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code ?? 'no code';
-  }
-  return 'no error';
-}
+import { codeOf } from './testing.js';
 
 const hello: Message = { v: 2, t: 'hello', group: 'g', from: 0, to: 1, size: 2, localSizes: [1, 1], nonce: new Uint8Array(NONCE_BYTES) };
 const auth: Message = { v: 2, t: 'auth', proof: new Uint8Array(32) };

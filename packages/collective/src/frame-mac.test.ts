@@ -2,15 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { FrameSealer, FrameVerifier, FRAME_TAG_BYTES, deriveLinkKeys } from './frame-mac.js';
-
-function codeOf(fn: () => void): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code ?? 'no code';
-  }
-  return 'no error';
-}
+import { codeOf } from './testing.js';
 
 const frames = [0, 1, 2].map((i) => ({ head: randomBytes(20 + i), payload: randomBytes(1000 * i) }));
 

@@ -61,3 +61,13 @@ export async function rejectionCode(promise: Promise<unknown>): Promise<string> 
   }
   return 'resolved';
 }
+
+/** The `code` of what `fn` throws: 'no error' when it returns, 'no code' for an error without one. */
+export function codeOf(fn: () => void): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as { code?: string }).code ?? 'no code';
+  }
+  return 'no error';
+}
