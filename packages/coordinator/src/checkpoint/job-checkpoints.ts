@@ -1,4 +1,4 @@
-import type { StepSchedule } from '@tfjs-ddp/data';
+import type { StepSchedule } from '@tfjs-ddp/job';
 import type { JobConfig } from '@tfjs-ddp/protocol';
 import type { CoordinatorLog } from '../coordinator-options.js';
 import { CoordinatorError } from '../errors.js';
