@@ -65,7 +65,8 @@ export class CoordinatorCore {
   constructor(
     readonly options: StartedOptions,
     readonly facts: JobFacts,
-    handlers: WorkerSessionsHandlers,
+    /** What the worker sessions report to: made for this core (the dispatch reads and changes its state). */
+    handlersFor: (core: CoordinatorCore) => WorkerSessionsHandlers,
   ) {
     this.log = options.log ?? SILENT_LOG;
     this.deadlines = {
@@ -97,7 +98,7 @@ export class CoordinatorCore {
         log: this.log,
         jobState: () => this.state,
       },
-      handlers,
+      handlersFor(this),
     );
   }
 

@@ -61,15 +61,7 @@ export class Coordinator {
   ) {
     this.jobId = facts.jobId;
     this.port = facts.port;
-    // The sessions call the dispatcher only once a worker is admitted, after this constructor.
-    let messages: WorkerMessages | undefined;
-    this.core = new CoordinatorCore(options, facts, {
-      admitted: (session) => messages?.admitted(session),
-      message: (session, message, payload) => messages?.message(session, message, payload),
-      invalid: (session, reason) => messages?.invalid(session, reason),
-      lost: (session, reason) => messages?.lost(session, reason),
-    });
-    messages = new WorkerMessages(this.core);
+    this.core = new CoordinatorCore(options, facts, (core) => new WorkerMessages(core));
     this.ring = new RingFormation(this.core);
     this.progressWatch = new ProgressWatch(this.core.deadlines);
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.core.workers.upgrade(request, socket, head));

@@ -25,11 +25,11 @@ test('a condition that already holds resolves at once', async () => {
 });
 
 test('a failure rejects every pending wait with it, ahead of a condition that holds', async () => {
-  let failure: Error | undefined;
-  const waits = new WaitUntil(() => failure);
+  const job: { failure?: Error } = {};
+  const waits = new WaitUntil(() => job.failure);
   const first = waits.until(() => false, 10_000, () => new Error('timeout'));
-  const second = waits.until(() => failure !== undefined, 10_000, () => new Error('timeout'));
-  failure = Object.assign(new Error('worker lost'), { code: 'LOST' });
+  const second = waits.until(() => job.failure !== undefined, 10_000, () => new Error('timeout'));
+  job.failure = Object.assign(new Error('worker lost'), { code: 'LOST' });
   waits.wake();
   await assert.rejects(first, { code: 'LOST' });
   await assert.rejects(second, { code: 'LOST' });

@@ -58,7 +58,9 @@ export function modelFolderProblem(modelJson: string, weightsBytes: number): str
       }
       for (const p of group['paths'] as unknown[]) {
         // tfjs reads every listed path and concatenates them: only one weights.bin, once.
-        if (typeof p !== 'string' || path.posix.normalize(p) !== WEIGHTS_BIN) throw notLoadable(`the manifest names ${JSON.stringify(p)}, not ./${WEIGHTS_BIN}`);
+        if (typeof p !== 'string' || path.posix.normalize(p) !== WEIGHTS_BIN) {
+          throw notLoadable(`the manifest names ${JSON.stringify(p)}, not ./${WEIGHTS_BIN}`);
+        }
         paths += 1;
       }
       for (const [index, spec] of (group['weights'] as unknown[]).entries()) {
