@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { encodeNpy, modelDefinitionHash, openDataset } from '@tfjs-ddp/data';
+import { encodeNpy, openDataset } from '@tfjs-ddp/data';
+import { modelDefinitionHash } from '@tfjs-ddp/job';
 import type { JobConfig } from '@tfjs-ddp/protocol';
 import { startFakeCoordinator, type FakeJob } from './harness/fake-coordinator.js';
 import { startCli, type RunningProcess } from './harness/processes.js';

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
-import type { StepProgress } from '@tfjs-ddp/data';
+import type { StepProgress } from '@tfjs-ddp/job';
 
 export interface ProgressView {
   update(progress: StepProgress): void;

@@ -1,7 +1,6 @@
+import type { BalanceMode, JobDriverHooks } from '@tfjs-ddp/job';
 import type { DataSource, JobConfig } from '@tfjs-ddp/protocol';
 import type { TlsFiles } from './http-server.js';
-import type { JobDriverHooks } from './job-driver.js';
-import type { BalanceMode } from './shard-balancer.js';
 
 /** pino-compatible: an object of fields, then a message. */
 export interface CoordinatorLog {

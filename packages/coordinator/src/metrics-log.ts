@@ -1,9 +1,8 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { StepProgress } from '@tfjs-ddp/data';
+import type { EpochEvaluation, StepProgress } from '@tfjs-ddp/job';
 import type { RankStepReport } from '@tfjs-ddp/protocol';
 import type { CoordinatorLog } from './coordinator-options.js';
-import type { EpochEvaluation } from './job-driver.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 

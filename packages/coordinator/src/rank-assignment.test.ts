@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assignRanks, worldSize } from './rank-assignment.js';
-import { ShardBalancer } from './shard-balancer.js';
+import { ShardBalancer } from '@tfjs-ddp/job';
 
 test('ranks: workers of one host are adjacent in the ring, global ranks follow the ring order', () => {
   const workers = [

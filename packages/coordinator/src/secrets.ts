@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CoordinatorError } from './errors.js';
 
 /**
  * Compares a presented token with the job's in constant time. Both are hashed first, so
@@ -42,12 +43,13 @@ export function readToken(options: { file?: string; value?: string }): string {
     try {
       text = readFileSync(options.file, 'utf8');
     } catch (cause) {
-      throw new Error(`cannot read the token file ${options.file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+      const why = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+      throw new CoordinatorError('COORD_ERR_NO_TOKEN', `cannot read the token file ${options.file}: ${why}`, { cause });
     }
     const token = text.split('\n')[0]?.trim() ?? '';
-    if (token.length === 0) throw new Error(`the token file ${options.file} is empty`);
+    if (token.length === 0) throw new CoordinatorError('COORD_ERR_NO_TOKEN', `the token file ${options.file} is empty`);
     return token;
   }
   if (options.value !== undefined && options.value.length > 0) return options.value;
-  throw new Error('no job token: give --token-file or set TFJS_DDP_TOKEN');
+  throw new CoordinatorError('COORD_ERR_NO_TOKEN', 'no job token: give --token-file or set TFJS_DDP_TOKEN');
 }

@@ -1,3 +1,6 @@
+import type { CoordinatorCore } from './coordinator-core.js';
+import { workerStatus } from './worker-session.js';
+
 /** What `GET /status` returns: the job and its workers as the coordinator sees them now. */
 export interface JobStatus {
   job: {
@@ -64,4 +67,45 @@ export interface WorkerStatus {
   /** Wall time of the worker's slowest rank in the last step, ms. */
   lastStepMs: number | null;
   state: 'connected' | 'ready' | 'training' | 'lost';
+}
+
+/** The job as `GET /status` shows it now. */
+export function jobStatus(core: CoordinatorCore): JobStatus {
+  const { options, progress, checkpoints } = core;
+  const c = options.config;
+  return {
+    job: {
+      id: core.jobId,
+      model: c.model,
+      dataset: c.dataset,
+      bnMode: options.bnMode ?? 'sync',
+      globalBatch: c.globalBatch,
+      epochs: c.epochs,
+      dataSource: options.dataSource,
+      balance: options.balance ?? 'even',
+      state: core.state,
+      ...(core.error === undefined ? {} : { error: core.error }),
+      ...(core.startedAt === undefined ? {} : { startedAt: core.startedAt }),
+      parameters: core.workers.ring().find((m) => m.ready !== undefined)?.ready?.parameters ?? null,
+      rankRestarts: core.rankRestarts,
+      generation: core.generation,
+    },
+    step: progress.step,
+    totalSteps: core.schedule.totalSteps,
+    epoch: progress.epoch,
+    loss: progress.loss,
+    accuracy: progress.accuracy,
+    testAccuracy: progress.testAccuracy,
+    samplesPerSec: progress.samplesPerSec,
+    etaSec: progress.etaSec,
+    expectedWorkers: options.workers,
+    disk: {
+      checkpointFailures: checkpoints.failures,
+      lastCheckpointFailure: checkpoints.lastFailure ?? null,
+      lastCheckpointStep: checkpoints.lastWritten,
+      metricsLost: core.metricsLog?.lost ?? null,
+      metricsDropped: core.metricsLog?.dropped ?? 0,
+    },
+    workers: core.workers.all().filter((s) => s.join !== undefined).map((s) => workerStatus(s, core.state === 'training')),
+  };
 }

@@ -1,6 +1,6 @@
 import type { Dataset } from '@tfjs-ddp/data';
 import { CoordinatorError } from './errors.js';
-import type { JobEndpoint } from './job-driver.js';
+import type { JobEndpoint } from '@tfjs-ddp/job';
 import { rawBytes } from './job-socket.js';
 import type { WorkerSession } from './worker-session.js';
 

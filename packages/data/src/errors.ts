@@ -6,9 +6,7 @@ export type DataErrorCode =
   | 'DATA_ERR_INDEX'
   | 'DATA_ERR_LABEL'
   | 'DATA_ERR_ARGUMENT'
-  | 'DATA_ERR_UNKNOWN_DATASET'
-  /** A model folder could not be written (disk full, I/O error); nothing half-written is left. */
-  | 'DATA_ERR_WRITE';
+  | 'DATA_ERR_UNKNOWN_DATASET';
 
 export class DataError extends Error {
   readonly code: DataErrorCode;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cutShards, EpochSampler, evenShardSizes, proportionalShardSizes } from './sampler.js';
-import { StepSchedule } from './step-schedule.js';
 import { mulberry32 } from './random.js';
 
 /** Runs one epoch the way a job does (global batch -> shards) and counts every index. */
@@ -73,18 +72,4 @@ test('shard sizes sum to the batch, even sizes differ by at most one', () => {
   assert.throws(() => proportionalShardSizes(7, [1, -1]), { code: 'DATA_ERR_ARGUMENT' });
   assert.throws(() => cutShards(new Int32Array(5), [2, 2]), { code: 'DATA_ERR_ARGUMENT' });
   assert.throws(() => cutShards(new Int32Array(5), [6, -1]), { code: 'DATA_ERR_ARGUMENT' });
-});
-
-test('a step schedule walks every epoch in order, marks epoch ends, and stops at maxSteps', () => {
-  const schedule = new StepSchedule({ size: 10, globalBatch: 4, seed: 2, epochs: 2 });
-  assert.equal(schedule.stepsPerEpoch, 3);
-  assert.equal(schedule.totalSteps, 6);
-  const steps = Array.from({ length: 6 }, (_, s) => schedule.at(s));
-  assert.deepEqual(steps.map((s) => [s.epoch, s.stepInEpoch, s.indices.length, s.endsEpoch]), [
-    [0, 0, 4, false], [0, 1, 4, false], [0, 2, 2, true], [1, 0, 4, false], [1, 1, 4, false], [1, 2, 2, true],
-  ]);
-  assert.deepEqual(steps[3]?.indices, schedule.sampler.batch(1, 0));
-  assert.equal(new StepSchedule({ size: 10, globalBatch: 4, seed: 2, epochs: 2, maxSteps: 4 }).totalSteps, 4);
-  assert.throws(() => schedule.at(6), { code: 'DATA_ERR_ARGUMENT' });
-  assert.throws(() => new StepSchedule({ size: 10, globalBatch: 4, seed: 2, epochs: 0 }), { code: 'DATA_ERR_ARGUMENT' });
 });

@@ -1,4 +1,4 @@
-import { StepSchedule } from '@tfjs-ddp/data';
+import { scheduleOf } from '@tfjs-ddp/job';
 import { convertToSyncBN, createZooModel, syncBatchNormLayers } from '@tfjs-ddp/nn';
 import { evaluate, Replica, TrainerError, type Evaluation } from '@tfjs-ddp/trainer';
 import { evaluateWithBatchStatistics } from './batch-statistics.js';
@@ -43,7 +43,7 @@ export async function trainRun(request: RunRequest, data: StudyData, settings: B
   if (model !== built) built.dispose();
   const hasBatchNorm = syncBatchNormLayers(model).length > 0;
   const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed });
-  const schedule = new StepSchedule({ size: data.train.size, globalBatch: settings.globalBatch, seed: config.seed, epochs: settings.epochs });
+  const schedule = scheduleOf({ globalBatch: settings.globalBatch, seed: config.seed, epochs: settings.epochs }, data.train.size);
   const measureAt = extras.curve ? curveSteps(schedule.totalSteps, settings.curvePoints) : new Set<number>();
   const curve: CurvePoint[] = [];
   const lastEpoch = { lossSum: 0, count: 0 };

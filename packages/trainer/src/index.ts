@@ -11,7 +11,7 @@ export { evaluate } from './evaluate.js';
 export type { Evaluation } from './evaluate.js';
 export { DEFAULT_TRAIN_CONFIG } from './train-config.js';
 export type { TrainConfig } from './train-config.js';
-export { trainSingleReplica, buildModel, scheduleOf } from './single-replica.js';
+export { trainSingleReplica, buildModel } from './single-replica.js';
 export type { TrainHooks, TrainResult } from './single-replica.js';
 export { TrainerError } from './errors.js';
 export type { TrainerErrorCode } from './errors.js';

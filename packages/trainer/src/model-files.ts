@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { MODEL_JSON, WEIGHTS_BIN, writeModelFolder } from '@tfjs-ddp/data';
+import { MODEL_JSON, WEIGHTS_BIN, writeModelFolder } from '@tfjs-ddp/job';
 import { toPortableModel } from '@tfjs-ddp/nn';
 import { TrainerError } from './errors.js';
 

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import { openDataset, ProgressTracker, StepSchedule, type DatasetPair, type StepProgress } from '@tfjs-ddp/data';
+import { openDataset, type DatasetPair } from '@tfjs-ddp/data';
+import { ProgressTracker, scheduleOf, type StepProgress } from '@tfjs-ddp/job';
 import { convertToSyncBN } from '@tfjs-ddp/nn';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { saveModel } from './model-files.js';
@@ -31,11 +32,6 @@ export function buildModel(config: TrainConfig, data: DatasetPair): Promise<tf.L
     bnPlacement: config.bnPlacement,
     dropout: config.dropout,
   });
-}
-
-/** The steps a config runs over a data set of `size` samples. */
-export function scheduleOf(config: TrainConfig, size: number): StepSchedule {
-  return new StepSchedule({ size, globalBatch: config.globalBatch, seed: config.seed, epochs: config.epochs, maxSteps: config.maxSteps });
 }
 
 /** Trains one replica on whole global batches in this thread: the one-rank reference. */

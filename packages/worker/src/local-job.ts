@@ -1,11 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { isNativeBackend, type BackendInfo, type BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup } from '@tfjs-ddp/collective';
-import { JobDriver, type EpochEvaluation, type JobEndpoint } from '@tfjs-ddp/coordinator';
-import { openDataset, shareDataset, type StepProgress } from '@tfjs-ddp/data';
+import { openDataset, shareDataset } from '@tfjs-ddp/data';
+import { JobDriver, scheduleOf, type EpochEvaluation, type JobEndpoint, type StepProgress } from '@tfjs-ddp/job';
 import { parseBnMode } from '@tfjs-ddp/nn';
 import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
-import { scheduleOf } from '@tfjs-ddp/trainer';
 import { withDeadline } from './deadline.js';
 import { WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { isBundledDataset, modelDefinitionHash } from '@tfjs-ddp/data';
+import { isBundledDataset } from '@tfjs-ddp/data';
+import { modelDefinitionHash } from '@tfjs-ddp/job';
 import { isZooModelName, ZOO_MODEL_NAMES } from '@tfjs-ddp/nn';
 import type { AssignMessage, JobConfig } from '@tfjs-ddp/protocol';
 import { WorkerError } from './errors.js';

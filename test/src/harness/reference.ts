@@ -4,7 +4,8 @@ import type { TestContext } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-ddp/backend';
 import { cutShards, evenShardSizes, openDataset } from '@tfjs-ddp/data';
-import { buildModel, readAllWeights, Replica, scheduleOf, type TrainConfig } from '@tfjs-ddp/trainer';
+import { scheduleOf } from '@tfjs-ddp/job';
+import { buildModel, readAllWeights, Replica, type TrainConfig } from '@tfjs-ddp/trainer';
 
 export interface ReferenceResult {
   weights: Float32Array;

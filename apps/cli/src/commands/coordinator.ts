@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { attachDashboard, attachMetrics, BALANCE_MODES, Coordinator, readToken, type BalanceMode } from '@tfjs-ddp/coordinator';
+import { attachDashboard, attachMetrics, Coordinator, readToken } from '@tfjs-ddp/coordinator';
+import { BALANCE_MODES, type BalanceMode } from '@tfjs-ddp/job';
 import { DATA_SOURCES, type DataSource } from '@tfjs-ddp/protocol';
 import { nonNegativeInt, oneOf, positiveInt, portNumberOrZero } from '../flags.js';
 import { TOKEN_ENV, addCommonOptions, addJobOptions, envOption, jobConfigFrom, type CommonFlags, type JobFlags } from '../job-flags.js';

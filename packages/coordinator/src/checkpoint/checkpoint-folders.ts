@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CHECKPOINTS_DIR, CHECKSUM_FILE } from './checkpoint-types.js';
-import { exists } from '@tfjs-ddp/data';
+import { exists } from '@tfjs-ddp/job';
 
 /**
  * Names inside `<run>/checkpoints/`. Only `step-NNNNNN` folders are checkpoints; the

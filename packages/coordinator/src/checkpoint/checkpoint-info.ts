@@ -121,7 +121,8 @@ export function decodeCheckpointInfo(text: string, dir: string, file: string): C
     const h = object(parsed, 'the file');
     const formatVersion = count(h, 'formatVersion');
     if (formatVersion !== CHECKPOINT_FORMAT_VERSION) {
-      throw new CheckpointError('CHECKPOINT_ERR_VERSION', `${dir}: ${file} has format version ${formatVersion}, but this tfjs-ddp reads version ${CHECKPOINT_FORMAT_VERSION}`, { dir, file });
+      const message = `${dir}: ${file} has format version ${formatVersion}, but this tfjs-ddp reads version ${CHECKPOINT_FORMAT_VERSION}`;
+      throw new CheckpointError('CHECKPOINT_ERR_VERSION', message, { dir, file });
     }
     const createdAt = h['createdAt'];
     if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt))) throw new Problem('createdAt must be an ISO time');

@@ -1,4 +1,4 @@
-import { MODEL_JSON, WEIGHTS_BIN } from '@tfjs-ddp/data';
+import { MODEL_JSON, WEIGHTS_BIN } from '@tfjs-ddp/job';
 import type { JobConfig } from '@tfjs-ddp/protocol';
 
 /** Bumped when the folder's layout or checkpoint.json's meaning changes; older readers refuse newer folders. */

@@ -1,4 +1,4 @@
-import type { StepSchedule } from '@tfjs-ddp/data';
+import type { StepSchedule } from '@tfjs-ddp/job';
 import type { JobConfig } from '@tfjs-ddp/protocol';
 import type { CoordinatorLog } from '../coordinator-options.js';
 import { CoordinatorError } from '../errors.js';
@@ -113,15 +113,21 @@ export async function findResumePoint(runDir: string, config: JobConfig, fallbac
       return undefined;
     }
     if (error instanceof CheckpointError && error.code === 'CHECKPOINT_ERR_CORRUPT' && !fallback) {
-      throw new CheckpointError(error.code, `${error.message}; refusing to resume from it (--resume-fallback takes the newest good checkpoint before it)`, { dir: error.dir, file: error.file, cause: error });
+      const message = `${error.message}; refusing to resume from it (--resume-fallback takes the newest good checkpoint before it)`;
+      throw new CheckpointError(error.code, message, { dir: error.dir, file: error.file, cause: error });
     }
     throw error;
   }
-  for (const skipped of latest.skipped) log.warn({ dir: skipped.dir, code: skipped.reason.code }, `skipped checkpoint ${skipped.dir}: ${skipped.reason.message}`);
+  for (const skipped of latest.skipped) {
+    log.warn({ dir: skipped.dir, code: skipped.reason.code }, `skipped checkpoint ${skipped.dir}: ${skipped.reason.message}`);
+  }
   const checkpoint = latest.checkpoint;
   const differs = configDifference(checkpoint.config, config);
   if (differs !== undefined) {
-    throw new CoordinatorError('COORD_ERR_BAD_OPTION', `the checkpoint ${checkpoint.dir} is of another job (${differs}): resume with the job's own settings, or choose another --out`);
+    throw new CoordinatorError(
+      'COORD_ERR_BAD_OPTION',
+      `the checkpoint ${checkpoint.dir} is of another job (${differs}): resume with the job's own settings, or choose another --out`,
+    );
   }
   log.info({ checkpoint: checkpoint.dir, step: checkpoint.step }, `resuming from ${checkpoint.dir}: ${checkpoint.step} step(s) already trained`);
   return checkpoint;

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { WEIGHTS_BIN } from '@tfjs-ddp/data';
+import { WEIGHTS_BIN } from '@tfjs-ddp/job';
+import { CheckpointError } from './errors.js';
 
 /**
  * Checks, without tfjs, that a model.json and a weights.bin belong together: the manifest
@@ -12,23 +13,28 @@ const QUANTIZED_BYTES: Readonly<Record<string, number>> = { uint8: 1, uint16: 2,
 
 type Json = Readonly<Record<string, unknown>>;
 
+/** A reason the folder is not loadable, thrown out of the manifest walk; modelFolderProblem returns its message. */
+function notLoadable(reason: string): CheckpointError {
+  return new CheckpointError('CHECKPOINT_ERR_CORRUPT', reason);
+}
+
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Bytes one weight spec takes in weights.bin; undefined for strings (their length is in the data). */
 function specBytes(spec: unknown, index: number): number | undefined {
-  if (!isObject(spec) || typeof spec['name'] !== 'string') throw new Error(`weight spec ${index} has no name`);
+  if (!isObject(spec) || typeof spec['name'] !== 'string') throw notLoadable(`weight spec ${index} has no name`);
   const shape = spec['shape'];
   if (!Array.isArray(shape) || !shape.every((d): d is number => Number.isInteger(d) && d >= 0)) {
-    throw new Error(`weight ${spec['name']} has a bad shape`);
+    throw notLoadable(`weight ${spec['name']} has a bad shape`);
   }
   const elements = shape.reduce((a, b) => a * b, 1);
   const dtype = spec['dtype'];
   if (dtype === 'string') return undefined;
   const quantization = spec['quantization'];
   const bytes = isObject(quantization) ? QUANTIZED_BYTES[String(quantization['dtype'])] : DTYPE_BYTES[String(dtype)];
-  if (bytes === undefined) throw new Error(`weight ${spec['name']} has an unknown dtype`);
+  if (bytes === undefined) throw notLoadable(`weight ${spec['name']} has an unknown dtype`);
   return elements * bytes;
 }
 
@@ -47,10 +53,14 @@ export function modelFolderProblem(modelJson: string, weightsBytes: number): str
   let expected: number | undefined = 0;
   try {
     for (const group of json['weightsManifest'] as unknown[]) {
-      if (!isObject(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights'])) throw new Error('a weightsManifest group needs paths and weights');
+      if (!isObject(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights'])) {
+        throw notLoadable('a weightsManifest group needs paths and weights');
+      }
       for (const p of group['paths'] as unknown[]) {
         // tfjs reads every listed path and concatenates them: only one weights.bin, once.
-        if (typeof p !== 'string' || path.posix.normalize(p) !== WEIGHTS_BIN) throw new Error(`the manifest names ${JSON.stringify(p)}, not ./${WEIGHTS_BIN}`);
+        if (typeof p !== 'string' || path.posix.normalize(p) !== WEIGHTS_BIN) {
+          throw notLoadable(`the manifest names ${JSON.stringify(p)}, not ./${WEIGHTS_BIN}`);
+        }
         paths += 1;
       }
       for (const [index, spec] of (group['weights'] as unknown[]).entries()) {

@@ -69,7 +69,9 @@ export async function readCheckpoint(dir: string): Promise<StoredCheckpoint> {
   const info = decodeCheckpointInfo(get(CHECKPOINT_JSON).toString('utf8'), dir, CHECKPOINT_JSON);
   // The checksums only prove the files are as written; these prove they were written consistently.
   const folderStep = parseStepDirName(path.basename(dir));
-  if (folderStep !== undefined && folderStep !== info.step) throw corrupt(dir, CHECKPOINT_JSON, `says step ${info.step}, but the folder is named for step ${folderStep}`);
+  if (folderStep !== undefined && folderStep !== info.step) {
+    throw corrupt(dir, CHECKPOINT_JSON, `says step ${info.step}, but the folder is named for step ${folderStep}`);
+  }
   for (const file of [MODEL_JSON, WEIGHTS_BIN, STATE_BIN] as const) {
     const size = get(file).byteLength;
     if (size !== info.files[file]) throw corrupt(dir, file, `has ${size} bytes, but ${CHECKPOINT_JSON} says ${info.files[file]}`);

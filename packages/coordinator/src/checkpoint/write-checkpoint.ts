@@ -4,7 +4,7 @@ import { formatChecksums, sha256Hex } from './checksums.js';
 import { encodeCheckpointInfo, structureProblem } from './checkpoint-info.js';
 import { CHECKPOINT_JSON, CHECKSUM_FILE, MODEL_JSON, STATE_BIN, WEIGHTS_BIN, type Checkpoint } from './checkpoint-types.js';
 import { checkpointsDir, checkpointsDirEntries, GRAVE_PREFIX, listCheckpoints, stepDirName, TEMP_PREFIX } from './checkpoint-folders.js';
-import { exists, fsyncDir, makeDirDurable, removeDirSafely, uniqueSuffix, writeFileDurable } from '@tfjs-ddp/data';
+import { exists, fsyncDir, makeDirDurable, removeDirSafely, uniqueSuffix, writeFileDurable } from '@tfjs-ddp/job';
 import { CheckpointError } from './errors.js';
 import { rawBytes } from '../job-socket.js';
 

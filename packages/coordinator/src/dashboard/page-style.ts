@@ -30,7 +30,9 @@ h1 { margin: 0; font-size: 20px; font-weight: 600; font-variant-numeric: tabular
 .progress-text { display: flex; gap: 18px; margin-top: 6px; color: var(--muted); font-size: 12px; font-variant-numeric: tabular-nums; }
 .kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(136px, 1fr)); gap: 10px; margin-bottom: 14px; }
 .kpi { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; min-width: 0; }
-.kpi .label { color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .06em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.kpi .label {
+  color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .06em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+}
 .kpi .value { font-size: 22px; font-weight: 600; margin-top: 2px; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .kpi .sub { color: var(--muted); font-size: 11.5px; margin-top: 2px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 12px; }
@@ -49,7 +51,10 @@ h1 { margin: 0; font-size: 20px; font-weight: 600; font-variant-numeric: tabular
 .workers h2 { margin: 0 0 8px; font-size: 15px; }
 .workers h2 span { color: var(--muted); font-weight: 400; font-size: 12px; margin-left: 6px; }
 .workers table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-.workers th { text-align: left; color: var(--muted); font-weight: 500; font-size: 11px; text-transform: uppercase; letter-spacing: .05em; padding: 4px 8px; border-bottom: 1px solid var(--line); }
+.workers th {
+  text-align: left; color: var(--muted); font-weight: 500; font-size: 11px; text-transform: uppercase; letter-spacing: .05em;
+  padding: 4px 8px; border-bottom: 1px solid var(--line);
+}
 .workers th.bar-head { text-transform: none; letter-spacing: 0; font-size: 11px; }
 .workers td { padding: 6px 8px; border-bottom: 1px solid rgba(38,49,65,.6); white-space: nowrap; }
 tr.lost td { color: var(--muted); text-decoration: line-through; }

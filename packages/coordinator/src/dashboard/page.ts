@@ -38,6 +38,20 @@ const CHARTS: [name: string, title: string, note: string][] = [
   ['breakdown', 'Where a step goes', 'ms · mean over ranks'],
 ];
 
+/** One KPI tile; dashboard/client fills its value and sub line. */
+function kpiTile([name, label]: [string, string]): string {
+  return `  <div class="kpi" data-kpi="${name}"><div class="label">${label}</div><div class="value">–</div><div class="sub"></div></div>`;
+}
+
+/** One chart's frame, empty until its first point (a step, or an epoch for test accuracy). */
+function chartFrame([name, title, note]: [string, string, string]): string {
+  const empty = `waiting for the first ${name === 'test-accuracy' ? 'epoch' : 'step'}`;
+  const caption = `<figcaption>${title} <span>${note}</span></figcaption>`;
+  return `  <figure class="chart empty" data-chart="${name}">${caption}<div class="plot" data-empty="${empty}"></div></figure>`;
+}
+
+const WORKER_COLUMNS = ['Worker', 'Host', 'Process', 'Ranks', 'Backend', 'State', 'Last step'].map((c) => `<th>${c}</th>`).join('');
+
 /** The dashboard page: a static skeleton that dashboard/client/main.js fills from the event stream. */
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -62,15 +76,15 @@ export const PAGE_HTML = `<!doctype html>
   <div class="progress-text"><span id="progress-step"></span><span id="progress-epoch"></span><span id="progress-eta"></span></div>
 </section>
 <section class="kpis">
-${KPIS.map(([name, label]) => `  <div class="kpi" data-kpi="${name}"><div class="label">${label}</div><div class="value">–</div><div class="sub"></div></div>`).join('\n')}
+${KPIS.map(kpiTile).join('\n')}
 </section>
 <main class="charts">
-${CHARTS.map(([name, title, note]) => `  <figure class="chart empty" data-chart="${name}"><figcaption>${title} <span>${note}</span></figcaption><div class="plot" data-empty="waiting for the first ${name === 'test-accuracy' ? 'epoch' : 'step'}"></div></figure>`).join('\n')}
+${CHARTS.map(chartFrame).join('\n')}
 </main>
 <section class="workers">
   <h2>Workers <span id="workers-summary"></span></h2>
   <table>
-    <thead><tr><th>Worker</th><th>Host</th><th>Process</th><th>Ranks</th><th>Backend</th><th>State</th><th>Last step</th><th class="bar-head">slowest rank of the worker</th></tr></thead>
+    <thead><tr>${WORKER_COLUMNS}<th class="bar-head">slowest rank of the worker</th></tr></thead>
     <tbody id="workers-body"></tbody>
   </table>
 </section>

@@ -58,7 +58,8 @@ export class StepHistory {
     const elapsedMs = previous === undefined ? NaN : timeMs - previous.timeMs;
     const throughput = previous === undefined ? record.samplesPerSec : elapsedMs > 0 ? ((record.samples - previous.samples) * 1000) / elapsedMs : NaN;
     const walls = record.ranks.map(stepWallMs);
-    const mean = (key: 'computeMs' | 'syncBnMs' | 'allReduceMs' | 'waitMs'): number => (record.ranks.length === 0 ? NaN : record.ranks.reduce((sum, r) => sum + r[key], 0) / record.ranks.length);
+    const mean = (key: 'computeMs' | 'syncBnMs' | 'allReduceMs' | 'waitMs'): number =>
+      record.ranks.length === 0 ? NaN : record.ranks.reduce((sum, r) => sum + r[key], 0) / record.ranks.length;
     const row: Record<StepColumn, number> = {
       loss: record.loss,
       accuracy: record.accuracy,

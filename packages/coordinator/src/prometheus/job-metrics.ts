@@ -51,21 +51,64 @@ export class JobMetrics {
     this.steps = new Counter({ name: name('steps_total'), help: 'Training steps completed (global batches)', registers });
     this.samples = new Counter({ name: name('samples_total'), help: 'Training samples consumed', registers });
     this.epochs = new Counter({ name: name('epochs_total'), help: 'Epochs completed (evaluated on the test set)', registers });
-    this.stepDuration = new Histogram({ name: name('step_duration_seconds'), help: "Wall time of a step: its slowest rank's compute, SyncBN, all-reduce and update", buckets: STEP_BUCKETS, registers });
+    this.stepDuration = new Histogram({
+      name: name('step_duration_seconds'),
+      help: "Wall time of a step: its slowest rank's compute, SyncBN, all-reduce and update",
+      buckets: STEP_BUCKETS,
+      registers,
+    });
     this.samplesPerSecond = new Gauge({ name: name('samples_per_second'), help: 'Training samples per second over the run so far', registers });
     this.loss = new Gauge({ name: name('loss'), help: "Mean training loss of the last step's global batch", registers });
     this.accuracy = new Gauge({ name: name('accuracy'), help: "Training accuracy of the last step's global batch (0..1)", registers });
     this.testAccuracy = new Gauge({ name: name('test_accuracy'), help: 'Test-set accuracy after the last completed epoch (0..1)', registers });
     this.testLoss = new Gauge({ name: name('test_loss'), help: 'Test-set loss after the last completed epoch', registers });
     this.allReduceBytesTotal = new Counter({ name: name('allreduce_bytes_total'), help: 'Gradient bytes all-reduced, summed over steps', registers });
-    this.allReduceDuration = new Histogram({ name: name('allreduce_duration_seconds'), help: 'Gradient all-reduce time of a step: the least over ranks (the last rank to arrive waits for no one)', buckets: ALL_REDUCE_BUCKETS, registers });
-    this.algbw = new Gauge({ name: name('allreduce_algbw_bytes_per_second'), help: "Last step's all-reduce algorithm bandwidth: bytes / time (nccl-tests)", registers });
-    this.busbw = new Gauge({ name: name('allreduce_busbw_bytes_per_second'), help: "Last step's all-reduce bus bandwidth: algbw * 2(P-1)/P over P ranks (nccl-tests)", registers });
-    this.rankStep = new Gauge({ name: name('rank_step_seconds'), help: "Each rank's wall time in the last step (a straggler's is the largest)", labelNames: ['rank'], registers });
-    this.rankCompute = new Counter({ name: name('rank_compute_seconds_total'), help: 'Forward and backward time of each rank', labelNames: ['rank'], registers });
-    this.rankAllReduce = new Counter({ name: name('rank_allreduce_seconds_total'), help: 'Time each rank spent in gradient all-reduces, waiting for peers included', labelNames: ['rank'], registers });
-    this.rankSyncBn = new Counter({ name: name('rank_syncbn_wait_seconds_total'), help: 'Time each rank spent in SyncBN statistics exchanges, waiting for peers included', labelNames: ['rank'], registers });
-    this.rankShardWait = new Counter({ name: name('rank_shard_wait_seconds_total'), help: 'Time each rank waited for its next shard (from the coordinator)', labelNames: ['rank'], registers });
+    this.allReduceDuration = new Histogram({
+      name: name('allreduce_duration_seconds'),
+      help: 'Gradient all-reduce time of a step: the least over ranks (the last rank to arrive waits for no one)',
+      buckets: ALL_REDUCE_BUCKETS,
+      registers,
+    });
+    this.algbw = new Gauge({
+      name: name('allreduce_algbw_bytes_per_second'),
+      help: "Last step's all-reduce algorithm bandwidth: bytes / time (nccl-tests)",
+      registers,
+    });
+    this.busbw = new Gauge({
+      name: name('allreduce_busbw_bytes_per_second'),
+      help: "Last step's all-reduce bus bandwidth: algbw * 2(P-1)/P over P ranks (nccl-tests)",
+      registers,
+    });
+    this.rankStep = new Gauge({
+      name: name('rank_step_seconds'),
+      help: "Each rank's wall time in the last step (a straggler's is the largest)",
+      labelNames: ['rank'],
+      registers,
+    });
+    this.rankCompute = new Counter({
+      name: name('rank_compute_seconds_total'),
+      help: 'Forward and backward time of each rank',
+      labelNames: ['rank'],
+      registers,
+    });
+    this.rankAllReduce = new Counter({
+      name: name('rank_allreduce_seconds_total'),
+      help: 'Time each rank spent in gradient all-reduces, waiting for peers included',
+      labelNames: ['rank'],
+      registers,
+    });
+    this.rankSyncBn = new Counter({
+      name: name('rank_syncbn_wait_seconds_total'),
+      help: 'Time each rank spent in SyncBN statistics exchanges, waiting for peers included',
+      labelNames: ['rank'],
+      registers,
+    });
+    this.rankShardWait = new Counter({
+      name: name('rank_shard_wait_seconds_total'),
+      help: 'Time each rank waited for its next shard (from the coordinator)',
+      labelNames: ['rank'],
+      registers,
+    });
     // Unknown until the first step or epoch: NaN says so, where prom-client's default 0 would read as a real loss of 0.
     for (const gauge of [this.samplesPerSecond, this.loss, this.accuracy, this.testAccuracy, this.testLoss, this.algbw, this.busbw]) gauge.set(NaN);
     this.statusMetrics(name, registers);

@@ -38,7 +38,8 @@ function render(snapshot: DashboardSnapshot): void {
   workers.update(snapshot.status);
   charts.loss.update(steps.step, [{ label: 'loss', color: PALETTE[0] as string, fill: 'rgba(78, 155, 245, 0.08)' }], [steps.loss]);
   charts.accuracy.update(steps.step, [{ label: 'accuracy', color: PALETTE[2] as string, fill: 'rgba(89, 194, 107, 0.08)' }], [steps.accuracy]);
-  charts.testAccuracy.update(epochs.epoch, [{ label: 'test accuracy', color: PALETTE[6] as string, width: 2, points: epochs.epoch.length <= MARKED_EPOCHS }], [epochs.testAccuracy]);
+  const testStyle = { label: 'test accuracy', color: PALETTE[6] as string, width: 2, points: epochs.epoch.length <= MARKED_EPOCHS };
+  charts.testAccuracy.update(epochs.epoch, [testStyle], [epochs.testAccuracy]);
   charts.throughput.update(
     steps.step,
     [
@@ -47,7 +48,13 @@ function render(snapshot: DashboardSnapshot): void {
     ],
     [steps.throughput, steps.averageThroughput],
   );
-  const rankStyles: SeriesStyle[] = steps.ranks.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length] as string, width: 1.25, ...(i >= PALETTE.length ? { dash: [4, 3] } : {}) }));
+  // Past the palette's colours, lines repeat them dashed.
+  const rankStyles: SeriesStyle[] = steps.ranks.map((r, i) => ({
+    label: r.label,
+    color: PALETTE[i % PALETTE.length] as string,
+    width: 1.25,
+    ...(i >= PALETTE.length ? { dash: [4, 3] } : {}),
+  }));
   charts.ranks.update(steps.step, rankStyles, steps.ranks.map((r) => r.ms));
   charts.breakdown.update(
     steps.step,

@@ -32,7 +32,16 @@ export class SummaryPanel {
     this.state.title = job.error ?? '';
     setText(
       this.config,
-      [`model ${job.model}`, `data ${job.dataset}`, `BN ${job.bnMode}`, `global batch ${job.globalBatch}`, `${job.epochs} epoch${job.epochs === 1 ? '' : 's'}`, `data source ${job.dataSource}`, `balance ${job.balance}`, job.parameters === null ? '' : `${formatNumber(job.parameters)} parameters (${formatBytes(job.parameters * 4)} gradient)`]
+      [
+        `model ${job.model}`,
+        `data ${job.dataset}`,
+        `BN ${job.bnMode}`,
+        `global batch ${job.globalBatch}`,
+        `${job.epochs} epoch${job.epochs === 1 ? '' : 's'}`,
+        `data source ${job.dataSource}`,
+        `balance ${job.balance}`,
+        job.parameters === null ? '' : `${formatNumber(job.parameters)} parameters (${formatBytes(job.parameters * 4)} gradient)`,
+      ]
         .filter((s) => s !== '')
         .join(' · '),
     );
@@ -45,12 +54,18 @@ export class SummaryPanel {
     const up = status.workers.filter((w) => w.state !== 'lost').length;
     this.kpi('loss', formatNumber(status.loss, 4), `${steps.count.toLocaleString('en-US')} steps recorded`);
     this.kpi('accuracy', formatPercent(status.accuracy), 'last global batch');
-    this.kpi('test-accuracy', formatPercent(status.testAccuracy), epochs.count === 0 ? 'after the first epoch' : `after epoch ${epochs.epoch[epochs.epoch.length - 1] ?? ''}`);
+    const evaluated = epochs.count === 0 ? 'after the first epoch' : `after epoch ${epochs.epoch[epochs.epoch.length - 1] ?? ''}`;
+    this.kpi('test-accuracy', formatPercent(status.testAccuracy), evaluated);
     this.kpi('throughput', formatNumber(lastOf(steps.throughput)), `samples/s · average ${formatNumber(status.samplesPerSec)}`);
     this.kpi('step-time', formatMs(lastOf(steps.stepMs)), 'slowest rank');
-    this.kpi('workers', `${up} / ${status.expectedWorkers}`, `${status.workers.reduce((n, w) => n + w.ranks.length, 0)} ranks · ${job.rankRestarts} restart${job.rankRestarts === 1 ? '' : 's'}`);
+    const ranks = status.workers.reduce((n, w) => n + w.ranks.length, 0);
+    this.kpi('workers', `${up} / ${status.expectedWorkers}`, `${ranks} ranks · ${job.rankRestarts} restart${job.rankRestarts === 1 ? '' : 's'}`);
     this.kpi('busbw', formatBytes(allReduce.busbw, '/s'), allReduce.algbw === null ? 'bus bandwidth' : `busbw · algbw ${formatBytes(allReduce.algbw, '/s')}`);
-    setText(this.footer, `${steps.count.toLocaleString('en-US')} steps and ${epochs.count} epochs recorded; the coordinator sends at most ${snapshot.maxPoints.toLocaleString('en-US')} points per series (minimum and maximum of each bucket of steps).`);
+    setText(
+      this.footer,
+      `${steps.count.toLocaleString('en-US')} steps and ${epochs.count} epochs recorded; ` +
+        `the coordinator sends at most ${snapshot.maxPoints.toLocaleString('en-US')} points per series (minimum and maximum of each bucket of steps).`,
+    );
   }
 
   private kpi(name: string, value: string, sub: string): void {

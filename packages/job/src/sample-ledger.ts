@@ -1,4 +1,4 @@
-import type { StepSchedule } from '@tfjs-ddp/data';
+import type { StepSchedule } from './step-schedule.js';
 import { sampleDigest } from '@tfjs-ddp/protocol';
 
 /** How often each sample of one epoch was trained in committed steps. */
@@ -75,7 +75,8 @@ export class SampleLedger {
     return [...this.counts.entries()]
       .sort((a, b) => a[0] - b[0])
       .map(([epoch, counts]) => {
-        const steps = Array.from({ length: this.schedule.stepsPerEpoch }, (_, i) => epoch * this.schedule.stepsPerEpoch + i).filter((s) => s < this.schedule.totalSteps);
+        const { stepsPerEpoch, totalSteps } = this.schedule;
+        const steps = Array.from({ length: stepsPerEpoch }, (_, i) => epoch * stepsPerEpoch + i).filter((s) => s < totalSteps);
         const complete = steps.every((s) => this.committedSteps.has(s));
         let once = 0;
         let repeated = 0;

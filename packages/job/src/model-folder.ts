@@ -1,7 +1,7 @@
 import { readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { exists, fsyncDir, makeDirDurable, uniqueSuffix, writeFileDurable } from './durable-fs.js';
-import { DataError } from './errors.js';
+import { JobError } from './errors.js';
 
 /** The two files of a tfjs layers model folder. */
 export const MODEL_JSON = 'model.json';
@@ -16,7 +16,7 @@ const TEMP_PREFIX = '.tmp-model-';
  * never sees a half-written file, nor a model.json naming weights that are not its own:
  * an old model.json is moved out first, so a crash between the renames leaves no
  * model.json rather than a mismatched one. A failed write removes its temp folder, puts an
- * old model.json back, and throws DATA_ERR_WRITE naming the folder and the cause.
+ * old model.json back, and throws JOB_ERR_WRITE naming the folder and the cause.
  */
 export async function writeModelFolder(dir: string, modelJson: string, weights: Uint8Array): Promise<string> {
   const jsonPath = path.join(dir, MODEL_JSON);
@@ -41,7 +41,7 @@ export async function writeModelFolder(dir: string, modelJson: string, weights: 
     await fsyncDir(dir);
   } catch (cause) {
     const undo = await undoFailedWrite(jsonPath, temp, oldJson);
-    throw new DataError('DATA_ERR_WRITE', `the model folder ${dir} was not written: ${(cause as Error).message}${undo}`, { cause });
+    throw new JobError('JOB_ERR_WRITE', `the model folder ${dir} was not written: ${(cause as Error).message}${undo}`, { cause });
   }
   await rm(temp, { recursive: true, force: true });
   return jsonPath;

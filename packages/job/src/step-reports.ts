@@ -1,5 +1,5 @@
 import { combineDigests, sampleDigest, type RankStepDone, type RankStepReport } from '@tfjs-ddp/protocol';
-import { CoordinatorError } from './errors.js';
+import { JobError } from './errors.js';
 
 /**
  * Slack between a rank's measured step time and the time the coordinator saw pass since
@@ -70,7 +70,7 @@ export class StepReports {
   accept(step: number, reports: readonly RankStepDone[]): void {
     const entry = this.steps.get(step);
     if (entry === undefined) {
-      throw new CoordinatorError(
+      throw new JobError(
         'COORD_ERR_BAD_REPORT',
         `a report for step ${step + 1}, which is not in flight (in flight: ${this.describeInFlight()})`,
       );
@@ -78,21 +78,21 @@ export class StepReports {
     const elapsed = this.now() - entry.sentAt + TIMING_SLACK_MS;
     const seen = new Set<number>();
     for (const r of reports) {
-      if (r.rank >= this.worldSize) throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report of rank ${r.rank} in a ring of ${this.worldSize} ranks`);
+      if (r.rank >= this.worldSize) throw new JobError('COORD_ERR_BAD_REPORT', `a report of rank ${r.rank} in a ring of ${this.worldSize} ranks`);
       if (seen.has(r.rank) || entry.reports[r.rank] !== undefined) {
-        throw new CoordinatorError('COORD_ERR_BAD_REPORT', `rank ${r.rank} reported step ${step + 1} twice`);
+        throw new JobError('COORD_ERR_BAD_REPORT', `rank ${r.rank} reported step ${step + 1} twice`);
       }
       seen.add(r.rank);
       const wall = STEP_TIMINGS.reduce((sum, key) => sum + r[key], 0);
       if (wall > elapsed) {
-        throw new CoordinatorError(
+        throw new JobError(
           'COORD_ERR_BAD_REPORT',
           `rank ${r.rank} reports ${wall.toPrecision(6)} ms of work on step ${step + 1}, sent ${(elapsed - TIMING_SLACK_MS).toFixed(1)} ms ago`,
         );
       }
       const shard = entry.shards[r.rank] as Int32Array;
       if (r.count !== shard.length || r.sampleDigest !== entry.digests[r.rank]) {
-        throw new CoordinatorError(
+        throw new JobError(
           'COORD_ERR_SHARD_MISMATCH',
           `rank ${r.rank} trained other samples than its shard of step ${step + 1}: ${r.count} sample(s) with digest ${r.sampleDigest}, ` +
             `its shard has ${shard.length} with digest ${entry.digests[r.rank]}`,
@@ -115,13 +115,13 @@ export class StepReports {
    */
   commit(step: number): CommittedStep {
     const entry = this.steps.get(step);
-    if (entry === undefined || entry.reported < this.worldSize) throw new CoordinatorError('COORD_ERR_BAD_REPORT', `step ${step + 1} is not complete`);
+    if (entry === undefined || entry.reported < this.worldSize) throw new JobError('COORD_ERR_BAD_REPORT', `step ${step + 1} is not complete`);
     this.steps.delete(step);
     const reports = entry.reports as RankStepDone[];
     const count = reports.reduce((n, r) => n + r.count, 0);
     const digest = reports.reduce((d, r) => combineDigests(d, r.sampleDigest), 0);
     if (count !== entry.globalCount || digest !== entry.batchDigest) {
-      throw new CoordinatorError(
+      throw new JobError(
         'COORD_ERR_SHARD_MISMATCH',
         `the ranks trained ${count} sample(s) with digest ${digest} in step ${step + 1}; ` +
           `its global batch has ${entry.globalCount} with digest ${entry.batchDigest}`,

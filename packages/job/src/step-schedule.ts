@@ -1,5 +1,5 @@
-import { DataError } from './errors.js';
-import { EpochSampler } from './sampler.js';
+import { EpochSampler } from '@tfjs-ddp/data';
+import { JobError } from './errors.js';
 
 export interface StepScheduleOptions {
   /** Samples in the training set. */
@@ -34,7 +34,7 @@ export class StepSchedule {
 
   constructor(options: StepScheduleOptions) {
     if (!Number.isInteger(options.epochs) || options.epochs < 1) {
-      throw new DataError('DATA_ERR_ARGUMENT', `epochs must be a positive integer, got ${options.epochs}`);
+      throw new JobError('JOB_ERR_BAD_OPTION', `epochs must be a positive integer, got ${options.epochs}`);
     }
     this.sampler = new EpochSampler({ size: options.size, globalBatch: options.globalBatch, seed: options.seed });
     this.stepsPerEpoch = this.sampler.stepsPerEpoch;
@@ -44,10 +44,27 @@ export class StepSchedule {
 
   at(step: number): ScheduledStep {
     if (!Number.isInteger(step) || step < 0 || step >= this.totalSteps) {
-      throw new DataError('DATA_ERR_ARGUMENT', `step ${step} is outside [0, ${this.totalSteps})`);
+      throw new JobError('JOB_ERR_ARGUMENT', `step ${step} is outside [0, ${this.totalSteps})`);
     }
     const epoch = Math.floor(step / this.stepsPerEpoch);
     const stepInEpoch = step % this.stepsPerEpoch;
     return { step, epoch, stepInEpoch, indices: this.sampler.batch(epoch, stepInEpoch), endsEpoch: stepInEpoch === this.stepsPerEpoch - 1 };
   }
+}
+
+/** What of a job's configuration fixes its steps: a TrainConfig, or a study's settings. */
+export interface ScheduleConfig {
+  globalBatch: number;
+  seed: number;
+  epochs: number;
+  maxSteps?: number;
+}
+
+/**
+ * The steps of a job over a training set of `datasetSize` samples. The one place a job's
+ * schedule is built: the coordinator, a local job, the one-replica reference and the
+ * studies must walk the same steps, and would drift apart if each picked the fields.
+ */
+export function scheduleOf(config: ScheduleConfig, datasetSize: number): StepSchedule {
+  return new StepSchedule({ size: datasetSize, globalBatch: config.globalBatch, seed: config.seed, epochs: config.epochs, maxSteps: config.maxSteps });
 }

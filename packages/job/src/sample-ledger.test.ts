@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StepSchedule } from '@tfjs-ddp/data';
+import { StepSchedule } from './step-schedule.js';
 import { sampleDigest } from '@tfjs-ddp/protocol';
 import { SampleLedger } from './sample-ledger.js';
 

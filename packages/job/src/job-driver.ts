@@ -1,8 +1,11 @@
-import { cutShards, ProgressTracker, proportionalShardSizes, type StepProgress, type StepSchedule } from '@tfjs-ddp/data';
+import { cutShards, proportionalShardSizes } from '@tfjs-ddp/data';
 import type { RankStepDone, RankStepReport } from '@tfjs-ddp/protocol';
-import { CoordinatorError } from './errors.js';
+import { JobError } from './errors.js';
+import { ProgressTracker, type StepProgress } from './progress.js';
 import { ShardBalancer, type BalanceMode } from './shard-balancer.js';
 import { StepReports, withoutDigest } from './step-reports.js';
+import type { StepSchedule } from './step-schedule.js';
+import { WaitUntil } from './wait-until.js';
 
 /** Test accuracy and loss of the model after an epoch (rank 0 computes it). */
 export interface EpochEvaluation {
@@ -77,12 +80,6 @@ export interface JobDriverResult {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-interface Waiter {
-  ready: () => boolean;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
 /**
  * Runs a job's steps over its endpoints, whatever carries the orders: cuts every global
  * batch of the schedule into one shard per rank (sized by the balancer), keeps `prefetch`
@@ -102,7 +99,7 @@ export class JobDriver {
   private readonly stepReports: StepReports;
   private readonly evaluations = new Map<number, { endpoints: Set<number>; evaluation?: EpochEvaluation }>();
   private readonly finishedEndpoints = new Set<number>();
-  private readonly waiters = new Set<Waiter>();
+  private readonly waits = new WaitUntil(() => this.failure);
   private failure: Error | undefined;
   private readonly startStep: number;
   private readonly evaluateFirst: number | undefined;
@@ -119,13 +116,15 @@ export class JobDriver {
     this.worldSize = options.endpoints.reduce((n, e) => n + e.ranks, 0);
     let expected = 0;
     for (const e of options.endpoints) {
-      if (e.rankOffset !== expected) throw new CoordinatorError('COORD_ERR_BAD_OPTION', `endpoint ranks are not contiguous: expected offset ${expected}, got ${e.rankOffset}`);
+      if (e.rankOffset !== expected) {
+        throw new JobError('JOB_ERR_BAD_OPTION', `endpoint ranks are not contiguous: expected offset ${expected}, got ${e.rankOffset}`);
+      }
       expected += e.ranks;
     }
     this.balancer = new ShardBalancer({ mode: options.balance ?? 'even', ranks: this.worldSize });
     this.stepReports = new StepReports(this.worldSize);
     if (options.shardWeights !== undefined && options.shardWeights.length !== this.worldSize) {
-      throw new CoordinatorError('COORD_ERR_BAD_OPTION', `${options.shardWeights.length} shard weights for ${this.worldSize} ranks`);
+      throw new JobError('JOB_ERR_BAD_OPTION', `${options.shardWeights.length} shard weights for ${this.worldSize} ranks`);
     }
     this.shardWeights = options.shardWeights;
     this.prefetch = options.prefetch ?? 2;
@@ -194,7 +193,9 @@ export class JobDriver {
   async run(): Promise<JobDriverResult> {
     const { schedule } = this;
     const tracker = this.tracker;
-    const totals: Mutable<RankStepReport>[] = Array.from({ length: this.worldSize }, (_, rank) => ({ rank, lossSum: 0, correct: 0, count: 0, computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0 }));
+    const totals: Mutable<RankStepReport>[] = Array.from({ length: this.worldSize }, (_, rank) => ({
+      rank, lossSum: 0, correct: 0, count: 0, computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0,
+    }));
     let lastEvaluation: EpochEvaluation | undefined;
     let samples = 0;
     const started = performance.now();
@@ -233,7 +234,14 @@ export class JobDriver {
       samples,
       elapsedSec: (performance.now() - started) / 1000,
       lastEvaluation,
-      meanReports: totals.map((t) => ({ ...t, computeMs: t.computeMs / steps, syncBnMs: t.syncBnMs / steps, allReduceMs: t.allReduceMs / steps, applyMs: t.applyMs / steps, waitMs: t.waitMs / steps })),
+      meanReports: totals.map((t) => ({
+        ...t,
+        computeMs: t.computeMs / steps,
+        syncBnMs: t.syncBnMs / steps,
+        allReduceMs: t.allReduceMs / steps,
+        applyMs: t.applyMs / steps,
+        waitMs: t.waitMs / steps,
+      })),
       paused: this.paused,
     };
     if (this.paused) {
@@ -265,38 +273,11 @@ export class JobDriver {
   }
 
   private waitFor(what: string, ready: () => boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new CoordinatorError('COORD_ERR_STEP_TIMEOUT', `${what}: not every rank reported within ${Math.round(this.stepTimeoutMs / 1000)} s`));
-      }, this.stepTimeoutMs);
-      const waiter: Waiter = {
-        ready,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      this.waiters.add(waiter);
-      this.settle(waiter);
-    });
+    const timeoutSec = Math.round(this.stepTimeoutMs / 1000);
+    return this.waits.until(ready, this.stepTimeoutMs, () => new JobError('COORD_ERR_STEP_TIMEOUT', `${what}: not every rank reported within ${timeoutSec} s`));
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) this.settle(waiter);
-  }
-
-  private settle(waiter: Waiter): void {
-    if (this.failure !== undefined) {
-      this.waiters.delete(waiter);
-      waiter.reject(this.failure);
-    } else if (waiter.ready()) {
-      this.waiters.delete(waiter);
-      waiter.resolve();
-    }
+    this.waits.wake();
   }
 }

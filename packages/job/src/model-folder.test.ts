@@ -15,7 +15,7 @@ test('a model folder is written whole, and a rewrite replaces both files', async
   assert.deepEqual(readdirSync(dir).sort(), [MODEL_JSON, WEIGHTS_BIN]);
 });
 
-test('a failed rewrite throws DATA_ERR_WRITE, keeps the old model.json and leaves no temp folder', async (t) => {
+test('a failed rewrite throws JOB_ERR_WRITE, keeps the old model.json and leaves no temp folder', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'model-folder-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   await writeModelFolder(dir, '{"v":1}', new Uint8Array([1]));
@@ -23,7 +23,7 @@ test('a failed rewrite throws DATA_ERR_WRITE, keeps the old model.json and leave
   rmSync(path.join(dir, WEIGHTS_BIN));
   mkdirSync(path.join(dir, WEIGHTS_BIN, 'x'), { recursive: true });
   await assert.rejects(writeModelFolder(dir, '{"v":2}', new Uint8Array([2])), (error: Error & { code?: string }) => {
-    assert.equal(error.code, 'DATA_ERR_WRITE');
+    assert.equal(error.code, 'JOB_ERR_WRITE');
     assert.match(error.message, /the model folder .* was not written: /);
     return true;
   });

@@ -1,0 +1,16 @@
+export { StepSchedule, scheduleOf } from './step-schedule.js';
+export type { ScheduleConfig, ScheduledStep, StepScheduleOptions } from './step-schedule.js';
+export { ProgressTracker } from './progress.js';
+export type { StepProgress } from './progress.js';
+export { JobDriver } from './job-driver.js';
+export type { EndpointStep, EpochEvaluation, JobDriverHooks, JobDriverOptions, JobDriverResult, JobEndpoint } from './job-driver.js';
+export { ShardBalancer, BALANCE_MODES } from './shard-balancer.js';
+export type { BalanceMode, ShardBalancerOptions } from './shard-balancer.js';
+export { SampleLedger } from './sample-ledger.js';
+export type { EpochAccount } from './sample-ledger.js';
+export { WaitUntil } from './wait-until.js';
+export { writeModelFolder, MODEL_JSON, WEIGHTS_BIN } from './model-folder.js';
+export { exists, fsyncDir, makeDirDurable, removeDirSafely, uniqueSuffix, writeFileDurable } from './durable-fs.js';
+export { modelDefinitionHash } from './fingerprints.js';
+export { JobError } from './errors.js';
+export type { JobErrorCode } from './errors.js';
