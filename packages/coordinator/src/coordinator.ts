@@ -2,14 +2,13 @@ import type { IncomingMessage, Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { modelDefinitionHash, openDataset, ProgressTracker, StepSchedule, writeModelFolder, type Dataset, type DatasetPair } from '@tfjs-ddp/data';
-import type { DataSource, Message, PeerEntry } from '@tfjs-ddp/protocol';
-import { SILENT_LOG, type CoordinatorLog, type CoordinatorOptions } from './coordinator-options.js';
+import { bytesOf, SILENT_LOG, type DataSource, type Message, type PeerEntry, type StructuredLog } from '@tfjs-ddp/protocol';
+import type { CoordinatorOptions } from './coordinator-options.js';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors.js';
 import { createHttpServer, listen, type RouteHandler } from './http-server.js';
 import type { StoredCheckpoint } from './checkpoint/checkpoint-types.js';
 import { findResumePoint, JobCheckpoints } from './checkpoint/job-checkpoints.js';
 import { JobDriver, type EpochEvaluation } from './job-driver.js';
-import { rawBytes } from './job-socket.js';
 import { MetricsLog, stepWallMs, type MetricsRecord } from './metrics-log.js';
 import { assignRanks, worldSize, type AssignedWorker } from './rank-assignment.js';
 import { SampleLedger, type EpochAccount } from './sample-ledger.js';
@@ -49,7 +48,7 @@ const RECOVERABLE: ReadonlySet<string> = new Set(['COORD_ERR_WORKER_LOST', 'COOR
 export class Coordinator {
   readonly jobId: string;
   readonly port: number;
-  private readonly log: CoordinatorLog;
+  private readonly log: StructuredLog;
   private readonly workers: WorkerSessions;
   private readonly schedule: StepSchedule;
   private readonly ledger: SampleLedger;
@@ -360,7 +359,7 @@ export class Coordinator {
         // A resumed run's first ring: rank 0 starts from the checkpoint's state and shares it.
         const resumed = this.resumeFrom;
         if (!regrouping && a.rankOffset === 0 && resumed !== undefined) {
-          session.socket.send({ t: 'state', step: resumed.step }, rawBytes(resumed.state));
+          session.socket.send({ t: 'state', step: resumed.step }, bytesOf(resumed.state));
         }
         this.assign(session, a, assigned.length, size, peers, regrouping);
         if (regrouping) this.rankRestarts += a.threads;
@@ -498,7 +497,7 @@ export class Coordinator {
 
   private sendTestSet(session: WorkerSession, test: Dataset): void {
     const all = test.batch(Int32Array.from({ length: test.size }, (_, i) => i));
-    session.socket.send({ t: 'testSet', count: all.count, inputShape: [...test.inputShape], numClasses: test.numClasses }, rawBytes(all.x), rawBytes(all.y));
+    session.socket.send({ t: 'testSet', count: all.count, inputShape: [...test.inputShape], numClasses: test.numClasses }, bytesOf(all.x), bytesOf(all.y));
   }
 
   private admitted(session: WorkerSession): void {

@@ -1,5 +1,4 @@
-import type { HaltedMessage, JoinMessage, WorkerReadyMessage } from '@tfjs-ddp/protocol';
-import type { JobSocket } from './job-socket.js';
+import type { HaltedMessage, JobSocket, JoinMessage, WorkerReadyMessage } from '@tfjs-ddp/protocol';
 import type { AssignedWorker } from './rank-assignment.js';
 import type { WorkerStatus } from './status.js';
 

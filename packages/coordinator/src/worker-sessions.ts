@@ -1,11 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DEFAULT_FRAME_LIMITS, FRAME_PREFIX_BYTES, type Message } from '@tfjs-ddp/protocol';
+import { DEFAULT_FRAME_LIMITS, FRAME_PREFIX_BYTES, JobSocket, type Message, type StructuredLog } from '@tfjs-ddp/protocol';
 import { CoordinatorError } from './errors.js';
-import type { CoordinatorLog } from './coordinator-options.js';
 import { startHeartbeat } from './heartbeat.js';
-import { JobSocket } from './job-socket.js';
 import { presentedToken, tokenMatches } from './secrets.js';
 import type { JobState } from './status.js';
 import { describeSession, IN_RING, type WorkerSession } from './worker-session.js';
@@ -65,7 +63,7 @@ export interface WorkerSessionsOptions {
   maxPending?: number;
   heartbeatMs: number;
   heartbeatTimeoutMs: number;
-  log: CoordinatorLog;
+  log: StructuredLog;
   /** The job's state now: who is admitted depends on it. */
   jobState: () => JobState;
 }
