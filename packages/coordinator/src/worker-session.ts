@@ -32,7 +32,8 @@ export const IN_RING: ReadonlySet<SessionState> = new Set(['assigned', 'ready', 
 
 export function describeSession(session: WorkerSession): string {
   const join = session.join;
-  return join === undefined ? `${session.id} (${session.remote})` : `${session.id} (${join.host}, pid ${join.pid}, ${join.threads} thread${join.threads === 1 ? '' : 's'})`;
+  if (join === undefined) return `${session.id} (${session.remote})`;
+  return `${session.id} (${join.host}, pid ${join.pid}, ${join.threads} thread${join.threads === 1 ? '' : 's'})`;
 }
 
 /** A joined worker as /status shows it; `training`: the job is training now. */

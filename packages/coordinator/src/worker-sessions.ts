@@ -144,7 +144,8 @@ export class WorkerSessions {
     for (const s of this.sessions.values()) {
       clearTimeout(s.handshakeTimer);
       s.stopHeartbeat?.();
-      if (s.state === 'joining') s.socket.send({ t: 'refuse', code: 'COORD_ERR_CLOSED', reason: `job ${this.options.jobId} is over; the coordinator is closing` });
+      const reason = `job ${this.options.jobId} is over; the coordinator is closing`;
+      if (s.state === 'joining') s.socket.send({ t: 'refuse', code: 'COORD_ERR_CLOSED', reason });
       s.socket.close(1001, 'coordinator closing');
     }
     this.wss.close();
@@ -163,7 +164,8 @@ export class WorkerSessions {
     const session: WorkerSession = { id, socket, remote, state: 'joining', lastStepMs: null };
     ref.session = session;
     const handshakeMs = this.options.handshakeTimeoutMs;
-    session.handshakeTimer = setTimeout(() => this.refuse(session, 'COORD_ERR_HANDSHAKE_TIMEOUT', `no join message within ${Math.round(handshakeMs / 1000)} s`), handshakeMs);
+    const noJoin = `no join message within ${Math.round(handshakeMs / 1000)} s`;
+    session.handshakeTimer = setTimeout(() => this.refuse(session, 'COORD_ERR_HANDSHAKE_TIMEOUT', noJoin), handshakeMs);
     this.sessions.set(id, session);
   }
 
@@ -189,7 +191,9 @@ export class WorkerSessions {
     const o = this.options;
     clearTimeout(session.handshakeTimer);
     if (!tokenMatches(message.token, o.token)) return this.refuse(session, 'COORD_ERR_BAD_TOKEN', 'wrong job token');
-    if (message.jobId !== '' && message.jobId !== o.jobId) return this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${o.jobId}, not ${clip(message.jobId, 64)}`);
+    if (message.jobId !== '' && message.jobId !== o.jobId) {
+      return this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${o.jobId}, not ${clip(message.jobId, 64)}`);
+    }
     const state = o.jobState();
     const inJob = state === 'waiting' ? this.joined().length : this.ring().length + this.pendingJoiners().length;
     if (inJob >= o.workers || state === 'finished' || state === 'failed') {
