@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { CheckpointError, Coordinator, JobMetrics, readLatestCheckpoint, type CoordinatorLog, type JobStatus } from '@tfjs-ddp/coordinator';
-import type { JobConfig } from '@tfjs-ddp/protocol';
+import { CheckpointError, Coordinator, JobMetrics, readLatestCheckpoint, type JobStatus } from '@tfjs-ddp/coordinator';
+import type { JobConfig, StructuredLog } from '@tfjs-ddp/protocol';
 import { startCli, type RunningProcess } from './harness/processes.js';
 import { mountSmallDisk, unmountSmallDisk } from './harness/small-disk.js';
 
@@ -32,7 +32,7 @@ interface Logged {
   msg: string;
 }
 
-function recordingLog(): { log: CoordinatorLog; lines: Logged[] } {
+function recordingLog(): { log: StructuredLog; lines: Logged[] } {
   const lines: Logged[] = [];
   const at = (level: Logged['level']) => (_fields: object, msg: string): void => void lines.push({ level, msg });
   return { log: { info: at('info'), warn: at('warn'), error: at('error') }, lines };

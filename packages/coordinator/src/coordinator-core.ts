@@ -1,9 +1,9 @@
 import type { DatasetPair } from '@tfjs-ddp/data';
 import { SampleLedger, scheduleOf, WaitUntil, type EpochEvaluation, type JobDriver, type StepSchedule } from '@tfjs-ddp/job';
-import type { DataSource } from '@tfjs-ddp/protocol';
+import { SILENT_LOG, type DataSource, type StructuredLog } from '@tfjs-ddp/protocol';
 import type { StoredCheckpoint } from './checkpoint/checkpoint-types.js';
 import { JobCheckpoints } from './checkpoint/job-checkpoints.js';
-import { SILENT_LOG, type CoordinatorLog, type CoordinatorOptions } from './coordinator-options.js';
+import type { CoordinatorOptions } from './coordinator-options.js';
 import type { MetricsLog } from './metrics-log.js';
 import type { ReadinessLimits } from './readiness.js';
 import { newSecret } from './secrets.js';
@@ -40,7 +40,7 @@ export interface ShownProgress {
  * with one job each; this object is the one place their common state lives.
  */
 export class CoordinatorCore {
-  readonly log: CoordinatorLog;
+  readonly log: StructuredLog;
   readonly workers: WorkerSessions;
   readonly schedule: StepSchedule;
   readonly ledger: SampleLedger;

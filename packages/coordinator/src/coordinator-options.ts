@@ -1,13 +1,6 @@
 import type { BalanceMode, JobDriverHooks } from '@tfjs-ddp/job';
-import type { DataSource, JobConfig } from '@tfjs-ddp/protocol';
+import type { DataSource, JobConfig, StructuredLog } from '@tfjs-ddp/protocol';
 import type { TlsFiles } from './http-server.js';
-
-/** pino-compatible: an object of fields, then a message. */
-export interface CoordinatorLog {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
 
 export interface CoordinatorOptions {
   /** Interface to listen on. Default 0.0.0.0. */
@@ -65,13 +58,11 @@ export interface CoordinatorOptions {
   heartbeatTimeoutMs?: number;
   /** Consecutive regroups without a committed step in between before the job gives up. Default 5. */
   maxRecoveries?: number;
-  log?: CoordinatorLog;
+  log?: StructuredLog;
   /** Membership changes, for logs and tests. */
   onMembership?: (event: MembershipEvent) => void;
   hooks?: JobDriverHooks & { onWaiting?: (joined: number, expected: number) => void };
 }
-
-export const SILENT_LOG: CoordinatorLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** A change of the job's membership. */
 export interface MembershipEvent {

@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
 import { openDataset, type DatasetPair } from '@tfjs-ddp/data';
+import { SILENT_LOG } from '@tfjs-ddp/protocol';
 import { modelDefinitionHash } from '@tfjs-ddp/job';
 import type { StoredCheckpoint } from './checkpoint/checkpoint-types.js';
 import { findResumePoint } from './checkpoint/job-checkpoints.js';
-import { SILENT_LOG, type CoordinatorOptions } from './coordinator-options.js';
+import type { CoordinatorOptions } from './coordinator-options.js';
 import { CoordinatorError } from './errors.js';
 import { createHttpServer, listen, type HttpRoutes, type RouteHandler } from './http-server.js';
 

@@ -1,8 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EpochEvaluation, StepProgress } from '@tfjs-ddp/job';
-import type { RankStepReport } from '@tfjs-ddp/protocol';
-import type { CoordinatorLog } from './coordinator-options.js';
+import type { RankStepReport, StructuredLog } from '@tfjs-ddp/protocol';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -36,12 +35,12 @@ export class MetricsLog {
   lost: string | undefined;
   /** Records not written since the file was lost. */
   dropped = 0;
-  private readonly log: CoordinatorLog | undefined;
+  private readonly log: StructuredLog | undefined;
 
   /** `append`: a resumed run adds to the records of the run it continues. */
   constructor(
     dir: string,
-    options: { append?: boolean; log?: CoordinatorLog } = {},
+    options: { append?: boolean; log?: StructuredLog } = {},
   ) {
     this.file = path.join(dir, METRICS_FILE);
     this.log = options.log;

@@ -1,8 +1,7 @@
 import type { Dataset } from '@tfjs-ddp/data';
-import type { PeerEntry } from '@tfjs-ddp/protocol';
+import { encodeStatePayload, encodeTestSetPayload, type PeerEntry } from '@tfjs-ddp/protocol';
 import type { CoordinatorCore } from './coordinator-core.js';
 import { CoordinatorError, type CoordinatorErrorCode } from './errors.js';
-import { rawBytes } from './job-socket.js';
 import { assignRanks, worldSize, type AssignedWorker } from './rank-assignment.js';
 import { describeSession, type WorkerSession } from './worker-session.js';
 
@@ -152,7 +151,7 @@ export class RingFormation {
         // A resumed run's first ring: rank 0 starts from the checkpoint's state and shares it.
         const resumed = core.facts.resumeFrom;
         if (!regrouping && a.rankOffset === 0 && resumed !== undefined) {
-          session.socket.send({ t: 'state', step: resumed.step }, rawBytes(resumed.state));
+          session.socket.send({ t: 'state', step: resumed.step }, ...encodeStatePayload(resumed.state));
         }
         this.assign(session, a, processCount, size, peers, regrouping);
         if (regrouping) core.rankRestarts += a.threads;
@@ -231,5 +230,6 @@ export class RingFormation {
 /** The whole test set to the worker hosting rank 0, which evaluates the model after every epoch. */
 function sendTestSet(session: WorkerSession, test: Dataset): void {
   const all = test.batch(Int32Array.from({ length: test.size }, (_, i) => i));
-  session.socket.send({ t: 'testSet', count: all.count, inputShape: [...test.inputShape], numClasses: test.numClasses }, rawBytes(all.x), rawBytes(all.y));
+  const header = { t: 'testSet', count: all.count, inputShape: [...test.inputShape], numClasses: test.numClasses } as const;
+  session.socket.send(header, ...encodeTestSetPayload(all, test.inputShape));
 }

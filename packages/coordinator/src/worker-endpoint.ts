@@ -1,7 +1,7 @@
 import type { Dataset } from '@tfjs-ddp/data';
+import { encodeStepPayload, joinShards, sampleSizeOf } from '@tfjs-ddp/protocol';
 import { CoordinatorError } from './errors.js';
 import type { JobEndpoint } from '@tfjs-ddp/job';
-import { rawBytes } from './job-socket.js';
 import type { WorkerSession } from './worker-session.js';
 
 export interface WorkerEndpointOptions {
@@ -18,24 +18,14 @@ export function workerEndpoint(session: WorkerSession, options: WorkerEndpointOp
   const assigned = session.assigned;
   if (assigned === undefined) throw new CoordinatorError('COORD_ERR_BAD_OPTION', `${session.id} has no ranks`);
   const { generation, streamFrom } = options;
-  const sampleSize = streamFrom === undefined ? 0 : streamFrom.inputShape.reduce((a, b) => a * b, 1);
+  const sampleSize = streamFrom === undefined ? 0 : sampleSizeOf(streamFrom.inputShape);
   return {
     rankOffset: assigned.rankOffset,
     ranks: assigned.threads,
     sendStep: ({ step, epoch, globalCount, shards }) => {
-      const counts = shards.map((s) => s.length);
-      const indices = new Int32Array(counts.reduce((a, b) => a + b, 0));
-      let offset = 0;
-      for (const s of shards) {
-        indices.set(s, offset);
-        offset += s.length;
-      }
-      if (streamFrom === undefined) {
-        session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize: 0 }, rawBytes(indices));
-      } else {
-        const batch = streamFrom.batch(indices);
-        session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize }, rawBytes(indices), rawBytes(batch.x), rawBytes(batch.y));
-      }
+      const { counts, indices } = joinShards(shards);
+      const payload = encodeStepPayload(indices, sampleSize, streamFrom?.batch(indices));
+      session.socket.send({ t: 'step', generation, step, epoch, globalCount, counts, sampleSize }, ...payload);
       // Right behind the step's order: every rank takes the checkpoint after that step, before any prefetched one.
       if (options.checkpointAfter(step)) session.socket.send({ t: 'checkpointRequest', generation, step });
     },

@@ -1,5 +1,5 @@
 import { JobError } from '@tfjs-ddp/job';
-import type { Message } from '@tfjs-ddp/protocol';
+import { decodeCheckpointPayload, decodeModelPayload, type Message } from '@tfjs-ddp/protocol';
 import type { CoordinatorCore } from './coordinator-core.js';
 import { CoordinatorError } from './errors.js';
 import { describeSession, type WorkerSession } from './worker-session.js';
@@ -52,18 +52,14 @@ export class WorkerMessages implements WorkerSessionsHandlers {
       }
       case 'model': {
         if (session.state !== 'ready' || session.assigned?.rankOffset !== 0) break;
-        const json = new TextDecoder().decode(payload.subarray(0, message.jsonBytes));
-        const evaluation = { accuracy: message.accuracy, loss: message.loss, count: core.facts.data.test.size };
-        core.model = { json, weights: payload.slice(message.jsonBytes), evaluation };
+        const { modelJson, weights } = decodeModelPayload(message, payload);
+        core.model = { json: modelJson, weights, evaluation: { accuracy: message.accuracy, loss: message.loss, count: core.facts.data.test.size } };
         return;
       }
       case 'checkpointData': {
         if (session.state !== 'ready' || session.assigned?.rankOffset !== 0) break;
-        const json = new TextDecoder().decode(payload.subarray(0, message.jsonBytes));
-        // Copies: the payload is a view into the whole frame (a Buffer's slice is a view too).
-        const weights = new Uint8Array(payload.subarray(message.jsonBytes, message.jsonBytes + message.weightsBytes));
-        const state = new Float32Array(new Uint8Array(payload.subarray(message.jsonBytes + message.weightsBytes)).buffer);
-        core.checkpoints.write(message.step, json, weights, state);
+        const c = decodeCheckpointPayload(message, payload);
+        core.checkpoints.write(message.step, c.modelJson, c.weights, c.state);
         core.wake();
         return;
       }

@@ -1,5 +1,4 @@
-import type { HaltedMessage, JoinMessage, WorkerReadyMessage } from '@tfjs-ddp/protocol';
-import type { JobSocket } from './job-socket.js';
+import type { HaltedMessage, JobSocket, JoinMessage, WorkerReadyMessage } from '@tfjs-ddp/protocol';
 import type { AssignedWorker } from './rank-assignment.js';
 import type { WorkerStatus } from './status.js';
 
@@ -33,7 +32,8 @@ export const IN_RING: ReadonlySet<SessionState> = new Set(['assigned', 'ready', 
 
 export function describeSession(session: WorkerSession): string {
   const join = session.join;
-  return join === undefined ? `${session.id} (${session.remote})` : `${session.id} (${join.host}, pid ${join.pid}, ${join.threads} thread${join.threads === 1 ? '' : 's'})`;
+  if (join === undefined) return `${session.id} (${session.remote})`;
+  return `${session.id} (${join.host}, pid ${join.pid}, ${join.threads} thread${join.threads === 1 ? '' : 's'})`;
 }
 
 /** A joined worker as /status shows it; `training`: the job is training now. */

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import { SILENT_LOG } from './coordinator-options.js';
+import { encodeFrameBytes, SILENT_LOG } from '@tfjs-ddp/protocol';
 import { listen } from './http-server.js';
-import { encodeFrameBytes } from '@tfjs-ddp/protocol';
 import { PRE_ADMISSION_MAX_PAYLOAD, WorkerSessions } from './worker-sessions.js';
 
 const OPTIONS = { jobId: 'j', token: 't', workers: 1, handshakeTimeoutMs: 10_000, maxConnections: 256, heartbeatMs: 1000, heartbeatTimeoutMs: 3000, log: SILENT_LOG, jobState: () => 'waiting' as const };

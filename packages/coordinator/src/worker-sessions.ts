@@ -1,11 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DEFAULT_FRAME_LIMITS, FRAME_PREFIX_BYTES, type Message } from '@tfjs-ddp/protocol';
+import { DEFAULT_FRAME_LIMITS, FRAME_PREFIX_BYTES, JobSocket, type Message, type StructuredLog } from '@tfjs-ddp/protocol';
 import { CoordinatorError } from './errors.js';
-import type { CoordinatorLog } from './coordinator-options.js';
 import { startHeartbeat } from './heartbeat.js';
-import { JobSocket } from './job-socket.js';
 import { presentedToken, tokenMatches } from './secrets.js';
 import type { JobState } from './status.js';
 import { describeSession, IN_RING, type WorkerSession } from './worker-session.js';
@@ -65,7 +63,7 @@ export interface WorkerSessionsOptions {
   maxPending?: number;
   heartbeatMs: number;
   heartbeatTimeoutMs: number;
-  log: CoordinatorLog;
+  log: StructuredLog;
   /** The job's state now: who is admitted depends on it. */
   jobState: () => JobState;
 }
@@ -146,7 +144,8 @@ export class WorkerSessions {
     for (const s of this.sessions.values()) {
       clearTimeout(s.handshakeTimer);
       s.stopHeartbeat?.();
-      if (s.state === 'joining') s.socket.send({ t: 'refuse', code: 'COORD_ERR_CLOSED', reason: `job ${this.options.jobId} is over; the coordinator is closing` });
+      const reason = `job ${this.options.jobId} is over; the coordinator is closing`;
+      if (s.state === 'joining') s.socket.send({ t: 'refuse', code: 'COORD_ERR_CLOSED', reason });
       s.socket.close(1001, 'coordinator closing');
     }
     this.wss.close();
@@ -165,7 +164,8 @@ export class WorkerSessions {
     const session: WorkerSession = { id, socket, remote, state: 'joining', lastStepMs: null };
     ref.session = session;
     const handshakeMs = this.options.handshakeTimeoutMs;
-    session.handshakeTimer = setTimeout(() => this.refuse(session, 'COORD_ERR_HANDSHAKE_TIMEOUT', `no join message within ${Math.round(handshakeMs / 1000)} s`), handshakeMs);
+    const noJoin = `no join message within ${Math.round(handshakeMs / 1000)} s`;
+    session.handshakeTimer = setTimeout(() => this.refuse(session, 'COORD_ERR_HANDSHAKE_TIMEOUT', noJoin), handshakeMs);
     this.sessions.set(id, session);
   }
 
@@ -191,7 +191,9 @@ export class WorkerSessions {
     const o = this.options;
     clearTimeout(session.handshakeTimer);
     if (!tokenMatches(message.token, o.token)) return this.refuse(session, 'COORD_ERR_BAD_TOKEN', 'wrong job token');
-    if (message.jobId !== '' && message.jobId !== o.jobId) return this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${o.jobId}, not ${clip(message.jobId, 64)}`);
+    if (message.jobId !== '' && message.jobId !== o.jobId) {
+      return this.refuse(session, 'COORD_ERR_WRONG_JOB', `this coordinator runs job ${o.jobId}, not ${clip(message.jobId, 64)}`);
+    }
     const state = o.jobState();
     const inJob = state === 'waiting' ? this.joined().length : this.ring().length + this.pendingJoiners().length;
     if (inJob >= o.workers || state === 'finished' || state === 'failed') {

@@ -113,11 +113,16 @@ export function decodeFrameBytes(bytes: Uint8Array, limits: FrameLimits = DEFAUL
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerBytes = view.getUint32(0, true);
   const payloadBytes = view.getUint32(4, true);
-  if (headerBytes > limits.maxHeaderBytes) throw protocolError('PROTOCOL_ERR_TOO_LARGE', `header of ${headerBytes} bytes exceeds ${limits.maxHeaderBytes}`);
-  if (payloadBytes > limits.maxPayloadBytes) throw protocolError('PROTOCOL_ERR_TOO_LARGE', `payload of ${payloadBytes} bytes exceeds ${limits.maxPayloadBytes}`);
+  if (headerBytes > limits.maxHeaderBytes) {
+    throw protocolError('PROTOCOL_ERR_TOO_LARGE', `header of ${headerBytes} bytes exceeds ${limits.maxHeaderBytes}`);
+  }
+  if (payloadBytes > limits.maxPayloadBytes) {
+    throw protocolError('PROTOCOL_ERR_TOO_LARGE', `payload of ${payloadBytes} bytes exceeds ${limits.maxPayloadBytes}`);
+  }
   const total = FRAME_PREFIX_BYTES + headerBytes + payloadBytes;
   if (bytes.byteLength !== total) {
-    throw protocolError(bytes.byteLength < total ? 'PROTOCOL_ERR_TRUNCATED' : 'PROTOCOL_ERR_LENGTH', `frame declares ${total} bytes but holds ${bytes.byteLength}`);
+    const code = bytes.byteLength < total ? 'PROTOCOL_ERR_TRUNCATED' : 'PROTOCOL_ERR_LENGTH';
+    throw protocolError(code, `frame declares ${total} bytes but holds ${bytes.byteLength}`);
   }
   const message = decodeHeader(bytes.subarray(FRAME_PREFIX_BYTES, FRAME_PREFIX_BYTES + headerBytes), payloadBytes);
   return { message, payload: bytes.subarray(FRAME_PREFIX_BYTES + headerBytes) };

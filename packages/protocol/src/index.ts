@@ -57,3 +57,27 @@ export type {
 } from './job-messages.js';
 export { validateJobConfig, MAX_THREADS_PER_WORKER, MAX_WORKERS, MAX_REPORTED_MS, MIN_REPORTED_MS, reportedMs } from './validate-job.js';
 export { sampleDigest, combineDigests, mixIndex, DIGEST_MODULUS } from './sample-digest.js';
+export {
+  expectPayloadBytes,
+  sampleSizeOf,
+  joinShards,
+  stepPayloadBytes,
+  encodeStepPayload,
+  decodeStepPayload,
+  testSetPayloadBytes,
+  encodeTestSetPayload,
+  decodeTestSetPayload,
+  checkStatePayloadBytes,
+  encodeStatePayload,
+  decodeStatePayload,
+  checkpointStateBytes,
+  encodeCheckpointPayload,
+  decodeCheckpointPayload,
+  encodeModelPayload,
+  decodeModelPayload
+} from './payloads.js';
+export type { PayloadSamples, StepShard, ModelFiles, CheckpointFiles } from './payloads.js';
+export { JobSocket } from './job-socket.js';
+export type { JobSocketHandlers, Outgoing } from './job-socket.js';
+export { SILENT_LOG } from './log.js';
+export type { StructuredLog } from './log.js';

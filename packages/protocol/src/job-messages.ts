@@ -1,10 +1,11 @@
 import type { JobConfig } from './job-config.js';
 
 /**
- * The coordinator <-> worker messages (one frame per WebSocket message). A worker joins,
- * is assigned its ranks and peers, receives a step order per global step (its ranks'
- * sample indices, and the samples themselves when the coordinator holds the data), and
- * answers with its ranks' reports. Payload layouts are documented on each message.
+ * The coordinator <-> worker messages (one frame per WebSocket message, over `JobSocket`).
+ * A worker joins, is assigned its ranks and peers, receives a step order per global step
+ * (its ranks' sample indices, and the samples themselves when the coordinator holds the
+ * data), and answers with its ranks' reports. The messages in `JOB_PAYLOAD_TYPES` carry a
+ * raw payload; each layout is encoded, sized and decoded in `payloads.ts` alone.
  */
 
 /** Worker -> coordinator, first message: who I am. */
@@ -85,7 +86,7 @@ export interface AssignMessage extends RingPlace {
 
 /**
  * Coordinator -> the worker hosting rank 0, when the coordinator holds the data: the
- * test set. Payload: x (count x prod(inputShape) float32) then y (count int32).
+ * test set. Payload (`payloads.ts`): its `count` samples' inputs, then their labels.
  */
 export interface TestSetMessage {
   readonly v: number;
@@ -106,9 +107,8 @@ export interface WorkerReadyMessage {
 
 /**
  * Coordinator -> worker: one global step. `counts[i]` samples for the worker's i-th rank.
- * Payload: the sample indices of every rank in rank order (sum(counts) int32); then, when
- * `sampleSize` > 0 (the coordinator holds the data), their inputs (sum(counts) x
- * sampleSize float32) and labels (sum(counts) int32).
+ * Payload (`payloads.ts`): the sample indices of every rank in rank order; then, when
+ * `sampleSize` > 0 (the coordinator holds the data), their inputs and labels.
  */
 export interface StepMessage {
   readonly v: number;
@@ -167,7 +167,7 @@ export interface RegroupMessage extends RingPlace {
 
 /**
  * Coordinator -> the worker hosting rank 0, on resume: the training state of a checkpoint
- * after `step` committed steps. Payload: the state (float32), which rank 0 shares.
+ * after `step` committed steps. Payload (`payloads.ts`): the state, which rank 0 shares.
  */
 export interface StateMessage {
   readonly v: number;
@@ -185,7 +185,7 @@ export interface CheckpointRequestMessage {
 
 /**
  * Worker hosting rank 0 -> coordinator: rank 0's model and state after `step`.
- * Payload: model.json (jsonBytes of UTF-8), weights.bin (weightsBytes), then the state (float32).
+ * Payload (`payloads.ts`): model.json (`jsonBytes`), weights.bin (`weightsBytes`), the state.
  */
 export interface CheckpointDataMessage {
   readonly v: number;
@@ -248,7 +248,7 @@ export interface FinishMessage {
 
 /**
  * Worker hosting rank 0 -> coordinator: the trained model as a plain tfjs model.
- * Payload: model.json (jsonBytes of UTF-8) then weights.bin.
+ * Payload (`payloads.ts`): model.json (`jsonBytes`), then weights.bin.
  */
 export interface ModelMessage {
   readonly v: number;

@@ -3,10 +3,15 @@ import { JOB_PAYLOAD_TYPES, type JobMessage } from './job-messages.js';
 
 /**
  * Every message that crosses a socket, typed in one place. A message is a msgpack map
- * with `v` (protocol version) and `t` (type); only `data` carries a raw payload after
- * its header. To add a message (the coordinator's job/admission/shard/report types):
- * add its interface here, add it to `Message`, and add its validator to the table in
- * `validate.ts` — the compiler then insists the table is complete.
+ * with `v` (protocol version) and `t` (type), sent as one frame (`frame.ts`). This file
+ * holds the peer-link messages of the collective layer (`hello`, `auth`, `ready`, `data`,
+ * `abort`, `bye`); the coordinator <-> worker messages are in `job-messages.ts`. Only the
+ * types in `PAYLOAD_TYPES` carry a raw payload after the header: `data` (a range of a
+ * collective's buffer) and the job payloads, whose byte layouts are in `payloads.ts`.
+ *
+ * To add a message: its interface here (peer link) or in `job-messages.ts` (job), a member
+ * of `Message` or `JobMessage`, and its validator in the table of `validate.ts` or
+ * `validate-job.ts`: the tables are typed, so the compiler insists they are complete.
  */
 export const PROTOCOL_VERSION = 2;
 

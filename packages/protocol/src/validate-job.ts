@@ -3,6 +3,7 @@ import { bool, has, int, list, map, num, oneOf, only, str, type Fields } from '.
 import { OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
 import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace } from './job-messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
+import { checkpointStateBytes, checkStatePayloadBytes, expectPayloadBytes, sampleSizeOf, stepPayloadBytes, testSetPayloadBytes } from './payloads.js';
 import { DIGEST_MODULUS } from './sample-digest.js';
 
 /** Most rank threads one worker may host (the thread group's limit). */
@@ -107,17 +108,16 @@ function peerList(h: Fields, processCount: number): PeerEntry[] {
   const peers = list(h, 'peers', MAX_WORKERS, (element, i): PeerEntry => {
     const p = asFields(element, `peers[${i}]`);
     only(p, ['rank', 'host', 'port', 'threads']);
-    return { rank: int(p, 'rank', 0, processCount - 1), host: str(p, 'host'), port: int(p, 'port', 1, 65535), threads: int(p, 'threads', 1, MAX_THREADS_PER_WORKER) };
+    return {
+      rank: int(p, 'rank', 0, processCount - 1),
+      host: str(p, 'host'),
+      port: int(p, 'port', 1, 65535),
+      threads: int(p, 'threads', 1, MAX_THREADS_PER_WORKER),
+    };
   });
   if (peers.length !== processCount) throw protocolError('PROTOCOL_ERR_FIELD', `the message lists ${peers.length} peers for ${processCount} processes`);
   if (new Set(peers.map((p) => p.rank)).size !== processCount) throw protocolError('PROTOCOL_ERR_FIELD', 'the peers\' process ranks repeat');
   return peers;
-}
-
-function expectPayload(type: string, expected: number, payloadBytes: number): void {
-  if (expected !== payloadBytes) {
-    throw protocolError('PROTOCOL_ERR_LENGTH', `${type} header implies ${expected} payload bytes but ${payloadBytes} followed`);
-  }
 }
 
 const v = PROTOCOL_VERSION;
@@ -142,7 +142,11 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     return { v, t: 'refuse', code: str(h, 'code'), reason: str(h, 'reason') };
   },
   assign: (h) => {
-    only(h, ['v', 't', 'jobId', 'generation', 'joining', 'jobSecret', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'config', 'bnMode', 'dataSource', 'datasetFingerprint', 'inputShape', 'numClasses', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs']);
+    only(h, [
+      ...['v', 't', 'jobId', 'generation', 'joining', 'jobSecret'],
+      ...['processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers'],
+      ...['config', 'bnMode', 'dataSource', 'datasetFingerprint', 'inputShape', 'numClasses', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs'],
+    ]);
     return {
       v,
       t: 'assign',
@@ -166,8 +170,7 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     only(h, ['v', 't', 'count', 'inputShape', 'numClasses']);
     const n = int(h, 'count', 0, MAX_SAMPLES);
     const inputShape = list(h, 'inputShape', 8, (d, i) => count(d, `inputShape[${i}]`, 1 << 16));
-    const sampleSize = inputShape.reduce((a, b) => a * b, 1);
-    expectPayload('testSet', n * (sampleSize * 4 + 4), payloadBytes);
+    expectPayloadBytes('testSet', testSetPayloadBytes(n, sampleSizeOf(inputShape)), payloadBytes);
     return { v, t: 'testSet', count: n, inputShape, numClasses: int(h, 'numClasses', 2, 1 << 20) };
   },
   workerReady: (h) => {
@@ -181,8 +184,9 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     const total = counts.reduce((a, b) => a + b, 0);
     if (total > globalCount) throw protocolError('PROTOCOL_ERR_FIELD', `step shards hold ${total} samples of a global batch of ${globalCount}`);
     const sampleSize = int(h, 'sampleSize', 0, 1 << 24);
-    expectPayload('step', total * 4 + (sampleSize > 0 ? total * (sampleSize * 4 + 4) : 0), payloadBytes);
-    return { v, t: 'step', generation: int(h, 'generation', 0, MAX_STEPS), step: int(h, 'step', 0, MAX_STEPS), epoch: int(h, 'epoch', 0, 1_000_000), globalCount, counts, sampleSize };
+    expectPayloadBytes('step', stepPayloadBytes(total, sampleSize), payloadBytes);
+    const generation = int(h, 'generation', 0, MAX_STEPS);
+    return { v, t: 'step', generation, step: int(h, 'step', 0, MAX_STEPS), epoch: int(h, 'epoch', 0, 1_000_000), globalCount, counts, sampleSize };
   },
   evaluate: (h) => {
     only(h, ['v', 't', 'generation', 'epoch']);
@@ -194,7 +198,13 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
   },
   halted: (h) => {
     only(h, ['v', 't', 'generation', 'peerPort', 'lastApplied']);
-    return { v, t: 'halted', generation: int(h, 'generation', 0, MAX_STEPS), peerPort: int(h, 'peerPort', 1, 65535), lastApplied: int(h, 'lastApplied', -1, MAX_STEPS) };
+    return {
+      v,
+      t: 'halted',
+      generation: int(h, 'generation', 0, MAX_STEPS),
+      peerPort: int(h, 'peerPort', 1, 65535),
+      lastApplied: int(h, 'lastApplied', -1, MAX_STEPS),
+    };
   },
   regroup: (h) => {
     only(h, ['v', 't', 'generation', 'processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers', 'rollbackTo', 'shareState']);
@@ -209,7 +219,7 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
   },
   state: (h, payloadBytes) => {
     only(h, ['v', 't', 'step']);
-    if (payloadBytes % 4 !== 0 || payloadBytes === 0) throw protocolError('PROTOCOL_ERR_LENGTH', `a state of ${payloadBytes} bytes is not a whole number of float32`);
+    checkStatePayloadBytes(payloadBytes);
     return { v, t: 'state', step: int(h, 'step', 0, MAX_STEPS) };
   },
   checkpointRequest: (h) => {
@@ -220,8 +230,7 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     only(h, ['v', 't', 'step', 'jsonBytes', 'weightsBytes']);
     const jsonBytes = int(h, 'jsonBytes', 2, payloadBytes);
     const weightsBytes = int(h, 'weightsBytes', 0, payloadBytes - jsonBytes);
-    const stateBytes = payloadBytes - jsonBytes - weightsBytes;
-    if (stateBytes % 4 !== 0) throw protocolError('PROTOCOL_ERR_LENGTH', `checkpoint state of ${stateBytes} bytes is not a whole number of float32`);
+    checkpointStateBytes(payloadBytes, jsonBytes, weightsBytes);
     return { v, t: 'checkpointData', step: int(h, 'step', 0, MAX_STEPS), jsonBytes, weightsBytes };
   },
   stepDone: (h) => {
@@ -247,7 +256,14 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
   },
   evaluated: (h) => {
     only(h, ['v', 't', 'epoch', 'accuracy', 'loss', 'count']);
-    return { v, t: 'evaluated', epoch: int(h, 'epoch', 0, 1_000_000), accuracy: num(h, 'accuracy', -1, 1), loss: num(h, 'loss', -1), count: int(h, 'count', 0, MAX_SAMPLES) };
+    return {
+      v,
+      t: 'evaluated',
+      epoch: int(h, 'epoch', 0, 1_000_000),
+      accuracy: num(h, 'accuracy', -1, 1),
+      loss: num(h, 'loss', -1),
+      count: int(h, 'count', 0, MAX_SAMPLES),
+    };
   },
   finish: (h) => {
     only(h, ['v', 't']);

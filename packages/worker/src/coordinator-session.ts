@@ -1,19 +1,30 @@
 import { hostname } from 'node:os';
 import type { BackendRequest } from '@tfjs-ddp/backend';
-import { createThreadGroup, ProcessGroupListener, type ProcessGroup, type ThreadGroup } from '@tfjs-ddp/collective';
-import { rawBytes, type CoordinatorLog, type JobSocket } from '@tfjs-ddp/coordinator';
-import { ArrayDataset, shareDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
-import { viewPayload, type AssignMessage, type Message, type RingPlace, type StepMessage } from '@tfjs-ddp/protocol';
+import { shareDataset, ArrayDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
+import {
+  decodeStatePayload,
+  decodeStepPayload,
+  decodeTestSetPayload,
+  type AssignMessage,
+  type JobSocket,
+  type Message,
+  type Outgoing,
+  type RegroupMessage,
+  type StepMessage,
+  type StructuredLog,
+  type TestSetMessage,
+} from '@tfjs-ddp/protocol';
 import { connectToCoordinator } from './coordinator-link.js';
 import { withDeadline } from './deadline.js';
-import { WorkerError } from './errors.js';
-import { GRADIENT_ARENA_BYTES } from './local-job.js';
+import { ReportedError, rootCode, WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';
 import { loadSharedDataset } from './load-dataset.js';
+import { reportsToCoordinator } from './coordinator-reports.js';
 import type { RankInit } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
+import { RingMembership } from './ring-membership.js';
 import { rankTestFaultsFromEnv, WRONG_SHARD_ENV } from './test-faults.js';
-import { trustedJob, type OwnSources } from './trusted-sources.js';
+import { trustedJob, type OwnSources, type TrustedJob } from './trusted-sources.js';
 
 export interface CoordinatorSessionOptions {
   coordinator: string;
@@ -34,7 +45,7 @@ export interface CoordinatorSessionOptions {
   tlsCa?: string | Buffer;
   /** The model and data set this worker was given itself; the coordinator's may only name these or bundled ones. */
   own: OwnSources;
-  log: CoordinatorLog;
+  log: StructuredLog;
 }
 
 export interface SessionResult {
@@ -43,17 +54,22 @@ export interface SessionResult {
   ranks: number[];
 }
 
+/** An error of the work an order started, as the coordinator is told it. */
+function asWorkerError(error: unknown, what = ''): WorkerError {
+  if (error instanceof WorkerError && what === '') return error;
+  return new WorkerError('WORKER_ERR_RANK_FAILED', `${what}${(error as Error).message}`, { cause: error });
+}
+
 /**
- * One connection of a worker to its coordinator, from join to the end of the job: sets
- * up the ranks when assigned, relays step orders and reports, halts and re-forms its
- * part of the ring when the coordinator says so, and forwards checkpoints. Throws
- * WORKER_ERR_COORDINATOR_LOST when the coordinator goes away (the caller reconnects).
+ * One connection of a worker to its coordinator, from join to the end of the job: joins,
+ * sets up the ranks when assigned, decodes the coordinator's orders and relays them to the
+ * ranks, and sends their reports, checkpoints and model back. The ring itself (peer links,
+ * halt and regroup) is `RingMembership`'s. Throws WORKER_ERR_COORDINATOR_LOST when the
+ * coordinator goes away (the caller reconnects).
  */
 export class CoordinatorSession {
   private socket: JobSocket | undefined;
-  private listener: ProcessGroupListener | undefined;
-  private processGroup: ProcessGroup | undefined;
-  private group: ThreadGroup | undefined;
+  private readonly ring: RingMembership;
   private pool: RankPool | undefined;
   private ranks: LocalRanks | undefined;
   private assignment: AssignMessage | undefined;
@@ -68,6 +84,8 @@ export class CoordinatorSession {
   private readonly waitingForTestSet: { resolve?: () => void } = {};
 
   constructor(private readonly options: CoordinatorSessionOptions) {
+    const { listenHost, peerPort, startupTimeoutMs, log } = options;
+    this.ring = new RingMembership({ listenHost, peerPort, connectTimeoutMs: startupTimeoutMs, log });
     this.done = new Promise<SessionResult>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -78,23 +96,23 @@ export class CoordinatorSession {
   async run(): Promise<SessionResult> {
     const o = this.options;
     try {
-      this.listener = await ProcessGroupListener.open({ host: o.listenHost, port: o.peerPort });
+      const peerPort = await this.ring.listen();
       this.socket = await connectToCoordinator(
         o.coordinator,
         o.connectTimeoutMs,
         {
           message: (message, payload) => this.onMessage(message, payload),
           invalid: (error) => this.fail(new WorkerError('WORKER_ERR_PROTOCOL', `invalid message from the coordinator: ${error.message}`, { cause: error })),
-          close: (code, reason) => this.fail(new WorkerError('WORKER_ERR_COORDINATOR_LOST', `the connection to the coordinator closed (${code}${reason ? `: ${reason}` : ''})`)),
+          close: (code, reason) => this.lost(`the connection to the coordinator closed (${code}${reason ? `: ${reason}` : ''})`),
         },
         (attempt, error) => o.log.warn({ attempt, error }, `coordinator not reachable yet (${error}); retrying`),
         { ca: o.tlsCa, token: o.token },
       );
       this.watchCoordinator(this.socket);
-      const advertiseHost = o.advertiseHost ?? hostname();
-      this.socket.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host: advertiseHost, peerPort: this.listener.port, threads: o.threads, backend: o.backend, pid: process.pid });
-      o.log.info({ coordinator: o.coordinator, host: advertiseHost, peerPort: this.listener.port, threads: o.threads }, `joined the coordinator at ${o.coordinator}; waiting for the job`);
-      const timer = setTimeout(() => this.fail(new WorkerError('WORKER_ERR_COORDINATOR_LOST', `no assignment from the coordinator within ${Math.round(o.assignTimeoutMs / 1000)} s`)), o.assignTimeoutMs);
+      const host = o.advertiseHost ?? hostname();
+      this.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host, peerPort, threads: o.threads, backend: o.backend, pid: process.pid });
+      o.log.info({ coordinator: o.coordinator, host, peerPort, threads: o.threads }, `joined the coordinator at ${o.coordinator}; waiting for the job`);
+      const timer = setTimeout(() => this.lost(`no assignment from the coordinator within ${Math.round(o.assignTimeoutMs / 1000)} s`), o.assignTimeoutMs);
       try {
         return await this.done;
       } finally {
@@ -113,49 +131,55 @@ export class CoordinatorSession {
       if (performance.now() - lastPing > this.options.watchdogMs) {
         clearInterval(timer);
         socket.ws.terminate();
-        this.fail(new WorkerError('WORKER_ERR_COORDINATOR_LOST', `no heartbeat from the coordinator for ${Math.round(this.options.watchdogMs / 1000)} s`));
+        this.lost(`no heartbeat from the coordinator for ${Math.round(this.options.watchdogMs / 1000)} s`);
       }
     }, 500);
     socket.ws.once('close', () => clearInterval(timer));
     this.done.finally(() => clearInterval(timer)).catch(() => undefined);
   }
 
+  private lost(reason: string): void {
+    this.fail(new WorkerError('WORKER_ERR_COORDINATOR_LOST', reason));
+  }
+
   private fail(error: Error): void {
     if (this.ended) return;
     this.ended = true;
-    this.group?.abort(error.message);
+    this.ring.abort(error.message);
     this.rejectDone(error);
   }
 
   /** Tells the coordinator (if it still listens) and ends this session. */
   private failJob(error: WorkerError): void {
-    this.send({ t: 'fail', code: rootCode(error), reason: error.message.slice(0, 1000), rank: error.rank ?? -1 });
+    this.reportFailure(error);
     this.fail(error);
   }
 
-  private send(message: Parameters<JobSocket['send']>[0], ...payload: Uint8Array[]): void {
+  private reportFailure(error: WorkerError): void {
+    this.send({ t: 'fail', code: rootCode(error), reason: error.message.slice(0, 1000), rank: error.rank ?? -1 });
+  }
+
+  private send(message: Outgoing, ...payload: Uint8Array[]): void {
     this.socket?.send(message, ...payload);
   }
 
   private onMessage(message: Message, payload: Uint8Array): void {
     switch (message.t) {
-      case 'refuse':
-        return this.fail(new WorkerError('WORKER_ERR_REFUSED', `the coordinator refused this worker: ${message.reason}`, { cause: Object.assign(new Error(message.reason), { code: message.code }) }));
-      case 'fail':
-        return this.fail(new WorkerError('WORKER_ERR_JOB_FAILED', `the job failed: ${message.reason}`, { cause: Object.assign(new Error(message.reason), { code: message.code }) }));
-      case 'state':
-        this.resumeState = viewPayload('float32', payload).slice() as Float32Array;
-        return;
-      case 'testSet': {
-        const sampleSize = message.inputShape.reduce((a, b) => a * b, 1);
-        const x = viewPayload('float32', payload.subarray(0, message.count * sampleSize * 4)) as Float32Array;
-        const y = viewPayload('int32', payload.subarray(message.count * sampleSize * 4)) as Int32Array;
-        this.testSet = shareDataset(new ArrayDataset({ name: 'test', x, y, inputShape: message.inputShape, numClasses: message.numClasses }));
-        this.waitingForTestSet.resolve?.();
-        return;
+      case 'refuse': {
+        const cause = new ReportedError(message.reason, message.code);
+        return this.fail(new WorkerError('WORKER_ERR_REFUSED', `the coordinator refused this worker: ${message.reason}`, { cause }));
       }
+      case 'fail': {
+        const cause = new ReportedError(message.reason, message.code);
+        return this.fail(new WorkerError('WORKER_ERR_JOB_FAILED', `the job failed: ${message.reason}`, { cause }));
+      }
+      case 'state':
+        this.resumeState = decodeStatePayload(payload);
+        return;
+      case 'testSet':
+        return this.takeTestSet(message, payload);
       case 'assign':
-        this.start(message).catch((error: unknown) => this.failJob(error instanceof WorkerError ? error : new WorkerError('WORKER_ERR_RANK_FAILED', (error as Error).message, { cause: error })));
+        this.start(message).catch((error: unknown) => this.failJob(asWorkerError(error)));
         return;
       case 'step':
         return this.relayStep(message, payload);
@@ -163,10 +187,10 @@ export class CoordinatorSession {
         if (message.generation === this.generation) this.toRanks(() => ({ kind: 'evaluate', generation: message.generation, epoch: message.epoch }));
         return;
       case 'halt':
-        this.halt(message.generation).catch((error: unknown) => this.failJob(new WorkerError('WORKER_ERR_RANK_FAILED', `could not halt: ${(error as Error).message}`, { cause: error })));
+        this.halt(message.generation).catch((error: unknown) => this.failJob(asWorkerError(error, 'could not halt: ')));
         return;
       case 'regroup':
-        this.regroup(message).catch((error: unknown) => this.failJob(error instanceof WorkerError ? error : new WorkerError('WORKER_ERR_RANK_FAILED', (error as Error).message, { cause: error })));
+        this.regroup(message).catch((error: unknown) => this.failJob(asWorkerError(error)));
         return;
       case 'checkpointRequest':
         // Every rank takes part (outside sync BN the moving statistics are averaged); rank 0 reports.
@@ -184,25 +208,17 @@ export class CoordinatorSession {
     for (let r = 0; r < (this.pool?.size ?? 0); r++) this.pool?.send(r, order(r));
   }
 
+  private takeTestSet(message: TestSetMessage, payload: Uint8Array): void {
+    const { x, y } = decodeTestSetPayload(message, payload);
+    this.testSet = shareDataset(new ArrayDataset({ name: 'test', x, y, inputShape: message.inputShape, numClasses: message.numClasses }));
+    this.waitingForTestSet.resolve?.();
+  }
+
   private relayStep(message: StepMessage, payload: Uint8Array): void {
     if (this.pool === undefined || message.generation !== this.generation) return;
-    const total = message.counts.reduce((a, b) => a + b, 0);
-    const indices = viewPayload('int32', payload.subarray(0, total * 4)) as Int32Array;
-    const xs = message.sampleSize > 0 ? (viewPayload('float32', payload.subarray(total * 4, total * 4 * (1 + message.sampleSize))) as Float32Array) : undefined;
-    const ys = message.sampleSize > 0 ? (viewPayload('int32', payload.subarray(total * 4 * (1 + message.sampleSize))) as Int32Array) : undefined;
-    let offset = 0;
-    message.counts.forEach((count, r) => {
-      const end = offset + count;
-      this.pool?.send(r, {
-        kind: 'step',
-        generation: message.generation,
-        step: message.step,
-        epoch: message.epoch,
-        globalCount: message.globalCount,
-        indices: indices.slice(offset, end),
-        ...(xs !== undefined && ys !== undefined ? { x: xs.slice(offset * message.sampleSize, end * message.sampleSize), y: ys.slice(offset, end) } : {}),
-      });
-      offset = end;
+    const { generation, step, epoch, globalCount } = message;
+    decodeStepPayload(message, payload).forEach(({ indices, samples }, r) => {
+      this.pool?.send(r, { kind: 'step', generation, step, epoch, globalCount, indices, ...samples });
     });
   }
 
@@ -212,148 +228,114 @@ export class CoordinatorSession {
     this.assignment = assign;
     this.generation = assign.generation;
     this.rankOffset = assign.rankOffset;
-    if (assign.threads !== o.threads) throw new WorkerError('WORKER_ERR_PROTOCOL', `assigned ${assign.threads} ranks but this worker runs ${o.threads} threads`);
+    if (assign.threads !== o.threads) {
+      throw new WorkerError('WORKER_ERR_PROTOCOL', `assigned ${assign.threads} ranks but this worker runs ${o.threads} threads`);
+    }
     // Before anything is imported or read: the model and data are this worker's own or bundled.
     const trusted = trustedJob(assign, o.own);
-    o.log.info({ processRank: assign.processRank, ranks: `${assign.rankOffset}..${assign.rankOffset + assign.threads - 1}`, worldSize: assign.worldSize, generation: assign.generation, joining: assign.joining }, `assigned process rank ${assign.processRank} of ${assign.processCount}${assign.joining ? ' in a running job' : ''}`);
-    let train: SharedDatasetHandle | undefined;
-    if (trusted.localDataset !== undefined) {
-      // In a thread of its own: loading takes seconds of CPU that the coordinator link cannot miss.
-      const dataset = trusted.localDataset;
-      const data = await loadSharedDataset({ spec: dataset, seed: assign.config.seed }, o.startupTimeoutMs);
-      if (data.fingerprint !== assign.datasetFingerprint) {
-        throw new WorkerError(
-          'WORKER_ERR_DATA_MISMATCH',
-          `the data set "${dataset}" here differs from the coordinator's "${assign.config.dataset.slice(0, 300)}" ` +
-            `(fingerprint ${data.fingerprint.slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)})`,
-        );
-      }
-      train = data.train;
-      this.testSet = data.test;
-    } else if (assign.rankOffset === 0 && this.testSet === undefined) {
-      const arrived = new Promise<void>((resolve) => (this.waitingForTestSet.resolve = resolve));
-      await withDeadline(arrived, o.startupTimeoutMs, () => new WorkerError('WORKER_ERR_PROTOCOL', 'the coordinator did not send the test set'));
-    }
-    const group = await this.link(assign);
-    this.ranks = new LocalRanks(assign.threads, assign.generation, {
-      onReady: (ready) => {
-        const first = ready[0];
-        this.send({ t: 'workerReady', backend: first?.backend.name ?? 'unknown', backendReason: first?.backend.reason ?? '', parameters: first?.parameters ?? 0 });
-      },
-      // LocalRanks passes on reports of the current generation only.
-      onStep: (step, reports) => this.send({ t: 'stepDone', generation: this.generation, step, reports }),
-      onEvaluated: (epoch, evaluation) => this.send({ t: 'evaluated', epoch, accuracy: evaluation?.accuracy ?? -1, loss: evaluation?.loss ?? -1, count: evaluation?.count ?? 0 }),
-      onRegrouped: () => {
-        const a = this.assignment;
-        this.send({ t: 'workerReady', backend: a === undefined ? 'unknown' : 'regrouped', backendReason: `generation ${this.generation}`, parameters: 0 });
-      },
-      onCheckpoint: (step, { model, state }) => {
-        const json = new TextEncoder().encode(model.modelJson);
-        this.send({ t: 'checkpointData', step, jsonBytes: json.byteLength, weightsBytes: model.weights.byteLength }, json, model.weights, rawBytes(state));
-      },
-      onFinished: (all) => {
-        const rank0 = all.find((f) => f.rank === 0);
-        if (rank0?.model !== undefined) {
-          const json = new TextEncoder().encode(rank0.model.modelJson);
-          this.send({ t: 'model', jsonBytes: json.byteLength, accuracy: rank0.evaluation?.accuracy ?? 0, loss: rank0.evaluation?.loss ?? 0 }, json, rank0.model.weights);
-        }
-        this.send({ t: 'finished' });
-        this.ended = true;
-        this.resolveDone({ jobId: assign.jobId, processRank: assign.processRank, ranks: Array.from({ length: assign.threads }, (_, i) => this.rankOffset + i) });
-      },
-      onFailed: (error, fatal) => {
-        // A collective failure is the ring's: the coordinator re-forms it. Anything else ends this worker's part.
-        if (fatal) this.failJob(error);
-        else this.send({ t: 'fail', code: rootCode(error), reason: error.message.slice(0, 1000), rank: error.rank ?? -1 });
-      },
-    });
+    const ranks = `${assign.rankOffset}..${assign.rankOffset + assign.threads - 1}`;
+    o.log.info(
+      { processRank: assign.processRank, ranks, worldSize: assign.worldSize, generation: assign.generation, joining: assign.joining },
+      `assigned process rank ${assign.processRank} of ${assign.processCount}${assign.joining ? ' in a running job' : ''}`,
+    );
+    const train = await this.loadData(assign, trusted.localDataset);
+    const group = await this.ring.link(assign, assign, this.generation);
+    const local = new LocalRanks(
+      assign.threads,
+      assign.generation,
+      reportsToCoordinator({
+        send: (message, ...payload) => this.send(message, ...payload),
+        generation: () => this.generation,
+        failJob: (error) => this.failJob(error),
+        reportFailure: (error) => this.reportFailure(error),
+        finished: () => {
+          this.ended = true;
+          const ranks = Array.from({ length: assign.threads }, (_, i) => this.rankOffset + i);
+          this.resolveDone({ jobId: assign.jobId, processRank: assign.processRank, ranks });
+        },
+      }),
+    );
+    this.ranks = local;
+    const inits = this.rankInits(assign, trusted, train, group.handle);
+    this.pool = new RankPool(inits, (report) => local.receive(report));
+  }
+
+  /** What each rank thread starts from. */
+  private rankInits(assign: AssignMessage, trusted: TrustedJob, train: SharedDatasetHandle | undefined, communicator: unknown): RankInit[] {
     const testFaults = rankTestFaultsFromEnv();
-    if (testFaults !== undefined) o.log.warn({ testFaults }, `${WRONG_SHARD_ENV} is set: this worker's ranks train wrong shards on purpose`);
-    const inits: RankInit[] = Array.from({ length: assign.threads }, (_, localRank) => ({
+    if (testFaults !== undefined) this.options.log.warn({ testFaults }, `${WRONG_SHARD_ENV} is set: this worker's ranks train wrong shards on purpose`);
+    const test = this.testSet;
+    return Array.from({ length: assign.threads }, (_, localRank) => ({
       kind: 'init',
       rank: assign.rankOffset + localRank,
       localRank,
       worldSize: assign.worldSize,
       config: trusted.config,
       bnMode: assign.bnMode,
-      backend: o.backend,
+      backend: this.options.backend,
       ...(train === undefined ? {} : { train }),
-      ...(this.testSet === undefined ? {} : { test: this.testSet }),
+      ...(test === undefined ? {} : { test }),
       inputShape: [...assign.inputShape],
       numClasses: assign.numClasses,
-      communicator: group.handle,
+      communicator,
       checkReplicasEvery: assign.checkReplicasEvery,
       generation: assign.generation,
       ...(localRank === 0 && assign.rankOffset === 0 && this.resumeState !== undefined ? { initialState: this.resumeState } : {}),
       ...(testFaults === undefined ? {} : { testFaults }),
     }));
-    const ranks = this.ranks;
-    this.pool = new RankPool(inits, (report) => ranks.receive(report));
   }
 
-  /** Links to the ring's other processes (if any) and makes the thread group the ranks join. */
-  private async link({ processRank, processCount, peers }: RingPlace): Promise<ThreadGroup> {
-    const a = this.assignment;
-    if (a === undefined) throw new WorkerError('WORKER_ERR_PROTOCOL', 'no assignment');
-    const listener = this.listener;
-    this.listener = undefined;
-    if (processCount > 1) {
-      if (listener === undefined) throw new WorkerError('WORKER_ERR_PROTOCOL', 'no peer listener');
-      this.processGroup = await listener.connect({
-        rank: processRank,
-        size: processCount,
-        peers,
-        jobSecret: a.jobSecret,
-        // Links of another job or of an older ring are refused.
-        groupId: `${a.jobId}/g${this.generation}`,
-        localSizes: [...peers].sort((p, q) => p.rank - q.rank).map((p) => p.threads),
-        localSize: a.threads,
-        connectTimeoutMs: this.options.startupTimeoutMs,
-        opTimeoutMs: a.opTimeoutMs,
-      });
-    } else listener?.close();
-    this.group = createThreadGroup({ threads: a.threads, process: this.processGroup, opTimeoutMs: a.opTimeoutMs, arenaBytes: GRADIENT_ARENA_BYTES });
-    return this.group;
+  /** The training set when this worker reads its own copy (checked against the coordinator's fingerprint); else waits for the test set. */
+  private async loadData(assign: AssignMessage, localDataset: string | undefined): Promise<SharedDatasetHandle | undefined> {
+    const o = this.options;
+    if (localDataset !== undefined) {
+      // In a thread of its own: loading takes seconds of CPU that the coordinator link cannot miss.
+      const data = await loadSharedDataset({ spec: localDataset, seed: assign.config.seed }, o.startupTimeoutMs);
+      if (data.fingerprint !== assign.datasetFingerprint) {
+        throw new WorkerError(
+          'WORKER_ERR_DATA_MISMATCH',
+          `the data set "${localDataset}" here differs from the coordinator's "${assign.config.dataset.slice(0, 300)}" ` +
+            `(fingerprint ${data.fingerprint.slice(0, 12)} vs ${assign.datasetFingerprint.slice(0, 12)})`,
+        );
+      }
+      this.testSet = data.test;
+      return data.train;
+    }
+    if (assign.rankOffset === 0 && this.testSet === undefined) {
+      const arrived = new Promise<void>((resolve) => (this.waitingForTestSet.resolve = resolve));
+      await withDeadline(arrived, o.startupTimeoutMs, () => new WorkerError('WORKER_ERR_PROTOCOL', 'the coordinator did not send the test set'));
+    }
+    return undefined;
   }
 
-  /** Stops the current ring (pending collectives fail at once) and opens a listener for the next. */
+  /** Stops the current ring and tells the coordinator where the next one's links go. */
   private async halt(generation: number): Promise<void> {
     this.generation = generation;
     this.ranks?.startGeneration(generation);
-    this.group?.abort(`halted for generation ${generation}`);
-    this.group?.close();
-    this.group = undefined;
-    await this.processGroup?.close();
-    this.processGroup = undefined;
-    this.listener = await ProcessGroupListener.open({ host: this.options.listenHost, port: this.options.peerPort });
-    this.send({ t: 'halted', generation, peerPort: this.listener.port, lastApplied: this.ranks?.lastStep ?? -1 });
+    const peerPort = await this.ring.halt(generation);
+    this.send({ t: 'halted', generation, peerPort, lastApplied: this.ranks?.lastStep ?? -1 });
     this.options.log.info({ generation }, `halted for generation ${generation}`);
   }
 
-  private async regroup(message: Extract<Message, { t: 'regroup' }>): Promise<void> {
+  private async regroup(message: RegroupMessage): Promise<void> {
+    const a = this.assignment;
     if (message.generation !== this.generation) return;
-    this.rankOffset = message.rankOffset;
-    const group = await this.link(message);
-    this.toRanks((r) => ({ kind: 'regroup', generation: message.generation, communicator: group.handle, rank: message.rankOffset + r, worldSize: message.worldSize, rollbackTo: message.rollbackTo, shareState: message.shareState }));
-    this.options.log.info({ generation: message.generation, processRank: message.processRank, ranks: `${message.rankOffset}..${message.rankOffset + message.threads - 1}`, rollbackTo: message.rollbackTo }, `re-formed: process rank ${message.processRank} of ${message.processCount}, from step ${message.rollbackTo + 2}`);
+    if (a === undefined) throw new WorkerError('WORKER_ERR_PROTOCOL', 'a regroup before any assignment');
+    const { generation, rankOffset, worldSize, rollbackTo, shareState } = message;
+    this.rankOffset = rankOffset;
+    const group = await this.ring.link(a, message, generation);
+    this.toRanks((r) => ({ kind: 'regroup', generation, communicator: group.handle, rank: rankOffset + r, worldSize, rollbackTo, shareState }));
+    const ranks = `${rankOffset}..${rankOffset + message.threads - 1}`;
+    this.options.log.info(
+      { generation, processRank: message.processRank, ranks, rollbackTo },
+      `re-formed: process rank ${message.processRank} of ${message.processCount}, from step ${rollbackTo + 2}`,
+    );
   }
 
   private async teardown(): Promise<void> {
-    this.group?.abort('the worker is leaving');
+    this.ring.abort('the worker is leaving');
     await this.pool?.close();
-    this.group?.close();
-    await this.processGroup?.close().catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'closing the process group failed'));
-    this.listener?.close();
+    await this.ring.close();
     this.socket?.close(1000, 'worker done');
   }
-}
-
-/** The code of the innermost cause that has one. */
-export function rootCode(error: Error): string {
-  let code = 'WORKER_ERR_RANK_FAILED';
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    const own = (e as { code?: unknown }).code;
-    if (typeof own === 'string') code = own;
-  }
-  return code;
 }

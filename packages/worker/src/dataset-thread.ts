@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDataset, shareDataset } from '@tfjs-ddp/data';
+import { WorkerError } from './errors.js';
 import type { DatasetReply, DatasetRequest } from './load-dataset.js';
 
 /**
@@ -7,7 +8,7 @@ import type { DatasetReply, DatasetRequest } from './load-dataset.js';
  * one data set, answers once and exits. Its heap, with the parsed files, goes with it.
  */
 const port = parentPort;
-if (port === null) throw new Error('dataset-thread.js must run in a worker thread');
+if (port === null) throw new WorkerError('WORKER_ERR_BAD_OPTION', 'dataset-thread.js must run in a worker thread');
 
 const request = workerData as DatasetRequest;
 let reply: DatasetReply;

@@ -30,3 +30,27 @@ export class WorkerError extends Error {
     this.rank = options?.rank;
   }
 }
+
+/**
+ * An error another process or thread reported (the coordinator's refusal, a data set
+ * thread's failure), with the code it gave: kept as the cause of the WorkerError raised
+ * here, so that code reaches the log and the coordinator.
+ */
+export class ReportedError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined) {
+    super(message);
+    this.name = 'ReportedError';
+    this.code = code;
+  }
+}
+
+/** The code of the innermost cause that has one (what the coordinator is told). */
+export function rootCode(error: Error): string {
+  let code = 'WORKER_ERR_RANK_FAILED';
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const own = (e as { code?: unknown }).code;
+    if (typeof own === 'string') code = own;
+  }
+  return code;
+}

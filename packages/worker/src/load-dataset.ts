@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { SharedDatasetHandle } from '@tfjs-ddp/data';
-import { WorkerError } from './errors.js';
+import { ReportedError, WorkerError } from './errors.js';
 
 const DATASET_THREAD = new URL('./dataset-thread.js', import.meta.url);
 
@@ -52,7 +52,7 @@ export function loadSharedDataset(request: DatasetRequest, timeoutMs: number): P
         return;
       }
       // The data package's own error (DATA_ERR_*) stays the cause, so its code reaches the coordinator.
-      const cause = Object.assign(new Error(reply.message), { code: reply.code });
+      const cause = new ReportedError(reply.message, reply.code);
       settle(new WorkerError('WORKER_ERR_DATA_LOAD', `could not load the data set "${request.spec}": ${reply.message}`, { cause }));
     });
     thread.once('error', (error) => settle(new WorkerError('WORKER_ERR_DATA_LOAD', `the data set thread crashed: ${error.message}`, { cause: error })));

@@ -72,7 +72,8 @@ export function threadBackend(request: BackendRequest, threads: number): Backend
   if (request !== 'auto' && isNativeBackend(request)) {
     throw new WorkerError(
       'WORKER_ERR_NATIVE_THREADS',
-      `the ${request} backend cannot run in more than one thread of a process (tfjs issues 8388, 2079); run one worker process per rank (tfjs-ddp coordinator + worker), or use --threads 1`,
+      `the ${request} backend cannot run in more than one thread of a process (tfjs issues 8388, 2079); ` +
+        'run one worker process per rank (tfjs-ddp coordinator + worker), or use --threads 1',
     );
   }
   return request === 'auto' ? 'wasm' : request;
@@ -153,16 +154,23 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   const endpoint: JobEndpoint = {
     rankOffset: 0,
     ranks: threads,
-    sendStep: ({ step, epoch, globalCount, shards }) => shards.forEach((indices, r) => pool.send(r, { kind: 'step', generation: 0, step, epoch, indices, globalCount })),
+    sendStep: ({ step, epoch, globalCount, shards }) => {
+      shards.forEach((indices, r) => pool.send(r, { kind: 'step', generation: 0, step, epoch, indices, globalCount }));
+    },
     sendEvaluate: (epoch) => {
       for (let r = 0; r < threads; r++) pool.send(r, { kind: 'evaluate', generation: 0, epoch });
     },
     sendFinish: () => {
-      for (let r = 0; r < threads; r++) pool.send(r, { kind: 'finish', saveTo: options.outDir, returnModel: false, returnWeights: options.returnWeights ?? false });
+      const order = { kind: 'finish', saveTo: options.outDir, returnModel: false, returnWeights: options.returnWeights ?? false } as const;
+      for (let r = 0; r < threads; r++) pool.send(r, order);
     },
   };
   try {
-    const readyRanks = await withDeadline(ready, options.startupTimeoutMs ?? 180_000, () => new WorkerError('WORKER_ERR_STARTUP_TIMEOUT', `not every rank thread loaded its backend, data and model within ${Math.round((options.startupTimeoutMs ?? 180_000) / 1000)} s`));
+    const startupMs = options.startupTimeoutMs ?? 180_000;
+    const readyRanks = await withDeadline(ready, startupMs, () => {
+      const seconds = Math.round(startupMs / 1000);
+      return new WorkerError('WORKER_ERR_STARTUP_TIMEOUT', `not every rank thread loaded its backend, data and model within ${seconds} s`);
+    });
     const backendInfo = (readyRanks[0] as RankReady).backend;
     options.hooks?.onReady?.(backendInfo);
     driver = new JobDriver({

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { BackendRequest } from '@tfjs-ddp/backend';
-import type { CoordinatorLog } from '@tfjs-ddp/coordinator';
+import { SILENT_LOG, type StructuredLog } from '@tfjs-ddp/protocol';
 import { CoordinatorSession } from './coordinator-session.js';
 import { threadBackend } from './local-job.js';
 
@@ -38,7 +38,7 @@ export interface WorkerProcessOptions {
   dataset?: string;
   /** Rejoin when the coordinator goes away and comes back (e.g. restarted with --resume). Default true. */
   reconnect?: boolean;
-  log?: CoordinatorLog;
+  log?: StructuredLog;
 }
 
 export interface WorkerProcessResult {
@@ -54,8 +54,6 @@ export interface WorkerProcessResult {
  */
 export const EVENT_LOOP_WARN_MS = 1000;
 
-const QUIET: CoordinatorLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
 /**
  * A worker process: joins the coordinator's job, links to its ring peers, runs one rank
  * thread per replica on a hierarchical communicator, and relays orders and reports
@@ -64,7 +62,7 @@ const QUIET: CoordinatorLog = { info: () => undefined, warn: () => undefined, er
  * restart with --resume. Throws, after telling the coordinator, when it cannot go on.
  */
 export async function runWorker(options: WorkerProcessOptions): Promise<WorkerProcessResult> {
-  const log = options.log ?? QUIET;
+  const log = options.log ?? SILENT_LOG;
   const backend = threadBackend(options.backend, options.threads);
   for (;;) {
     const session = new CoordinatorSession({

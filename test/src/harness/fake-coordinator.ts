@@ -1,6 +1,5 @@
 import { WebSocketServer } from 'ws';
-import { JobSocket } from '@tfjs-ddp/coordinator';
-import type { AssignMessage, JobConfig, Message } from '@tfjs-ddp/protocol';
+import { JobSocket, type AssignMessage, type JobConfig, type Message } from '@tfjs-ddp/protocol';
 
 /** What a fake coordinator assigns, besides the ring fields it fills in itself. */
 export interface FakeJob {

@@ -1,6 +1,5 @@
 import type { StepSchedule } from '@tfjs-ddp/job';
-import type { JobConfig } from '@tfjs-ddp/protocol';
-import type { CoordinatorLog } from '../coordinator-options.js';
+import type { JobConfig, StructuredLog } from '@tfjs-ddp/protocol';
 import { CoordinatorError } from '../errors.js';
 import type { StoredCheckpoint } from './checkpoint-types.js';
 import { CheckpointError } from './errors.js';
@@ -16,7 +15,7 @@ export interface JobCheckpointsOptions {
   every: number;
   /** Complete checkpoints kept. Default 3. */
   keep?: number;
-  log: CoordinatorLog;
+  log: StructuredLog;
 }
 
 /**
@@ -103,7 +102,7 @@ export class JobCheckpoints {
  * (its model, data, batch, seed or optimizer differ) is refused: resuming it would train
  * something else. Epochs and max-steps may differ: the steps before are the same.
  */
-export async function findResumePoint(runDir: string, config: JobConfig, fallback: boolean, log: CoordinatorLog): Promise<StoredCheckpoint | undefined> {
+export async function findResumePoint(runDir: string, config: JobConfig, fallback: boolean, log: StructuredLog): Promise<StoredCheckpoint | undefined> {
   let latest;
   try {
     latest = await readLatestCheckpoint(runDir, { fallback });

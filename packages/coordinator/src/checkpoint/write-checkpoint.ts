@@ -6,7 +6,7 @@ import { CHECKPOINT_JSON, CHECKSUM_FILE, MODEL_JSON, STATE_BIN, WEIGHTS_BIN, typ
 import { checkpointsDir, checkpointsDirEntries, GRAVE_PREFIX, listCheckpoints, stepDirName, TEMP_PREFIX } from './checkpoint-folders.js';
 import { exists, fsyncDir, makeDirDurable, removeDirSafely, uniqueSuffix, writeFileDurable } from '@tfjs-ddp/job';
 import { CheckpointError } from './errors.js';
-import { rawBytes } from '../job-socket.js';
+import { bytesOf } from '@tfjs-ddp/protocol';
 
 export interface WriteCheckpointOptions {
   /** Complete checkpoints to keep, the new one included; older ones are deleted. Default 3. */
@@ -64,7 +64,7 @@ export async function writeCheckpoint(runDir: string, checkpoint: Checkpoint, op
     [MODEL_JSON, modelJson],
     [WEIGHTS_BIN, checkpoint.weights],
     // Raw float32 in host order, which is little-endian on every platform tfjs-node runs on (weights.bin assumes the same).
-    [STATE_BIN, rawBytes(checkpoint.state)],
+    [STATE_BIN, bytesOf(checkpoint.state)],
     [CHECKPOINT_JSON, encodeCheckpointInfo(checkpoint, modelJson.byteLength, new Date())],
   ]);
   const sums = formatChecksums(new Map([...files].map(([name, data]) => [name, sha256Hex(data)])));

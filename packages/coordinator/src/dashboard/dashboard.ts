@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CoordinatorLog } from '../coordinator-options.js';
+import type { StructuredLog } from '@tfjs-ddp/protocol';
 import type { MetricsRecord } from '../metrics-log.js';
 import { allReduceRates, allReduceSeconds, gradientBytes, type AllReduceRates } from '../prometheus/bus-bandwidth.js';
 import { EventStream, formatEvent } from './event-stream.js';
@@ -15,7 +15,7 @@ export interface DashboardOptions {
   intervalMs?: number;
   /** Pages open at once at most. Default 32. */
   maxClients?: number;
-  log?: CoordinatorLog;
+  log?: StructuredLog;
 }
 
 export interface Dashboard {

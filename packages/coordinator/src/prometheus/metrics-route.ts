@@ -1,9 +1,9 @@
-import type { CoordinatorLog } from '../coordinator-options.js';
+import type { StructuredLog } from '@tfjs-ddp/protocol';
 import type { TelemetrySource } from '../dashboard/telemetry-source.js';
 import { JobMetrics, type JobMetricsOptions } from './job-metrics.js';
 
 /** Serves the job's metrics at `/metrics` on the coordinator's port, fed by its metrics records. */
-export function attachMetrics(source: TelemetrySource, options: JobMetricsOptions & { log?: CoordinatorLog } = {}): JobMetrics {
+export function attachMetrics(source: TelemetrySource, options: JobMetricsOptions & { log?: StructuredLog } = {}): JobMetrics {
   const metrics = new JobMetrics(() => source.status(), options);
   source.onRecord((record) => metrics.observe(record));
   source.addRoute('/metrics', (_request, response) => {

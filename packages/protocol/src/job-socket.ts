@@ -1,5 +1,9 @@
-import { DEFAULT_FRAME_LIMITS, decodeFrameBytes, encodeFrame, PROTOCOL_VERSION, type FrameLimits, type JobMessage, type Message } from '@tfjs-ddp/protocol';
 import type { RawData, WebSocket } from 'ws';
+import { protocolError } from './errors.js';
+import { decodeFrameBytes, encodeFrame } from './frame.js';
+import type { JobMessage } from './job-messages.js';
+import { DEFAULT_FRAME_LIMITS, type FrameLimits } from './limits.js';
+import { PROTOCOL_VERSION, type Message } from './messages.js';
 
 /** A job message as a sender writes it: the version is added on the way out. */
 export type Outgoing = JobMessage extends infer M ? (M extends { v: number } ? Omit<M, 'v'> : never) : never;
@@ -17,8 +21,9 @@ function bytesOf(data: RawData): Uint8Array {
 }
 
 /**
- * The coordinator <-> worker link: one protocol frame (msgpack header + raw payload) per
- * binary WebSocket message, validated on arrival; text messages are invalid.
+ * The coordinator <-> worker link, used by both ends: one protocol frame (msgpack header +
+ * raw payload) per binary WebSocket message, validated on arrival; text messages are
+ * invalid. The payload parts a sender passes are laid out by `payloads.ts`.
  */
 export class JobSocket {
   /** Set once this side closes: frames the peer had already sent are dropped, not acted on. */
@@ -32,7 +37,7 @@ export class JobSocket {
     ws.on('message', (data, isBinary) => {
       if (this.closing) return;
       try {
-        if (!isBinary) throw Object.assign(new Error('text messages are not part of the protocol'), { code: 'PROTOCOL_ERR_DECODE' });
+        if (!isBinary) throw protocolError('PROTOCOL_ERR_DECODE', 'text messages are not part of the protocol');
         const decoded = decodeFrameBytes(bytesOf(data), this.limits);
         handlers.message(decoded.message, decoded.payload);
       } catch (error) {
@@ -73,9 +78,4 @@ export class JobSocket {
     if (this.ws.readyState === this.ws.CLOSED || this.ws.readyState === this.ws.CLOSING) return;
     this.ws.close(code, reason.slice(0, 120));
   }
-}
-
-/** Raw bytes of a typed array, without copying. */
-export function rawBytes(array: Float32Array | Int32Array): Uint8Array {
-  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }

@@ -1,0 +1,82 @@
+import { createThreadGroup, ProcessGroupListener, type ProcessGroup, type ThreadGroup } from '@tfjs-ddp/collective';
+import type { AssignMessage, RingPlace, StructuredLog } from '@tfjs-ddp/protocol';
+import { WorkerError } from './errors.js';
+import { GRADIENT_ARENA_BYTES } from './local-job.js';
+
+export interface RingMembershipOptions {
+  /** Interface the peer listener binds. */
+  listenHost: string;
+  /** Port of the peer listener; 0: any free one (advertised to the coordinator). */
+  peerPort: number;
+  /** Deadline for the links to a ring's peers. */
+  connectTimeoutMs: number;
+  log: StructuredLog;
+}
+
+/** What every ring of the job shares: who may link, and the ranks this worker hosts. */
+export type RingJob = Pick<AssignMessage, 'jobId' | 'jobSecret' | 'threads' | 'opTimeoutMs'>;
+
+/**
+ * This worker's part of the ring: the listener its peers link to, the process group of
+ * the current generation and the thread group its ranks join. The coordinator re-forms
+ * the ring on every membership change: `halt` drops the current one and opens the
+ * listener of the next, `link` joins the next.
+ */
+export class RingMembership {
+  private listener: ProcessGroupListener | undefined;
+  private processGroup: ProcessGroup | undefined;
+  private group: ThreadGroup | undefined;
+
+  constructor(private readonly options: RingMembershipOptions) {}
+
+  /** Opens the listener the next ring's peers link to; returns its port. */
+  async listen(): Promise<number> {
+    this.listener = await ProcessGroupListener.open({ host: this.options.listenHost, port: this.options.peerPort });
+    return this.listener.port;
+  }
+
+  /** Links to the ring's other processes (if any) and makes the thread group the ranks join. */
+  async link(job: RingJob, { processRank, processCount, peers }: RingPlace, generation: number): Promise<ThreadGroup> {
+    const listener = this.listener;
+    this.listener = undefined;
+    if (processCount > 1) {
+      if (listener === undefined) throw new WorkerError('WORKER_ERR_PROTOCOL', 'no peer listener');
+      this.processGroup = await listener.connect({
+        rank: processRank,
+        size: processCount,
+        peers,
+        jobSecret: job.jobSecret,
+        // Links of another job or of an older ring are refused.
+        groupId: `${job.jobId}/g${generation}`,
+        localSizes: [...peers].sort((p, q) => p.rank - q.rank).map((p) => p.threads),
+        localSize: job.threads,
+        connectTimeoutMs: this.options.connectTimeoutMs,
+        opTimeoutMs: job.opTimeoutMs,
+      });
+    } else listener?.close();
+    this.group = createThreadGroup({ threads: job.threads, process: this.processGroup, opTimeoutMs: job.opTimeoutMs, arenaBytes: GRADIENT_ARENA_BYTES });
+    return this.group;
+  }
+
+  /** Stops the current ring (pending collectives fail at once) and opens the listener of the next; returns its port. */
+  async halt(generation: number): Promise<number> {
+    this.group?.abort(`halted for generation ${generation}`);
+    this.group?.close();
+    this.group = undefined;
+    await this.processGroup?.close();
+    this.processGroup = undefined;
+    return this.listen();
+  }
+
+  /** Fails every pending collective of the current ring (the ranks blocked in one wake up). */
+  abort(reason: string): void {
+    this.group?.abort(reason);
+  }
+
+  /** Closes the ring's groups and the listener; call once the ranks are gone. */
+  async close(): Promise<void> {
+    this.group?.close();
+    await this.processGroup?.close().catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'closing the process group failed'));
+    this.listener?.close();
+  }
+}
