@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LOCAL_BATCH_NORM_GROUP, type BatchNormGroup } from './batch-norm-group.js';
-import { batchNormGradSums } from '@tfjs-ddp/backend';
-import { batchNormInputGradient, mergeMoments, momentsLength, shardMoments } from './moments.js';
+import { batchNormBackward } from '@tfjs-ddp/backend';
+import { mergeMoments, momentsLength, shardMoments } from './moments.js';
 
 /** The fields of tfjs-layers' BatchNormalization that this layer reads (all set by its constructor and build). */
 interface BatchNormalizationFields {
@@ -96,19 +96,14 @@ export class SyncBatchNormalization extends tfjsBatchNormalization() {
         value: tf.batchNorm(input, mean, variance, b, g, epsilon),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [savedX, savedMean, savedInvStd, savedGamma] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-          // An empty shard's sums are zero; wasm's reductions over no elements leave their output unwritten.
-          const local = dy.size === 0 ? { sumDy: tf.zeros([channels]) as tf.Tensor1D, sumDyXmu: tf.zeros([channels]) as tf.Tensor1D } : batchNormGradSums(dy, savedX, savedMean);
-          // One all-reduce for both sums: it sits on the critical path of every BN layer.
-          const sums = new Float32Array(2 * channels);
-          sums.set(local.sumDy.dataSync() as Float32Array, 0);
-          sums.set(local.sumDyXmu.dataSync() as Float32Array, channels);
-          group.allReduce(sums, 'sum');
-          const dx =
-            count === 0 || dy.size === 0
-              ? tf.zerosLike(dy)
-              : batchNormInputGradient(dy, savedX, savedMean, savedInvStd, savedGamma, tf.tensor1d(sums.subarray(0, channels)), tf.tensor1d(sums.subarray(channels)), count);
-          // dgamma and dbeta are this shard's own: the gradient all-reduce sums them.
-          return [dx, tf.mul(local.sumDyXmu, savedInvStd), local.sumDy];
+          return batchNormBackward(dy, savedX, savedMean, savedInvStd, savedGamma, count, (local) => {
+            // One all-reduce for both sums: it sits on the critical path of every BN layer.
+            const sums = new Float32Array(2 * channels);
+            sums.set(local.sumDy.dataSync() as Float32Array, 0);
+            sums.set(local.sumDyXmu.dataSync() as Float32Array, channels);
+            group.allReduce(sums, 'sum');
+            return { sumDy: tf.tensor1d(sums.subarray(0, channels)), sumDyXmu: tf.tensor1d(sums.subarray(channels)) };
+          });
         },
       };
     });
