@@ -157,7 +157,8 @@ export class RankRunner {
 
   async finish(order: FinishOrder): Promise<Finished> {
     const { saveTo, returnModel, returnWeights } = order;
-    const done = await this.replica.finish({ ...(this.test === undefined ? {} : { test: this.test }), ...(saveTo === undefined ? {} : { saveTo }), returnModel, returnWeights });
+    const test = this.test === undefined ? {} : { test: this.test };
+    const done = await this.replica.finish({ ...test, ...(saveTo === undefined ? {} : { saveTo }), returnModel, returnWeights });
     return { kind: 'finished', rank: this.replica.rank, ...done };
   }
 }

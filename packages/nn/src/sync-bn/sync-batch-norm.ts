@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LOCAL_BATCH_NORM_GROUP, type BatchNormGroup } from './batch-norm-group.js';
 import { batchNormBackward } from '@tfjs-ddp/backend';
+import { NnError } from '../errors.js';
 import { mergeMoments, momentsLength, shardMoments } from './moments.js';
 
 /** The fields of tfjs-layers' BatchNormalization that this layer reads (all set by its constructor and build). */
@@ -29,7 +30,7 @@ type BatchNormalizationClass = new (args?: SyncBatchNormalizationLayerArgs) => t
  */
 function tfjsBatchNormalization(): BatchNormalizationClass {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'];
-  if (entry === undefined) throw new Error('tfjs-layers has not registered BatchNormalization');
+  if (entry === undefined) throw new NnError('NN_ERR_CONVERSION', 'tfjs-layers has not registered BatchNormalization');
   return entry[0] as unknown as BatchNormalizationClass;
 }
 
@@ -62,10 +63,12 @@ export class SyncBatchNormalization extends tfjsBatchNormalization() {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
     if (!kwargs.training) return super.call(inputs, kwargs);
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    if (x === undefined) throw new Error(`${this.name}: expected one input`);
+    if (x === undefined) throw new NnError('NN_ERR_BAD_INPUT', `${this.name}: expected one input`);
     const rank = x.shape.length;
     const axis = this.axis >= 0 ? this.axis : this.axis + rank;
-    if (axis !== rank - 1) throw new Error(`${this.name}: SyncBatchNormalization supports only the last axis (channels last), got axis ${this.axis}`);
+    if (axis !== rank - 1) {
+      throw new NnError('NN_ERR_BAD_INPUT', `${this.name}: SyncBatchNormalization supports only the last axis (channels last), got axis ${this.axis}`);
+    }
     return tf.tidy(() => this.normalizeInTraining(x, rank));
   }
 
