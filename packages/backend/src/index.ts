@@ -9,4 +9,5 @@ export { wasmBinaryDir } from './wasm-binaries.js';
 export { channelMoments } from './kernels/channel-moments.js';
 export { batchNormGradSums } from './kernels/batch-norm-grad-sums.js';
 export { batchNormGradInput } from './kernels/batch-norm-grad-input.js';
-export { batchNormTraining } from './kernels/batch-norm-training.js';
+export { batchNormBackward, batchNormInputGradient, batchNormTraining } from './kernels/batch-norm-training.js';
+export type { BatchNormChannelSums } from './kernels/batch-norm-training.js';

@@ -14,7 +14,7 @@ export { SyncBatchNormalization } from './sync-bn/sync-batch-norm.js';
 export type { SyncBatchNormalizationLayerArgs } from './sync-bn/sync-batch-norm.js';
 export { LOCAL_BATCH_NORM_GROUP } from './sync-bn/batch-norm-group.js';
 export type { BatchNormGroup } from './sync-bn/batch-norm-group.js';
-export { shardMoments, mergeMoments, momentsLength, batchNormInputGradient } from './sync-bn/moments.js';
+export { shardMoments, mergeMoments, momentsLength } from './sync-bn/moments.js';
 export type { MergedMoments } from './sync-bn/moments.js';
 export { convertToSyncBN, convertToBatchNorm, setBatchNormGroup, syncBatchNormLayers } from './sync-bn/convert.js';
 export { parseBnMode, formatBnMode, bnGroupRanks, BN_MODE_HELP } from './sync-bn/bn-mode.js';

@@ -3,7 +3,13 @@ export type TrainerErrorCode =
   | 'TRAINER_ERR_MODEL_FILE'
   | 'TRAINER_ERR_MODEL_SHAPE'
   | 'TRAINER_ERR_GRADIENT_SIZE'
-  | 'TRAINER_ERR_NOT_FINITE';
+  | 'TRAINER_ERR_NOT_FINITE'
+  /** A replica's weights differ from rank 0's (a replica check). */
+  | 'TRAINER_ERR_REPLICAS_DIVERGED'
+  /** A regroup asked to roll back further than the snapshots kept. */
+  | 'TRAINER_ERR_ROLLBACK'
+  /** An order came for a step this replica is not at. */
+  | 'TRAINER_ERR_STEP_ORDER';
 
 export class TrainerError extends Error {
   readonly code: TrainerErrorCode;

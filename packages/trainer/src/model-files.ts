@@ -97,7 +97,7 @@ export async function modelArtifacts(model: tf.LayersModel): Promise<ModelArtifa
   } finally {
     if (portable !== model) portable.dispose();
   }
-  if (bytes === undefined) throw new Error('tfjs did not hand over the model artifacts');
+  if (bytes === undefined) throw new TrainerError('TRAINER_ERR_MODEL_FILE', 'tfjs did not hand over the model artifacts');
   return bytes;
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { syncBatchNormLayers, withDropoutContext } from '@tfjs-ddp/nn';
 import { TrainerError } from './errors.js';
-import { totalSize } from './flat-weights.js';
+import { readVariables, totalSize, writeVariables } from './flat-weights.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
 
 /** The samples one rank computes in one step. */
@@ -95,7 +95,10 @@ export class Replica {
    */
   computeGradients(shard: Shard, step: number, out: Float32Array = new Float32Array(this.gradientSize)): ShardGradients {
     if (out.length !== this.gradientSize) {
-      throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `gradient buffer holds ${out.length} values, the model needs ${this.gradientSize}`);
+      throw new TrainerError(
+        'TRAINER_ERR_GRADIENT_SIZE',
+        `gradient buffer holds ${out.length} values, the model needs ${this.gradientSize}`,
+      );
     }
     const { count } = shard;
     if (count === 0 && !this.joinsCollectives()) {
@@ -148,7 +151,10 @@ export class Replica {
   /** Applies gradients summed over all ranks' shards of one global batch of `globalCount` samples. */
   applyGradients(summed: Float32Array, globalCount: number): void {
     if (summed.length !== this.gradientSize) {
-      throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `gradient buffer holds ${summed.length} values, the model needs ${this.gradientSize}`);
+      throw new TrainerError(
+        'TRAINER_ERR_GRADIENT_SIZE',
+        `gradient buffer holds ${summed.length} values, the model needs ${this.gradientSize}`,
+      );
     }
     if (globalCount <= 0) return;
     tf.tidy(() => {
@@ -171,25 +177,13 @@ export class Replica {
   }
 
   /** The whole training state (see `stateVariables`) in one buffer. */
-  readState(out: Float32Array = new Float32Array(this.stateSize)): Float32Array {
-    if (out.length !== this.stateSize) throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `state buffer holds ${out.length} values, the replica has ${this.stateSize}`);
-    let offset = 0;
-    for (const v of this.stateVariables) {
-      out.set(v.dataSync() as Float32Array, offset);
-      offset += v.size;
-    }
-    return out;
+  readState(out?: Float32Array): Float32Array {
+    return readVariables(this.stateVariables, out, 'state');
   }
 
   /** Sets the whole training state from a buffer made by `readState` (here or on another replica). */
   writeState(state: Float32Array): void {
-    if (state.length !== this.stateSize) throw new TrainerError('TRAINER_ERR_GRADIENT_SIZE', `state buffer holds ${state.length} values, the replica has ${this.stateSize}`);
-    let offset = 0;
-    for (const v of this.stateVariables) {
-      const values = state.slice(offset, offset + v.size);
-      tf.tidy(() => v.assign(tf.tensor(values, v.shape, 'float32')));
-      offset += v.size;
-    }
+    writeVariables(this.stateVariables, state, 'state');
   }
 
   /** Both halves on one shard that is the whole global batch: plain single-replica training. */

@@ -106,6 +106,7 @@ export class LocalRanks {
     const own = report.code?.startsWith('WORKER_ERR_') ? (report.code as WorkerError['code']) : undefined;
     // The rank's own error (with its code) is the cause: callers report the root cause's code.
     const cause = Object.assign(new Error(report.message), { code: report.code });
-    this.handlers.onFailed(new WorkerError(own ?? 'WORKER_ERR_RANK_FAILED', `rank ${report.rank}: ${report.message}`, { rank: report.rank, cause }), report.fatal);
+    const error = new WorkerError(own ?? 'WORKER_ERR_RANK_FAILED', `rank ${report.rank}: ${report.message}`, { rank: report.rank, cause });
+    this.handlers.onFailed(error, report.fatal);
   }
 }

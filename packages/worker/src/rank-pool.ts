@@ -22,11 +22,14 @@ export class RankPool {
       const worker = new Worker(RANK_THREAD, { stdout: false, stderr: false });
       worker.on('message', (report: RankReport) => this.onReport(report));
       worker.on('error', (error) => {
-        if (!this.closed) this.onReport({ kind: 'failed', rank: init.rank, generation: -1, fatal: true, message: `rank thread crashed: ${error.message}`, code: 'WORKER_ERR_RANK_FAILED' });
+        if (this.closed) return;
+        const message = `rank thread crashed: ${error.message}`;
+        this.onReport({ kind: 'failed', rank: init.rank, generation: -1, fatal: true, message, code: 'WORKER_ERR_RANK_FAILED' });
       });
       worker.on('exit', (code) => {
         if (!this.closed && code !== 0) {
-          this.onReport({ kind: 'failed', rank: init.rank, generation: -1, fatal: true, message: `rank thread exited with code ${code}`, code: 'WORKER_ERR_RANK_EXITED' });
+          const message = `rank thread exited with code ${code}`;
+          this.onReport({ kind: 'failed', rank: init.rank, generation: -1, fatal: true, message, code: 'WORKER_ERR_RANK_EXITED' });
         }
       });
       worker.postMessage(init);

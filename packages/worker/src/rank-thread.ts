@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { RankFailed, RankInit, RankOrder, RankReport } from './rank-messages.js';
 import { RankRunner } from './rank-runner.js';
+import { WorkerError } from './errors.js';
 
 /**
  * Entry of a rank thread: one replica on its own tfjs backend. Takes an `init`, then
@@ -9,7 +10,7 @@ import { RankRunner } from './rank-runner.js';
  * reported, and the thread exits.
  */
 const port = parentPort;
-if (port === null) throw new Error('rank-thread.js must run in a worker thread');
+if (port === null) throw new WorkerError('WORKER_ERR_BAD_OPTION', 'rank-thread.js must run in a worker thread');
 
 function post(report: RankReport): void {
   port?.postMessage(report);
@@ -19,7 +20,10 @@ let chain: Promise<void> = Promise.resolve();
 
 function failed(rank: number, generation: number, error: unknown): RankFailed {
   const code = (error as { code?: unknown }).code;
-  const report: RankFailed = { kind: 'failed', rank, generation, message: error instanceof Error ? error.message : String(error), fatal: !(typeof code === 'string' && code.startsWith('COLL_ERR_')) };
+  const message = error instanceof Error ? error.message : String(error);
+  // Only a collective failure (a lost peer, an aborted ring) can be recovered from by a regroup.
+  const fatal = !(typeof code === 'string' && code.startsWith('COLL_ERR_'));
+  const report: RankFailed = { kind: 'failed', rank, generation, message, fatal };
   if (typeof code === 'string') report.code = code;
   return report;
 }

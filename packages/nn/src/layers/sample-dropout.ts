@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { hashSeeds, mix32 } from '@tfjs-ddp/data';
+import { NnError } from '../errors.js';
 import { currentDropoutContext } from './dropout-context.js';
 
 export interface SampleDropoutLayerArgs {
@@ -38,12 +39,12 @@ export class SampleDropout extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    if (x === undefined) throw new Error('SampleDropout needs one input');
+    if (x === undefined) throw new NnError('NN_ERR_BAD_INPUT', 'SampleDropout needs one input');
     const context = currentDropoutContext();
     if (!kwargs.training || this.rate === 0 || context === undefined) return tf.clone(x);
     const batch = x.shape[0] ?? 0;
     if (context.sampleIndices.length !== batch) {
-      throw new Error(`dropout context has ${context.sampleIndices.length} sample indices for a batch of ${batch}`);
+      throw new NnError('NN_ERR_BAD_INPUT', `dropout context has ${context.sampleIndices.length} sample indices for a batch of ${batch}`);
     }
     const perSample = batch === 0 ? 0 : x.size / batch;
     const mask = new Float32Array(x.size);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '@tfjs-ddp/backend';
+import { batchNormInputGradient, initBackend } from '@tfjs-ddp/backend';
 import { mulberry32, normalFrom } from '@tfjs-ddp/data';
-import { batchNormInputGradient, mergeMoments, momentsLength, shardMoments } from './moments.js';
+import { mergeMoments, momentsLength, shardMoments } from './moments.js';
 
 before(async () => {
   await initBackend('wasm');

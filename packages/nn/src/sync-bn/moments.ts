@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchNormGradInput, channelMoments } from '@tfjs-ddp/backend';
+import { channelMoments } from '@tfjs-ddp/backend';
 
 /**
  * The math of synchronized batch normalization, apart from any network: per-channel
- * moments of a shard, their exact merge across shards, and the backward pass from
- * globally summed per-channel statistics (as in torch's SyncBatchNorm).
+ * moments of a shard and their exact merge across shards (as in torch's SyncBatchNorm);
+ * the backward from globally summed per-channel statistics is backend's `batchNormBackward`.
  *
  * A rank's statistics travel as one Float32Array: [count, mean_0..mean_C-1, m2_0..m2_C-1],
  * where m2 is the sum of squared deviations from the shard's own mean.
@@ -68,28 +68,4 @@ export function mergeMoments(gathered: Float32Array, ranks: number, channels: nu
   const variance = new Float32Array(channels);
   if (count > 0) m2.forEach((v, c) => (variance[c] = v / count));
   return { count, mean: Float32Array.from(mean), variance };
-}
-
-/**
- * dx of y = gamma * (x - mean) * invStd + beta when mean and variance are those of the
- * whole global batch of `count` values per channel:
- *   dx = gamma * invStd * (dy - sum(dy) / count - (x - mean) * invStd^2 * sum(dy * (x - mean)) / count),
- * both sums over the global batch (all-reduced). One pass over dy and x on wasm.
- */
-export function batchNormInputGradient(
-  dy: tf.Tensor,
-  x: tf.Tensor,
-  mean: tf.Tensor1D,
-  invStd: tf.Tensor1D,
-  gamma: tf.Tensor1D,
-  globalSumDy: tf.Tensor1D,
-  globalSumDyXmu: tf.Tensor1D,
-  count: number,
-): tf.Tensor {
-  return tf.tidy(() => {
-    const k = tf.mul(gamma, invStd) as tf.Tensor1D;
-    const a = tf.div(globalSumDy, count) as tf.Tensor1D;
-    const b = tf.div(tf.mul(globalSumDyXmu, tf.square(invStd)), count) as tf.Tensor1D;
-    return batchNormGradInput(dy, x, mean, k, a, b);
-  });
 }

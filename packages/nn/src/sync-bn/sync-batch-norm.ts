@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { LOCAL_BATCH_NORM_GROUP, type BatchNormGroup } from './batch-norm-group.js';
-import { batchNormGradSums } from '@tfjs-ddp/backend';
-import { batchNormInputGradient, mergeMoments, momentsLength, shardMoments } from './moments.js';
+import { batchNormBackward } from '@tfjs-ddp/backend';
+import { NnError } from '../errors.js';
+import { mergeMoments, momentsLength, shardMoments } from './moments.js';
 
 /** The fields of tfjs-layers' BatchNormalization that this layer reads (all set by its constructor and build). */
 interface BatchNormalizationFields {
@@ -29,7 +30,7 @@ type BatchNormalizationClass = new (args?: SyncBatchNormalizationLayerArgs) => t
  */
 function tfjsBatchNormalization(): BatchNormalizationClass {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'];
-  if (entry === undefined) throw new Error('tfjs-layers has not registered BatchNormalization');
+  if (entry === undefined) throw new NnError('NN_ERR_CONVERSION', 'tfjs-layers has not registered BatchNormalization');
   return entry[0] as unknown as BatchNormalizationClass;
 }
 
@@ -62,10 +63,12 @@ export class SyncBatchNormalization extends tfjsBatchNormalization() {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
     if (!kwargs.training) return super.call(inputs, kwargs);
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    if (x === undefined) throw new Error(`${this.name}: expected one input`);
+    if (x === undefined) throw new NnError('NN_ERR_BAD_INPUT', `${this.name}: expected one input`);
     const rank = x.shape.length;
     const axis = this.axis >= 0 ? this.axis : this.axis + rank;
-    if (axis !== rank - 1) throw new Error(`${this.name}: SyncBatchNormalization supports only the last axis (channels last), got axis ${this.axis}`);
+    if (axis !== rank - 1) {
+      throw new NnError('NN_ERR_BAD_INPUT', `${this.name}: SyncBatchNormalization supports only the last axis (channels last), got axis ${this.axis}`);
+    }
     return tf.tidy(() => this.normalizeInTraining(x, rank));
   }
 
@@ -96,19 +99,14 @@ export class SyncBatchNormalization extends tfjsBatchNormalization() {
         value: tf.batchNorm(input, mean, variance, b, g, epsilon),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [savedX, savedMean, savedInvStd, savedGamma] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-          // An empty shard's sums are zero; wasm's reductions over no elements leave their output unwritten.
-          const local = dy.size === 0 ? { sumDy: tf.zeros([channels]) as tf.Tensor1D, sumDyXmu: tf.zeros([channels]) as tf.Tensor1D } : batchNormGradSums(dy, savedX, savedMean);
-          // One all-reduce for both sums: it sits on the critical path of every BN layer.
-          const sums = new Float32Array(2 * channels);
-          sums.set(local.sumDy.dataSync() as Float32Array, 0);
-          sums.set(local.sumDyXmu.dataSync() as Float32Array, channels);
-          group.allReduce(sums, 'sum');
-          const dx =
-            count === 0 || dy.size === 0
-              ? tf.zerosLike(dy)
-              : batchNormInputGradient(dy, savedX, savedMean, savedInvStd, savedGamma, tf.tensor1d(sums.subarray(0, channels)), tf.tensor1d(sums.subarray(channels)), count);
-          // dgamma and dbeta are this shard's own: the gradient all-reduce sums them.
-          return [dx, tf.mul(local.sumDyXmu, savedInvStd), local.sumDy];
+          return batchNormBackward(dy, savedX, savedMean, savedInvStd, savedGamma, count, (local) => {
+            // One all-reduce for both sums: it sits on the critical path of every BN layer.
+            const sums = new Float32Array(2 * channels);
+            sums.set(local.sumDy.dataSync() as Float32Array, 0);
+            sums.set(local.sumDyXmu.dataSync() as Float32Array, channels);
+            group.allReduce(sums, 'sum');
+            return { sumDy: tf.tensor1d(sums.subarray(0, channels)), sumDyXmu: tf.tensor1d(sums.subarray(channels)) };
+          });
         },
       };
     });

@@ -26,7 +26,14 @@ export class SeededLayers {
     return tf.initializers.varianceScaling({ scale: this.initScale * this.initScale, mode: 'fanAvg', distribution: 'uniform', seed });
   }
 
-  conv2d(args: { filters: number; kernelSize: number; strides?: number; useBias?: boolean; activation?: 'relu' | 'linear'; inputShape?: number[] }): tf.layers.Layer {
+  conv2d(args: {
+    filters: number;
+    kernelSize: number;
+    strides?: number;
+    useBias?: boolean;
+    activation?: 'relu' | 'linear';
+    inputShape?: number[];
+  }): tf.layers.Layer {
     return tf.layers.conv2d({
       ...(args.inputShape === undefined ? {} : { inputShape: args.inputShape }),
       filters: args.filters,

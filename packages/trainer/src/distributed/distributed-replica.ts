@@ -1,0 +1,297 @@
+import * as tf from '@tensorflow/tfjs';
+import { ArrayDataset, type Dataset } from '@tfjs-ddp/data';
+import { bnGroupRanks, convertToSyncBN, LOCAL_BATCH_NORM_GROUP, syncBatchNormLayers, type BatchNormGroup, type BnMode } from '@tfjs-ddp/nn';
+import { TrainerError } from '../errors.js';
+import { evaluate, type Evaluation } from '../evaluate.js';
+import { readAllWeights, readVariables } from '../flat-weights.js';
+import { modelArtifacts, saveModel, type ModelArtifactsBytes } from '../model-files.js';
+import { Replica, type Shard, type ShardGradients } from '../replica.js';
+import { buildModel } from '../single-replica.js';
+import type { TrainConfig } from '../train-config.js';
+import type { ReplicaCommunicator } from './replica-communicator.js';
+import { TimedBatchNormGroup } from './timed-group.js';
+import { divergentRanks, weightsChecksum } from './weights-checksum.js';
+
+/** Pre-step states kept for rolling back steps that were applied here but not by every rank. */
+export const SNAPSHOTS_KEPT = 4;
+
+/** Where a replica stands in its group: the ring it belongs to, and its place in it. */
+export interface ReplicaPlace {
+  /** The group of this ring (a `ThreadCommunicator` of @tfjs-ddp/collective; the host joins it). */
+  communicator: ReplicaCommunicator;
+  /** Global rank of this replica. */
+  rank: number;
+  worldSize: number;
+}
+
+export interface DistributedReplicaOptions extends ReplicaPlace {
+  config: TrainConfig;
+  bnMode: BnMode;
+  /** Shape and classes of a sample: all that building the model needs. */
+  inputShape: number[];
+  numClasses: number;
+  /** Compare a checksum of every replica's weights every this many steps (0: never). */
+  checkReplicasEvery: number;
+  /** Rank 0 only, on resume: the training state to start from (shared with every rank). */
+  initialState?: Float32Array;
+}
+
+/** One step of this replica, with where its time went (milliseconds). */
+export interface DistributedStep extends ShardGradients {
+  /** Forward and backward, SyncBN's collectives excluded. */
+  computeMs: number;
+  syncBnMs: number;
+  allReduceMs: number;
+  applyMs: number;
+}
+
+export interface FinishPlan {
+  test?: Dataset;
+  /** Rank 0 saves the model here as a plain tfjs model folder. */
+  saveTo?: string;
+  /** Rank 0 returns the model as the bytes of a tfjs model folder. */
+  returnModel: boolean;
+  /** Every rank returns its flat weights (tests compare replicas with them). */
+  returnWeights: boolean;
+}
+
+export interface FinishedReplica {
+  weights?: Float32Array;
+  modelPath?: string;
+  model?: ModelArtifactsBytes;
+  /** Rank 0 only: the final model on the test set. */
+  evaluation?: Evaluation;
+}
+
+/**
+ * One rank's replica and its part of every step: compute summed gradients on its shard
+ * (SyncBN layers block in their collectives meanwhile), all-reduce them over every
+ * rank, apply the same update as every other rank. Before applying a step it keeps the
+ * state it had, so that when the ring fails mid-way it can go back to the last step
+ * every rank finished, join the next ring and go on. The host joins the groups and hands
+ * them in; every method that uses the group must be called by every rank together.
+ */
+export class DistributedReplica {
+  private gradients: Float32Array;
+  private place: ReplicaPlace;
+  /** The last step this rank applied (-1: none). */
+  private applied = -1;
+  /** State before step s (after s - 1), for the last few steps applied. */
+  private readonly snapshots = new Map<number, Float32Array>();
+
+  private constructor(
+    place: ReplicaPlace,
+    private readonly bnMode: BnMode,
+    private readonly bnGroup: TimedBatchNormGroup,
+    readonly replica: Replica,
+    private readonly checkReplicasEvery: number,
+  ) {
+    this.place = place;
+    this.gradients = gradientBuffer(place.communicator, replica.gradientSize);
+  }
+
+  static async create(options: DistributedReplicaOptions): Promise<DistributedReplica> {
+    const { config, bnMode, communicator } = options;
+    const bnGroup = new TimedBatchNormGroup(bnGroupOf(communicator, bnMode, options.rank, options.worldSize));
+    // Building a model needs only the shape of a sample and the classes.
+    const shapeOnly = new ArrayDataset({
+      name: 'shape', x: new Float32Array(0), y: new Int32Array(0), inputShape: options.inputShape, numClasses: options.numClasses,
+    });
+    const built = await buildModel(config, { train: shapeOnly, test: shapeOnly });
+    const model = await convertToSyncBN(built, bnGroup);
+    if (model !== built) built.dispose();
+    const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed });
+    if (options.initialState !== undefined) replica.writeState(options.initialState);
+    // Rank 0's whole state for everyone: identical replicas even for unseeded user
+    // models, a resumed checkpoint, or ranks joining a running job.
+    const state = replica.readState();
+    communicator.broadcast(state, 0);
+    replica.writeState(state);
+    const place = { communicator, rank: options.rank, worldSize: options.worldSize };
+    return new DistributedReplica(place, bnMode, bnGroup, replica, options.checkReplicasEvery);
+  }
+
+  get parameters(): number {
+    return this.replica.gradientSize;
+  }
+
+  get rank(): number {
+    return this.place.rank;
+  }
+
+  get worldSize(): number {
+    return this.place.worldSize;
+  }
+
+  /** The last step this rank applied (-1: none). */
+  get lastApplied(): number {
+    return this.applied;
+  }
+
+  /** Steps whose pre-step state is kept, oldest first (what `regroup` can roll back to the start of). */
+  get snapshotSteps(): number[] {
+    return [...this.snapshots.keys()].sort((a, b) => a - b);
+  }
+
+  /** One step on `shard`; `started` is when the host began it (its shard's reading counts as compute). */
+  step(shard: Shard, step: number, globalCount: number, started = performance.now()): DistributedStep {
+    const before = this.replica.readState();
+    // BN wait time of a step that failed part-way is not this step's.
+    this.bnGroup.take();
+    let result: ShardGradients;
+    let computed: number;
+    let syncBnMs: number;
+    try {
+      result = this.replica.computeGradients(shard, step, this.gradients);
+      computed = performance.now();
+      syncBnMs = this.bnGroup.take();
+      this.place.communicator.allReduce(this.gradients, 'sum');
+    } catch (error) {
+      // A step that fails part-way (a peer lost) may have moved BN moving statistics in
+      // the layers it got through, and each survivor got through a different number:
+      // undo it, so that every survivor is exactly at its last applied step.
+      this.replica.writeState(before);
+      throw error;
+    }
+    const reduced = performance.now();
+    this.keepSnapshot(step, before);
+    this.replica.applyGradients(this.gradients, globalCount);
+    this.applied = step;
+    const applied = performance.now();
+    const every = this.checkReplicasEvery;
+    if (every > 0 && (step + 1) % every === 0) this.checkReplicas(step);
+    return {
+      ...result,
+      computeMs: computed - started - syncBnMs,
+      syncBnMs,
+      allReduceMs: reduced - computed,
+      applyMs: applied - reduced,
+    };
+  }
+
+  private keepSnapshot(step: number, state: Float32Array): void {
+    this.snapshots.set(step, state);
+    for (const s of this.snapshots.keys()) if (s <= step - SNAPSHOTS_KEPT) this.snapshots.delete(s);
+  }
+
+  /** Rank 0's evaluation of the model on `test` (after sharing the moving statistics); undefined elsewhere. */
+  evaluate(test: Dataset | undefined): Evaluation | undefined {
+    this.shareMovingStatistics();
+    return this.rank === 0 && test !== undefined ? evaluate(this.replica.model, test) : undefined;
+  }
+
+  /**
+   * The first half of joining a new ring: back to the state after step `rollbackTo` (-1:
+   * before any step) if this rank went further; the steps after it were not finished by
+   * every rank and will be redone. Local: no collective.
+   */
+  rollBack(rollbackTo: number): void {
+    if (this.applied > rollbackTo) {
+      const state = this.snapshots.get(rollbackTo + 1);
+      if (state === undefined) {
+        throw new TrainerError(
+          'TRAINER_ERR_ROLLBACK',
+          `rank ${this.rank} cannot roll back from step ${this.applied + 1} to step ${rollbackTo + 1}: ` +
+            `it keeps the states of its last ${SNAPSHOTS_KEPT} steps only`,
+        );
+      }
+      this.replica.writeState(state);
+    }
+    this.applied = rollbackTo;
+    this.snapshots.clear();
+  }
+
+  /** The second half: the new ring's group and place (BN groups re-wired), then rank 0's state if `shareState` (a rank joins). */
+  joinRing(place: ReplicaPlace, shareState: boolean): void {
+    this.place = { communicator: place.communicator, rank: place.rank, worldSize: place.worldSize };
+    this.bnGroup.replace(bnGroupOf(place.communicator, this.bnMode, place.rank, place.worldSize));
+    this.gradients = gradientBuffer(place.communicator, this.replica.gradientSize);
+    if (shareState) {
+      const state = this.replica.readState();
+      place.communicator.broadcast(state, 0);
+      this.replica.writeState(state);
+    }
+  }
+
+  /** Every rank shares its moving statistics; rank 0 returns the model and the training state after `step`. */
+  async checkpoint(step: number): Promise<{ model: ModelArtifactsBytes; state: Float32Array } | undefined> {
+    // Outside `sync` the moving statistics are per rank; a checkpoint holds their mean.
+    this.shareMovingStatistics();
+    if (this.applied !== step) {
+      throw new TrainerError(
+        'TRAINER_ERR_STEP_ORDER',
+        `a checkpoint after step ${step + 1} was asked for, but rank ${this.rank} is after step ${this.applied + 1}`,
+      );
+    }
+    if (this.rank !== 0) return undefined;
+    return { model: await modelArtifacts(this.replica.model), state: this.replica.readState() };
+  }
+
+  /** The end of the job: moving statistics shared, rank 0 evaluates and saves; the replica is disposed. */
+  async finish(plan: FinishPlan): Promise<FinishedReplica> {
+    this.shareMovingStatistics();
+    const finished: FinishedReplica = {};
+    if (this.rank === 0) {
+      if (plan.test !== undefined) finished.evaluation = evaluate(this.replica.model, plan.test);
+      if (plan.saveTo !== undefined) finished.modelPath = await saveModel(this.replica.model, plan.saveTo);
+      if (plan.returnModel) finished.model = await modelArtifacts(this.replica.model);
+    }
+    if (plan.returnWeights) finished.weights = readAllWeights(this.replica.model);
+    this.replica.dispose();
+    return finished;
+  }
+
+  /**
+   * Outside `sync`, replicas keep their own moving statistics; inference and the saved
+   * model use their mean over all ranks. Every rank must call this together.
+   */
+  shareMovingStatistics(): void {
+    if (this.bnMode.kind === 'sync' || this.worldSize === 1) return;
+    for (const layer of syncBatchNormLayers(this.replica.model)) {
+      const [movingMean, movingVariance] = layer.weights.slice(-2);
+      if (movingMean === undefined || movingVariance === undefined) continue;
+      const mean = movingMean.read().dataSync() as Float32Array;
+      const buffer = new Float32Array(mean.length * 2);
+      buffer.set(mean, 0);
+      buffer.set(movingVariance.read().dataSync() as Float32Array, mean.length);
+      this.place.communicator.allReduce(buffer, 'mean');
+      tf.tidy(() => {
+        movingMean.write(tf.tensor1d(buffer.subarray(0, mean.length)));
+        movingVariance.write(tf.tensor1d(buffer.subarray(mean.length)));
+      });
+    }
+  }
+
+  /** Stops the job on every rank if any replica's weights differ from rank 0's. */
+  checkReplicas(step: number): void {
+    // Outside sync mode moving statistics differ by design: compare what training shares.
+    const weights = this.bnMode.kind === 'sync' ? readAllWeights(this.replica.model) : readVariables(this.replica.trainableVariables);
+    const communicator = this.place.communicator;
+    const gathered = new Float32Array(2 * communicator.size);
+    communicator.allGather(weightsChecksum(weights), gathered);
+    const divergent = divergentRanks(gathered);
+    if (divergent.length > 0) {
+      throw new TrainerError('TRAINER_ERR_REPLICAS_DIVERGED', `after step ${step + 1} the weights of rank(s) ${divergent.join(', ')} differ from rank 0's`);
+    }
+  }
+}
+
+/** The group whose BN statistics this rank merges; every member makes the same split call, in the same order. */
+export function bnGroupOf(communicator: ReplicaCommunicator, mode: BnMode, rank: number, worldSize: number): BatchNormGroup {
+  if (mode.kind === 'local') return LOCAL_BATCH_NORM_GROUP;
+  if (mode.kind === 'sync') return communicator;
+  return communicator.split(bnGroupRanks(mode, rank, worldSize));
+}
+
+/**
+ * The gradient buffer, in the thread group's shared memory when it fits (the all-reduce
+ * then works on it in place, no copy in and out), else an ordinary array.
+ */
+function gradientBuffer(communicator: ReplicaCommunicator, length: number): Float32Array {
+  try {
+    return communicator.allocShared(length);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'COLL_ERR_ARGUMENT') throw error;
+    return new Float32Array(length);
+  }
+}
