@@ -35,7 +35,9 @@ async function launch(t: TestContext, size: number, start: Omit<RankStart, 'rank
   const peers = reports.map((r, rank) => ({ rank, host: '127.0.0.1', port: (r.find((m) => m.kind === 'port') as { port: number }).port }));
   children.forEach((c) => c.send(peers));
   const exited = async (ms: number): Promise<void> => {
-    const all = Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', resolve)))));
+    const exited = (c: ChildProcess): Promise<unknown> =>
+      c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', resolve));
+    const all = Promise.all(children.map(exited));
     const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref());
     if ((await Promise.race([all, timer])) === 'late') {
       children.forEach((c) => c.kill('SIGKILL'));
@@ -77,7 +79,8 @@ for (const size of [2, 3, 4]) {
   });
 }
 
-test('a rank process killed with SIGKILL mid-operation: every survivor fails with PEER_LOST naming it, well within the deadline', { timeout: 60_000 }, async (t) => {
+const KILLED_MID_OPERATION = 'a rank process killed with SIGKILL mid-operation: every survivor fails with PEER_LOST naming it, well within the deadline';
+test(KILLED_MID_OPERATION, { timeout: 60_000 }, async (t) => {
   const opTimeoutMs = 20_000;
   const ranks = await launch(t, 4, { scenario: 'kill', secret: 'k', opTimeoutMs, sizes: [], smallBytes: 4096 });
   await ranks.waitFor(() => ranks.reports.every((r) => r.some((m) => m.kind === 'progress' && m.step >= 2)), 30_000);

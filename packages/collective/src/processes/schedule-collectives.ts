@@ -132,7 +132,8 @@ export class ScheduleCollectives {
     this.checkBounds(buf, bounds, 'reduceScatterParts');
     return this.enqueue(async (seq) => {
       const work = this.workBuffer(buf);
-      await this.run(this.cached(`rsp:${bounds.join(',')}`, () => ringReduceScatterParts(this.rank, this.size, bounds, this.segmentElems())), work, seq, combine);
+      const schedule = this.cached(`rsp:${bounds.join(',')}`, () => ringReduceScatterParts(this.rank, this.size, bounds, this.segmentElems()));
+      await this.run(schedule, work, seq, combine);
       if (work !== buf) buf.set(work.subarray(bounds[this.rank], bounds[this.rank + 1]), bounds[this.rank]);
     });
   }
@@ -165,7 +166,8 @@ export class ScheduleCollectives {
   }
 
   private checkBounds(buf: Float32Array, bounds: readonly number[], what: string): void {
-    if (bounds.length !== this.size + 1 || bounds[0] !== 0 || bounds[this.size] !== buf.length || bounds.some((b, i) => i > 0 && b < (bounds[i - 1] as number))) {
+    const descends = bounds.some((b, i) => i > 0 && b < (bounds[i - 1] as number));
+    if (bounds.length !== this.size + 1 || bounds[0] !== 0 || bounds[this.size] !== buf.length || descends) {
       throw collectiveError('COLL_ERR_ARGUMENT', `${what}: bounds [${bounds.join(',')}] do not cut ${buf.length} elements into ${this.size} parts`);
     }
   }

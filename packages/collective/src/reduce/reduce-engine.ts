@@ -44,7 +44,8 @@ export function engineOf(view: ArrayBufferView): ReduceEngine | undefined {
 /**
  * A Float32Array in its own shared wasm memory, with the SIMD kernels registered on this
  * thread: process-group operations on it run in place (no staging copies). For
- * long-lived buffers (gradient buckets); each takes whole 64 KiB wasm pages.
+ * long-lived buffers (a replica's one flat gradient buffer, reused every step); each
+ * takes whole 64 KiB wasm pages.
  */
 export function allocReduceBuffer(length: number): Float32Array {
   if (!Number.isInteger(length) || length < 0) throw collectiveError('COLL_ERR_ARGUMENT', `allocReduceBuffer(${length})`);

@@ -20,7 +20,8 @@ test('max is commutative bit for bit: +0 beats -0 and NaN is canonical either wa
 
 test('recursive doubling max over signed zeros gives every rank the same bits', async () => {
   const mesh = fakeMesh(4);
-  const ranks = Array.from({ length: 4 }, (_, r) => new ScheduleCollectives(r, 4, 'g', (q) => mesh[r]?.[q] as never, { smallBytes: 1 << 20, segmentBytes: 64, algorithm: 'auto' }));
+  const options = { smallBytes: 1 << 20, segmentBytes: 64, algorithm: 'auto' } as const;
+  const ranks = Array.from({ length: 4 }, (_, r) => new ScheduleCollectives(r, 4, 'g', (q) => mesh[r]?.[q] as never, options));
   const bufs = ranks.map((_, r) => Float32Array.of(r % 2 ? 0 : -0, r % 2 ? -0 : 0, -0));
   await Promise.all(ranks.map((g, r) => g.allReduce(bufs[r] as Float32Array, 'max')));
   assertBitIdentical(bufs, 'max of zeros');

@@ -100,7 +100,10 @@ const killCases: Array<{ localSizes: number[]; killed: number }> = [
   { localSizes: [2, 1, 3], killed: 2 }
 ];
 for (const { localSizes, killed } of killCases) {
-  test(`processes with ${localSizes.join('+')} threads, process ${killed} killed with SIGKILL: every surviving rank thread fails with PEER_LOST naming its first rank`, { timeout: 60_000 }, async (t) => {
+  const name =
+    `processes with ${localSizes.join('+')} threads, process ${killed} killed with SIGKILL: ` +
+    'every surviving rank thread fails with PEER_LOST naming its first rank';
+  test(name, { timeout: 60_000 }, async (t) => {
     const opTimeoutMs = 20_000;
     const run = await launch(t, localSizes, 'loop', [], opTimeoutMs);
     await run.waitFor(() => run.byRank().every((r) => r.some((m) => m.kind === 'progress' && m.step >= 3)), 30_000);

@@ -19,7 +19,8 @@ export interface ThreadCommunicator extends Communicator {
   /**
    * A zero-filled buffer in shared memory. Collectives on it skip the copy into and out
    * of shared memory (other threads read and write it in place). Taken from this rank's
-   * arena (`arenaBytes`), never freed: allocate long-lived buffers (gradient buckets).
+   * arena (`arenaBytes`), never freed: allocate long-lived buffers (the rank's one flat
+   * gradient buffer, reused every step).
    */
   allocShared(length: number): Float32Array;
   split(ranks: readonly number[]): ThreadCommunicator;
@@ -144,7 +145,8 @@ class GroupCommunicator implements ThreadCommunicator {
     if (!this.hierarchical || !whole) {
       throw collectiveError(
         'COLL_ERR_UNSUPPORTED',
-        `split: [${ranks.join(',')}] spans processes partially; a subgroup must lie within one process or be all ranks of consecutive processes (rank threads per process: ${layout.sizes.join(',')})`
+        `split: [${ranks.join(',')}] spans processes partially; a subgroup must lie within one process ` +
+          `or be all ranks of consecutive processes (rank threads per process: ${layout.sizes.join(',')})`
       );
     }
     if (hi - lo === 1) {
@@ -152,7 +154,8 @@ class GroupCommunicator implements ThreadCommunicator {
       return new GroupCommunicator(this.ctx, this.local, undefined, this.worldLocal(), layout, this.base, globals, this.arena);
     }
     const range = { lo, hi };
-    return new GroupCommunicator(this.ctx, this.local, { collectives: this.hierarchical.collectives, range }, this.group, layout, this.base, globals, this.arena);
+    const crossProcess = { collectives: this.hierarchical.collectives, range };
+    return new GroupCommunicator(this.ctx, this.local, crossProcess, this.group, layout, this.base, globals, this.arena);
   }
 
   private worldLocal(): LocalGroup {
@@ -164,7 +167,10 @@ class GroupCommunicator implements ThreadCommunicator {
     if (!Number.isInteger(length) || length < 0) throw collectiveError('COLL_ERR_ARGUMENT', `allocShared(${length})`);
     const bytes = length * 4;
     if (this.arena.used + bytes > this.ctx.handle.arenaBytes) {
-      throw collectiveError('COLL_ERR_ARGUMENT', `allocShared: ${bytes} bytes do not fit in the ${this.ctx.handle.arenaBytes}-byte arena (ThreadGroupOptions.arenaBytes)`);
+      throw collectiveError(
+        'COLL_ERR_ARGUMENT',
+        `allocShared: ${bytes} bytes do not fit in the ${this.ctx.handle.arenaBytes}-byte arena (ThreadGroupOptions.arenaBytes)`
+      );
     }
     const at = arenaOffset(this.ctx.layout, this.ctx.localRank) + this.arena.used;
     this.arena.used += bytes;

@@ -2,7 +2,8 @@ import { collectiveError } from '../errors.js';
 import { barrierWait } from './shared-sync.js';
 import type { WaitPolicy } from './shared-sync.js';
 import { registerMemory } from '../reduce/reduce-engine.js';
-import { GROUP_COUNT, GROUP_GEN, LOC_BASE, OP_KINDS, REDUCE_CODES, arenaOffset, groupField, scratchOffset, sigIndex, slotOffset, smallOffset } from './shared-layout.js';
+import { GROUP_COUNT, GROUP_GEN, LOC_BASE, OP_KINDS, REDUCE_CODES } from './shared-layout.js';
+import { arenaOffset, groupField, scratchOffset, sigIndex, slotOffset, smallOffset } from './shared-layout.js';
 import type { DataLayout, OpKind } from './shared-layout.js';
 import type { ThreadGroupHandle } from './thread-group-handle.js';
 

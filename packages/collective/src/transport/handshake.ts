@@ -30,7 +30,15 @@ export interface LinkIdentity {
   readonly secret: Uint8Array;
 }
 
-function proof(secret: Uint8Array, role: 'dialer' | 'acceptor', group: string, dialer: number, acceptor: number, nonceD: Uint8Array, nonceA: Uint8Array): Buffer {
+function proof(
+  secret: Uint8Array,
+  role: 'dialer' | 'acceptor',
+  group: string,
+  dialer: number,
+  acceptor: number,
+  nonceD: Uint8Array,
+  nonceA: Uint8Array
+): Buffer {
   return createHmac('sha256', secret)
     .update(`tfjs-ddp/${PROTOCOL_VERSION}|${role}|${group}|${dialer}|${acceptor}|`)
     .update(nonceD)

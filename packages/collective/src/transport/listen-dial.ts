@@ -41,7 +41,7 @@ function connectOnce(host: string, port: number, timeoutMs: number, onread: OnRe
     const socket = net.connect({ host, port, onread });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no answer in ${timeoutMs} ms`));
+      reject(collectiveError('COLL_ERR_CONNECT', `no answer in ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);

@@ -129,7 +129,7 @@ export class PeerConnection {
   writeFrame(head: Uint8Array, payload: Uint8Array, done: (err?: Error | null) => void): void {
     const socket = this.socket;
     if (this.failure || !socket || socket.destroyed) {
-      done(this.failure ?? new Error('not connected'));
+      done(this.failure ?? collectiveError('COLL_ERR_PEER_LOST', 'not connected', this.peerRank));
       return;
     }
     const sealer = this.sealer;
