@@ -1,9 +1,17 @@
 /** Error codes of this package; tests check the code, not the wording. */
 export type BackendErrorCode =
   | 'BACKEND_ERR_UNKNOWN_NAME'
+  /** No requested backend would load or initialize. */
   | 'BACKEND_ERR_UNAVAILABLE'
   | 'BACKEND_ERR_WASM_BINARIES_MISSING'
-  | 'BACKEND_ERR_BAD_SHAPE';
+  /** Tensors whose shapes do not fit the op (or each other). */
+  | 'BACKEND_ERR_BAD_SHAPE'
+  /** A kernel was called without one of its named inputs. */
+  | 'BACKEND_ERR_MISSING_INPUT'
+  /** A dtype, data format or attribute the wasm kernels written here do not handle. */
+  | 'BACKEND_ERR_UNSUPPORTED'
+  /** The training kernels' wasm module or tfjs-backend-wasm is not what registering them expects. */
+  | 'BACKEND_ERR_KERNEL_SETUP';
 
 export class BackendError extends Error {
   readonly code: BackendErrorCode;

@@ -50,13 +50,15 @@ async function tryNative(name: 'node-gpu' | 'node'): Promise<void> {
   // Loading is the only honest test: the package folder can exist while its native
   // binding is absent (install scripts that download libtensorflow did not run).
   await import(specifier);
-  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${specifier} loaded but the tensorflow backend did not initialize`);
+  if (!(await tf.setBackend('tensorflow'))) {
+    throw new BackendError('BACKEND_ERR_UNAVAILABLE', `${specifier} loaded but the tensorflow backend did not initialize`);
+  }
 }
 
 async function tryWasm(): Promise<string[]> {
   setWasmPaths(wasmBinaryDir());
   const added = registerWasmTrainingKernels();
-  if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
+  if (!(await tf.setBackend('wasm'))) throw new BackendError('BACKEND_ERR_UNAVAILABLE', 'tf.setBackend("wasm") returned false');
   return added;
 }
 
@@ -69,7 +71,7 @@ async function tryBackend(name: BackendName): Promise<string[]> {
     case 'wasm':
       return tryWasm();
     case 'cpu':
-      if (!(await tf.setBackend('cpu'))) throw new Error('tf.setBackend("cpu") returned false');
+      if (!(await tf.setBackend('cpu'))) throw new BackendError('BACKEND_ERR_UNAVAILABLE', 'tf.setBackend("cpu") returned false');
       return [];
   }
 }

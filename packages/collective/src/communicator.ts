@@ -1,4 +1,4 @@
-import type { ReduceOp } from './reduce-op.js';
+import type { ReduceOp } from './reduce/reduce-op.js';
 
 /**
  * The collective operations, in two flavours: `Communicator` blocks (rank threads, whose

@@ -2,6 +2,7 @@ import { BatchMatMul, broadcast_util } from '@tensorflow/tfjs';
 import type { BatchMatMulAttrs, KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 import { trainingKernels } from './training-module.js';
 import { heapAddress, requireFloat32, requireInput, sizeOf, type WasmKernelBackend } from './wasm-backend.js';
+import { BackendError } from '../errors.js';
 
 /** Index into a batch of `shape` (batch dims only) of the element at `outIndex` of the broadcast batch `outShape`. */
 function broadcastIndex(outIndex: number, outShape: readonly number[], shape: readonly number[]): number {
@@ -34,13 +35,17 @@ function batchMatMul(args: { inputs: NamedTensorInfoMap; backend: WasmKernelBack
   const { transposeA, transposeB } = attrs;
   const aRank = a.shape.length;
   const bRank = b.shape.length;
-  if (aRank < 2 || bRank < 2) throw new Error(`BatchMatMul needs rank >= 2 inputs, got ${a.shape} and ${b.shape}`);
+  if (aRank < 2 || bRank < 2) throw new BackendError('BACKEND_ERR_BAD_SHAPE', `BatchMatMul needs rank >= 2 inputs, got ${a.shape} and ${b.shape}`);
   const m = a.shape[transposeA ? aRank - 1 : aRank - 2] as number;
   const kA = a.shape[transposeA ? aRank - 2 : aRank - 1] as number;
   const kB = b.shape[transposeB ? bRank - 1 : bRank - 2] as number;
   const n = b.shape[transposeB ? bRank - 2 : bRank - 1] as number;
   if (kA !== kB) {
-    throw new Error(`BatchMatMul: inner shapes (${kA}) and (${kB}) of ${a.shape} and ${b.shape} (transposeA=${transposeA}, transposeB=${transposeB}) must match`);
+    throw new BackendError(
+      'BACKEND_ERR_BAD_SHAPE',
+      `BatchMatMul: inner shapes (${kA}) and (${kB}) of ${a.shape} and ${b.shape} ` +
+        `(transposeA=${transposeA}, transposeB=${transposeB}) must match`
+    );
   }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);

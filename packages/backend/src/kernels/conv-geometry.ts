@@ -1,5 +1,6 @@
 import { backend_util } from '@tensorflow/tfjs';
 import type { ConvGeometry } from './training-module.js';
+import { BackendError } from '../errors.js';
 
 /** Everything the C conv and pool kernels need about one NHWC convolution, as their arguments. */
 export function convArgs(info: backend_util.Conv2DInfo): ConvGeometry {
@@ -12,7 +13,7 @@ export function convArgs(info: backend_util.Conv2DInfo): ConvGeometry {
 
 export function requireChannelsLast(dataFormat: string, kernel: string): void {
   if (backend_util.convertConv2DDataFormat(dataFormat as 'NHWC' | 'NCHW') !== 'channelsLast') {
-    throw new Error(`${kernel} on wasm supports only NHWC (channelsLast) data`);
+    throw new BackendError('BACKEND_ERR_UNSUPPORTED', `${kernel} on wasm supports only NHWC (channelsLast) data`);
   }
 }
 

@@ -36,7 +36,9 @@ function describeCase(c: Case): string {
 }
 
 function outShape(c: Case): number[] {
-  return tf.tidy(() => tf.conv2d(tf.zeros([c.batch, c.h, c.w, c.inC]) as tf.Tensor4D, tf.zeros([c.fh, c.fw, c.inC, c.outC]) as tf.Tensor4D, c.stride, c.pad).shape);
+  const x = (): tf.Tensor4D => tf.zeros([c.batch, c.h, c.w, c.inC]);
+  const w = (): tf.Tensor4D => tf.zeros([c.fh, c.fw, c.inC, c.outC]);
+  return tf.tidy(() => tf.conv2d(x(), w(), c.stride, c.pad).shape);
 }
 
 describe('Conv2D, FusedConv2D, Conv2DBackpropFilter and Conv2DBackpropInput on wasm', () => {

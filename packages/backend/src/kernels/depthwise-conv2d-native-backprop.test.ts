@@ -35,7 +35,11 @@ describe('DepthwiseConv2dNativeBackpropFilter and -Input on wasm', () => {
       assert.deepEqual(dw.shapes[0], filterShape);
       assertClose(dw, TOLERANCE, `dW of ${label}`);
       const dx = await runOnBoth(() =>
-        runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, filterShape) }, { ...common, inputShape: xShape }),
+        runKernel(
+          'DepthwiseConv2dNativeBackpropInput',
+          { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, filterShape) },
+          { ...common, inputShape: xShape }
+        ),
       );
       assert.deepEqual(dx.shapes[0], xShape);
       assertClose(dx, TOLERANCE, `dx of ${label}`);

@@ -1,4 +1,5 @@
 import type { backend_util } from '@tensorflow/tfjs';
+import { BackendError } from '../errors.js';
 
 /** The shape of one NHWC depthwise convolution as the C depthwise kernels take it (after their two pointers). */
 export function depthwiseArgs(info: backend_util.Conv2DInfo): [
@@ -18,6 +19,6 @@ export function depthwiseArgs(info: backend_util.Conv2DInfo): [
  */
 export function requireNoDilation(info: backend_util.Conv2DInfo, kernel: string): void {
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
-    throw new Error(`${kernel} on wasm supports dilation 1 only, got ${info.dilationHeight}x${info.dilationWidth}`);
+    throw new BackendError('BACKEND_ERR_UNSUPPORTED', `${kernel} on wasm supports dilation 1 only, got ${info.dilationHeight}x${info.dilationWidth}`);
   }
 }

@@ -49,7 +49,12 @@ describe('MaxPoolGrad on wasm', () => {
     );
     assertClose(result, 0, 'non-finite windows');
     // The same in the 4-channel path for windows that tile the input (2x2, stride 2).
-    const lanes = new Float32Array([-Infinity, Number.NaN, 1, Number.NaN, -Infinity, Number.NaN, -2, 5, -Infinity, Number.NaN, 1, 5, -Infinity, Number.NaN, 0, 4]);
+    const lanes = new Float32Array([
+      -Infinity, Number.NaN, 1, Number.NaN,
+      -Infinity, Number.NaN, -2, 5,
+      -Infinity, Number.NaN, 1, 5,
+      -Infinity, Number.NaN, 0, 4,
+    ]);
     const tiled = await runOnBoth(() =>
       tf.grad((input: tf.Tensor) => tf.sum(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid')))(tf.tensor(lanes, [1, 2, 2, 4])),
     );

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { assertClose, initBothBackends, runOnBoth, seededUniform } from '../testing/both-backends.js';
+import { BackendError } from '../errors.js';
+import { assertClose, initBothBackends, runKernel, runOnBoth, seededUniform } from '../testing/both-backends.js';
 import { tileConfig } from './tile.js';
 
 describe('Tile on wasm', () => {
@@ -36,5 +37,24 @@ describe('Tile on wasm', () => {
     const v = seededUniform(16, 9);
     const result = await runOnBoth(() => tf.tile(tf.tensor(v, [1, 1, 1, 16]), [3, 5, 7, 1]));
     assertClose(result, 0, 'BN-shaped tile');
+  });
+
+  it('refuses bad calls with coded BackendErrors: no input, reps of the wrong length, a string tensor', async () => {
+    const codeOf = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (e) {
+        return e instanceof BackendError ? e.code : `not a BackendError: ${String(e)}`;
+      }
+      return 'no error';
+    };
+    await tf.setBackend('wasm');
+    try {
+      assert.equal(codeOf(() => runKernel('Tile', {}, { reps: [2] })), 'BACKEND_ERR_MISSING_INPUT');
+      assert.equal(codeOf(() => runKernel('Tile', { x: tf.zeros([2, 3]) }, { reps: [2] })), 'BACKEND_ERR_BAD_SHAPE');
+      assert.equal(codeOf(() => runKernel('Tile', { x: tf.tensor(['a', 'b']) }, { reps: [2] })), 'BACKEND_ERR_UNSUPPORTED');
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 });

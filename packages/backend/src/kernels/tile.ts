@@ -1,6 +1,7 @@
 import { Tile } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo, TileAttrs, backend_util } from '@tensorflow/tfjs';
 import { requireInput, sizeOf, type WasmKernelBackend } from './wasm-backend.js';
+import { BackendError } from '../errors.js';
 
 /** Repeats out[at, at + length) `times` times in place, doubling the copied span each time. */
 function repeatInPlace(out: backend_util.TypedArray, at: number, length: number, times: number): void {
@@ -21,10 +22,10 @@ function repeatInPlace(out: backend_util.TypedArray, at: number, length: number,
 function tile(args: { inputs: NamedTensorInfoMap; backend: WasmKernelBackend; attrs: TileAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const x = requireInput(inputs, 'x', Tile);
-  if (x.dtype === 'string' || x.dtype === 'complex64') throw new Error(`Tile on wasm does not support ${x.dtype}`);
+  if (x.dtype === 'string' || x.dtype === 'complex64') throw new BackendError('BACKEND_ERR_UNSUPPORTED', `Tile on wasm does not support ${x.dtype}`);
   const { reps } = attrs;
   const rank = x.shape.length;
-  if (reps.length !== rank) throw new Error(`Tile: reps ${reps} must have one entry per dimension of ${x.shape}`);
+  if (reps.length !== rank) throw new BackendError('BACKEND_ERR_BAD_SHAPE', `Tile: reps ${reps} must have one entry per dimension of ${x.shape}`);
   const outShape = x.shape.map((d, i) => d * (reps[i] as number));
   const out = backend.makeOutput(outShape, x.dtype);
   if (sizeOf(outShape) === 0) return out;

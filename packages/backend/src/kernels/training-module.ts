@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { WasmKernelBackend } from './wasm-backend.js';
+import { BackendError } from '../errors.js';
 
 /**
  * The few pieces of the JavaScript WebAssembly API used here. This repository compiles
@@ -77,7 +78,7 @@ function readLeb128(bytes: Uint8Array, at: number): [value: number, next: number
   let shift = 0;
   for (;;) {
     const byte = bytes[at++];
-    if (byte === undefined) throw new Error('training-kernels.wasm: truncated section header');
+    if (byte === undefined) throw new BackendError('BACKEND_ERR_KERNEL_SETUP', 'training-kernels.wasm: truncated section header');
     value += (byte & 0x7f) * 2 ** shift;
     if ((byte & 0x80) === 0) return [value, at];
     shift += 7;
@@ -107,7 +108,7 @@ function compiledModule(): WasmModule {
     const bytes = new Uint8Array(readFileSync(TRAINING_WASM_URL));
     const ids = wasmSectionIds(bytes);
     if (ids.includes(DATA_SECTION) || ids.includes(DATA_COUNT_SECTION)) {
-      throw new Error(`${TRAINING_WASM_URL.pathname} has a data section; it would overwrite tfjs's heap`);
+      throw new BackendError('BACKEND_ERR_KERNEL_SETUP', `${TRAINING_WASM_URL.pathname} has a data section; it would overwrite tfjs's heap`);
     }
     // Small (tens of KB), and compiling it synchronously keeps every kernel synchronous.
     compiled = compileWasm(bytes);
@@ -126,7 +127,7 @@ export function instantiateTrainingKernels(module: WasmModule, memory: WasmMemor
   const fns: Partial<Record<keyof TrainingKernelExports, unknown>> = {};
   for (const name of EXPORT_NAMES) {
     const fn = instance.exports[name];
-    if (typeof fn !== 'function') throw new Error(`training-kernels.wasm does not export ${name}`);
+    if (typeof fn !== 'function') throw new BackendError('BACKEND_ERR_KERNEL_SETUP', `training-kernels.wasm does not export ${name}`);
     fns[name] = fn;
   }
   return fns as TrainingKernelExports;
@@ -135,7 +136,7 @@ export function instantiateTrainingKernels(module: WasmModule, memory: WasmMemor
 export function heapMemory(backend: WasmKernelBackend): WasmMemory {
   const memory = backend.wasm.asm?.['memory'];
   if (!(memory instanceof WebAssemblyJs.Memory)) {
-    throw new Error('cannot reach the WebAssembly.Memory of tfjs-backend-wasm (backend.wasm.asm.memory)');
+    throw new BackendError('BACKEND_ERR_KERNEL_SETUP', 'cannot reach the WebAssembly.Memory of tfjs-backend-wasm (backend.wasm.asm.memory)');
   }
   return memory;
 }
@@ -149,7 +150,7 @@ export function trainingKernels(backend: WasmKernelBackend): TrainingKernels {
     const fn = instantiateTrainingKernels(compiledModule(), heapMemory(backend));
     // Lives as long as the backend: every gemm call reuses it.
     const gemmScratch = backend.wasm._malloc(fn.gemm_scratch_bytes());
-    if (gemmScratch === 0) throw new Error('could not allocate gemm scratch on the wasm heap');
+    if (gemmScratch === 0) throw new BackendError('BACKEND_ERR_KERNEL_SETUP', 'could not allocate gemm scratch on the wasm heap');
     kernels = { fn, gemmScratch };
     perBackend.set(backend, kernels);
   }

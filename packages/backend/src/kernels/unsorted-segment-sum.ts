@@ -1,6 +1,7 @@
 import { UnsortedSegmentSum } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo, UnsortedSegmentSumAttrs } from '@tensorflow/tfjs';
 import { requireInput, sizeOf, type WasmKernelBackend } from './wasm-backend.js';
+import { BackendError } from '../errors.js';
 
 /**
  * out[s, ...] = sum of the slices x[i, ...] whose segment id is s; ids outside
@@ -11,12 +12,12 @@ function unsortedSegmentSum(args: { inputs: NamedTensorInfoMap; backend: WasmKer
   const { inputs, backend, attrs } = args;
   const x = requireInput(inputs, 'x', UnsortedSegmentSum);
   const ids = requireInput(inputs, 'segmentIds', UnsortedSegmentSum);
-  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum on wasm does not support ${x.dtype}`);
-  if (ids.dtype !== 'int32') throw new Error(`UnsortedSegmentSum needs int32 segment ids, got ${ids.dtype}`);
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new BackendError('BACKEND_ERR_UNSUPPORTED', `UnsortedSegmentSum on wasm does not support ${x.dtype}`);
+  if (ids.dtype !== 'int32') throw new BackendError('BACKEND_ERR_UNSUPPORTED', `UnsortedSegmentSum needs int32 segment ids, got ${ids.dtype}`);
   const { numSegments } = attrs;
   const idShape = ids.shape;
   if (idShape.some((d, i) => d !== x.shape[i])) {
-    throw new Error(`UnsortedSegmentSum: segment ids of shape ${idShape} must match the leading dims of x ${x.shape}`);
+    throw new BackendError('BACKEND_ERR_BAD_SHAPE', `UnsortedSegmentSum: segment ids of shape ${idShape} must match the leading dims of x ${x.shape}`);
   }
   const sliceShape = x.shape.slice(idShape.length);
   const slice = sizeOf(sliceShape);

@@ -1,4 +1,5 @@
 import type { DataType, TensorInfo, backend_util } from '@tensorflow/tfjs';
+import { BackendError } from '../errors.js';
 
 /**
  * The part of tfjs-backend-wasm's `BackendWasm` that kernels written here use: tensors
@@ -25,12 +26,12 @@ export function heapAddress(backend: WasmKernelBackend, info: TensorInfo): numbe
 
 export function requireInput(inputs: Record<string, TensorInfo | undefined>, name: string, kernel: string): TensorInfo {
   const info = inputs[name];
-  if (info === undefined) throw new Error(`${kernel} needs input ${name}`);
+  if (info === undefined) throw new BackendError('BACKEND_ERR_MISSING_INPUT', `${kernel} needs input ${name}`);
   return info;
 }
 
 export function requireFloat32(info: TensorInfo, kernel: string): void {
-  if (info.dtype !== 'float32') throw new Error(`${kernel} on wasm supports float32 tensors only, got ${info.dtype}`);
+  if (info.dtype !== 'float32') throw new BackendError('BACKEND_ERR_UNSUPPORTED', `${kernel} on wasm supports float32 tensors only, got ${info.dtype}`);
 }
 
 export function sizeOf(shape: readonly number[]): number {

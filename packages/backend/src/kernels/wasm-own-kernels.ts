@@ -1,4 +1,5 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { BackendError } from '../errors.js';
 
 /**
  * tfjs-backend-wasm's own configs of the kernels this package replaces, kept when
@@ -19,7 +20,7 @@ export function hasWasmOwnKernel(kernelName: string): boolean {
 /** Runs tfjs-backend-wasm's own kernel `kernelName` on the same arguments. */
 export function runWasmOwnKernel(kernelName: string, args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
   const original = originals.get(kernelName);
-  if (original === undefined) throw new Error(`tfjs-backend-wasm has no own ${kernelName} kernel to fall back to`);
+  if (original === undefined) throw new BackendError('BACKEND_ERR_KERNEL_SETUP', `tfjs-backend-wasm has no own ${kernelName} kernel to fall back to`);
   // Its setupFunc (which binds the C function) runs when the backend initializes, but only
   // for kernels registered then; ours may have replaced it before that moment.
   let backends = setUp.get(original);

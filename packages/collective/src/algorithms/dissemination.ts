@@ -1,5 +1,5 @@
-import { ScheduleBuilder, mod } from '../schedule.js';
-import type { Schedule } from '../schedule.js';
+import { ScheduleBuilder, mod } from './transfer-schedule.js';
+import type { Schedule } from './transfer-schedule.js';
 
 /**
  * Dissemination barrier: ceil(log2 P) rounds of empty messages; in round k rank r

@@ -1,12 +1,12 @@
-import { ScheduleBuilder } from '../schedule.js';
-import type { Schedule } from '../schedule.js';
+import { ScheduleBuilder } from './transfer-schedule.js';
+import type { Schedule } from './transfer-schedule.js';
 
 /**
  * Recursive doubling all-reduce (latency-optimal: ceil(log2 P) rounds, each exchanging
  * the whole buffer). For P not a power of two, the ranks past the largest power of two
  * first fold their buffer into a partner and get the result back at the end.
  * Bit-identical results rely on combine being commutative bit for bit: in every round
- * the two partners compute a+b and b+a (see `reduce-op.ts` for max).
+ * the two partners compute a+b and b+a (see `reduce/reduce-op.ts` for max).
  */
 export function recursiveDoublingAllReduce(rank: number, size: number, length: number): Schedule {
   const b = new ScheduleBuilder('recursive-doubling', rank, size, length);

@@ -1,5 +1,5 @@
-import { ScheduleBuilder, mod, partition, segments } from '../schedule.js';
-import type { Schedule } from '../schedule.js';
+import { ScheduleBuilder, mod, partition, segments } from './transfer-schedule.js';
+import type { Schedule } from './transfer-schedule.js';
 
 /**
  * Ring algorithms (bandwidth-optimal: each rank sends 2(P-1)/P of the buffer for an

@@ -1,5 +1,5 @@
-import { ScheduleBuilder, mod, segments } from '../schedule.js';
-import type { Schedule } from '../schedule.js';
+import { ScheduleBuilder, mod, segments } from './transfer-schedule.js';
+import type { Schedule } from './transfer-schedule.js';
 
 /**
  * Binomial-tree broadcast from `root`: ceil(log2 P) hops deep, and segmented so that a

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { RankReport, RankStart } from '../fixtures/process-rank.js';
+import { assertBitIdentical, assertClose, inputFor, reference } from '../testing.js';
+
+const RANK_SCRIPT = fileURLToPath(new URL('../fixtures/process-rank.js', import.meta.url));
+
+interface Ranks {
+  readonly children: ChildProcess[];
+  readonly reports: RankReport[][];
+  /** Resolves when every child has exited (or after `ms`, with the stragglers killed). */
+  exited(ms: number): Promise<void>;
+  waitFor(pred: () => boolean, ms: number): Promise<void>;
+}
+
+/** Rank processes, killed when the test ends whatever happened (a 'kill' loop left running would keep this file's process alive). */
+async function launch(t: TestContext, size: number, start: Omit<RankStart, 'rank' | 'size'>, secrets?: string[]): Promise<Ranks> {
+  const children = Array.from({ length: size }, () => fork(RANK_SCRIPT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  t.after(() => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')));
+  const reports: RankReport[][] = children.map(() => []);
+  children.forEach((c, r) => c.on('message', (m) => reports[r]?.push(m as RankReport)));
+  const waitFor = async (pred: () => boolean, ms: number): Promise<void> => {
+    const until = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > until) throw new Error(`timed out after ${ms} ms; reports: ${JSON.stringify(reports.map((r) => r.map((x) => x.kind)))}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  children.forEach((c, rank) => c.send({ ...start, rank, size, secret: secrets?.[rank] ?? start.secret }));
+  await waitFor(() => reports.every((r) => r.some((m) => m.kind === 'port')), 20_000);
+  const peers = reports.map((r, rank) => ({ rank, host: '127.0.0.1', port: (r.find((m) => m.kind === 'port') as { port: number }).port }));
+  children.forEach((c) => c.send(peers));
+  const exited = async (ms: number): Promise<void> => {
+    const exited = (c: ChildProcess): Promise<unknown> =>
+      c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', resolve));
+    const all = Promise.all(children.map(exited));
+    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref());
+    if ((await Promise.race([all, timer])) === 'late') {
+      children.forEach((c) => c.kill('SIGKILL'));
+      assert.fail(`rank processes did not exit within ${ms} ms (leaked handles?)`);
+    }
+  };
+  return { children, reports, exited, waitFor };
+}
+
+function results(reports: RankReport[], name: string): Float32Array {
+  const found = reports.find((m) => m.kind === 'result' && m.name === name);
+  assert.ok(found && found.kind === 'result', `no result ${name}: ${JSON.stringify(reports.filter((m) => m.kind === 'error'))}`);
+  return found.values;
+}
+
+const SIZES = [0, 1, 3, 7, 97, 4099, 65537, 300_007];
+
+for (const size of [2, 3, 4]) {
+  test(`processes P=${size}: all-reduce, broadcast, allGather, split over sockets are exact and bit-identical`, { timeout: 120_000 }, async (t) => {
+    const ranks = await launch(t, size, { scenario: 'exactness', secret: 's3cret', opTimeoutMs: 30_000, sizes: SIZES, smallBytes: 4096 });
+    await ranks.exited(100_000);
+    for (const n of SIZES) {
+      for (const op of ['sum', 'mean', 'max'] as const) {
+        const got = ranks.reports.map((r) => results(r, `allReduce:${op}:${n}`));
+        const inputs = got.map((_, r) => inputFor(r, n, size));
+        assertClose(got[0] as Float32Array, reference(inputs, op), `P=${size} ${op} n=${n}`);
+        assertBitIdentical(got, `P=${size} ${op} n=${n}`);
+      }
+      const root = inputFor(size - 1, n, 9);
+      ranks.reports.forEach((r) => assert.deepEqual(results(r, `broadcast:${n}`), root));
+      const gathered = new Float32Array(n * size);
+      for (let r = 0; r < size; r++) gathered.set(inputFor(r, n, 3), r * n);
+      ranks.reports.forEach((r) => assert.deepEqual(results(r, `allGather:${n}`), gathered));
+    }
+    const pair = [0, size - 1].map((r) => results(ranks.reports[r] as RankReport[], 'split:sum'));
+    assertClose(pair[0] as Float32Array, reference([inputFor(0, 1001, 5), inputFor(size - 1, 1001, 5)], 'sum'), 'split');
+    assertBitIdentical(pair, 'split');
+    ranks.reports.forEach((r) => assert.ok(r.some((m) => m.kind === 'done')));
+  });
+}
+
+const KILLED_MID_OPERATION = 'a rank process killed with SIGKILL mid-operation: every survivor fails with PEER_LOST naming it, well within the deadline';
+test(KILLED_MID_OPERATION, { timeout: 60_000 }, async (t) => {
+  const opTimeoutMs = 20_000;
+  const ranks = await launch(t, 4, { scenario: 'kill', secret: 'k', opTimeoutMs, sizes: [], smallBytes: 4096 });
+  await ranks.waitFor(() => ranks.reports.every((r) => r.some((m) => m.kind === 'progress' && m.step >= 2)), 30_000);
+  ranks.children[2]?.kill('SIGKILL');
+  const survivors = [0, 1, 3];
+  await ranks.waitFor(() => survivors.every((r) => ranks.reports[r]?.some((m) => m.kind === 'error')), opTimeoutMs);
+  for (const r of survivors) {
+    const err = ranks.reports[r]?.find((m) => m.kind === 'error');
+    assert.ok(err && err.kind === 'error');
+    assert.equal(err.code, 'COLL_ERR_PEER_LOST', `rank ${r}: ${err.message}`);
+    assert.equal(err.peer, 2, `rank ${r}: ${err.message}`);
+    assert.ok(err.ms < opTimeoutMs / 2, `rank ${r} took ${err.ms} ms`);
+  }
+  await ranks.exited(15_000);
+});
+
+test('abort on one rank fails every rank with COLL_ERR_ABORTED and lets every process exit', { timeout: 60_000 }, async (t) => {
+  const ranks = await launch(t, 3, { scenario: 'abort', secret: 'a', opTimeoutMs: 20_000, sizes: [], smallBytes: 4096 });
+  await ranks.exited(30_000);
+  ranks.reports.forEach((r, rank) => {
+    const err = r.find((m) => m.kind === 'error');
+    assert.ok(err && err.kind === 'error', `rank ${rank} saw no error`);
+    assert.equal(err.code, 'COLL_ERR_ABORTED', `rank ${rank}: ${err.message}`);
+    assert.equal(err.peer, 0);
+  });
+});
+
+test('a peer with the wrong job secret is refused: COLL_ERR_AUTH, no link', { timeout: 60_000 }, async (t) => {
+  const ranks = await launch(t, 2, { scenario: 'idle', secret: 'right', opTimeoutMs: 5_000, sizes: [], smallBytes: 4096 }, ['right', 'wrong']);
+  await ranks.exited(30_000);
+  // Both sides dial (each receives on the connection it dialed), so both learn at once.
+  for (const rank of [0, 1]) {
+    const err = ranks.reports[rank]?.find((m) => m.kind === 'error');
+    assert.ok(err && err.kind === 'error', `rank ${rank} saw no error`);
+    assert.equal(err.code, 'COLL_ERR_AUTH', `rank ${rank}: ${err.message}`);
+    assert.ok(err.ms < 2_000, `rank ${rank} took ${err.ms} ms`);
+  }
+});

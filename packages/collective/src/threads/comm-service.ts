@@ -1,0 +1,96 @@
+import { asCollectiveError, collectiveError } from '../errors.js';
+import type { ProcessGroup } from '../processes/process-group.js';
+import { DONE_SEQ, OP_KINDS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
+import type { DataLayout } from './shared-layout.js';
+import { failShared, sharedFailure } from './shared-sync.js';
+
+/**
+ * The comm side of a hierarchical group, on the process's main thread: waits (without
+ * blocking the event loop: Atomics.waitAsync) for the rank threads' requests, runs the
+ * process-level operation on the shared buffer R over the process group, and wakes the
+ * threads. A failure on either side is carried to the other: the process group's failure
+ * is written into shared memory (every rank thread throws it), and a rank thread's
+ * failure (timeout, abort) fails the process group (every peer process learns of it).
+ */
+export class CommService {
+  private readonly r: Float32Array;
+  private stopped = false;
+
+  constructor(
+    private readonly control: Int32Array,
+    data: SharedArrayBuffer,
+    layout: DataLayout,
+    private readonly processes: Pick<ProcessGroup, 'rank' | 'size' | 'layout' | 'fail' | 'processRange'>
+  ) {
+    const at = resultOffset(layout) >>> 2;
+    this.r = new Float32Array(data, at * 4, layout.slotBytes >>> 2);
+  }
+
+  /** Runs until the group fails or is closed. Note: a pending waitAsync keeps no process alive; the sockets do. */
+  async serve(): Promise<void> {
+    let seen = Atomics.load(this.control, REQ_SEQ);
+    for (;;) {
+      const waited = waitAsync(this.control, REQ_SEQ, seen);
+      if (waited.async) await waited.value;
+      if (this.stopped) return;
+      const failure = sharedFailure(this.control);
+      if (failure) {
+        // Its peer is a global rank (or none); the other processes must blame this
+        // process. (A failure that came from the process group finds it failed already.)
+        this.processes.fail(collectiveError(failure.code, failure.message, this.processes.rank));
+        return;
+      }
+      const seq = Atomics.load(this.control, REQ_SEQ);
+      if (seq === seen) continue;
+      seen = seq;
+      try {
+        await this.run();
+      } catch (err) {
+        // Process-level errors blame a process rank; rank threads see its first global rank.
+        const e = asCollectiveError(err);
+        failShared(this.control, e.code, this.processes.layout.blame(e.peer));
+        return;
+      }
+      Atomics.store(this.control, DONE_SEQ, seq);
+      Atomics.notify(this.control, DONE_SEQ);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    Atomics.notify(this.control, REQ_SEQ);
+  }
+
+  private run(): Promise<void> {
+    const kind = OP_KINDS[Atomics.load(this.control, REQ_KIND)];
+    const combine = Atomics.load(this.control, REQ_OP) === 1 ? 'max' : 'sum';
+    const count = Atomics.load(this.control, REQ_COUNT);
+    const root = Atomics.load(this.control, REQ_ROOT);
+    const lo = Atomics.load(this.control, REQ_PROC_LO);
+    const hi = Atomics.load(this.control, REQ_PROC_HI);
+    // A split into whole processes runs on the process group's subgroup of the same ranks.
+    const p = this.processes.processRange(lo, hi);
+    switch (kind) {
+      case 'allReduce':
+        return p.allReduce(this.r.subarray(0, count), combine);
+      case 'broadcast':
+        return p.broadcast(this.r.subarray(0, count), root);
+      case 'allGather':
+      case 'reduceScatter': {
+        // R holds `count` elements per global rank of the range, in global rank order;
+        // each process owns its threads' run of it (runs differ with the thread counts).
+        const bounds = this.processes.layout.bounds(lo, hi, count);
+        const r = this.r.subarray(0, bounds[hi - lo]);
+        return kind === 'allGather' ? p.allGatherParts(r, bounds) : p.reduceScatterParts(r, bounds, combine);
+      }
+      case 'barrier':
+        return p.barrier();
+      default:
+        return Promise.reject(collectiveError('COLL_ERR_PROTOCOL', 'bad request in shared memory'));
+    }
+  }
+}
+
+// Atomics.waitAsync is in Node 20 but not in the ES2023 lib this repository compiles against.
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number, timeout?: number): WaitAsyncResult }).waitAsync;
