@@ -1,16 +1,15 @@
-import type { Command} from 'commander';
+import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { BACKEND_NAMES, type BackendRequest } from '@tfjs-ddp/backend';
+// Flags are parsed for every command, so they import only tfjs-free modules: the subpaths
+// below, never a package index that loads tfjs (`tfjs-ddp coordinator` must not load it).
+import { BACKEND_NAMES, type BackendRequest } from '@tfjs-ddp/backend/backend-names';
 import { DATASET_SPECS } from '@tfjs-ddp/data';
-import { BN_MODE_HELP, BN_PLACEMENTS, parseBnMode, ZOO_MODEL_NAMES, type BnPlacement } from '@tfjs-ddp/nn';
-import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
-import { DEFAULT_TRAIN_CONFIG, OPTIMIZER_NAMES, type OptimizerName } from '@tfjs-ddp/trainer';
+import { BN_MODE_HELP, BN_PLACEMENTS, parseBnMode, ZOO_MODEL_NAMES, type BnPlacement } from '@tfjs-ddp/nn/options';
+import { OPTIMIZER_NAMES, type JobConfig, type OptimizerName, type RankStepReport } from '@tfjs-ddp/protocol';
+import { DEFAULT_TRAIN_CONFIG } from '@tfjs-ddp/trainer/train-config';
 import type { LevelWithSilent } from 'pino';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber, rate } from './flags.js';
 import { LOG_LEVELS } from './logger.js';
-
-/** The job token's environment variable (the alternative to --token-file). */
-export const TOKEN_ENV = 'TFJS_DDP_TOKEN';
 
 /** An option that can also come from the environment variable TFJS_DDP_<NAME> (how Kubernetes pods are configured). */
 export function envOption(flags: string, description: string, env: string): Option {
@@ -45,19 +44,28 @@ export interface JobFlags {
 
 export function addJobOptions(command: Command, defaultOut: string): Command {
   const d = DEFAULT_TRAIN_CONFIG;
+  const modelHelp = `zoo model (${ZOO_MODEL_NAMES.join(', ')}), a module exporting createModel(), or a model.json`;
+  const lrHelp = `learning rate (default: ${d.optimizer.learningRate} with the default optimizer; otherwise 0.01 for sgd and momentum, 0.001 for adam)`;
+  const bnHelp = `batch-norm statistics: ${BN_MODE_HELP} (sync: over all ranks; sync:K: groups of K consecutive ranks; local: each rank its own)`;
+  const checkHelp = "compare a checksum of every replica's weights every k steps and stop if they differ (0: never)";
   return command
-    .addOption(envOption('--model <name|file>', `zoo model (${ZOO_MODEL_NAMES.join(', ')}), a module exporting createModel(), or a model.json`, 'MODEL').default(d.model))
+    .addOption(envOption('--model <name|file>', modelHelp, 'MODEL').default(d.model))
     .addOption(envOption('--dataset <spec>', `data set: ${DATASET_SPECS.join(' | ')}`, 'DATASET').default(d.dataset))
     .addOption(envOption('--epochs <n>', 'passes over the training set', 'EPOCHS').argParser(positiveInt).default(d.epochs))
     .addOption(envOption('--global-batch <n>', 'samples per step over all replicas', 'GLOBAL_BATCH').argParser(positiveInt).default(d.globalBatch))
-    .addOption(envOption('--optimizer <name>', `optimizer: ${OPTIMIZER_NAMES.join(', ')}`, 'OPTIMIZER').argParser(oneOf(OPTIMIZER_NAMES)).default(d.optimizer.name))
-    .addOption(envOption('--lr <rate>', `learning rate (default: ${d.optimizer.learningRate} with the default optimizer; otherwise 0.01 for sgd and momentum, 0.001 for adam)`, 'LR').argParser(positiveNumber))
+    .addOption(
+      envOption('--optimizer <name>', `optimizer: ${OPTIMIZER_NAMES.join(', ')}`, 'OPTIMIZER').argParser(oneOf(OPTIMIZER_NAMES)).default(d.optimizer.name),
+    )
+    .addOption(envOption('--lr <rate>', lrHelp, 'LR').argParser(positiveNumber))
     .addOption(envOption('--seed <n>', 'seed of the initial weights, epoch order and dropout masks', 'SEED').argParser(nonNegativeInt).default(d.seed))
-    .addOption(envOption('--bn <mode>', `batch-norm statistics: ${BN_MODE_HELP} (sync: over all ranks; sync:K: groups of K consecutive ranks; local: each rank its own)`, 'BN').argParser(bnMode).default('sync'))
-    .addOption(envOption('--bn-placement <where>', `zoo models: BN ${BN_PLACEMENTS.join(' | ')} the activation (default: the model's own)`, 'BN_PLACEMENT').argParser(oneOf(BN_PLACEMENTS)))
+    .addOption(envOption('--bn <mode>', bnHelp, 'BN').argParser(bnMode).default('sync'))
+    .addOption(
+      envOption('--bn-placement <where>', `zoo models: BN ${BN_PLACEMENTS.join(' | ')} the activation (default: the model's own)`, 'BN_PLACEMENT')
+        .argParser(oneOf(BN_PLACEMENTS)),
+    )
     .addOption(envOption('--dropout <rate>', "zoo models: dropout rate (default: the model's own)", 'DROPOUT').argParser(rate))
     .addOption(envOption('--max-steps <n>', 'stop after this many steps (default: all epochs)', 'MAX_STEPS').argParser(positiveInt))
-    .addOption(envOption('--check-replicas <k>', "compare a checksum of every replica's weights every k steps and stop if they differ (0: never)", 'CHECK_REPLICAS').argParser(nonNegativeInt).default(0))
+    .addOption(envOption('--check-replicas <k>', checkHelp, 'CHECK_REPLICAS').argParser(nonNegativeInt).default(0))
     .addOption(envOption('--out <dir>', 'folder for the trained model (model.json + weights.bin) and metrics.jsonl', 'OUT').default(defaultOut));
 }
 
@@ -68,6 +76,7 @@ export function jobConfigFrom(flags: JobFlags): JobConfig {
     dataset: flags.dataset,
     epochs: flags.epochs,
     globalBatch: flags.globalBatch,
+    // Without --lr the default optimizer keeps its tuned rate; another optimizer takes its own default.
     optimizer: { name: flags.optimizer, learningRate: flags.lr ?? (flags.optimizer === d.optimizer.name ? d.optimizer.learningRate : undefined) },
     seed: flags.seed,
     bnPlacement: flags.bnPlacement,
@@ -82,7 +91,8 @@ export interface CommonFlags {
 }
 
 export function addLogLevelOption(command: Command): Command {
-  return command.addOption(envOption('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'LOG_LEVEL').argParser(oneOf(LOG_LEVELS)).default('info'));
+  const option = envOption('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'LOG_LEVEL');
+  return command.addOption(option.argParser(oneOf(LOG_LEVELS)).default('info'));
 }
 
 export function addCommonOptions(command: Command): Command {
@@ -90,11 +100,13 @@ export function addCommonOptions(command: Command): Command {
 }
 
 export function backendOption(): Option {
-  return envOption('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')} (auto takes the fastest that loads)`, 'BACKEND').argParser(oneOf<BackendRequest>(['auto', ...BACKEND_NAMES])).default('auto');
+  const option = envOption('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')} (auto takes the fastest that loads)`, 'BACKEND');
+  return option.argParser(oneOf<BackendRequest>(['auto', ...BACKEND_NAMES])).default('auto');
 }
 
 /** Where a step's time went, averaged over ranks (ms). */
 export function meanOverRanks(reports: readonly RankStepReport[]): Record<string, number> {
   const keys = ['computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs'] as const;
-  return Object.fromEntries(keys.map((k) => [k, Math.round((reports.reduce((s, r) => s + r[k], 0) / Math.max(1, reports.length)) * 10) / 10]));
+  const mean = (k: (typeof keys)[number]): number => reports.reduce((s, r) => s + r[k], 0) / Math.max(1, reports.length);
+  return Object.fromEntries(keys.map((k) => [k, Math.round(mean(k) * 10) / 10]));
 }

@@ -4,7 +4,7 @@ import { coordinatorCommand } from './commands/coordinator.js';
 import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
 import { workerCommand } from './commands/worker.js';
-import { TOKEN_ENV } from './job-flags.js';
+import { TOKEN_ENV } from './job-token.js';
 
 /** The whole `tfjs-ddp` command tree (main.ts runs it; tests read its options). */
 export function buildProgram(): Command {

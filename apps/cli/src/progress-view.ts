@@ -24,10 +24,9 @@ export function createProgressView(logger: Logger, options: { tty?: boolean; log
     return {
       update(p) {
         if (p.step % logEvery === 0 || p.step === p.totalSteps || p.step === 1) {
-          logger.info(
-            { epoch: p.epoch + 1, step: p.step, totalSteps: p.totalSteps, loss: round(p.loss), accuracy: round(p.accuracy), samplesPerSec: round(p.samplesPerSec, 1), etaSec: Math.round(p.etaSec) },
-            `step ${p.step}/${p.totalSteps}`,
-          );
+          const { epoch, step, totalSteps } = p;
+          const fields = { loss: round(p.loss), accuracy: round(p.accuracy), samplesPerSec: round(p.samplesPerSec, 1), etaSec: Math.round(p.etaSec) };
+          logger.info({ epoch: epoch + 1, step, totalSteps, ...fields }, `step ${step}/${totalSteps}`);
         }
       },
       stop() {},
@@ -45,7 +44,8 @@ export function createProgressView(logger: Logger, options: { tty?: boolean; log
   let started = false;
   return {
     update(p) {
-      const payload = { epoch: p.epoch + 1, speed: p.samplesPerSec.toFixed(0), loss: p.loss.toFixed(4), acc: p.accuracy.toFixed(3), eta_h: formatEta(p.etaSec) };
+      const speed = p.samplesPerSec.toFixed(0);
+      const payload = { epoch: p.epoch + 1, speed, loss: p.loss.toFixed(4), acc: p.accuracy.toFixed(3), eta_h: formatEta(p.etaSec) };
       if (!started) {
         bar.start(p.totalSteps, p.step, payload);
         started = true;

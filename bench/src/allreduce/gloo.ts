@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchLine } from './result.js';
+import { BenchError } from '../common/errors.js';
 
 // bench/dist/allreduce/gloo.js -> bench/peers/gloo_allreduce.py
 const SCRIPT = fileURLToPath(new URL('../../peers/gloo_allreduce.py', import.meta.url));
@@ -18,6 +19,6 @@ export function benchGloo(python: string, ranks: readonly number[], sizes: reado
       for (const line of lines) if (line.trim()) emit(JSON.parse(line) as BenchLine);
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`gloo benchmark exited with ${code}`))));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new BenchError('BENCH_ERR_CHILD_FAILED', `gloo benchmark exited with ${code}`))));
   });
 }

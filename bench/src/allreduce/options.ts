@@ -1,3 +1,4 @@
+import { BenchError } from '../common/errors.js';
 /**
  * Flags of `bench/dist/allreduce/main.js` (the CLI's `tfjs-ddp bench allreduce` passes
  * them through):
@@ -29,7 +30,7 @@ const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 * 1024, GB: 102
 
 export function parseBytes(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(text.trim());
-  if (!m) throw new Error(`not a size: ${text}`);
+  if (!m) throw new BenchError('BENCH_ERR_USAGE', `not a size: ${text}`);
   return Math.round(Number(m[1]) * (UNITS[(m[2] ?? 'B').toUpperCase()] ?? 1));
 }
 
@@ -48,14 +49,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    if (!a.startsWith('--')) throw new BenchError('BENCH_ERR_USAGE', `unexpected argument ${a}`);
     const [key, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
     if (inline !== undefined) flags.set(key, inline);
     else if (key === 'json') flags.set(key, 'true');
     else flags.set(key, argv[++i] ?? '');
   }
   const transports = (flags.get('transport') ?? 'threads,processes').split(',') as Transport[];
-  for (const t of transports) if (!TRANSPORTS.includes(t)) throw new Error(`unknown transport ${t}`);
+  for (const t of transports) if (!TRANSPORTS.includes(t)) throw new BenchError('BENCH_ERR_USAGE', `unknown transport ${t}`);
   return {
     ranks: (flags.get('ranks') ?? '2,4').split(',').map(Number),
     sizes: parseSizes(flags.get('sizes') ?? '4KB..64MB'),

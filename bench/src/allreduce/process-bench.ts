@@ -4,6 +4,7 @@ import type { AllReduceAlgorithm } from '@tfjs-ddp/collective';
 import type { ProcessBenchStart } from './process-worker.js';
 import { summarize } from './result.js';
 import type { BenchLine } from './result.js';
+import { BenchError } from '../common/errors.js';
 
 const WORKER = fileURLToPath(new URL('./process-worker.js', import.meta.url));
 
@@ -23,7 +24,7 @@ export async function benchProcesses(
   const exits = children.map(
     (c) =>
       new Promise<void>((resolve, reject) =>
-        c.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`bench rank exited with ${code ?? signal}`))))
+        c.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new BenchError('BENCH_ERR_CHILD_FAILED', `bench rank exited with ${code ?? signal}`))))
       )
   );
   const transport = facade ? 'processes-facade' : 'processes';

@@ -5,7 +5,13 @@ import type { BenchLine } from './result.js';
 import type { ThreadBenchStart } from './thread-worker.js';
 
 /** Threads of this process sharing memory; `zeroCopy` uses buffers from allocShared. */
-export async function benchThreads(ranks: number, sizes: readonly number[], zeroCopy: boolean, iters: number | undefined, emit: (line: BenchLine) => void): Promise<void> {
+export async function benchThreads(
+  ranks: number,
+  sizes: readonly number[],
+  zeroCopy: boolean,
+  iters: number | undefined,
+  emit: (line: BenchLine) => void,
+): Promise<void> {
   const largest = Math.max(...sizes);
   const group = createThreadGroup({
     threads: ranks,
@@ -16,7 +22,8 @@ export async function benchThreads(ranks: number, sizes: readonly number[], zero
   const workers = Array.from({ length: ranks }, (_, localRank) => {
     const start: ThreadBenchStart = { handle: group.handle, localRank, sizes, zeroCopy, iters };
     const w = new Worker(new URL('./thread-worker.js', import.meta.url), { workerData: start });
-    w.on('message', (m: { bytes: number; times: number[] }) => emit(summarize('threads', zeroCopy ? 'shared-memory-zero-copy' : 'shared-memory', ranks, m.bytes, m.times)));
+    const transport = zeroCopy ? 'shared-memory-zero-copy' : 'shared-memory';
+    w.on('message', (m: { bytes: number; times: number[] }) => emit(summarize('threads', transport, ranks, m.bytes, m.times)));
     return new Promise<void>((resolve, reject) => {
       w.on('error', reject);
       w.on('exit', () => resolve());

@@ -94,7 +94,9 @@ export function bnCost(model: string, batch: number, steps: number): object | un
     stepMsWithoutBn: round2(withoutBn),
     layers,
     bnLayersMs: { tfjsComposite: round2(composite), kernelPath: round2(kernels) },
-    note: 'layer times are forward + backward inside the same tf.grads harness (a multiply by fixed weights, a sum, reading the gradients): compare their difference, not their size',
+    note:
+      'layer times are forward + backward inside the same tf.grads harness (a multiply by fixed weights, a sum, reading the gradients): ' +
+      'compare their difference, not their size',
     /** The step with BN, its BN layers' composite time replaced by the kernel path's: an estimate. */
     estimatedStepMsOnKernelPath: round2(withBn - composite + kernels),
   };

@@ -1,5 +1,6 @@
 import { BACKEND_NAMES, type BackendName } from '@tfjs-ddp/backend';
 import { ZOO_MODEL_NAMES } from '@tfjs-ddp/nn';
+import { BenchError } from '../common/errors.js';
 
 export interface ComputeOptions {
   models: string[];
@@ -38,7 +39,7 @@ Prints JSON lines.`;
 
 function positiveInt(flag: string, value: string | undefined): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${value}`);
+  if (!Number.isInteger(n) || n < 1) throw new BenchError('BENCH_ERR_USAGE', `${flag} needs a positive integer, got ${value}`);
   return n;
 }
 
@@ -68,7 +69,7 @@ export function parseOptions(argv: readonly string[]): ComputeOptions {
       case '--backends': {
         const names = (value ?? '').split(',');
         for (const name of names) {
-          if (!(BACKEND_NAMES as readonly string[]).includes(name)) throw new Error(`unknown backend ${name}`);
+          if (!(BACKEND_NAMES as readonly string[]).includes(name)) throw new BenchError('BENCH_ERR_USAGE', `unknown backend ${name}`);
         }
         options.backends = names as BackendName[];
         i++;
@@ -82,16 +83,16 @@ export function parseOptions(argv: readonly string[]): ComputeOptions {
       case '--cpu-steps': options.cpuSteps = positiveInt(flag, value); i++; break;
       case '--python': options.python = value ?? options.python; i++; break;
       case '--vs':
-        if (value !== 'pytorch') throw new Error(`--vs takes "pytorch", got ${value}`);
+        if (value !== 'pytorch') throw new BenchError('BENCH_ERR_USAGE', `--vs takes "pytorch", got ${value}`);
         options.vsPytorch = true;
         i++;
         break;
       case '--profile': options.profile = true; break;
       case '--bn-cost': options.bnCost = true; break;
       case '--help': case '-h':
-        throw new Error(USAGE);
+        throw new BenchError('BENCH_ERR_USAGE', USAGE);
       default:
-        throw new Error(`unknown option ${flag}\n${USAGE}`);
+        throw new BenchError('BENCH_ERR_USAGE', `unknown option ${flag}\n${USAGE}`);
     }
   }
   return options;

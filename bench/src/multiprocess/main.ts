@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { Coordinator } from '@tfjs-ddp/coordinator';
 import type { BalanceMode } from '@tfjs-ddp/job';
 import type { DataSource, JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
-import { runLocalJob } from '@tfjs-ddp/worker';
+import { runLocalJob, type LocalJobHooks } from '@tfjs-ddp/worker';
 import { emit, parseFlags } from '../common/args.js';
 import { SteadyRate } from '../common/steady-rate.js';
 
@@ -54,7 +54,8 @@ class SplitAverage {
 
   mean(): Split {
     const n = Math.max(1, this.steps);
-    return { computeMs: round(this.sum.computeMs / n), allReduceMs: round(this.sum.allReduceMs / n), syncBnMs: round(this.sum.syncBnMs / n), shardWaitMs: round(this.sum.shardWaitMs / n) };
+    const s = this.sum;
+    return { computeMs: round(s.computeMs / n), allReduceMs: round(s.allReduceMs / n), syncBnMs: round(s.syncBnMs / n), shardWaitMs: round(s.shardWaitMs / n) };
   }
 }
 
@@ -73,15 +74,26 @@ async function independent(replicas: number): Promise<number> {
 async function threads(count: number): Promise<{ samplesPerSec: number; split: Split }> {
   const rate = new SteadyRate(warmup);
   const split = new SplitAverage();
-  await runLocalJob({ config, threads: count, bnMode: 'sync', backend: 'wasm', hooks: { onStep: (p, reports) => (rate.record(p), split.record(p.step, reports)) } });
+  const onStep: NonNullable<LocalJobHooks['onStep']> = (p, reports) => {
+    rate.record(p);
+    split.record(p.step, reports);
+  };
+  await runLocalJob({ config, threads: count, bnMode: 'sync', backend: 'wasm', hooks: { onStep } });
   return { samplesPerSec: rate.samplesPerSec(), split: split.mean() };
 }
 
-async function processes(count: number, options: { dataSource?: DataSource; balance?: BalanceMode; slowLast?: boolean } = {}): Promise<{ samplesPerSec: number; split: Split; shards: number[] }> {
+interface ProcessesOptions {
+  dataSource?: DataSource;
+  balance?: BalanceMode;
+  slowLast?: boolean;
+}
+
+async function processes(count: number, options: ProcessesOptions = {}): Promise<{ samplesPerSec: number; split: Split; shards: number[] }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-multiprocess-'));
   const token = path.join(dir, 'token');
   writeFileSync(token, 'bench\n');
-  const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'bench', workers: count, config, outDir: dir, dataSource: options.dataSource, balance: options.balance });
+  const { dataSource, balance } = options;
+  const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'bench', workers: count, config, outDir: dir, dataSource, balance });
   const rate = new SteadyRate(warmup);
   const split = new SplitAverage();
   let lastShards: number[] = [];
@@ -94,7 +106,8 @@ async function processes(count: number, options: { dataSource?: DataSource; bala
   const children: ChildProcess[] = [];
   // One core each; the last worker shares its core with a burner when asked.
   for (let i = 0; i < count; i++) {
-    const args = ['-c', String(i % 2), process.execPath, cli, 'worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', token, '--threads', '1', '--advertise-host', '127.0.0.1', '--backend', 'wasm', '--log-level', 'warn', '--model', model];
+    const worker = ['worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', token, '--threads', '1', '--advertise-host', '127.0.0.1'];
+    const args = ['-c', String(i % 2), process.execPath, cli, ...worker, '--backend', 'wasm', '--log-level', 'warn', '--model', model];
     children.push(spawn('taskset', args, { stdio: 'ignore' }));
   }
   const burner = options.slowLast ? spawn('taskset', ['-c', String((count - 1) % 2), process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' }) : undefined;
@@ -113,14 +126,20 @@ emit({ ...base, layout: '1 thread', samplesPerSec: round(oneThread.samplesPerSec
 const baseline2 = await independent(2);
 emit({ ...base, layout: '2 independent replicas (baseline)', samplesPerSec: round(baseline2) });
 const twoThreads = await threads(2);
-emit({ ...base, layout: '1 process x 2 threads', samplesPerSec: round(twoThreads.samplesPerSec), efficiency: round(twoThreads.samplesPerSec / baseline2, 3), speedupOver1Thread: round(twoThreads.samplesPerSec / oneThread.samplesPerSec, 3), ...twoThreads.split });
+/** Samples per second, and as a share of two independent replicas' and as a multiple of one thread's. */
+function speed(samplesPerSec: number): { samplesPerSec: number; efficiency: number; speedupOver1Thread: number } {
+  const efficiency = round(samplesPerSec / baseline2, 3);
+  return { samplesPerSec: round(samplesPerSec), efficiency, speedupOver1Thread: round(samplesPerSec / oneThread.samplesPerSec, 3) };
+}
+emit({ ...base, layout: '1 process x 2 threads', ...speed(twoThreads.samplesPerSec), ...twoThreads.split });
 for (const dataSource of ['local', 'coordinator'] as const) {
   const two = await processes(2, { dataSource });
-  emit({ ...base, layout: '2 processes x 1 thread', dataSource, samplesPerSec: round(two.samplesPerSec), efficiency: round(two.samplesPerSec / baseline2, 3), speedupOver1Thread: round(two.samplesPerSec / oneThread.samplesPerSec, 3), ...two.split });
+  emit({ ...base, layout: '2 processes x 1 thread', dataSource, ...speed(two.samplesPerSec), ...two.split });
 }
 for (const balance of ['even', 'speed'] as const) {
   const slowed = await processes(2, { balance, slowLast: true });
-  emit({ ...base, layout: '2 processes x 1 thread, worker 2 sharing its core with a busy process', balance, samplesPerSec: round(slowed.samplesPerSec), lastStepShards: slowed.shards, ...slowed.split });
+  const layout = '2 processes x 1 thread, worker 2 sharing its core with a busy process';
+  emit({ ...base, layout, balance, samplesPerSec: round(slowed.samplesPerSec), lastStepShards: slowed.shards, ...slowed.split });
 }
 
 function round(x: number, digits = 1): number {

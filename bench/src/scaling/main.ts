@@ -10,6 +10,7 @@ interface StepTimings {
   waitMs: number;
 }
 import { emit, intList, parseFlags } from '../common/args.js';
+import { BenchError } from '../common/errors.js';
 
 /**
  * bench/scaling: samples/s of N rank threads training one model (SyncBN on and off) at
@@ -75,7 +76,7 @@ async function ddp(threads: number, bnMode: string): Promise<{ samplesPerSec: nu
 /** samples/s of one rank thread, per BN mode: the denominator of speedupOverOneThread. */
 const oneThread = new Map<string, number>();
 for (const threads of [...new Set([1, ...threadCounts])].sort((a, b) => a - b)) {
-  if (globalBatch % threads !== 0) throw new Error(`--global-batch ${globalBatch} is not divisible by ${threads} threads`);
+  if (globalBatch % threads !== 0) throw new BenchError('BENCH_ERR_USAGE', `--global-batch ${globalBatch} is not divisible by ${threads} threads`);
   const baseline = await independent(threads);
   for (const bnMode of ['sync', 'local']) {
     const run = await ddp(threads, bnMode);

@@ -7,8 +7,6 @@ export type CoordinatorErrorCode =
   | 'COORD_ERR_RING_FAILED'
   | 'COORD_ERR_STEP_TIMEOUT'
   | 'COORD_ERR_BAD_TOKEN'
-  /** The coordinator or a worker was started without a usable job token (no file, an unreadable or empty one). */
-  | 'COORD_ERR_NO_TOKEN'
   | 'COORD_ERR_WRONG_JOB'
   | 'COORD_ERR_JOB_FULL'
   | 'COORD_ERR_HANDSHAKE_TIMEOUT'

@@ -1,6 +1,6 @@
 export { assignRanks, worldSize } from './rank-assignment.js';
 export type { AssignedWorker, WorkerSlot } from './rank-assignment.js';
-export { tokenMatches, newSecret, readToken, presentedToken, TOKEN_HEADER } from './secrets.js';
+export { tokenMatches, newSecret, presentedToken, TOKEN_HEADER } from './secrets.js';
 export { createHttpServer } from './http-server.js';
 export type { HttpRoutes, RouteHandler, TlsFiles } from './http-server.js';
 export { HTTP_LIMITS } from './http-server.js';

@@ -1,6 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { CoordinatorError } from './errors.js';
 
 /**
  * Compares a presented token with the job's in constant time. Both are hashed first, so
@@ -31,25 +29,4 @@ export function presentedToken(headers: Readonly<Record<string, string | string[
 /** A fresh random secret (hex), e.g. the one ring peers use to authenticate each other. */
 export function newSecret(bytes = 32): string {
   return randomBytes(bytes).toString('hex');
-}
-
-/**
- * The job token from a file (its first line, trimmed) or, failing that, a value (e.g.
- * TFJS_DDP_TOKEN). Never logged. Throws a message that names the file but not the content.
- */
-export function readToken(options: { file?: string; value?: string }): string {
-  if (options.file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(options.file, 'utf8');
-    } catch (cause) {
-      const why = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-      throw new CoordinatorError('COORD_ERR_NO_TOKEN', `cannot read the token file ${options.file}: ${why}`, { cause });
-    }
-    const token = text.split('\n')[0]?.trim() ?? '';
-    if (token.length === 0) throw new CoordinatorError('COORD_ERR_NO_TOKEN', `the token file ${options.file} is empty`);
-    return token;
-  }
-  if (options.value !== undefined && options.value.length > 0) return options.value;
-  throw new CoordinatorError('COORD_ERR_NO_TOKEN', 'no job token: give --token-file or set TFJS_DDP_TOKEN');
 }

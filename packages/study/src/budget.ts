@@ -81,5 +81,7 @@ export function isBudgetName(name: string): name is BudgetName {
 
 export function budgetSettings(name: string): BudgetSettings {
   if (!isBudgetName(name)) throw new StudyError('STUDY_ERR_BAD_OPTION', `unknown budget "${name}"; allowed: ${BUDGET_NAMES.join(', ')}`);
-  return { ...COMMON, ...BUDGETS[name], perReplicaBatches: [...COMMON.perReplicaBatches], worseInitScales: [...COMMON.worseInitScales], testBatchSizes: [...COMMON.testBatchSizes] };
+  // Fresh copies of the shared lists, so that a caller changing its settings changes no other's.
+  const lists = { perReplicaBatches: [...COMMON.perReplicaBatches], worseInitScales: [...COMMON.worseInitScales], testBatchSizes: [...COMMON.testBatchSizes] };
+  return { ...COMMON, ...BUDGETS[name], ...lists };
 }

@@ -15,6 +15,14 @@ export interface ChartField {
 type LayerSpec = Extract<TopLevelSpec, { layer: unknown }>;
 type Layer = LayerSpec['layer'][number];
 type Encoding = NonNullable<LayerSpec['encoding']>;
+/** A quantitative y encoding (a field, maybe aggregated), as vega-lite's layers take it. */
+interface YEncoding {
+  field: string;
+  type: 'quantitative';
+  title: string;
+  aggregate?: 'mean';
+  scale?: { zero: boolean };
+}
 type NominalDef = NonNullable<Encoding['color']> & NonNullable<Encoding['xOffset']>;
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -22,6 +30,16 @@ const HEIGHT = 240;
 
 function nominal(f: ChartField): NominalDef {
   return { field: f.field, type: 'nominal', title: f.title, ...(f.order === undefined ? {} : { sort: f.order }) };
+}
+
+/** A y encoding of raw values, its axis not forced to start at zero. */
+function quantitative(y: ChartField): YEncoding {
+  return { field: y.field, type: 'quantitative', title: y.title, scale: { zero: false } };
+}
+
+/** A y encoding of the values' mean. */
+function meanOf(y: ChartField): YEncoding {
+  return { field: y.field, type: 'quantitative', aggregate: 'mean', title: y.title };
 }
 
 function colorOf(f: ChartField | undefined): Pick<Encoding, 'color'> {
@@ -35,10 +53,10 @@ function colorOf(f: ChartField | undefined): Pick<Encoding, 'color'> {
  */
 function meanStdLayers(y: ChartField, meanAsLine: boolean): Layer[] {
   return [
-    { mark: { type: 'errorbar', extent: 'stdev', ticks: true }, encoding: { y: { field: y.field, type: 'quantitative', title: y.title, scale: { zero: false } } } },
+    { mark: { type: 'errorbar', extent: 'stdev', ticks: true }, encoding: { y: quantitative(y) } },
     {
       mark: meanAsLine ? { type: 'line', point: { filled: true, size: 50 } } : { type: 'point', filled: true, size: 70 },
-      encoding: { y: { field: y.field, type: 'quantitative', aggregate: 'mean', title: y.title } },
+      encoding: { y: meanOf(y) },
     },
     { mark: { type: 'point', size: 18, opacity: 0.45 }, encoding: { y: { field: y.field, type: 'quantitative' } } },
   ];
@@ -82,7 +100,16 @@ export function categoryChart(options: {
 }
 
 /** Mean ± std against a quantitative x (optionally on a log scale), one line per color. */
-export function sweepChart(options: { id: string; title: string; rows: ChartRow[]; x: ChartField & { log?: boolean }; y: ChartField; color: ChartField }): Chart {
+export interface SweepChartOptions {
+  id: string;
+  title: string;
+  rows: ChartRow[];
+  x: ChartField & { log?: boolean };
+  y: ChartField;
+  color: ChartField;
+}
+
+export function sweepChart(options: SweepChartOptions): Chart {
   const { x, y, color } = options;
   const spec: TopLevelSpec = {
     $schema: SCHEMA,
@@ -97,7 +124,7 @@ export function sweepChart(options: { id: string; title: string; rows: ChartRow[
 }
 
 /** Learning curves: the mean over seeds as a line, ± std as a band, one per color. */
-export function curveChart(options: { id: string; title: string; rows: ChartRow[]; x: ChartField; y: ChartField; color: ChartField }): Chart {
+export function curveChart(options: Omit<SweepChartOptions, 'x'> & { x: ChartField }): Chart {
   const { x, y, color } = options;
   const spec: TopLevelSpec = {
     $schema: SCHEMA,
@@ -107,8 +134,8 @@ export function curveChart(options: { id: string; title: string; rows: ChartRow[
     height: HEIGHT,
     encoding: { x: { field: x.field, type: 'quantitative', title: x.title }, ...colorOf(color) },
     layer: [
-      { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { y: { field: y.field, type: 'quantitative', title: y.title, scale: { zero: false } } } },
-      { mark: { type: 'line', point: { filled: true, size: 30 } }, encoding: { y: { field: y.field, type: 'quantitative', aggregate: 'mean', title: y.title } } },
+      { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { y: quantitative(y) } },
+      { mark: { type: 'line', point: { filled: true, size: 30 } }, encoding: { y: meanOf(y) } },
     ],
   };
   return { id: options.id, title: options.title, spec };

@@ -8,7 +8,9 @@ export type StudyErrorCode =
   /** The report could not be put together (a chart missing from the rendered figures). */
   | 'STUDY_ERR_REPORT'
   /** A model's BN layers are not plain (group-of-one) SyncBN, so local BN cannot be simulated. */
-  | 'STUDY_ERR_BN_GROUP';
+  | 'STUDY_ERR_BN_GROUP'
+  /** A module meant to run as a study worker thread was loaded on the main thread. */
+  | 'STUDY_ERR_NOT_A_THREAD';
 
 export class StudyError extends Error {
   readonly code: StudyErrorCode;

@@ -47,7 +47,10 @@ code { background: #f4f4f4; padding: 0 0.2em; }`;
 
 /** The report as one standalone HTML page: charts inlined as SVG, no scripts, no external files. */
 export function renderHtml(document: ReportDocument, svgs: ReadonlyMap<string, string>): string {
-  const sections = document.sections.map((s) => `<section id="${escapeHtml(s.id)}">\n<h2>${inline(s.title)}</h2>\n${s.blocks.map((b) => block(b, svgs)).join('\n')}\n</section>`);
+  const sections = document.sections.map((s) => {
+    const blocks = s.blocks.map((b) => block(b, svgs)).join('\n');
+    return `<section id="${escapeHtml(s.id)}">\n<h2>${inline(s.title)}</h2>\n${blocks}\n</section>`;
+  });
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -32,13 +32,32 @@ function methodSection(meta: StudyMeta): Section {
     title: 'Budget and method',
     blocks: [
       list([
-        `Budget \`${s.name}\`: ${meta.trainSamples} training samples (a fixed seeded subset of the MNIST training split bundled with the \`mnist\` package), ${count(s.epochs, 'epoch')} at a global batch of ${g}, i.e. ${count(meta.stepsPerRun, 'step')} per run; test accuracy on ${meta.testSamples} held-out test samples.`,
-        `Seeds ${s.seeds.join(', ')}: every configuration is trained once per seed; the seed sets the initial weights, the epoch order and the dropout masks. Tables give the mean ± sample standard deviation over seeds, and each seed's value.`,
-        `${meta.configurations} configurations, ${meta.runs} training runs, on ${meta.workers} worker thread${meta.workers === 1 ? '' : 's'} (wasm backend each), ${minutes(meta.elapsedSec)} in all (${meta.environment.cpus} CPUs, Node ${meta.environment.node}, tfjs ${meta.environment.tfjs}, ${meta.environment.platform}), ${meta.generatedAt}.`,
-        `Model: the zoo's \`cnn-bn\` (conv16 - pool - conv32 - pool - dense64 - dense10) built with the placement, dropout, initialization scale and BN momentum of each configuration; BN layers are tfjs-ddp's SyncBatchNormalization in a group of one, which is plain BN. Optimizer: Adam 0.001 except in question 4 (plain SGD).`,
-        `BN momentum ${STUDY_BN_MOMENTUM} in questions 1-4, not tfjs's default ${DEFAULT_BN_MOMENTUM}: after ${count(meta.stepsPerRun, 'step')} ${DEFAULT_BN_MOMENTUM} would leave ${plain(100 * DEFAULT_BN_MOMENTUM ** meta.stepsPerRun, 3)} % of the initial moving statistics (mean 0, variance 1) in the ones used at test time, and the questions would measure that instead of BN's effect on training. ${STUDY_BN_MOMENTUM} is PyTorch's default (momentum 0.1 in its convention). Question 5 measures what ${DEFAULT_BN_MOMENTUM} costs.`,
-        `Local BN with a per-replica batch b (question 3) is computed exactly in one thread: each step, the global batch of ${g} is cut into ${g}/b chunks; \`Replica.computeGradients\` runs on each chunk separately with the model's BN layers in a group of one, so each chunk is normalized with its own statistics, exactly as a replica would; the chunks' gradients are summed and applied once with \`applyGradients(sum, ${g})\`. Each real replica would keep its own BN moving statistics, averaged at the end; since the moving-average update is linear, that equals, for each step, restoring the pre-step moving statistics before each chunk and setting them afterwards to the mean of the chunks' updated values, which is what is done. SyncBN at a global batch of ${g} is plain BN on the ${g} samples (proven equal by the project's equivalence tests).`,
-        `Comparisons: Welch's t-test between two arms (independent runs), or the paired t-test where the same models are measured two ways (question 5); a difference is called clear when the two-sided p < ${CLEAR_P}, and otherwise the report says "no clear difference", with the difference and p either way. With ${s.seeds.length} seeds only large, consistent differences come out clear; with this many comparisons, about one in twenty true non-differences will be called clear by chance.`,
+        `Budget \`${s.name}\`: ${meta.trainSamples} training samples (a fixed seeded subset of the MNIST training split bundled with the \`mnist\` ` +
+          `package), ${count(s.epochs, 'epoch')} at a global batch of ${g}, i.e. ${count(meta.stepsPerRun, 'step')} per run; test accuracy on ` +
+          `${meta.testSamples} held-out test samples.`,
+        `Seeds ${s.seeds.join(', ')}: every configuration is trained once per seed; the seed sets the initial weights, the epoch order and the ` +
+          `dropout masks. Tables give the mean ± sample standard deviation over seeds, and each seed's value.`,
+        `${meta.configurations} configurations, ${meta.runs} training runs, on ${meta.workers} worker thread${meta.workers === 1 ? '' : 's'} (wasm ` +
+          `backend each), ${minutes(meta.elapsedSec)} in all (${meta.environment.cpus} CPUs, Node ${meta.environment.node}, tfjs ` +
+          `${meta.environment.tfjs}, ${meta.environment.platform}), ${meta.generatedAt}.`,
+        `Model: the zoo's \`cnn-bn\` (conv16 - pool - conv32 - pool - dense64 - dense10) built with the placement, dropout, initialization scale ` +
+          `and BN momentum of each configuration; BN layers are tfjs-ddp's SyncBatchNormalization in a group of one, which is plain BN. ` +
+          `Optimizer: Adam 0.001 except in question 4 (plain SGD).`,
+        `BN momentum ${STUDY_BN_MOMENTUM} in questions 1-4, not tfjs's default ${DEFAULT_BN_MOMENTUM}: after ${count(meta.stepsPerRun, 'step')} ` +
+          `${DEFAULT_BN_MOMENTUM} would leave ${plain(100 * DEFAULT_BN_MOMENTUM ** meta.stepsPerRun, 3)} % of the initial moving statistics ` +
+          `(mean 0, variance 1) in the ones used at test time, and the questions would measure that instead of BN's effect on training. ` +
+          `${STUDY_BN_MOMENTUM} is PyTorch's default (momentum 0.1 in its convention). Question 5 measures what ${DEFAULT_BN_MOMENTUM} costs.`,
+        `Local BN with a per-replica batch b (question 3) is computed exactly in one thread: each step, the global batch of ${g} is cut into ${g}/b ` +
+          `chunks; \`Replica.computeGradients\` runs on each chunk separately with the model's BN layers in a group of one, so each chunk is ` +
+          `normalized with its own statistics, exactly as a replica would; the chunks' gradients are summed and applied once with ` +
+          `\`applyGradients(sum, ${g})\`. Each real replica would keep its own BN moving statistics, averaged at the end; since the ` +
+          `moving-average update is linear, that equals, for each step, restoring the pre-step moving statistics before each chunk and setting ` +
+          `them afterwards to the mean of the chunks' updated values, which is what is done. SyncBN at a global batch of ${g} is plain BN on ` +
+          `the ${g} samples (proven equal by the project's equivalence tests).`,
+        `Comparisons: Welch's t-test between two arms (independent runs), or the paired t-test where the same models are measured two ways ` +
+          `(question 5); a difference is called clear when the two-sided p < ${CLEAR_P}, and otherwise the report says "no clear difference", ` +
+          `with the difference and p either way. With ${s.seeds.length} seeds only large, consistent differences come out clear; with this many ` +
+          `comparisons, about one in twenty true non-differences will be called clear by chance.`,
         'The sentences under "What the numbers support" are generated from the numbers by these rules; none was written in advance.',
       ]),
     ],
@@ -52,12 +71,15 @@ export function buildStudyReport(meta: StudyMeta, questions: readonly { title: s
     title: 'Summary',
     blocks: [
       paragraph(
-        `How batch normalization and dropout behave on MNIST under tfjs-ddp, at the \`${meta.settings.name}\` budget (${meta.trainSamples} training samples, ${count(meta.stepsPerRun, 'step')} per run, ${count(meta.settings.seeds.length, 'seed')} per configuration). Each question's generated answer:`,
+        `How batch normalization and dropout behave on MNIST under tfjs-ddp, at the \`${meta.settings.name}\` budget (${meta.trainSamples} training ` +
+          `samples, ${count(meta.stepsPerRun, 'step')} per run, ${count(meta.settings.seeds.length, 'seed')} per configuration). Each ` +
+          `question's generated answer:`,
       ),
       list(questions.map((q, i) => `Q${i + 1} (${q.short}): ${q.report.headline}`)),
       ...(meta.settings.name === 'full'
         ? []
-        : [paragraph(`These are short runs on a subset of MNIST: they say what happens early in training, where BN's effects are strongest and dropout's (against overfitting) weakest. The \`full\` budget trains longer on all samples with more seeds.`)]),
+        : [paragraph(`These are short runs on a subset of MNIST: they say what happens early in training, where BN's effects are strongest and ` +
+          `dropout's (against overfitting) weakest. The \`full\` budget trains longer on all samples with more seeds.`)]),
     ],
   };
   const raw: Section = {
@@ -65,9 +87,12 @@ export function buildStudyReport(meta: StudyMeta, questions: readonly { title: s
     title: 'Raw results',
     blocks: [
       paragraph(
-        '`results.json` holds every run: its configuration and seed, steps, whether it diverged, final test accuracy and loss, last-epoch training loss, the learning curve where measured, the test-batch statistics where measured, and its duration. `figures/` holds each chart as SVG and its Vega-Lite specification.',
+        '`results.json` holds every run: its configuration and seed, steps, whether it diverged, final test accuracy and loss, last-epoch training ' +
+          'loss, the learning curve where measured, the test-batch statistics where measured, and its duration. `figures/` holds each chart as ' +
+          'SVG and its Vega-Lite specification.',
       ),
     ],
   };
-  return { title: 'tfjs-ddp study: batch normalization and dropout on MNIST', sections: [summary, methodSection(meta), ...questions.map((q) => q.report.section), raw] };
+  const sections = [summary, methodSection(meta), ...questions.map((q) => q.report.section), raw];
+  return { title: 'tfjs-ddp study: batch normalization and dropout on MNIST', sections };
 }

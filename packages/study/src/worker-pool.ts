@@ -67,7 +67,8 @@ export function runOnWorkers(requests: readonly RunRequest[], options: WorkerPoo
             return;
           }
           case 'failed':
-            return fail(new StudyError('STUDY_ERR_RUN_FAILED', `run ${message.key} failed${message.code === undefined ? '' : ` (${message.code})`}: ${message.message}`));
+            const code = message.code === undefined ? '' : ` (${message.code})`;
+            return fail(new StudyError('STUDY_ERR_RUN_FAILED', `run ${message.key} failed${code}: ${message.message}`));
         }
       });
       worker.on('error', (error) => fail(new StudyError('STUDY_ERR_RUN_FAILED', `a study worker crashed: ${error.message}`, { cause: error })));

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Argument, Command } from 'commander';
+import { CliError } from '../errors.js';
 
 export const BENCHMARKS = ['compute', 'allreduce', 'scaling', 'multiprocess'] as const;
 
@@ -12,14 +13,18 @@ const BENCH_DIST = fileURLToPath(new URL('../../../../bench/dist/', import.meta.
 /** `tfjs-ddp bench <name> [flags]`: runs bench/<name> in its own process; its JSON lines go to stdout. */
 export function benchCommand(): Command {
   return new Command('bench')
-    .description(`run a benchmark of bench/ (JSON lines on stdout); flags after the name are the benchmark's own, e.g. \`tfjs-ddp bench allreduce --vs gloo\` or \`tfjs-ddp bench compute --vs pytorch\``)
+    .description(
+      "run a benchmark of bench/ (JSON lines on stdout); flags after the name are the benchmark's own," +
+        ' e.g. `tfjs-ddp bench allreduce --vs gloo` or `tfjs-ddp bench compute --vs pytorch`',
+    )
     .addArgument(new Argument('<name>', 'the benchmark').choices(BENCHMARKS))
     .argument('[flags...]', "the benchmark's flags (see the comment at the top of bench/src/<name>/main.ts)")
     .allowUnknownOption()
     .action(async (name: string, flags: string[]) => {
       const main = path.join(BENCH_DIST, name, 'main.js');
       if (!existsSync(main)) {
-        throw Object.assign(new Error(`no built benchmark at ${main}: the benchmarks live in the source tree (run \`npm run build\` in a clone)`), { code: 'CLI_ERR_NO_BENCH' });
+        const hint = 'the benchmarks live in the source tree (run `npm run build` in a clone)';
+        throw new CliError('CLI_ERR_NO_BENCH', `no built benchmark at ${main}: ${hint}`);
       }
       process.exitCode = await new Promise<number>((resolve, reject) => {
         const child = spawn(process.execPath, [main, ...flags], { stdio: 'inherit' });

@@ -4,6 +4,9 @@ import { cnn } from './cnn.js';
 import { mlp } from './mlp.js';
 import { BN_PLACEMENTS, DEFAULT_BN_MOMENTUM, type ResolvedZooOptions, type ZooOptions } from './options.js';
 import { resnet } from './resnet.js';
+import { ZOO_MODEL_NAMES, type ZooModelName } from './zoo-names.js';
+
+export { ZOO_MODEL_NAMES, type ZooModelName };
 
 interface ZooEntry {
   description: string;
@@ -32,10 +35,7 @@ const ZOO = {
     defaults: { bnPlacement: 'before', dropout: 0 },
     build: resnet,
   },
-} satisfies Record<string, ZooEntry>;
-
-export type ZooModelName = keyof typeof ZOO;
-export const ZOO_MODEL_NAMES = Object.keys(ZOO) as ZooModelName[];
+} satisfies Record<ZooModelName, ZooEntry>;
 
 export function isZooModelName(name: string): name is ZooModelName {
   return Object.hasOwn(ZOO, name);

@@ -25,7 +25,10 @@ function bnEffect(before: Comparison, after: Comparison): string {
   const parts = [
     { c: before, name: 'before' },
     { c: after, name: 'after' },
-  ].map(({ c, name }) => (c.direction === 'unclear' ? `BN ${name} relu was not clearly different from no BN` : `BN ${name} relu was clearly ${c.direction === 'higher' ? 'above' : 'below'} it`));
+  ].map(({ c, name }) => {
+    if (c.direction === 'unclear') return `BN ${name} relu was not clearly different from no BN`;
+    return `BN ${name} relu was clearly ${c.direction === 'higher' ? 'above' : 'below'} it`;
+  });
   return parts.join(', while ');
 }
 
@@ -48,7 +51,10 @@ export const placementQuestion: Question = {
     const afterVsNone = compareArms(after, none);
     const beforeVsAfter = compareArms(before, after);
     const headline = sentence(
-      `${bnEffect(beforeVsNone, afterVsNone)}; between the placements there was ${beforeVsAfter.clear ? `a clear difference, BN before relu being ${beforeVsAfter.direction === 'higher' ? 'above' : 'below'} BN after it` : 'no clear difference'}`,
+      `${bnEffect(beforeVsNone, afterVsNone)}; between the placements there was ` +
+        (beforeVsAfter.clear
+          ? `a clear difference, BN before relu being ${beforeVsAfter.direction === 'higher' ? 'above' : 'below'} BN after it`
+          : 'no clear difference'),
     );
     const runsOf = (placement: BnPlacement): ReturnType<typeof results.runs> => results.runs(arm(settings.globalBatch, placement));
     return {
@@ -58,7 +64,9 @@ export const placementQuestion: Question = {
         title: this.title,
         blocks: [
           paragraph(
-            'The same CNN (conv16 - conv32 - dense64 - dense10) without BN, with BN after each conv layer\'s relu (where Keras examples often put it), and with BN between the conv layer and its relu (as in the BN paper; the conv layer then has no bias). Adam, learning rate 0.001, no dropout, BN over the whole global batch of 64.',
+            'The same CNN (conv16 - conv32 - dense64 - dense10) without BN, with BN after each conv layer\'s relu (where Keras examples often put ' +
+              'it), and with BN between the conv layer and its relu (as in the BN paper; the conv layer then has no bias). Adam, learning rate ' +
+              '0.001, no dropout, BN over the whole global batch of 64.',
           ),
           table(armTable('Test accuracy by BN placement', ['arm'], PLACEMENTS.map(({ placement, label }) => ({ labels: [label], runs: runsOf(placement) })))),
           chart(

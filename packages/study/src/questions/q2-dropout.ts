@@ -36,7 +36,8 @@ export const dropoutQuestion: Question = {
   title: '2. Dropout after pooling at rates 0, 0.25, 0.5, with and without BN',
   short: 'dropout with and without BN',
   arms(settings): Arm[] {
-    return BN.flatMap(({ placement, label }) => RATES.map((rate) => ({ label: `${label}, dropout ${rate}`, config: arm(settings.globalBatch, placement, rate) })));
+    const g = settings.globalBatch;
+    return BN.flatMap(({ placement, label }) => RATES.map((rate) => ({ label: `${label}, dropout ${rate}`, config: arm(g, placement, rate) })));
   },
   analyze(results, settings) {
     const sample = (placement: BnPlacement, rate: number): Sample => ({
@@ -59,26 +60,32 @@ export const dropoutQuestion: Question = {
         ? 'since dropout did not clearly help even without BN, there was nothing for BN to replace at this budget'
         : replaces.direction === 'lower'
           ? 'dropout helped without BN, and BN alone stayed clearly below the best dropout model without BN, so BN did not replace dropout here'
-          : `dropout helped without BN but not with it, and BN alone was ${replaces.direction === 'higher' ? 'clearly above' : 'not clearly different from'} the best dropout model without BN: consistent with BN replacing dropout at this budget`;
+          : `dropout helped without BN but not with it, and BN alone was ` +
+            `${replaces.direction === 'higher' ? 'clearly above' : 'not clearly different from'} the best dropout model without BN: consistent ` +
+            `with BN replacing dropout at this budget`;
     const headline = sentence(`Without BN dropout ${dropoutEffect(withoutBn.comparisons)}; with BN it ${dropoutEffect(withBn.comparisons)}; ${verdict}`);
     const base = results.runs(arm(settings.globalBatch, 'before', 0));
     const trainLoss = mean(base.flatMap((r) => (r.trainLoss === null ? [] : [r.trainLoss])));
     const testLoss = mean(base.flatMap((r) => (r.test.loss === null ? [] : [r.test.loss])));
-    const overfitting = `Context: BN without dropout ended with a mean training loss of ${plain(trainLoss, 3)} (last epoch, batch statistics) against a test loss of ${plain(testLoss, 3)}; dropout can only help where the model overfits, i.e. where the test loss is well above the training loss.`;
-    const rows = BN.flatMap(({ placement, label }) => RATES.map((rate) => ({ labels: [label, String(rate)], runs: results.runs(arm(settings.globalBatch, placement, rate)) })));
+    const overfitting = `Context: BN without dropout ended with a mean training loss of ${plain(trainLoss, 3)} (last epoch, batch statistics) ` +
+      `against a test loss of ${plain(testLoss, 3)}; dropout can only help where the model overfits, i.e. where the test loss is well above the ` +
+      `training loss.`;
+    const runsOf = (placement: BnPlacement, rate: number): ReturnType<typeof results.runs> => results.runs(arm(settings.globalBatch, placement, rate));
+    const rows = BN.flatMap(({ placement, label }) => RATES.map((rate) => ({ labels: [label, String(rate)], runs: runsOf(placement, rate) })));
     return {
       headline,
       section: {
         id: this.id,
         title: this.title,
         blocks: [
-          paragraph('Dropout after each of the two pooling layers (masks from the run seed, the step and the sample index, so they are the same whatever the sharding), with BN before relu and without BN; Adam 0.001, BN over the global batch.'),
+          paragraph('Dropout after each of the two pooling layers (masks from the run seed, the step and the sample index, so they are the same ' +
+            'whatever the sharding), with BN before relu and without BN; Adam 0.001, BN over the global batch.'),
           table(armTable('Test accuracy by dropout rate, with and without BN', ['BN', 'dropout'], rows)),
           chart(
             categoryChart({
               id: 'q2-dropout',
               title: 'Test accuracy by dropout rate (mean ± std over seeds; dots: seeds)',
-              rows: BN.flatMap(({ placement, label }) => RATES.flatMap((rate) => seedRows({ bn: label, dropout: String(rate) }, results.runs(arm(settings.globalBatch, placement, rate))))),
+              rows: BN.flatMap(({ placement, label }) => RATES.flatMap((rate) => seedRows({ bn: label, dropout: String(rate) }, runsOf(placement, rate)))),
               x: { field: 'dropout', title: 'dropout rate', order: RATES.map(String) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },
               color: { field: 'bn', title: 'BN', order: BN.map((b) => b.label) },

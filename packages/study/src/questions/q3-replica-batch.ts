@@ -40,16 +40,23 @@ export const replicaBatchQuestion: Question = {
     const batchesWhere = (d: Comparison['direction']): number[] => local.filter((l) => l.vsSync.direction === d).map((l) => l.b);
     const lists = (['lower', 'unclear', 'higher'] as const).map((d) => ({ d, batches: batchesWhere(d) })).filter((x) => x.batches.length > 0);
     const wording = { lower: 'clearly below', unclear: 'not clearly different from', higher: 'clearly above' } as const;
-    const parts = lists.map((x, i) => `${i === 0 ? 'local BN was ' : ''}${wording[x.d]} ${i === 0 ? 'SyncBN' : 'it'} at per-replica batch ${x.batches.join(', ')}`);
+    const parts = lists.map((x, i) => {
+      const batches = `per-replica batch ${x.batches.join(', ')}`;
+      return i === 0 ? `local BN was ${wording[x.d]} SyncBN at ${batches}` : `${wording[x.d]} it at ${batches}`;
+    });
     const recovers =
       batchesWhere('lower').length > 0
-        ? `SyncBN normalizes over all ${g} samples whatever the per-replica batch, so it recovers the large-batch result (${percentMeanStd(sync.values)} %) where local BN fell short`
+        ? `SyncBN normalizes over all ${g} samples whatever the per-replica batch, so it recovers the large-batch result ` +
+          `(${percentMeanStd(sync.values)} %) where local BN fell short`
         : `no per-replica batch was clearly hurt by local BN, so at this budget there was nothing for SyncBN to recover`;
     const headline = sentence(`${parts.join('; ')}; ${recovers}`);
     const smallest = local[0];
     const belowNoBn = smallest === undefined ? [] : [sentence(`At ${smallest.b} per replica, local BN against no BN: ${smallest.vsNoBn.sentence}`)];
     const rows = [
-      ...local.map((l) => [`${l.b}`, `${g / l.b}`, 'local', ...armCells(results.runs(localArm(g, l.b))), `${points(l.vsSync.test.difference)}, ${pValue(l.vsSync.test.p)}`]),
+      ...local.map((l) => {
+        const vsSync = `${points(l.vsSync.test.difference)}, ${pValue(l.vsSync.test.p)}`;
+        return [`${l.b}`, `${g / l.b}`, 'local', ...armCells(results.runs(localArm(g, l.b))), vsSync];
+      }),
       [`${g}`, 'any', 'SyncBN', ...armCells(results.runs(localArm(g, g))), '—'],
       ['—', '—', 'no BN', ...armCells(results.runs(noBnArm(g))), `${points(compareArms(noBn, sync).test.difference)}`],
     ];
@@ -61,7 +68,10 @@ export const replicaBatchQuestion: Question = {
         title: this.title,
         blocks: [
           paragraph(
-            `${g / (settings.perReplicaBatches[0] ?? 1)} replica threads are not feasible on 2 cores, but the mathematics of P = ${g}/b replicas with local BN is computed exactly in one thread (see the method). BN before relu, Adam 0.001. SyncBN at any per-replica batch computes BN over the ${g} samples of the global batch, which the project's equivalence tests prove equal to plain BN on the whole batch, so one SyncBN arm stands for every per-replica batch.`,
+            `${g / (settings.perReplicaBatches[0] ?? 1)} replica threads are not feasible on 2 cores, but the mathematics of P = ${g}/b replicas ` +
+              `with local BN is computed exactly in one thread (see the method). BN before relu, Adam 0.001. SyncBN at any per-replica batch ` +
+              `computes BN over the ${g} samples of the global batch, which the project's equivalence tests prove equal to plain BN on the ` +
+              `whole batch, so one SyncBN arm stands for every per-replica batch.`,
           ),
           table({ caption: 'Test accuracy by per-replica batch', columns: ['per-replica batch', 'replicas', 'BN', ...ARM_COLUMNS, 'vs SyncBN'], rows }),
           chart(

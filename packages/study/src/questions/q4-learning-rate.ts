@@ -41,7 +41,10 @@ export const learningRateQuestion: Question = {
     const sweep = BN.flatMap(({ placement, label }) => settings.learningRates.map((lr) => ({ label: `${label}, sgd ${lr}`, config: arm(g, placement, lr) })));
     const scales = [1, ...settings.worseInitScales];
     const init = BN.flatMap(({ placement, label }) =>
-      scales.map((s) => ({ label: `${label}, sgd ${settings.worseInitLearningRate}, init x${s}`, config: arm(g, placement, settings.worseInitLearningRate, s) })),
+      scales.map((s) => {
+        const lr = settings.worseInitLearningRate;
+        return { label: `${label}, sgd ${lr}, init x${s}`, config: arm(g, placement, lr, s) };
+      }),
     );
     return [...sweep, ...init];
   },
@@ -53,7 +56,8 @@ export const learningRateQuestion: Question = {
       values: results.accuracies(arm(g, placement, lr, scale)),
     });
     const perRate = rates.map((lr) => ({ lr, c: compareArms(sample('before', lr), sample('none', lr)) }));
-    const usable = Object.fromEntries(BN.map(({ placement }) => [placement, usableRates(results, g, placement, rates)])) as Record<BnPlacement, ReturnType<typeof usableRates>>;
+    type Usable = ReturnType<typeof usableRates>;
+    const usable = Object.fromEntries(BN.map(({ placement }) => [placement, usableRates(results, g, placement, rates)])) as Record<BnPlacement, Usable>;
     const topBn = Math.max(...usable.before.usable);
     const topNone = Math.max(...usable.none.usable);
     const support =
@@ -67,30 +71,48 @@ export const learningRateQuestion: Question = {
       .filter((d) => ratesWhere(perRate, d) !== '')
       .map((d, i) => `${i === 0 ? 'BN was ' : ''}${wording[d]} ${i === 0 ? 'no BN' : 'it'} at ${ratesWhere(perRate, d)}`);
     const lrSentence = sentence(
-      `The highest SGD learning rate within ${USABLE_WITHIN * 100} points of the arm's own best was ${plain(topBn)} with BN and ${plain(topNone)} without, so the numbers ${support}; ${where.join(', ')}`,
+      `The highest SGD learning rate within ${USABLE_WITHIN * 100} points of the arm's own best was ${plain(topBn)} with BN and ${plain(topNone)} ` +
+        `without, so the numbers ${support}; ${where.join(', ')}`,
     );
     const lrInit = settings.worseInitLearningRate;
     const initFindings = settings.worseInitScales.map((s) => {
       const bnVsNone = compareArms(sample('before', lrInit, s), sample('none', lrInit, s));
       const bnDrop = compareArms(sample('before', lrInit, s), sample('before', lrInit));
       const noneDrop = compareArms(sample('none', lrInit, s), sample('none', lrInit));
-      const drop = (c: Comparison): string => (c.direction === 'lower' ? `fell clearly (${points(c.test.difference)}, ${pValue(c.test.p)})` : c.direction === 'higher' ? `rose clearly (${points(c.test.difference)})` : `did not change clearly (${points(c.test.difference)}, ${pValue(c.test.p)})`);
+      const drop = (c: Comparison): string => {
+        const difference = points(c.test.difference);
+        if (c.direction === 'lower') return `fell clearly (${difference}, ${pValue(c.test.p)})`;
+        return c.direction === 'higher' ? `rose clearly (${difference})` : `did not change clearly (${difference}, ${pValue(c.test.p)})`;
+      };
       return {
         scale: s,
         bnVsNone,
-        text: sentence(`With initial kernels x${s} at learning rate ${plain(lrInit)}, no BN's accuracy ${drop(noneDrop)} and BN's ${drop(bnDrop)} from the default initialization; ${bnVsNone.sentence}`),
+        text: sentence(
+          `With initial kernels x${s} at learning rate ${plain(lrInit)}, no BN's accuracy ${drop(noneDrop)} and BN's ${drop(bnDrop)} ` +
+            `from the default initialization; ${bnVsNone.sentence}`,
+        ),
       };
     });
     const tolerated = initFindings.filter((f) => f.bnVsNone.direction === 'higher').map((f) => `x${f.scale}`);
     const initSentence = sentence(
       tolerated.length > 0
-        ? `Under the worse initialization${tolerated.length > 1 ? 's' : ''} ${tolerated.join(' and ')} BN was clearly above no BN; ${initFindings.filter((f) => f.bnVsNone.direction !== 'higher').map((f) => `at x${f.scale} it was not`).join(', ') || 'that held for every scale tried'}`
+        ? `Under the worse initialization${tolerated.length > 1 ? 's' : ''} ${tolerated.join(' and ')} BN was clearly above no BN; ` +
+            (initFindings
+              .filter((f) => f.bnVsNone.direction !== 'higher')
+              .map((f) => `at x${f.scale} it was not`)
+              .join(', ') || 'that held for every scale tried')
         : 'Under no worse initialization tried was BN clearly above no BN',
     );
     const headline = `${lrSentence} ${initSentence}`;
     const sweepRows = BN.flatMap(({ placement, label }) => rates.map((lr) => ({ labels: [label, plain(lr)], runs: results.runs(arm(g, placement, lr)) })));
     const scales = [1, ...settings.worseInitScales];
-    const initRows = BN.flatMap(({ placement, label }) => scales.map((s) => ({ labels: [label, `x${s}`], runs: results.runs(arm(g, placement, lrInit, s)) })));
+    const runsAtInit = (placement: BnPlacement, s: number): ReturnType<typeof results.runs> => results.runs(arm(g, placement, lrInit, s));
+    const initRows = BN.flatMap(({ placement, label }) => scales.map((s) => ({ labels: [label, `x${s}`], runs: runsAtInit(placement, s) })));
+    const usableText = BN.map(({ placement, label }) => {
+      const { best, usable: within } = usable[placement];
+      const accuracy = percentMeanStd(results.accuracies(arm(g, placement, best)));
+      return `${label}: best ${plain(best)} (${accuracy} %), within ${USABLE_WITHIN * 100} points at ${within.map((r) => plain(r)).join(', ')}`;
+    }).join('; ');
     return {
       headline,
       section: {
@@ -98,7 +120,11 @@ export const learningRateQuestion: Question = {
         title: this.title,
         blocks: [
           paragraph(
-            `Plain SGD (no momentum), where the learning rate matters most, at rates ${rates.map((r) => plain(r)).join(', ')}; then, at rate ${plain(lrInit)}, every conv and dense kernel's Glorot-uniform initialization multiplied by ${settings.worseInitScales.join(' and by ')}. The dense layers have no BN in either arm, so BN can absorb a bad scale only in the conv layers. Usable rates for each arm: ${BN.map(({ placement, label }) => `${label}: best ${plain(usable[placement].best)} (${percentMeanStd(results.accuracies(arm(g, placement, usable[placement].best)))} %), within ${USABLE_WITHIN * 100} points at ${usable[placement].usable.map((r) => plain(r)).join(', ')}`).join('; ')}.`,
+            `Plain SGD (no momentum), where the learning rate matters most, at rates ${rates.map((r) => plain(r)).join(', ')}; then, at rate ` +
+              `${plain(lrInit)}, every conv and dense kernel's Glorot-uniform initialization multiplied by ` +
+              `${settings.worseInitScales.join(' and by ')}. The dense layers have no BN in either arm, so BN can absorb a bad scale only in ` +
+              `the conv layers. Usable rates for each arm: ` +
+              `${usableText}.`,
           ),
           table(armTable('Test accuracy by SGD learning rate', ['BN', 'learning rate'], sweepRows)),
           chart(
@@ -116,7 +142,7 @@ export const learningRateQuestion: Question = {
             categoryChart({
               id: 'q4-init',
               title: `Test accuracy by initial kernel scale, SGD ${plain(lrInit)} (mean ± std over seeds; dots: seeds)`,
-              rows: BN.flatMap(({ placement, label }) => scales.flatMap((s) => seedRows({ bn: label, scale: `x${s}` }, results.runs(arm(g, placement, lrInit, s))))),
+              rows: BN.flatMap(({ placement, label }) => scales.flatMap((s) => seedRows({ bn: label, scale: `x${s}` }, runsAtInit(placement, s)))),
               x: { field: 'scale', title: 'Glorot-uniform kernels times', order: scales.map((s) => `x${s}`) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },
               color: { field: 'bn', title: 'BN', order: BN.map((b) => b.label) },

@@ -38,7 +38,8 @@ function curveAccuracies(runs: readonly RunResult[], index: number, statistics: 
   });
 }
 
-const verb = (c: Comparison): string => (c.direction === 'unclear' ? 'not clearly different from' : c.direction === 'higher' ? 'clearly above' : 'clearly below');
+const VERBS = { unclear: 'not clearly different from', higher: 'clearly above', lower: 'clearly below' } as const;
+const verb = (c: Comparison): string => VERBS[c.direction];
 
 export const testStatisticsQuestion: Question = {
   id: 'q5-test-statistics',
@@ -97,16 +98,24 @@ export const testStatisticsQuestion: Question = {
     );
     const sameTraining =
       largestGap === 0
-        ? 'both momenta trained identical weights (their accuracies with batch statistics are equal at every curve point), so the difference is the inference statistics alone'
+        ? 'both momenta trained identical weights (their accuracies with batch statistics are equal at every curve point), so the difference is the ' +
+          'inference statistics alone'
         : `their accuracies with batch statistics differ by up to ${percent(largestGap)} points, so training itself differed slightly`;
     const momentumSentence = sentence(
-      `After ${count(steps, 'step')} tfjs's default momentum ${DEFAULT_BN_MOMENTUM} still leaves ${percent(left, 1)} % of the initial moving statistics (mean 0, variance 1) in place and its test accuracy was ${verb(finalComparison)} momentum ${STUDY_BN_MOMENTUM}'s (${points(finalComparison.test.difference)}, ${pValue(finalComparison.test.p)}, paired by seed); after ${count(firstStep, 'step')} it was ${verb(firstComparison)} it (${points(firstComparison.test.difference)}, ${pValue(firstComparison.test.p)})`,
+      `After ${count(steps, 'step')} tfjs's default momentum ${DEFAULT_BN_MOMENTUM} still leaves ${percent(left, 1)} % of the initial moving ` +
+        `statistics (mean 0, variance 1) in place and its test accuracy was ${verb(finalComparison)} momentum ${STUDY_BN_MOMENTUM}'s ` +
+        `(${points(finalComparison.test.difference)}, ${pValue(finalComparison.test.p)}, paired by seed); after ${count(firstStep, 'step')} it ` +
+        `was ${verb(firstComparison)} it (${points(firstComparison.test.difference)}, ${pValue(firstComparison.test.p)})`,
     );
     const headline = `${statisticsSentence} ${momentumSentence}`;
+    const lowLeft = STUDY_BN_MOMENTUM ** steps;
 
     const statisticsRows = byPlacement.flatMap((p) => [
       [p.label, MOVING, 'any', percentMeanStd(p.moving.values), '—'],
-      ...p.own.map((o) => [p.label, OWN, String(o.size), percentMeanStd(o.sample.values), `${points(o.vsMoving.test.difference)}, ${pValue(o.vsMoving.test.p)}`]),
+      ...p.own.map((o) => {
+        const vsMoving = `${points(o.vsMoving.test.difference)}, ${pValue(o.vsMoving.test.p)}`;
+        return [p.label, OWN, String(o.size), percentMeanStd(o.sample.values), vsMoving];
+      }),
     ]);
     const statisticsChartRows: ChartRow[] = byPlacement.flatMap((p) =>
       sizes.flatMap((size, i) =>
@@ -133,9 +142,16 @@ export const testStatisticsQuestion: Question = {
         title: this.title,
         blocks: [
           paragraph(
-            `The models of question 1 (Adam, BN momentum ${STUDY_BN_MOMENTUM}) evaluated on the test set with BN's moving statistics, as deployed, and with each test batch's own statistics (BN in training mode), at test batch sizes ${sizes.join(', ')}; the test set is in a seeded random order, so batches mix digits. With moving statistics a prediction does not depend on the batch, so one number serves every batch size. A batch of 1 still has statistics: BN follows conv layers and averages over the image's positions.`,
+            `The models of question 1 (Adam, BN momentum ${STUDY_BN_MOMENTUM}) evaluated on the test set with BN's moving statistics, as deployed, ` +
+              `and with each test batch's own statistics (BN in training mode), at test batch sizes ${sizes.join(', ')}; the test set is in a ` +
+              `seeded random order, so batches mix digits. With moving statistics a prediction does not depend on the batch, so one number ` +
+              `serves every batch size. A batch of 1 still has statistics: BN follows conv layers and averages over the image's positions.`,
           ),
-          table({ caption: 'Test accuracy with moving against test-batch statistics (same models)', columns: ['BN', 'statistics', 'test batch', 'test accuracy % (mean ± std)', 'vs moving (paired)'], rows: statisticsRows }),
+          table({
+            caption: 'Test accuracy with moving against test-batch statistics (same models)',
+            columns: ['BN', 'statistics', 'test batch', 'test accuracy % (mean ± std)', 'vs moving (paired)'],
+            rows: statisticsRows,
+          }),
           chart(
             categoryChart({
               id: 'q5-test-statistics',
@@ -148,11 +164,18 @@ export const testStatisticsQuestion: Question = {
             }),
           ),
           paragraph(
-            `BN before relu trained twice per seed, with tfjs's default momentum ${DEFAULT_BN_MOMENTUM} and with ${STUDY_BN_MOMENTUM}; a run is ${count(steps, 'step')}. Learning curves on the first ${settings.curveTestSamples} test samples.`,
+            `BN before relu trained twice per seed, with tfjs's default momentum ${DEFAULT_BN_MOMENTUM} and with ${STUDY_BN_MOMENTUM}; a run is ` +
+              `${count(steps, 'step')}. Learning curves on the first ${settings.curveTestSamples} test samples.`,
           ),
           table({
             caption: 'BN momentum on a short run',
-            columns: ['momentum', `accuracy % after ${count(firstStep, 'step')} (moving)`, `final test accuracy % (moving)`, `final accuracy % with batch statistics (batches of ${g})`, `initial statistics left after ${count(steps, 'step')}`],
+            columns: [
+              'momentum',
+              `accuracy % after ${count(firstStep, 'step')} (moving)`,
+              `final test accuracy % (moving)`,
+              `final accuracy % with batch statistics (batches of ${g})`,
+              `initial statistics left after ${count(steps, 'step')}`,
+            ],
             rows: momentumRows,
           }),
           chart(
@@ -174,7 +197,7 @@ export const testStatisticsQuestion: Question = {
             ...byPlacement.flatMap((p) => p.own.map((o) => sentence(o.vsMoving.sentence))),
             momentumSentence,
             sentence(sameTraining),
-            sentence(`${plain(DEFAULT_BN_MOMENTUM)}^${steps} = ${plain(left, 3)}; ${plain(STUDY_BN_MOMENTUM)}^${steps} = ${plain(STUDY_BN_MOMENTUM ** steps, 3)}`),
+            sentence(`${plain(DEFAULT_BN_MOMENTUM)}^${steps} = ${plain(left, 3)}; ${plain(STUDY_BN_MOMENTUM)}^${steps} = ${plain(lowLeft, 3)}`),
           ]),
         ],
       },

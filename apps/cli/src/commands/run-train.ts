@@ -1,0 +1,55 @@
+import { MetricsLog } from '@tfjs-ddp/coordinator';
+import { runLocalJob } from '@tfjs-ddp/worker';
+import { jobConfigFrom, meanOverRanks } from '../job-flags.js';
+import { createLogger } from '../logger.js';
+import { createProgressView } from '../progress-view.js';
+import type { TrainFlags } from './train.js';
+
+/** What `tfjs-ddp train` does once its flags are parsed; loaded only when that command runs. */
+export async function runTrain(flags: TrainFlags): Promise<void> {
+  const logger = createLogger('train', flags.logLevel);
+  const config = jobConfigFrom(flags);
+  const what = `training ${config.model} on ${config.dataset} with ${flags.threads} rank thread(s), batch norm ${flags.bn}`;
+  logger.info({ config, threads: flags.threads, bn: flags.bn }, what);
+  const view = createProgressView(logger, { tty: flags.progress && Boolean(process.stderr.isTTY) });
+  const metrics = new MetricsLog(flags.out);
+  const result = await runLocalJob({
+    config,
+    threads: flags.threads,
+    bnMode: flags.bn,
+    backend: flags.backend,
+    outDir: flags.out,
+    checkReplicasEvery: flags.checkReplicas,
+    hooks: {
+      onReady: (backend) => {
+        logger.info({ backend: backend.name, reason: backend.reason, attempts: backend.attempts }, `backend ${backend.name}: ${backend.reason}`);
+      },
+      onStep: (p, reports) => {
+        metrics.step(p, reports);
+        view.update(p);
+      },
+      onEpochEnd: (epoch, evaluation) => {
+        metrics.epoch(epoch, evaluation);
+        view.stop();
+        const accuracy = `${(evaluation.accuracy * 100).toFixed(2)} %`;
+        logger.info({ epoch: epoch + 1, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }, `epoch ${epoch + 1}: test accuracy ${accuracy}`);
+      },
+    },
+  });
+  view.stop();
+  const { elapsedSec, samples, steps, test } = result;
+  logger.info(
+    {
+      testAccuracy: test.accuracy,
+      testLoss: test.loss,
+      steps,
+      samples,
+      elapsedSec,
+      samplesPerSec: samples / elapsedSec,
+      meanStepMs: meanOverRanks(result.meanReports),
+      model: result.modelPath,
+    },
+    `done in ${elapsedSec.toFixed(1)} s: test accuracy ${(test.accuracy * 100).toFixed(2)} % on ${test.count} held-out samples; ` +
+      `model saved to ${result.modelPath}`,
+  );
+}
