@@ -4,7 +4,8 @@ import { joinThreadGroup, type ThreadCommunicator } from '@tfjs-ddp/collective';
 import { ArrayDataset, openSharedDataset, type Dataset } from '@tfjs-ddp/data';
 import { bnGroupRanks, convertToSyncBN, LOCAL_BATCH_NORM_GROUP, parseBnMode, syncBatchNormLayers, type BatchNormGroup, type BnMode } from '@tfjs-ddp/nn';
 import { reportedMs, sampleDigest } from '@tfjs-ddp/protocol';
-import { buildModel, evaluate, modelArtifacts, readAllWeights, Replica, saveModel } from '@tfjs-ddp/trainer';
+import { buildModel, evaluate, modelArtifacts, readAllWeights, recalibrateModelBatchNorm, recalibratesAt, Replica, saveModel } from '@tfjs-ddp/trainer';
+import type { BnRecalibration, RecalibrationPoint } from '@tfjs-ddp/trainer';
 import { WorkerError } from './errors.js';
 import type { CheckpointOrder, CheckpointTaken, EvaluateOrder, Evaluated, Finished, FinishOrder, RankInit, RegroupOrder, Regrouped, StepDone, StepOrder } from './rank-messages.js';
 import { plantWrongShard } from './test-faults.js';
@@ -157,7 +158,8 @@ export class RankRunner {
 
   evaluate(order: EvaluateOrder): Evaluated {
     this.shareMovingStatistics();
-    const evaluation = this.rank === 0 && this.test !== undefined ? evaluate(this.replica.model, this.test) : undefined;
+    const bnRecalibration = this.recalibrateBatchNorm('epoch'); // issue 20: precise BN before the epoch's evaluation
+    const evaluation = this.rank === 0 && this.test !== undefined ? { ...evaluate(this.replica.model, this.test), ...bnRecalibration } : undefined;
     this.lastOrderDoneAt = performance.now();
     return { kind: 'evaluated', generation: this.generation, rank: this.rank, epoch: order.epoch, evaluation };
   }
@@ -195,6 +197,7 @@ export class RankRunner {
   async checkpoint(order: CheckpointOrder): Promise<CheckpointTaken> {
     // Outside `sync` the moving statistics are per rank; a checkpoint holds their mean.
     this.shareMovingStatistics();
+    this.recalibrateBatchNorm('checkpoint'); // issue 20: the checkpoint's model holds precise BN statistics
     if (this.lastApplied !== order.step) {
       throw new WorkerError('WORKER_ERR_PROTOCOL', `a checkpoint after step ${order.step + 1} was asked for, but rank ${this.rank} is after step ${this.lastApplied + 1}`);
     }
@@ -204,9 +207,10 @@ export class RankRunner {
 
   async finish(order: FinishOrder): Promise<Finished> {
     this.shareMovingStatistics();
+    const bnRecalibration = this.recalibrateBatchNorm('end'); // issue 20: the evaluated and saved model holds precise BN statistics
     const finished: Finished = { kind: 'finished', rank: this.rank };
     if (this.rank === 0) {
-      if (this.test !== undefined) finished.evaluation = evaluate(this.replica.model, this.test);
+      if (this.test !== undefined) finished.evaluation = { ...evaluate(this.replica.model, this.test), ...bnRecalibration };
       if (order.saveTo !== undefined) finished.modelPath = await saveModel(this.replica.model, order.saveTo);
       if (order.returnModel) finished.model = await modelArtifacts(this.replica.model);
     }
@@ -234,6 +238,17 @@ export class RankRunner {
         movingVariance.write(tf.tensor1d(buffer.subarray(mean.length)));
       });
     }
+  }
+
+  /**
+   * Issue 20 (precise BN): when the job's config asks for it at `point`, every rank
+   * recomputes the BN moving statistics over the fixed recalibration samples, merged over
+   * all ranks whatever the BN mode, so that they end up equal on every rank. Every rank
+   * must call this together. Returns the report for rank 0's evaluation.
+   */
+  private recalibrateBatchNorm(point: RecalibrationPoint): { bnRecalibration?: BnRecalibration } {
+    if (!recalibratesAt(this.init.config, point)) return {};
+    return { bnRecalibration: recalibrateModelBatchNorm(this.replica.model, this.train, this.init.config, this.communicator) };
   }
 
   /** Stops the job on every rank if any replica's weights differ from rank 0's. */

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import type { BackendRequest } from '@tfjs-ddp/backend';
 import { MetricsLog } from '@tfjs-ddp/coordinator';
+import { bnRecalibrationOf, describeBnRecalibration } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
 import { positiveInt } from '../flags.js';
 import { addCommonOptions, addJobOptions, backendOption, envOption, jobConfigFrom, meanOverRanks, type CommonFlags, type JobFlags } from '../job-flags.js';
@@ -41,14 +42,22 @@ export function trainCommand(): Command {
         onEpochEnd: (epoch, evaluation) => {
           metrics.epoch(epoch, evaluation);
           view.stop();
+          logRecalibration(logger, evaluation, { epoch: epoch + 1 });
           logger.info({ epoch: epoch + 1, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }, `epoch ${epoch + 1}: test accuracy ${(evaluation.accuracy * 100).toFixed(2)} %`);
         },
       },
     });
     view.stop();
+    logRecalibration(logger, result.test, { final: true });
     logger.info(
       { testAccuracy: result.test.accuracy, testLoss: result.test.loss, steps: result.steps, samples: result.samples, elapsedSec: result.elapsedSec, samplesPerSec: result.samples / result.elapsedSec, meanStepMs: meanOverRanks(result.meanReports), model: result.modelPath },
       `done in ${result.elapsedSec.toFixed(1)} s: test accuracy ${(result.test.accuracy * 100).toFixed(2)} % on ${result.test.count} held-out samples; model saved to ${result.modelPath}`,
     );
   });
+}
+
+/** Issue 20: that BN recalibration ran before an evaluation, and its cost. */
+function logRecalibration(logger: ReturnType<typeof createLogger>, evaluation: object, context: Record<string, unknown>): void {
+  const recalibration = bnRecalibrationOf(evaluation);
+  if (recalibration !== undefined) logger.info({ ...context, bnRecalibration: recalibration }, describeBnRecalibration(recalibration));
 }
