@@ -70,13 +70,7 @@ function probedBatchNormLayers(model: tf.LayersModel, outer: (x: tf.Tensor) => t
     throw new NnError('NN_ERR_RECALIBRATION', `batch-norm recalibration needs a model with one input; "${model.name}" has ${model.inputs.length}`);
   }
   const prefix = (layer: tf.layers.Layer): ((x: tf.Tensor) => tf.Tensor) => {
-    if (layer.inboundNodes.length !== 1 || Array.isArray(layer.input)) {
-      throw new NnError(
-        'NN_ERR_RECALIBRATION',
-        `batch-norm recalibration cannot follow layer "${layer.name}" of "${model.name}": ` + 'it is applied more than once or to several inputs',
-      );
-    }
-    const layerInput = layer.input;
+    const layerInput = inputIn(model, layer);
     if (layerInput === input) return outer;
     const upstream = tf.model({ inputs: input, outputs: layerInput });
     return (x) => upstream.apply(outer(x), { training: false }) as tf.Tensor;
@@ -86,6 +80,25 @@ function probedBatchNormLayers(model: tf.LayersModel, outer: (x: tf.Tensor) => t
     else if (isBatchNorm(layer)) found.push({ layer, probe: prefix(layer) });
   }
   return found;
+}
+
+/**
+ * The input of `layer` in `model`'s graph. A nested model built with its own input shape
+ * has a node of its own besides the one in the outer model: tfjs's (internal) set of a
+ * container's nodes tells which is the model's (a Sequential model keeps none: then every node counts).
+ */
+function inputIn(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTensor {
+  const graph = (model as unknown as { model?: unknown }).model ?? model;
+  const nodes = (graph as { containerNodes?: Set<string> }).containerNodes;
+  const indices = layer.inboundNodes.map((_, i) => i).filter((i) => nodes === undefined || nodes.size === 0 || nodes.has(`${layer.name}_ib-${i}`));
+  const layerInput = indices.length === 1 ? layer.getInputAt(indices[0] as number) : undefined;
+  if (layerInput === undefined || Array.isArray(layerInput)) {
+    throw new NnError(
+      'NN_ERR_RECALIBRATION',
+      `batch-norm recalibration cannot follow layer "${layer.name}" of "${model.name}": it is applied more than once or to several inputs`,
+    );
+  }
+  return layerInput;
 }
 
 /**
