@@ -59,11 +59,17 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
     .addOption(envOption('--bn-placement <where>', `zoo models: BN ${BN_PLACEMENTS.join(' | ')} the activation (default: the model's own)`, 'BN_PLACEMENT').argParser(oneOf(BN_PLACEMENTS)))
     .addOption(envOption('--dropout <rate>', "zoo models: dropout rate (default: the model's own)", 'DROPOUT').argParser(rate))
     .addOption(
-      envOption('--bn-recalibrate <when>', 'recompute BN moving statistics over training samples (precise BN): off | end (after training) | epoch (also before each evaluation and checkpoint)', 'BN_RECALIBRATE')
+      envOption(
+        '--bn-recalibrate <when>',
+        'recompute BN moving statistics over training samples (precise BN): off | end (after training) | epoch (also before each evaluation and checkpoint)',
+        'BN_RECALIBRATE',
+      )
         .argParser(oneOf(BN_RECALIBRATE_MODES))
         .default('epoch'),
     )
-    .addOption(envOption('--bn-recalibrate-samples <n>', 'training samples BN recalibration passes over', 'BN_RECALIBRATE_SAMPLES').argParser(positiveInt).default(DEFAULT_BN_RECALIBRATE_SAMPLES))
+    .addOption(
+      envOption('--bn-recalibrate-samples <n>', 'training samples BN recalibration passes over', 'BN_RECALIBRATE_SAMPLES').argParser(positiveInt).default(DEFAULT_BN_RECALIBRATE_SAMPLES),
+    )
     .addOption(envOption('--max-steps <n>', 'stop after this many steps (default: all epochs)', 'MAX_STEPS').argParser(positiveInt))
     .addOption(envOption('--check-replicas <k>', "compare a checksum of every replica's weights every k steps and stop if they differ (0: never)", 'CHECK_REPLICAS').argParser(nonNegativeInt).default(0))
     .addOption(envOption('--out <dir>', 'folder for the trained model (model.json + weights.bin) and metrics.jsonl', 'OUT').default(defaultOut));

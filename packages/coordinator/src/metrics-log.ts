@@ -83,7 +83,9 @@ export class MetricsLog {
     const record: MetricsRecord = { kind: 'epoch', time: new Date().toISOString(), epoch, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss };
     // Rank 0's evaluation carries it through the job driver untyped (trainer's Evaluation; this package has no tfjs).
     const recalibration = (evaluation as { bnRecalibration?: { ms: number; samples: number; skipped?: string } }).bnRecalibration;
-    if (recalibration !== undefined && recalibration.skipped === undefined) record.bnRecalibration = { ms: Math.round(recalibration.ms), samples: recalibration.samples };
+    if (recalibration !== undefined && recalibration.skipped === undefined) {
+      record.bnRecalibration = { ms: Math.round(recalibration.ms), samples: recalibration.samples };
+    }
     this.append(record);
     return record;
   }

@@ -124,7 +124,10 @@ export function recalibrateBatchNorm(model: tf.LayersModel, chunks: Recalibratio
           const x = probe(inputs[i] as tf.Tensor);
           const axis = layer.axis < 0 ? layer.axis + x.shape.length : layer.axis;
           if (axis !== x.shape.length - 1) {
-            throw new NnError('NN_ERR_RECALIBRATION', `layer "${layer.name}": batch-norm recalibration supports only the last axis (channels last), got axis ${layer.axis}`);
+            throw new NnError(
+              'NN_ERR_RECALIBRATION',
+              `layer "${layer.name}": batch-norm recalibration supports only the last axis (channels last), got axis ${layer.axis}`,
+            );
           }
           return shardMoments(x);
         });
