@@ -68,7 +68,9 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
         .default('epoch'),
     )
     .addOption(
-      envOption('--bn-recalibrate-samples <n>', 'training samples BN recalibration passes over', 'BN_RECALIBRATE_SAMPLES').argParser(positiveInt).default(DEFAULT_BN_RECALIBRATE_SAMPLES),
+      envOption('--bn-recalibrate-samples <n>', 'training samples BN recalibration passes over', 'BN_RECALIBRATE_SAMPLES')
+        .argParser(positiveInt)
+        .default(DEFAULT_BN_RECALIBRATE_SAMPLES),
     )
     .addOption(envOption('--max-steps <n>', 'stop after this many steps (default: all epochs)', 'MAX_STEPS').argParser(positiveInt))
     .addOption(envOption('--check-replicas <k>', "compare a checksum of every replica's weights every k steps and stop if they differ (0: never)", 'CHECK_REPLICAS').argParser(nonNegativeInt).default(0))
