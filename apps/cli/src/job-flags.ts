@@ -5,7 +5,15 @@ import { InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES, type BackendRequest } from '@tfjs-ddp/backend/backend-names';
 import { DATASET_SPECS } from '@tfjs-ddp/data';
 import { BN_MODE_HELP, BN_PLACEMENTS, parseBnMode, ZOO_MODEL_NAMES, type BnPlacement } from '@tfjs-ddp/nn/options';
-import { OPTIMIZER_NAMES, type JobConfig, type OptimizerName, type RankStepReport } from '@tfjs-ddp/protocol';
+import {
+  BN_RECALIBRATE_MODES,
+  DEFAULT_BN_RECALIBRATE_SAMPLES,
+  OPTIMIZER_NAMES,
+  type BnRecalibrateMode,
+  type JobConfig,
+  type OptimizerName,
+  type RankStepReport,
+} from '@tfjs-ddp/protocol';
 import { DEFAULT_TRAIN_CONFIG } from '@tfjs-ddp/trainer/train-config';
 import type { LevelWithSilent } from 'pino';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber, rate } from './flags.js';
@@ -38,6 +46,8 @@ export interface JobFlags {
   bnPlacement?: BnPlacement;
   dropout?: number;
   maxSteps?: number;
+  bnRecalibrate: BnRecalibrateMode;
+  bnRecalibrateSamples: number;
   checkReplicas: number;
   out: string;
 }
@@ -64,6 +74,20 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
         .argParser(oneOf(BN_PLACEMENTS)),
     )
     .addOption(envOption('--dropout <rate>', "zoo models: dropout rate (default: the model's own)", 'DROPOUT').argParser(rate))
+    .addOption(
+      envOption(
+        '--bn-recalibrate <when>',
+        'recompute BN moving statistics over training samples (precise BN): off | end (after training) | epoch (also before each evaluation and checkpoint)',
+        'BN_RECALIBRATE',
+      )
+        .argParser(oneOf(BN_RECALIBRATE_MODES))
+        .default('epoch'),
+    )
+    .addOption(
+      envOption('--bn-recalibrate-samples <n>', 'training samples BN recalibration passes over', 'BN_RECALIBRATE_SAMPLES')
+        .argParser(positiveInt)
+        .default(DEFAULT_BN_RECALIBRATE_SAMPLES),
+    )
     .addOption(envOption('--max-steps <n>', 'stop after this many steps (default: all epochs)', 'MAX_STEPS').argParser(positiveInt))
     .addOption(envOption('--check-replicas <k>', checkHelp, 'CHECK_REPLICAS').argParser(nonNegativeInt).default(0))
     .addOption(envOption('--out <dir>', 'folder for the trained model (model.json + weights.bin) and metrics.jsonl', 'OUT').default(defaultOut));
@@ -82,6 +106,9 @@ export function jobConfigFrom(flags: JobFlags): JobConfig {
     bnPlacement: flags.bnPlacement,
     dropout: flags.dropout,
     maxSteps: flags.maxSteps,
+    // Left out at their defaults: configs (and checkpoints) of runs from before these flags stay equal.
+    ...(flags.bnRecalibrate === 'epoch' ? {} : { bnRecalibrate: flags.bnRecalibrate }),
+    ...(flags.bnRecalibrateSamples === DEFAULT_BN_RECALIBRATE_SAMPLES ? {} : { bnRecalibrateSamples: flags.bnRecalibrateSamples }),
   };
 }
 

@@ -20,7 +20,15 @@ export type MetricsRecord =
       stepMs: number;
       ranks: RankStepReport[];
     }
-  | { kind: 'epoch'; time: string; epoch: number; testAccuracy: number; testLoss: number };
+  | {
+      kind: 'epoch';
+      time: string;
+      epoch: number;
+      testAccuracy: number;
+      testLoss: number;
+      /** The BN recalibration (precise BN) before this evaluation (wall ms on rank 0, samples), when one ran. */
+      bnRecalibration?: { ms: number; samples: number };
+    };
 
 /**
  * Appends metrics records to `<dir>/metrics.jsonl` (created empty at the start of a job).
@@ -71,6 +79,11 @@ export class MetricsLog {
 
   epoch(epoch: number, evaluation: EpochEvaluation): MetricsRecord {
     const record: MetricsRecord = { kind: 'epoch', time: new Date().toISOString(), epoch, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss };
+    // Rank 0's evaluation carries it through the job driver untyped (trainer's Evaluation; this package has no tfjs).
+    const recalibration = (evaluation as { bnRecalibration?: { ms: number; samples: number; skipped?: string } }).bnRecalibration;
+    if (recalibration !== undefined && recalibration.skipped === undefined) {
+      record.bnRecalibration = { ms: Math.round(recalibration.ms), samples: recalibration.samples };
+    }
     this.append(record);
     return record;
   }

@@ -24,8 +24,8 @@ export { FRAME_PREFIX_BYTES, encodeFrame, encodeFrameBytes, decodeHeader, decode
 export type { EncodedFrame } from './frame.js';
 export { FrameDecoder } from './frame-decoder.js';
 export type { FrameAuthenticator, FrameSink, PayloadConsumer } from './frame-decoder.js';
-export { OPTIMIZER_NAMES } from './job-config.js';
-export type { JobConfig, OptimizerConfig, OptimizerName } from './job-config.js';
+export { BN_RECALIBRATE_MODES, DEFAULT_BN_RECALIBRATE_SAMPLES, OPTIMIZER_NAMES } from './job-config.js';
+export type { BnRecalibrateMode, JobConfig, OptimizerConfig, OptimizerName } from './job-config.js';
 export { DATA_SOURCES, JOB_PAYLOAD_TYPES } from './job-messages.js';
 export type {
   JobMessage,

@@ -19,7 +19,20 @@ export interface JobConfig {
   dropout?: number;
   /** Stop after this many steps in all; undefined trains every epoch. */
   maxSteps?: number;
+  /** When BN moving statistics are recomputed over training samples (precise BN); undefined: `epoch`. */
+  bnRecalibrate?: BnRecalibrateMode;
+  /** Training samples that recalibration passes over; undefined: DEFAULT_BN_RECALIBRATE_SAMPLES. */
+  bnRecalibrateSamples?: number;
 }
+
+/**
+ * `off`: test time uses the moving averages training left; `end`: they are recomputed once
+ * after training, before the final evaluation and save; `epoch`: also before every
+ * epoch's evaluation and every checkpoint.
+ */
+export const BN_RECALIBRATE_MODES = ['off', 'end', 'epoch'] as const;
+export type BnRecalibrateMode = (typeof BN_RECALIBRATE_MODES)[number];
+export const DEFAULT_BN_RECALIBRATE_SAMPLES = 4096;
 
 export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'adam'] as const;
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];

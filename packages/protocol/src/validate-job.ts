@@ -1,6 +1,6 @@
 import { protocolError } from './errors.js';
 import { bool, has, int, list, map, num, oneOf, only, str, type Fields } from './fields.js';
-import { OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
+import { BN_RECALIBRATE_MODES, OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
 import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace } from './job-messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import { checkpointStateBytes, checkStatePayloadBytes, expectPayloadBytes, sampleSizeOf, stepPayloadBytes, testSetPayloadBytes } from './payloads.js';
@@ -40,7 +40,7 @@ function optional<T>(h: Fields, key: string, read: (h: Fields, key: string) => T
 
 /** Checks a job configuration (from the network or from a user's flags) field by field. */
 export function validateJobConfig(h: Fields): JobConfig {
-  only(h, ['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps']);
+  only(h, ['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps', 'bnRecalibrate', 'bnRecalibrateSamples']);
   const o = map(h, 'optimizer');
   only(o, ['name', 'learningRate', 'momentum', 'useNesterov', 'beta1', 'beta2', 'epsilon']);
   const optimizer: OptimizerConfig = { name: oneOf(o, 'name', OPTIMIZER_NAMES) };
@@ -72,6 +72,10 @@ export function validateJobConfig(h: Fields): JobConfig {
   if (dropout !== undefined) config.dropout = dropout;
   const maxSteps = optional(h, 'maxSteps', (m, k) => int(m, k, 1, MAX_STEPS));
   if (maxSteps !== undefined) config.maxSteps = maxSteps;
+  const bnRecalibrate = optional(h, 'bnRecalibrate', (m, k) => oneOf(m, k, BN_RECALIBRATE_MODES));
+  if (bnRecalibrate !== undefined) config.bnRecalibrate = bnRecalibrate;
+  const bnRecalibrateSamples = optional(h, 'bnRecalibrateSamples', (m, k) => int(m, k, 1, MAX_SAMPLES));
+  if (bnRecalibrateSamples !== undefined) config.bnRecalibrateSamples = bnRecalibrateSamples;
   return config;
 }
 

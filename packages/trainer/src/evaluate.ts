@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '@tfjs-ddp/data';
+import type { BnRecalibration } from './bn-recalibration.js';
 
 export interface Evaluation {
   accuracy: number;
   /** Mean categorical cross-entropy. */
   loss: number;
   count: number;
+  /** The BN recalibration that ran just before this evaluation, if one did. */
+  bnRecalibration?: BnRecalibration;
 }
 
 /** Accuracy and loss of `model` on all of `dataset` (inference mode: BN uses moving statistics). */

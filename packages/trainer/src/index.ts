@@ -20,3 +20,13 @@ export { trainSingleReplica, buildModel } from './single-replica.js';
 export type { TrainHooks, TrainResult } from './single-replica.js';
 export { TrainerError } from './errors.js';
 export type { TrainerErrorCode } from './errors.js';
+export {
+  bnRecalibrateMode,
+  bnRecalibrationOf,
+  describeBnRecalibration,
+  recalibrateModelBatchNorm,
+  recalibratesAt,
+  recalibrationIndices,
+  RECALIBRATION_CHUNK,
+} from './bn-recalibration.js';
+export type { BnRecalibration, RecalibrationPoint } from './bn-recalibration.js';

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { openDataset, type DatasetPair } from '@tfjs-ddp/data';
 import { ProgressTracker, scheduleOf, type StepProgress } from '@tfjs-ddp/job';
 import { convertToSyncBN } from '@tfjs-ddp/nn';
+import { recalibrateModelBatchNorm, recalibratesAt } from './bn-recalibration.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { saveModel } from './model-files.js';
 import { loadModel } from './model-source.js';
@@ -49,9 +50,15 @@ export async function trainSingleReplica(config: TrainConfig, hooks: TrainHooks 
     const result = replica.trainStep({ ...data.train.batch(indices), indices }, step);
     samples += result.count;
     hooks.onStep?.(tracker.record(epoch, stepInEpoch, result.lossSum, result.correct, result.count));
-    if (endsEpoch) hooks.onEpochEnd?.(epoch, evaluate(model, data.test));
+    if (endsEpoch) {
+      const bnRecalibration = recalibratesAt(config, 'epoch') ? recalibrateModelBatchNorm(model, data.train, config) : undefined;
+      hooks.onEpochEnd?.(epoch, { ...evaluate(model, data.test), ...(bnRecalibration === undefined ? {} : { bnRecalibration }) });
+    }
   }
-  const test = evaluate(model, data.test);
+  // After an epoch's recalibration and no step since, the statistics are already those of these weights.
+  const lastEndsEpoch = schedule.totalSteps > 0 && schedule.at(schedule.totalSteps - 1).endsEpoch && recalibratesAt(config, 'epoch');
+  const bnRecalibration = recalibratesAt(config, 'end') && !lastEndsEpoch ? recalibrateModelBatchNorm(model, data.train, config) : undefined;
+  const test = { ...evaluate(model, data.test), ...(bnRecalibration === undefined ? {} : { bnRecalibration }) };
   const modelPath = outDir === undefined ? undefined : await saveModel(model, outDir);
   replica.dispose();
   return { steps: schedule.totalSteps, samples, elapsedSec: (performance.now() - started) / 1000, test, modelPath, model };

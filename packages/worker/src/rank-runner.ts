@@ -67,6 +67,7 @@ export class RankRunner {
       inputShape: init.inputShape,
       numClasses: init.numClasses,
       checkReplicasEvery: init.checkReplicasEvery,
+      ...(train === undefined ? {} : { train }),
       ...(init.initialState === undefined ? {} : { initialState: init.initialState }),
     });
     return new RankRunner(backend, init, replica, train, test);

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-ddp/backend';
 import { cutShards, evenShardSizes, openDataset } from '@tfjs-ddp/data';
 import { scheduleOf } from '@tfjs-ddp/job';
-import { buildModel, readAllWeights, Replica, type TrainConfig } from '@tfjs-ddp/trainer';
+import { buildModel, readAllWeights, recalibrateModelBatchNorm, recalibratesAt, Replica, type TrainConfig } from '@tfjs-ddp/trainer';
 
 export interface ReferenceResult {
   weights: Float32Array;
@@ -16,7 +16,8 @@ export interface ReferenceResult {
 /**
  * The reference of every equivalence test: ONE replica of the model as built (plain
  * tfjs BatchNormalization, no SyncBN layer, no threads), trained on whole global batches.
- * Returns all its weights, moving statistics included, and the loss of every step.
+ * Returns all its weights, moving statistics included (recalibrated at the end when the
+ * config recalibrates, as the job does), and the loss of every step.
  */
 export async function referenceRun(config: TrainConfig): Promise<ReferenceResult> {
   return groupedReferenceRun(config, 1, 1);
@@ -75,6 +76,9 @@ export async function groupedReferenceRun(config: TrainConfig, ranks: number, gr
     });
     tf.tidy(() => v.assign(tf.tensor(mean, v.shape)));
   });
+  // A job that recalibrates BN statistics (the default) saves them recomputed over
+  // its fixed samples from the final weights; the reference does the same, on one replica.
+  if (recalibratesAt(config, 'end')) recalibrateModelBatchNorm(model, data.train, config);
   const weights = readAllWeights(model);
   replica.dispose();
   model.dispose();

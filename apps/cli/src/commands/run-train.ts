@@ -1,4 +1,5 @@
 import { MetricsLog } from '@tfjs-ddp/coordinator';
+import { bnRecalibrationOf, describeBnRecalibration } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
 import { jobConfigFrom, meanOverRanks } from '../job-flags.js';
 import { createLogger } from '../logger.js';
@@ -31,12 +32,14 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       onEpochEnd: (epoch, evaluation) => {
         metrics.epoch(epoch, evaluation);
         view.stop();
+        logRecalibration(logger, evaluation, { epoch: epoch + 1 });
         const accuracy = `${(evaluation.accuracy * 100).toFixed(2)} %`;
         logger.info({ epoch: epoch + 1, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }, `epoch ${epoch + 1}: test accuracy ${accuracy}`);
       },
     },
   });
   view.stop();
+  logRecalibration(logger, result.test, { final: true });
   const { elapsedSec, samples, steps, test } = result;
   logger.info(
     {
@@ -52,4 +55,10 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     `done in ${elapsedSec.toFixed(1)} s: test accuracy ${(test.accuracy * 100).toFixed(2)} % on ${test.count} held-out samples; ` +
       `model saved to ${result.modelPath}`,
   );
+}
+
+/** That BN recalibration ran before an evaluation, and what it cost. */
+function logRecalibration(logger: ReturnType<typeof createLogger>, evaluation: object, context: Record<string, unknown>): void {
+  const recalibration = bnRecalibrationOf(evaluation);
+  if (recalibration !== undefined) logger.info({ ...context, bnRecalibration: recalibration }, describeBnRecalibration(recalibration));
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, type Dataset } from '@tfjs-ddp/data';
 import { bnGroupRanks, convertToSyncBN, LOCAL_BATCH_NORM_GROUP, syncBatchNormLayers, type BatchNormGroup, type BnMode } from '@tfjs-ddp/nn';
+import { recalibrateModelBatchNorm, recalibratesAt, type BnRecalibration, type RecalibrationPoint } from '../bn-recalibration.js';
 import { TrainerError } from '../errors.js';
 import { evaluate, type Evaluation } from '../evaluate.js';
 import { readAllWeights, readVariables } from '../flat-weights.js';
@@ -34,6 +35,11 @@ export interface DistributedReplicaOptions extends ReplicaPlace {
   checkReplicasEvery: number;
   /** Rank 0 only, on resume: the training state to start from (shared with every rank). */
   initialState?: Float32Array;
+  /**
+   * The training set, for BN recalibration (precise BN) before evaluations, checkpoints
+   * and the save; undefined on every rank when the ranks hold none (it then is skipped).
+   */
+  train?: Dataset;
 }
 
 /** One step of this replica, with where its time went (milliseconds). */
@@ -85,6 +91,8 @@ export class DistributedReplica {
     private readonly bnGroup: TimedBatchNormGroup,
     readonly replica: Replica,
     private readonly checkReplicasEvery: number,
+    private readonly config: TrainConfig,
+    private readonly train: Dataset | undefined,
   ) {
     this.place = place;
     this.gradients = gradientBuffer(place.communicator, replica.gradientSize);
@@ -108,7 +116,7 @@ export class DistributedReplica {
     communicator.broadcast(state, 0);
     replica.writeState(state);
     const place = { communicator, rank: options.rank, worldSize: options.worldSize };
-    return new DistributedReplica(place, bnMode, bnGroup, replica, options.checkReplicasEvery);
+    return new DistributedReplica(place, bnMode, bnGroup, replica, options.checkReplicasEvery, config, options.train);
   }
 
   get parameters(): number {
@@ -177,7 +185,8 @@ export class DistributedReplica {
   /** Rank 0's evaluation of the model on `test` (after sharing the moving statistics); undefined elsewhere. */
   evaluate(test: Dataset | undefined): Evaluation | undefined {
     this.shareMovingStatistics();
-    return this.rank === 0 && test !== undefined ? evaluate(this.replica.model, test) : undefined;
+    const recalibrated = this.recalibrateBatchNorm('epoch');
+    return this.rank === 0 && test !== undefined ? { ...evaluate(this.replica.model, test), ...recalibrated } : undefined;
   }
 
   /**
@@ -215,8 +224,10 @@ export class DistributedReplica {
 
   /** Every rank shares its moving statistics; rank 0 returns the model and the training state after `step`. */
   async checkpoint(step: number): Promise<{ model: ModelArtifactsBytes; state: Float32Array } | undefined> {
-    // Outside `sync` the moving statistics are per rank; a checkpoint holds their mean.
+    // Outside `sync` the moving statistics are per rank; a checkpoint holds their mean,
+    // or with precise BN the recalibrated ones.
     this.shareMovingStatistics();
+    this.recalibrateBatchNorm('checkpoint');
     if (this.applied !== step) {
       throw new TrainerError(
         'TRAINER_ERR_STEP_ORDER',
@@ -230,15 +241,27 @@ export class DistributedReplica {
   /** The end of the job: moving statistics shared, rank 0 evaluates and saves; the replica is disposed. */
   async finish(plan: FinishPlan): Promise<FinishedReplica> {
     this.shareMovingStatistics();
+    const recalibrated = this.recalibrateBatchNorm('end');
     const finished: FinishedReplica = {};
     if (this.rank === 0) {
-      if (plan.test !== undefined) finished.evaluation = evaluate(this.replica.model, plan.test);
+      if (plan.test !== undefined) finished.evaluation = { ...evaluate(this.replica.model, plan.test), ...recalibrated };
       if (plan.saveTo !== undefined) finished.modelPath = await saveModel(this.replica.model, plan.saveTo);
       if (plan.returnModel) finished.model = await modelArtifacts(this.replica.model);
     }
     if (plan.returnWeights) finished.weights = readAllWeights(this.replica.model);
     this.replica.dispose();
     return finished;
+  }
+
+  /**
+   * Precise BN: when the job asks for it at `point`, every rank recomputes the BN moving
+   * statistics over the job's fixed recalibration samples, merged over all ranks whatever
+   * the BN mode, so they end up equal everywhere. Every rank must call this together.
+   * Returns the report rank 0 attaches to its evaluation.
+   */
+  private recalibrateBatchNorm(point: RecalibrationPoint): { bnRecalibration?: BnRecalibration } {
+    if (!recalibratesAt(this.config, point)) return {};
+    return { bnRecalibration: recalibrateModelBatchNorm(this.replica.model, this.train, this.config, this.place.communicator) };
   }
 
   /**
