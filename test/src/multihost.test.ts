@@ -31,12 +31,13 @@ for (const [optimizer, learningRate, port] of [['sgd', 0.05, 7070], ['adam', 0.0
     writeFileSync(token, 'hosts-token\n');
     const [coordinatorHost, ...workerHosts] = network.hosts;
     assert.ok(coordinatorHost !== undefined && workerHosts.length === 2);
-    const config: JobConfig = { model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 16, optimizer: { name: optimizer, learningRate }, seed: 11, maxSteps: 5 };
+    // With streamed samples the ranks hold no training set and skip BN recalibration: off on both sides.
+    const config: JobConfig = { model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 16, optimizer: { name: optimizer, learningRate }, seed: 11, maxSteps: 5, bnRecalibrate: 'off' };
     const out = path.join(dir, 'run');
     const coordinator = startCli(
       ['coordinator', '--host', coordinatorHost.address, '--port', String(port), '--workers', '2', '--token-file', token, '--model', config.model, '--dataset', config.dataset,
         '--global-batch', String(config.globalBatch), '--optimizer', optimizer, '--lr', String(learningRate), '--seed', String(config.seed), '--max-steps', String(config.maxSteps),
-        '--data-source', 'coordinator', '--check-replicas', '1', '--out', out, '--wait-timeout', '60'],
+        '--data-source', 'coordinator', '--bn-recalibrate', 'off', '--check-replicas', '1', '--out', out, '--wait-timeout', '60'],
       { command: [...network.exec(coordinatorHost), process.execPath, CLI] },
     );
     running.push(coordinator);
