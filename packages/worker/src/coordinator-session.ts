@@ -78,6 +78,8 @@ export class CoordinatorSession {
   private resumeState: Float32Array | undefined;
   private testSet: SharedDatasetHandle | undefined;
   private ended = false;
+  /** Every local rank finished the job (not failed): the ring is closed in order, not aborted. */
+  private finishedJob = false;
   private resolveDone!: (result: SessionResult) => void;
   private rejectDone!: (error: Error) => void;
   private readonly done: Promise<SessionResult>;
@@ -250,6 +252,7 @@ export class CoordinatorSession {
         reportFailure: (error) => this.reportFailure(error),
         finished: () => {
           this.ended = true;
+          this.finishedJob = true;
           const ranks = Array.from({ length: assign.threads }, (_, i) => this.rankOffset + i);
           this.resolveDone({ jobId: assign.jobId, processRank: assign.processRank, ranks });
         },
@@ -333,7 +336,11 @@ export class CoordinatorSession {
   }
 
   private async teardown(): Promise<void> {
-    this.ring.abort('the worker is leaving');
+    // A finished worker's ranks are out of every collective, but its last bytes of the
+    // last one (BN recalibration's all-reduces, say) may still be on their way to a peer
+    // still inside it: an abort would fail that peer, an orderly close lets it read them.
+    // Otherwise ranks may be blocked in a collective: the abort wakes them.
+    if (!this.finishedJob) this.ring.abort('the worker is leaving');
     await this.pool?.close();
     await this.ring.close();
     this.socket?.close(1000, 'worker done');
