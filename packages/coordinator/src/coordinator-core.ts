@@ -7,7 +7,7 @@ import type { CoordinatorOptions } from './coordinator-options.js';
 import type { MetricsLog } from './metrics-log.js';
 import type { ReadinessLimits } from './readiness.js';
 import { newSecret } from './secrets.js';
-import type { JobState } from './status.js';
+import type { JobState, JobStatus } from './status.js';
 import { WorkerSessions, type WorkerSessionsHandlers } from './worker-sessions.js';
 
 /** The options of a started coordinator: the data source is settled. */
@@ -24,15 +24,7 @@ export interface JobFacts {
 }
 
 /** The last progress of the job, as /status shows it. */
-export interface ShownProgress {
-  step: number;
-  epoch: number;
-  loss: number | null;
-  accuracy: number | null;
-  testAccuracy: number | null;
-  samplesPerSec: number;
-  etaSec: number | null;
-}
+export type ShownProgress = Pick<JobStatus, 'step' | 'epoch' | 'loss' | 'accuracy' | 'testAccuracy' | 'samplesPerSec' | 'etaSec'>;
 
 /**
  * What the parts of the coordinator share (the run loop, ring formation, message dispatch,

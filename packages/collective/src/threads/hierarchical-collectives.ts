@@ -1,10 +1,9 @@
-import { CollectiveError } from '../errors.js';
 import { combineInto, combineOpOf, divideInto } from '../reduce/reduce-op.js';
 import type { ReduceOp } from '../reduce/reduce-op.js';
 import { partition } from '../algorithms/transfer-schedule.js';
 import { DONE_SEQ, OP_KINDS, REQ_ARRIVED, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
 import type { OpKind } from './shared-layout.js';
-import { failShared, waitWhileEqual } from './shared-sync.js';
+import { failSharedOnThrow, waitWhileEqual } from './shared-sync.js';
 import type { ThreadContext } from './thread-context.js';
 import type { LocalGroup } from './local-collectives.js';
 import type { RankLayout } from '../rank-layout.js';
@@ -172,12 +171,6 @@ export class HierarchicalCollectives {
   }
 
   private guard(body: () => void): void {
-    try {
-      body();
-    } catch (err) {
-      if (err instanceof CollectiveError) failShared(this.ctx.control, err.code, err.peer);
-      else failShared(this.ctx.control, 'COLL_ERR_UNKNOWN', undefined);
-      throw err;
-    }
+    failSharedOnThrow(this.ctx.control, body);
   }
 }

@@ -1,9 +1,8 @@
-import { failShared } from './shared-sync.js';
+import { failSharedOnThrow } from './shared-sync.js';
 import { combineInto, combineOpOf, divideInto } from '../reduce/reduce-op.js';
 import type { ReduceOp } from '../reduce/reduce-op.js';
 import { partition } from '../algorithms/transfer-schedule.js';
 import type { ThreadContext } from './thread-context.js';
-import { CollectiveError } from '../errors.js';
 
 /** A set of threads of one process that run collectives together. */
 export interface LocalGroup {
@@ -179,12 +178,6 @@ export class LocalCollectives {
 
   /** A failure inside an operation fails the whole group: the others must not wait for this rank. */
   private guard(_g: LocalGroup, body: () => void): void {
-    try {
-      body();
-    } catch (err) {
-      if (err instanceof CollectiveError) failShared(this.ctx.control, err.code, err.peer);
-      else failShared(this.ctx.control, 'COLL_ERR_UNKNOWN', undefined);
-      throw err;
-    }
+    failSharedOnThrow(this.ctx.control, body);
   }
 }

@@ -1,5 +1,5 @@
-import { collectiveError, errorCodeAt, errorCodeIndex } from '../errors.js';
-import type { CollectiveError, CollectiveErrorCode } from '../errors.js';
+import { CollectiveError, collectiveError, errorCodeAt, errorCodeIndex } from '../errors.js';
+import type { CollectiveErrorCode } from '../errors.js';
 import { DONE_SEQ, ERR_CODE, ERR_PEER, GROUP_GEN, MAX_GROUPS, REQ_SEQ, STATE, STATE_FAILED, STATE_FAILING, STATE_OPEN, groupField } from './shared-layout.js';
 
 /**
@@ -19,6 +19,17 @@ export function failShared(control: Int32Array, code: CollectiveErrorCode, peer:
   Atomics.notify(control, REQ_SEQ);
   Atomics.notify(control, DONE_SEQ);
   for (let g = 0; g < MAX_GROUPS; g++) Atomics.notify(control, groupField(g, GROUP_GEN));
+}
+
+/** Runs `body`; a failure inside it fails the whole group (the others must not wait for this rank), then is rethrown. */
+export function failSharedOnThrow(control: Int32Array, body: () => void): void {
+  try {
+    body();
+  } catch (err) {
+    if (err instanceof CollectiveError) failShared(control, err.code, err.peer);
+    else failShared(control, 'COLL_ERR_UNKNOWN', undefined);
+    throw err;
+  }
 }
 
 /** The recorded failure, or undefined while the group is open. */
