@@ -154,3 +154,48 @@ test('a replica check names the ranks whose weights differ from rank 0\'s', asyn
   assert.throws(() => replica.checkReplicas(9), { message: /rank\(s\) 2 differ/ });
   replica.replica.dispose();
 });
+
+test('BN statistics recalibrated after the last step are not recomputed by a checkpoint or the end; after a step or a regroup they are', async () => {
+  const group = new FakeGroup();
+  const replica = await DistributedReplica.create({
+    config: { ...CONFIG, bnRecalibrate: 'epoch', bnRecalibrateSamples: 48 }, bnMode: parseBnMode('sync'), communicator: group, rank: 0, worldSize: 1,
+    inputShape: [8, 8, 1], numClasses: 4, checkReplicasEvery: 0, train: data,
+  });
+  replica.step(shard(0, 8), 0, 8);
+  const passes = (): number => group.allReduces.length;
+  const evaluated = replica.evaluate(data);
+  assert.equal(evaluated?.bnRecalibration?.samples, 48, 'the epoch evaluation recalibrates');
+  const recalibrated = replica.replica.readState();
+  let before = passes();
+  await replica.checkpoint(0);
+  assert.equal(passes(), before, 'a checkpoint after the same step runs no recalibration again');
+  assert.deepEqual(replica.replica.readState(), recalibrated);
+  replica.step(shard(8, 16), 1, 8);
+  before = passes();
+  await replica.checkpoint(1);
+  assert.ok(passes() > before, 'after a step the statistics are recomputed');
+  // A regroup (no rollback needed) where a rank joins: it knows of no recalibration, so every rank recalibrates at the end.
+  replica.rollBack(1);
+  replica.joinRing({ communicator: group, rank: 0, worldSize: 1 }, true);
+  before = passes();
+  const finished = await replica.finish({ test: data, returnModel: false, returnWeights: false });
+  assert.ok(passes() > before && finished.evaluation?.bnRecalibration?.samples === 48, 'after a regroup the end recalibrates');
+});
+
+test('a recalibration cut off by a failing all-reduce leaves the BN statistics as they were', async () => {
+  const group = new FakeGroup();
+  const replica = await DistributedReplica.create({
+    config: { ...CONFIG, bnRecalibrate: 'end', bnRecalibrateSamples: 48 }, bnMode: parseBnMode('sync'), communicator: group, rank: 0, worldSize: 1,
+    inputShape: [8, 8, 1], numClasses: 4, checkReplicasEvery: 0, train: data,
+  });
+  replica.step(shard(0, 8), 0, 8);
+  const before = replica.replica.readState();
+  // The first BN layer's statistics are merged and written; the second layer's all-reduce fails.
+  let reduces = 0;
+  group.onAllReduce = () => {
+    if (++reduces === 2) throw Object.assign(new Error('peer lost'), { code: 'COLL_ERR_PEER_LOST' });
+  };
+  await assert.rejects(replica.finish({ returnModel: false, returnWeights: false }), /peer lost/);
+  assert.equal(reduces, 2, 'the pass got as far as the second layer');
+  assert.deepEqual(replica.replica.readState(), before, 'the first layer\'s new statistics were undone');
+});

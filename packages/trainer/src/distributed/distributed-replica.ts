@@ -84,6 +84,12 @@ export class DistributedReplica {
   private applied = -1;
   /** State before step s (after s - 1), for the last few steps applied. */
   private readonly snapshots = new Map<number, Float32Array>();
+  /**
+   * The step after which every rank last recalibrated the BN statistics together: until
+   * the next step they are those of the weights, equal on every rank (a rollback restores
+   * a state taken after any recalibration of its step).
+   */
+  private recalibratedAfter: number | undefined;
 
   private constructor(
     place: ReplicaPlace,
@@ -184,8 +190,7 @@ export class DistributedReplica {
 
   /** Rank 0's evaluation of the model on `test` (after sharing the moving statistics); undefined elsewhere. */
   evaluate(test: Dataset | undefined): Evaluation | undefined {
-    this.shareMovingStatistics();
-    const recalibrated = this.recalibrateBatchNorm('epoch');
+    const recalibrated = this.settleBatchNormStatistics('epoch');
     return this.rank === 0 && test !== undefined ? { ...evaluate(this.replica.model, test), ...recalibrated } : undefined;
   }
 
@@ -213,6 +218,8 @@ export class DistributedReplica {
   /** The second half: the new ring's group and place (BN groups re-wired), then rank 0's state if `shareState` (a rank joins). */
   joinRing(place: ReplicaPlace, shareState: boolean): void {
     this.place = { communicator: place.communicator, rank: place.rank, worldSize: place.worldSize };
+    // A rank that joins has no record of the last recalibration: all forget it, or they would not all recalibrate together.
+    this.recalibratedAfter = undefined;
     this.bnGroup.replace(bnGroupOf(place.communicator, this.bnMode, place.rank, place.worldSize));
     this.gradients = gradientBuffer(place.communicator, this.replica.gradientSize);
     if (shareState) {
@@ -226,8 +233,7 @@ export class DistributedReplica {
   async checkpoint(step: number): Promise<{ model: ModelArtifactsBytes; state: Float32Array } | undefined> {
     // Outside `sync` the moving statistics are per rank; a checkpoint holds their mean,
     // or with precise BN the recalibrated ones.
-    this.shareMovingStatistics();
-    this.recalibrateBatchNorm('checkpoint');
+    this.settleBatchNormStatistics('checkpoint');
     if (this.applied !== step) {
       throw new TrainerError(
         'TRAINER_ERR_STEP_ORDER',
@@ -240,8 +246,7 @@ export class DistributedReplica {
 
   /** The end of the job: moving statistics shared, rank 0 evaluates and saves; the replica is disposed. */
   async finish(plan: FinishPlan): Promise<FinishedReplica> {
-    this.shareMovingStatistics();
-    const recalibrated = this.recalibrateBatchNorm('end');
+    const recalibrated = this.settleBatchNormStatistics('end');
     const finished: FinishedReplica = {};
     if (this.rank === 0) {
       if (plan.test !== undefined) finished.evaluation = { ...evaluate(this.replica.model, plan.test), ...recalibrated };
@@ -261,7 +266,30 @@ export class DistributedReplica {
    */
   private recalibrateBatchNorm(point: RecalibrationPoint): { bnRecalibration?: BnRecalibration } {
     if (!recalibratesAt(this.config, point)) return {};
-    return { bnRecalibration: recalibrateModelBatchNorm(this.replica.model, this.train, this.config, this.place.communicator) };
+    const before = this.replica.readState();
+    let bnRecalibration: BnRecalibration;
+    try {
+      bnRecalibration = recalibrateModelBatchNorm(this.replica.model, this.train, this.config, this.place.communicator);
+    } catch (error) {
+      // As with a failed step: a pass cut off by a lost peer wrote some layers here and
+      // other layers elsewhere; every survivor goes back to its statistics before it.
+      this.replica.writeState(before);
+      throw error;
+    }
+    if (bnRecalibration.skipped === undefined) this.recalibratedAfter = this.applied;
+    return { bnRecalibration };
+  }
+
+  /**
+   * The BN statistics inference and saving use: shared over ranks, then recalibrated
+   * where the job asks at `point`. Nothing to do when they were recalibrated after the
+   * last step (the end of the last epoch, or a checkpoint at an evaluated step): they are
+   * those of these weights already. Every rank decides alike: all recalibrate together.
+   */
+  private settleBatchNormStatistics(point: RecalibrationPoint): { bnRecalibration?: BnRecalibration } {
+    if (this.recalibratedAfter === this.applied) return {};
+    this.shareMovingStatistics();
+    return this.recalibrateBatchNorm(point);
   }
 
   /**
