@@ -3,9 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { listCheckpoints } from '@tfjs-ddp/coordinator';
+import { Coordinator, listCheckpoints, type MembershipEvent } from '@tfjs-ddp/coordinator';
+import type { JobConfig } from '@tfjs-ddp/protocol';
+import { compareWithReference, referenceRun, stepLosses, withinTolerance } from './harness/reference.js';
 import { freePort, jobState, modelBytes, waitForHealth } from './harness/cli-job.js';
-import { startCli, type RunningProcess } from './harness/processes.js';
+import { savedWeights, startCli, type RunningProcess } from './harness/processes.js';
 
 /**
  * Issue 22, part 2 and 3: SIGTERM to the coordinator at a step chosen by a seed (printed)
@@ -13,6 +15,10 @@ import { startCli, type RunningProcess } from './harness/processes.js';
  * (no --checkpoint-every: only the signal writes one) and exits 143 within --term-grace.
  * The coordinator started again with --resume continues from it; its workers reconnect,
  * and the model is bit-identical to the same job run without interruption.
+ *
+ * Part 2, worker: SIGTERM to one of three workers (--min-workers 2) sends `leave`; the
+ * coordinator regroups at once, far below --heartbeat-timeout, the worker exits 143, and
+ * the job ends with the one-replica weights within the elastic test's 1e-5 (plain SGD).
  */
 const MAX_STEPS = 24;
 const JOB_ARGS = ['--model', 'cnn-bn', '--dataset', 'synthetic', '--global-batch', '16', '--max-steps', String(MAX_STEPS), '--seed', '5', '--optimizer', 'sgd', '--lr', '0.05'];
@@ -85,4 +91,55 @@ test('SIGTERM to the coordinator: checkpoint of the last committed step, exit 14
   assert.deepEqual(codes, [0, 0, 0], [second, ...workers].map((p) => p.output().slice(-3000)).join('\n---\n'));
   assert.match(second.output(), new RegExp(`resuming from .*: ${savedStep} step\\(s\\) already trained`));
   assert.ok(modelBytes(out).equals(await uninterrupted), 'the resumed model differs from the uninterrupted run');
+});
+
+test('SIGTERM to a worker: it leaves, the ring re-forms well before the heartbeat deadline, exit 143; weights equal one replica\'s', { timeout: 170_000 }, async (t) => {
+  const HEARTBEAT_TIMEOUT_MS = 10_000;
+  const config: JobConfig = { model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 12, optimizer: { name: 'sgd', learningRate: 0.05 }, seed: 6, maxSteps: 20 };
+  const out = path.join(dir, 'worker-sigterm');
+  const events: (MembershipEvent & { at: number })[] = [];
+  const workers: RunningProcess[] = [];
+  let signalledAt = 0;
+  const c = await Coordinator.start({
+    port: 0,
+    host: '127.0.0.1',
+    token: 'sigterm-token',
+    jobId: 'sigterm-job',
+    workers: 3,
+    minWorkers: 2,
+    config,
+    outDir: out,
+    waitTimeoutMs: 60_000,
+    heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+    onMembership: (event) => events.push({ ...event, at: Date.now() }),
+    hooks: {
+      onStep: (progress) => {
+        if (progress.step === 6 && signalledAt === 0) {
+          signalledAt = Date.now();
+          workers[2]?.child.kill('SIGTERM');
+        }
+      },
+    },
+  });
+  for (let i = 0; i < 3; i++) workers.push(worker(c.port));
+  const outputs = (): string => workers.map((w) => w.output().slice(-2500)).join('\n---\n');
+  let result;
+  try {
+    result = await c.run();
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n--- workers ---\n${outputs()}`);
+  }
+  assert.equal(result.steps, config.maxSteps);
+  const lost = events.find((e) => e.kind === 'lost');
+  const regrouped = events.find((e) => e.kind === 'regrouped');
+  assert.ok(lost !== undefined && regrouped !== undefined, JSON.stringify(events));
+  assert.match(lost.reason ?? '', /left \(SIGTERM to the worker\)/, 'the coordinator was told the worker leaves');
+  const regroupMs = regrouped.at - signalledAt;
+  console.log(JSON.stringify({ workerSigtermToLostMs: lost.at - signalledAt, workerSigtermToRegroupMs: regroupMs, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS }));
+  assert.ok(regroupMs < HEARTBEAT_TIMEOUT_MS / 4, `regrouped ${regroupMs} ms after SIGTERM`);
+  assert.equal(regrouped.workers, 2);
+  assert.deepEqual(await Promise.all(workers.map((w) => w.exited)), [0, 0, 143], outputs());
+  for (const account of result.ledger) assert.deepEqual([account.missing, account.repeated], [0, 0], JSON.stringify(account));
+  const diff = compareWithReference(t, 'worker sigterm sgd', { weights: savedWeights(out), losses: stepLosses(out) }, await referenceRun(config));
+  assert.ok(...withinTolerance('worker sigterm sgd', diff, 1e-5));
 });
