@@ -122,6 +122,8 @@ export class Coordinator {
       for (;;) {
         const driver = this.newDriver(metrics, tracker, startStep, evaluateFirst);
         core.driver = driver;
+        // Stopped during a regroup: the new driver pauses before its first step.
+        if (this.stopReason !== undefined) void driver.pause();
         try {
           const result = await driver.run();
           if (!result.paused) return await this.finish(metrics, result.steps, result.samples, result.elapsedSec);
@@ -228,11 +230,13 @@ export class Coordinator {
   /**
    * Stops the job at the next step boundary (a signal): the in-flight step commits, the
    * last committed step is checkpointed from the ring, and run() resolves with `stopped`.
+   * False before training (nothing to checkpoint) or after it: the caller just closes.
    */
-  requestStop(reason: string): void {
-    if (this.stopReason !== undefined) return;
-    this.stopReason = reason;
+  requestStop(reason: string): boolean {
+    if (this.core.state !== 'training' && this.core.state !== 'recovering') return false;
+    this.stopReason ??= reason;
     void this.core.driver?.pause();
+    return true;
   }
 
   private async stopped(committed: number, reason: string): Promise<CoordinatorResult> {

@@ -58,7 +58,11 @@ export async function runCoordinator(flags: CoordinatorFlags): Promise<void> {
     }
     exitCode = code;
     logger.warn({ signal, termGraceSec: flags.termGrace }, `${signal}: stopping after the step in flight to checkpoint the last committed step`);
-    coordinator.requestStop(`${signal} to the coordinator`);
+    if (!coordinator.requestStop(`${signal} to the coordinator`)) {
+      logger.warn({ signal }, `${signal}: not training, nothing to checkpoint; exiting`);
+      void coordinator.close().finally(() => process.exit(code));
+      return;
+    }
     setTimeout(() => {
       logger.error({ signal, termGraceSec: flags.termGrace }, `${signal}: no checkpoint was written within --term-grace ${flags.termGrace} s; exiting`);
       void coordinator.close().finally(() => process.exit(code));
