@@ -1,8 +1,8 @@
-import { WorkerError } from './errors.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { BackendRequest } from '@tfjs-ddp/backend';
 import { SILENT_LOG, type StructuredLog } from '@tfjs-ddp/protocol';
 import { CoordinatorSession } from './coordinator-session.js';
+import { WorkerError } from './errors.js';
 import { threadBackend } from './local-job.js';
 
 export interface WorkerProcessOptions {
