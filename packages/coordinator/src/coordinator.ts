@@ -25,6 +25,8 @@ export interface CoordinatorResult {
   ledger: EpochAccount[];
   /** Regroups the job went through (lost or joining workers). */
   generations: number;
+  /** Set when a signal stopped the job (requestStop): the step of the checkpoint written (0: none). */
+  stopped?: { checkpointStep: number };
 }
 
 /** Failures the job survives by re-forming the ring without the culprit. */
@@ -48,6 +50,7 @@ export class Coordinator {
   readonly jobId: string;
   readonly port: number;
   private readonly core: CoordinatorCore;
+  private stopReason: string | undefined;
   private readonly ring: RingFormation;
   private readonly recordListeners = new Set<(record: MetricsRecord) => void>();
   /** For /readyz: when the state and the step last changed. */
@@ -119,9 +122,12 @@ export class Coordinator {
       for (;;) {
         const driver = this.newDriver(metrics, tracker, startStep, evaluateFirst);
         core.driver = driver;
+        // Stopped during a regroup: the new driver pauses before its first step.
+        if (this.stopReason !== undefined) void driver.pause();
         try {
           const result = await driver.run();
           if (!result.paused) return await this.finish(metrics, result.steps, result.samples, result.elapsedSec);
+          if (this.stopReason !== undefined) return await this.stopped(result.steps - 1, this.stopReason);
           startStep = result.steps;
           evaluateFirst = undefined;
           recoveries = 0;
@@ -219,6 +225,27 @@ export class Coordinator {
     const generations = core.generation;
     core.log.info({ modelPath, testAccuracy: model.evaluation.accuracy, generations }, `job ${this.jobId} finished; model saved to ${modelPath}`);
     return { modelPath, metricsPath: metrics.file, test: model.evaluation, steps, samples, elapsedSec, ledger: core.ledger.accounts(), generations };
+  }
+
+  /**
+   * Stops the job at the next step boundary (a signal): the in-flight step commits, the
+   * last committed step is checkpointed from the ring, and run() resolves with `stopped`.
+   * False before training (nothing to checkpoint) or after it: the caller just closes.
+   */
+  requestStop(reason: string): boolean {
+    if (this.core.state !== 'training' && this.core.state !== 'recovering') return false;
+    this.stopReason ??= reason;
+    void this.core.driver?.pause();
+    return true;
+  }
+
+  private async stopped(committed: number, reason: string): Promise<CoordinatorResult> {
+    const { core } = this;
+    await this.ring.checkpointAndStop(committed, reason);
+    await core.checkpoints.flush();
+    core.state = 'stopped';
+    return { stopped: { checkpointStep: core.checkpoints.lastWritten }, modelPath: '', metricsPath: '', test: { loss: NaN, accuracy: NaN, count: 0 },
+      steps: committed + 1, samples: 0, elapsedSec: 0, ledger: core.ledger.accounts(), generations: core.generation };
   }
 
   status(): JobStatus {

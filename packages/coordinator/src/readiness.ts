@@ -48,6 +48,8 @@ export function judgeReadiness(f: ReadinessFacts, nowMs: number = performance.no
     }
     case 'finished':
       return { ready: true, reason: 'finished' };
+    case 'stopped':
+      return { ready: false, reason: 'stopped by a signal' };
     case 'failed':
       return { ready: false, reason: 'the job failed' };
   }

@@ -96,6 +96,11 @@ export class RingFormation {
     return remaining;
   }
 
+  /** A signal stops the job: checkpoints the last committed step from the whole ring (unless one is written). */
+  async checkpointAndStop(committed: number, reason: string): Promise<void> {
+    await this.checkpointSurvivors(committed, reason);
+  }
+
   /**
    * Too few workers are left to go on: re-forms the survivors alone (rolled back to
    * `committed`) and writes their checkpoint of it, unless one is already written.

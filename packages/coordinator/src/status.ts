@@ -54,7 +54,7 @@ export interface DiskStatus {
   metricsDropped: number;
 }
 
-export type JobState = 'waiting' | 'starting' | 'training' | 'recovering' | 'finished' | 'failed';
+export type JobState = 'waiting' | 'starting' | 'training' | 'recovering' | 'finished' | 'failed' | 'stopped';
 
 export interface WorkerStatus {
   id: string;

@@ -71,6 +71,11 @@ export class WorkerMessages implements WorkerSessionsHandlers {
       case 'fail':
         this.onWorkerFailure(session, message);
         return;
+      case 'leave':
+        // Any admitted worker may leave; its reason is only logged (cut, as any worker's text).
+        this.lost(session, `worker ${describeSession(session)} left (${message.reason.slice(0, 200)})`);
+        session.socket.close(1000, 'left');
+        return;
       default:
         break;
     }

@@ -265,6 +265,13 @@ export interface FinishedMessage {
   readonly t: 'finished';
 }
 
+/** Worker -> coordinator: leaving the job (SIGTERM); the coordinator regroups without it at once. */
+export interface LeaveMessage {
+  readonly v: number;
+  readonly t: 'leave';
+  readonly reason: string;
+}
+
 /** Either way: the job cannot go on here. */
 export interface FailMessage {
   readonly v: number;
@@ -294,6 +301,7 @@ export type JobMessage =
   | FinishMessage
   | ModelMessage
   | FinishedMessage
+  | LeaveMessage
   | FailMessage;
 
 export type JobMessageType = JobMessage['t'];

@@ -282,6 +282,10 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     only(h, ['v', 't']);
     return { v, t: 'finished' };
   },
+  leave: (h) => {
+    only(h, ['v', 't', 'reason']);
+    return { v, t: 'leave', reason: str(h, 'reason') };
+  },
   fail: (h) => {
     only(h, ['v', 't', 'code', 'reason', 'rank']);
     return { v, t: 'fail', code: str(h, 'code'), reason: str(h, 'reason'), rank: int(h, 'rank', -1, MAX_RANKS - 1) };

@@ -140,6 +140,13 @@ export class CoordinatorSession {
     this.done.finally(() => clearInterval(timer)).catch(() => undefined);
   }
 
+  /** Leaves the job (SIGTERM): tells the coordinator, which regroups without this worker at once, and ends the session. */
+  leave(reason: string): void {
+    if (this.ended) return;
+    this.send({ t: 'leave', reason });
+    this.fail(new WorkerError('WORKER_ERR_LEFT', `left the job: ${reason}`));
+  }
+
   private lost(reason: string): void {
     this.fail(new WorkerError('WORKER_ERR_COORDINATOR_LOST', reason));
   }

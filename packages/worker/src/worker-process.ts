@@ -2,9 +2,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { BackendRequest } from '@tfjs-ddp/backend';
 import { SILENT_LOG, type StructuredLog } from '@tfjs-ddp/protocol';
 import { CoordinatorSession } from './coordinator-session.js';
+import { WorkerError } from './errors.js';
 import { threadBackend } from './local-job.js';
 
 export interface WorkerProcessOptions {
+  /** Aborted (SIGTERM): tell the coordinator this worker leaves, then close the link; run() rejects with WORKER_ERR_LEFT. */
+  leave?: AbortSignal;
   /** The coordinator's WebSocket URL, e.g. ws://10.0.0.5:7070. */
   coordinator: string;
   token: string;
@@ -84,6 +87,9 @@ export async function runWorker(options: WorkerProcessOptions): Promise<WorkerPr
     });
     // Measured over each session, so that a block that starves the coordinator link is
     // seen in the worker's own log (and by the tests), not only as a lost heartbeat.
+    if (options.leave?.aborted === true) throw new WorkerError('WORKER_ERR_LEFT', 'left the job before joining');
+    const onLeave = (): void => session.leave(String(options.leave?.reason ?? 'SIGTERM'));
+    options.leave?.addEventListener('abort', onLeave, { once: true });
     const delay = monitorEventLoopDelay({ resolution: 20 });
     delay.enable();
     try {
@@ -93,6 +99,7 @@ export async function runWorker(options: WorkerProcessOptions): Promise<WorkerPr
       if (code !== 'WORKER_ERR_COORDINATOR_LOST' || options.reconnect === false) throw error;
       log.warn({ error: (error as Error).message }, `${(error as Error).message}; reconnecting`);
     } finally {
+      options.leave?.removeEventListener('abort', onLeave);
       delay.disable();
       const eventLoopDelayMaxMs = Math.round(delay.max / 1e6);
       const fields = { eventLoopDelayMaxMs, eventLoopDelayP99Ms: Math.round(delay.percentile(99) / 1e6) };

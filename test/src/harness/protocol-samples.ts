@@ -55,6 +55,7 @@ export function protocolSamples(prng: Prng, join: { token: string; jobId: string
     { message: { v, t: 'finish' }, payload: new Uint8Array(0) },
     { message: { v, t: 'model', jsonBytes: json.byteLength, accuracy: 0.5, loss: 1 }, payload: Buffer.concat([json, f32(1, 2)]) },
     { message: { v, t: 'finished' }, payload: new Uint8Array(0) },
+    { message: { v, t: 'leave', reason: 'SIGTERM' }, payload: new Uint8Array(0) },
     { message: { v, t: 'fail', code: 'WORKER_ERR_X', reason: 'fuzz', rank: -1 }, payload: new Uint8Array(0) },
     { message: { v, t: 'hello', group: 'g', from: 1, to: 0, size: 2, localSizes: [1, 1], nonce: prng.bytes(NONCE_BYTES) }, payload: new Uint8Array(0) },
     { message: { v, t: 'auth', proof: prng.bytes(PROOF_BYTES) }, payload: new Uint8Array(0) },

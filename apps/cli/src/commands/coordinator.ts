@@ -16,6 +16,7 @@ export interface CoordinatorFlags extends JobFlags, CommonFlags {
   waitTimeout: number;
   stepTimeout: number;
   heartbeatTimeout: number;
+  termGrace: number;
   minWorkers: number;
   rejoinTimeout: number;
   checkpointEvery: number;
@@ -33,6 +34,7 @@ const HELP = {
   description: 'run a training job over worker processes that join over WebSockets; serves a live dashboard (/), /metrics, /status and /healthz',
   dataSource: 'coordinator: samples are streamed to the workers; local: every worker reads its own copy (checked by fingerprint)',
   balance: `shard sizes: ${BALANCE_MODES.join(' | ')} (speed: in proportion to each rank's measured throughput)`,
+  termGrace: 'on SIGTERM/SIGINT, seconds to checkpoint the last committed step before exiting anyway (143/130)',
   heartbeatTimeout: 'a worker that answers no ping (one a second) for this long is lost: the ring is re-formed without it',
   rejoinTimeout: 'with fewer than --min-workers left, seconds to wait for workers to (re)join before giving up',
   checkpointEvery: 'also checkpoint after every n steps (always at each epoch end); 0: epoch ends only',
@@ -65,6 +67,7 @@ export function coordinatorCommand(): Command {
     .addOption(envOption('--balance <mode>', HELP.balance, 'BALANCE').argParser(oneOf(BALANCE_MODES)).default('even'))
     .addOption(envOption('--wait-timeout <s>', 'seconds to wait for all workers to join', 'WAIT_TIMEOUT').argParser(positiveInt).default(300))
     .addOption(envOption('--step-timeout <s>', 'seconds every rank may take for one step', 'STEP_TIMEOUT').argParser(positiveInt).default(300))
+    .addOption(envOption('--term-grace <s>', HELP.termGrace, 'TERM_GRACE').argParser(positiveInt).default(25))
     .addOption(envOption('--heartbeat-timeout <s>', HELP.heartbeatTimeout, 'HEARTBEAT_TIMEOUT').argParser(positiveInt).default(3))
     .addOption(
       envOption('--min-workers <n>', 'training goes on while at least this many workers remain', 'MIN_WORKERS').argParser(positiveInt).default(1),

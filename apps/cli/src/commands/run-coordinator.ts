@@ -47,14 +47,47 @@ export async function runCoordinator(flags: CoordinatorFlags): Promise<void> {
   attachDashboard(coordinator, { log: createLogger('dashboard', flags.logLevel) });
   const base = `${flags.tlsCert === undefined ? 'http' : 'https'}://${flags.host === '0.0.0.0' ? 'localhost' : flags.host}:${coordinator.port}`;
   logger.info({ port: coordinator.port }, `dashboard at ${base}/ and Prometheus metrics at /metrics`);
-  const stop = (): void => {
-    logger.warn('interrupted: closing the coordinator');
-    void coordinator.close().then(() => process.exit(130));
+  // First SIGTERM/SIGINT: checkpoint the last committed step within --term-grace, then exit
+  // 143/130; past the grace, or on a second signal, exit at once with the same code.
+  let exitCode: number | undefined;
+  const stop = (signal: NodeJS.Signals): void => {
+    const code = signal === 'SIGTERM' ? 143 : 130;
+    if (exitCode !== undefined) {
+      logger.warn({ signal }, `${signal} again: exiting at once without waiting for the checkpoint`);
+      process.exit(exitCode);
+    }
+    exitCode = code;
+    logger.warn({ signal, termGraceSec: flags.termGrace }, `${signal}: stopping after the step in flight to checkpoint the last committed step`);
+    if (!coordinator.requestStop(`${signal} to the coordinator`)) {
+      logger.warn({ signal }, `${signal}: not training, nothing to checkpoint; exiting`);
+      void coordinator.close().finally(() => process.exit(code));
+      return;
+    }
+    setTimeout(() => {
+      logger.error({ signal, termGraceSec: flags.termGrace }, `${signal}: no checkpoint was written within --term-grace ${flags.termGrace} s; exiting`);
+      void coordinator.close().finally(() => process.exit(code));
+    }, flags.termGrace * 1000).unref();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const result = await coordinator.run();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  let result: Awaited<ReturnType<Coordinator['run']>>;
+  try {
+    result = await coordinator.run();
+  } catch (error) {
+    if (exitCode !== undefined) {
+      logger.error({ cause: (error as Error).message }, 'stopped by a signal; no checkpoint was written');
+      process.exit(exitCode);
+    }
+    throw error;
+  }
   view.stop();
+  if (result.stopped !== undefined) {
+    const saved = result.stopped.checkpointStep;
+    const resumeHint = `tfjs-ddp coordinator --resume ${flags.out} (same flags) continues from it`;
+    if (saved > 0) logger.warn({ checkpointStep: saved, committedSteps: result.steps }, `stopped: checkpoint of step ${saved} written; ${resumeHint}`);
+    else logger.error({ committedSteps: result.steps }, 'stopped: no checkpoint was written');
+    process.exit(exitCode ?? 143);
+  }
   const { elapsedSec, samples, steps, test } = result;
   logger.info(
     { testAccuracy: test.accuracy, steps, samples, elapsedSec, samplesPerSec: samples / elapsedSec, model: result.modelPath, metrics: result.metricsPath },

@@ -7,21 +7,42 @@ import type { WorkerFlags } from './worker.js';
 export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
   const logger = createLogger('worker', flags.logLevel);
   const token = readToken({ file: flags.tokenFile, value: process.env[TOKEN_ENV] });
-  const result = await runWorker({
-    coordinator: flags.coordinator,
-    token,
-    jobId: flags.jobId,
-    threads: flags.threads,
-    backend: flags.backend,
-    advertiseHost: flags.advertiseHost,
-    listenHost: flags.listenHost,
-    peerPort: flags.peerPort,
-    connectTimeoutMs: flags.connectTimeout * 1000,
-    watchdogMs: flags.coordinatorTimeout * 1000,
-    tlsCa: flags.tlsCa,
-    model: flags.model,
-    dataset: flags.dataset,
-    log: logger,
-  });
+  // SIGTERM (a drained or preempted pod): leave the ring cleanly, so the coordinator regroups
+  // without waiting for a heartbeat deadline, and exit 143; a second SIGTERM exits at once.
+  const leaving = new AbortController();
+  const onTerm = (): void => {
+    if (leaving.signal.aborted) process.exit(143);
+    logger.warn('SIGTERM: leaving the job');
+    leaving.abort('SIGTERM to the worker');
+    // The leave message and the teardown get a moment; past it, exit anyway.
+    setTimeout(() => process.exit(143), 3_000).unref();
+  };
+  process.on('SIGTERM', onTerm);
+  let result: Awaited<ReturnType<typeof runWorker>>;
+  try {
+    result = await runWorker({
+      leave: leaving.signal,
+      coordinator: flags.coordinator,
+      token,
+      jobId: flags.jobId,
+      threads: flags.threads,
+      backend: flags.backend,
+      advertiseHost: flags.advertiseHost,
+      listenHost: flags.listenHost,
+      peerPort: flags.peerPort,
+      connectTimeoutMs: flags.connectTimeout * 1000,
+      watchdogMs: flags.coordinatorTimeout * 1000,
+      tlsCa: flags.tlsCa,
+      model: flags.model,
+      dataset: flags.dataset,
+      log: logger,
+    });
+  } catch (error) {
+    if (leaving.signal.aborted) {
+      logger.warn('left the job (SIGTERM)');
+      process.exit(143);
+    }
+    throw error;
+  }
   logger.info({ jobId: result.jobId, processRank: result.processRank, ranks: result.ranks }, `job ${result.jobId} done`);
 }
