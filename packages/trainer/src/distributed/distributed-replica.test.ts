@@ -155,12 +155,17 @@ test('a replica check names the ranks whose weights differ from rank 0\'s', asyn
   replica.replica.dispose();
 });
 
-test('BN statistics recalibrated after the last step are not recomputed by a checkpoint or the end; after a step or a regroup they are', async () => {
-  const group = new FakeGroup();
-  const replica = await DistributedReplica.create({
-    config: { ...CONFIG, bnRecalibrate: 'epoch', bnRecalibrateSamples: 48 }, bnMode: parseBnMode('sync'), communicator: group, rank: 0, worldSize: 1,
+/** One rank (sync BN) holding the training set, recalibrating over 48 samples at `when`. */
+function recalibrating(group: FakeGroup, when: 'epoch' | 'end'): Promise<DistributedReplica> {
+  return DistributedReplica.create({
+    config: { ...CONFIG, bnRecalibrate: when, bnRecalibrateSamples: 48 }, bnMode: parseBnMode('sync'), communicator: group, rank: 0, worldSize: 1,
     inputShape: [8, 8, 1], numClasses: 4, checkReplicasEvery: 0, train: data,
   });
+}
+
+test('BN statistics recalibrated after the last step are not recomputed by a checkpoint or the end; after a step or a regroup they are', async () => {
+  const group = new FakeGroup();
+  const replica = await recalibrating(group, 'epoch');
   replica.step(shard(0, 8), 0, 8);
   const passes = (): number => group.allReduces.length;
   const evaluated = replica.evaluate(data);
@@ -184,10 +189,7 @@ test('BN statistics recalibrated after the last step are not recomputed by a che
 
 test('a recalibration cut off by a failing all-reduce leaves the BN statistics as they were', async () => {
   const group = new FakeGroup();
-  const replica = await DistributedReplica.create({
-    config: { ...CONFIG, bnRecalibrate: 'end', bnRecalibrateSamples: 48 }, bnMode: parseBnMode('sync'), communicator: group, rank: 0, worldSize: 1,
-    inputShape: [8, 8, 1], numClasses: 4, checkReplicasEvery: 0, train: data,
-  });
+  const replica = await recalibrating(group, 'end');
   replica.step(shard(0, 8), 0, 8);
   const before = replica.replica.readState();
   // The first BN layer's statistics are merged and written; the second layer's all-reduce fails.
