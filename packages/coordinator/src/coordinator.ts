@@ -241,7 +241,8 @@ export class Coordinator {
 
   private async stopped(committed: number, reason: string): Promise<CoordinatorResult> {
     const { core } = this;
-    await this.ring.checkpointAndStop(committed, reason);
+    // A signal: the whole ring is the survivors.
+    await this.ring.checkpointSurvivors(committed, reason);
     await core.checkpoints.flush();
     core.state = 'stopped';
     return { stopped: { checkpointStep: core.checkpoints.lastWritten }, modelPath: '', metricsPath: '', test: { loss: NaN, accuracy: NaN, count: 0 },

@@ -96,16 +96,11 @@ export class RingFormation {
     return remaining;
   }
 
-  /** A signal stops the job: checkpoints the last committed step from the whole ring (unless one is written). */
-  async checkpointAndStop(committed: number, reason: string): Promise<void> {
-    await this.checkpointSurvivors(committed, reason);
-  }
-
   /**
-   * Too few workers are left to go on: re-forms the survivors alone (rolled back to
-   * `committed`) and writes their checkpoint of it, unless one is already written.
+   * Too few workers are left to go on, or a signal stops the job: re-forms the survivors
+   * (rolled back to `committed`) and writes their checkpoint of it, unless one is already written.
    */
-  private async checkpointSurvivors(committed: number, reason: string): Promise<void> {
+  async checkpointSurvivors(committed: number, reason: string): Promise<void> {
     const { core } = this;
     const checkpoints = core.checkpoints;
     if (committed < 0 || checkpoints.lastWritten >= committed + 1) return;

@@ -85,11 +85,11 @@ export async function runWorker(options: WorkerProcessOptions): Promise<WorkerPr
       own: { model: options.model, dataset: options.dataset },
       log,
     });
-    // Measured over each session, so that a block that starves the coordinator link is
-    // seen in the worker's own log (and by the tests), not only as a lost heartbeat.
     if (options.leave?.aborted === true) throw new WorkerError('WORKER_ERR_LEFT', 'left the job before joining');
     const onLeave = (): void => session.leave(String(options.leave?.reason ?? 'SIGTERM'));
     options.leave?.addEventListener('abort', onLeave, { once: true });
+    // Measured over each session, so that a block that starves the coordinator link is
+    // seen in the worker's own log (and by the tests), not only as a lost heartbeat.
     const delay = monitorEventLoopDelay({ resolution: 20 });
     delay.enable();
     try {
