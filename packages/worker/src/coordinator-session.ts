@@ -54,6 +54,9 @@ export interface SessionResult {
   ranks: number[];
 }
 
+/** How long the teardown waits for an aborted set-up to stop before closing what exists. */
+const TEARDOWN_WAIT_MS = 5_000;
+
 /** An error of the work an order started, as the coordinator is told it. */
 function asWorkerError(error: unknown, what = ''): WorkerError {
   if (error instanceof WorkerError && what === '') return error;
@@ -78,6 +81,10 @@ export class CoordinatorSession {
   private resumeState: Float32Array | undefined;
   private testSet: SharedDatasetHandle | undefined;
   private ended = false;
+  /** Aborted when the session ends: work it started (data set load, waits) stops at once. */
+  private readonly leaving = new AbortController();
+  /** The first assignment's set-up (data, ring links, rank threads), awaited by the teardown. */
+  private starting: Promise<void> | undefined;
   /** Every local rank finished the job (not failed): the ring is closed in order, not aborted. */
   private finishedJob = false;
   private resolveDone!: (result: SessionResult) => void;
@@ -154,6 +161,7 @@ export class CoordinatorSession {
   private fail(error: Error): void {
     if (this.ended) return;
     this.ended = true;
+    this.leaving.abort(error.message);
     this.ring.abort(error.message);
     this.rejectDone(error);
   }
@@ -173,6 +181,8 @@ export class CoordinatorSession {
   }
 
   private onMessage(message: Message, payload: Uint8Array): void {
+    // Past the end nothing more is started (a late assign would start rank threads nobody stops).
+    if (this.ended) return;
     switch (message.t) {
       case 'refuse': {
         const cause = new ReportedError(message.reason, message.code);
@@ -188,7 +198,7 @@ export class CoordinatorSession {
       case 'testSet':
         return this.takeTestSet(message, payload);
       case 'assign':
-        this.start(message).catch((error: unknown) => this.failJob(asWorkerError(error)));
+        this.starting = this.start(message).catch((error: unknown) => this.failJob(asWorkerError(error)));
         return;
       case 'step':
         return this.relayStep(message, payload);
@@ -249,6 +259,8 @@ export class CoordinatorSession {
     );
     const train = await this.loadData(assign, trusted.localDataset);
     const group = await this.ring.link(assign, assign, this.generation);
+    // The job may have ended while the data loaded or the ring formed: no rank threads then.
+    if (this.ended) return;
     const local = new LocalRanks(
       assign.threads,
       assign.generation,
@@ -300,7 +312,7 @@ export class CoordinatorSession {
     const o = this.options;
     if (localDataset !== undefined) {
       // In a thread of its own: loading takes seconds of CPU that the coordinator link cannot miss.
-      const data = await loadSharedDataset({ spec: localDataset, seed: assign.config.seed }, o.startupTimeoutMs);
+      const data = await loadSharedDataset({ spec: localDataset, seed: assign.config.seed }, o.startupTimeoutMs, this.leaving.signal);
       if (data.fingerprint !== assign.datasetFingerprint) {
         throw new WorkerError(
           'WORKER_ERR_DATA_MISMATCH',
@@ -313,7 +325,8 @@ export class CoordinatorSession {
     }
     if (assign.rankOffset === 0 && this.testSet === undefined) {
       const arrived = new Promise<void>((resolve) => (this.waitingForTestSet.resolve = resolve));
-      await withDeadline(arrived, o.startupTimeoutMs, () => new WorkerError('WORKER_ERR_PROTOCOL', 'the coordinator did not send the test set'));
+      const late = (): WorkerError => new WorkerError('WORKER_ERR_PROTOCOL', 'the coordinator did not send the test set');
+      await withDeadline(arrived, o.startupTimeoutMs, late, this.leaving.signal);
     }
     return undefined;
   }
@@ -347,7 +360,15 @@ export class CoordinatorSession {
     // last one (BN recalibration's all-reduces, say) may still be on their way to a peer
     // still inside it: an abort would fail that peer, an orderly close lets it read them.
     // Otherwise ranks may be blocked in a collective: the abort wakes them.
-    if (!this.finishedJob) this.ring.abort('the worker is leaving');
+    if (!this.finishedJob) {
+      this.leaving.abort('the worker is leaving');
+      this.ring.abort('the worker is leaving');
+    }
+    // Set-up still under way stops at the abort (its loads and links take the signal); only
+    // then is it known whether rank threads were started that must be stopped.
+    const late = (): Error => new Error(`the set-up did not stop within ${TEARDOWN_WAIT_MS} ms`);
+    const settled = withDeadline(this.starting ?? Promise.resolve(), TEARDOWN_WAIT_MS, late);
+    await settled.catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'leaving without waiting for the set-up'));
     await this.pool?.close();
     await this.ring.close();
     this.socket?.close(1000, 'worker done');

@@ -33,3 +33,19 @@ test('the main thread stays free while MNIST loads (the coordinator link answers
   const maxMs = delay.max / 1e6;
   assert.ok(maxMs < 750, `the main thread was blocked for ${Math.round(maxMs)} ms while the data set loaded`);
 });
+
+test('a load cut off by the signal (the worker leaves) rejects at once with WORKER_ERR_LEFT and ends its thread', async () => {
+  const leaving = new AbortController();
+  const started = performance.now();
+  // MNIST takes seconds to parse: the abort 50 ms in comes while the thread is busy.
+  const load = loadSharedDataset({ spec: 'mnist', seed: 1 }, 120_000, leaving.signal);
+  setTimeout(() => leaving.abort('the job failed'), 50);
+  await assert.rejects(load, (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'WORKER_ERR_LEFT');
+    assert.match(error.message, /stopped loading "mnist": the job failed/);
+    return true;
+  });
+  const ms = performance.now() - started;
+  console.log(`# the aborted load rejected after ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 1_000, `rejected after ${ms.toFixed(0)} ms`);
+});

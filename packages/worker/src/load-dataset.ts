@@ -28,9 +28,10 @@ export interface LoadedDataset {
  * the CPU for seconds at a time (about 5 s with the machine busy, 12 s measured when
  * four rank threads start beside it on two cores); on the main thread that silences
  * the coordinator link, whose pongs the coordinator needs within 3 s.
- * The thread is ended after `timeoutMs` (WORKER_ERR_STARTUP_TIMEOUT).
+ * The thread is ended after `timeoutMs` (WORKER_ERR_STARTUP_TIMEOUT), or at once when
+ * `signal` aborts (WORKER_ERR_LEFT: the worker is leaving and must not wait for it).
  */
-export function loadSharedDataset(request: DatasetRequest, timeoutMs: number): Promise<LoadedDataset> {
+export function loadSharedDataset(request: DatasetRequest, timeoutMs: number, signal?: AbortSignal): Promise<LoadedDataset> {
   return new Promise<LoadedDataset>((resolve, reject) => {
     const thread = new Worker(DATASET_THREAD, { workerData: request, stdout: false, stderr: false });
     let settled = false;
@@ -38,6 +39,7 @@ export function loadSharedDataset(request: DatasetRequest, timeoutMs: number): P
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       // The thread exits by itself after its answer; terminate ends one that timed out or hangs.
       void thread.terminate();
       if (error !== undefined) reject(error);
@@ -46,6 +48,9 @@ export function loadSharedDataset(request: DatasetRequest, timeoutMs: number): P
     const seconds = Math.round(timeoutMs / 1000);
     const timedOut = (): WorkerError => new WorkerError('WORKER_ERR_STARTUP_TIMEOUT', `the data set "${request.spec}" did not load within ${seconds} s`);
     const timer = setTimeout(() => settle(timedOut()), timeoutMs);
+    const onAbort = (): void => settle(new WorkerError('WORKER_ERR_LEFT', `stopped loading "${request.spec}": ${String(signal?.reason)}`));
+    if (signal?.aborted === true) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     thread.once('message', (reply: DatasetReply) => {
       if (reply.kind === 'loaded') {
         settle(undefined, { fingerprint: reply.fingerprint, train: reply.train, test: reply.test });

@@ -26,19 +26,31 @@ export class RingMembership {
   private listener: ProcessGroupListener | undefined;
   private processGroup: ProcessGroup | undefined;
   private group: ThreadGroup | undefined;
+  /** Aborted when the worker leaves the job: a ring still forming stops forming. */
+  private readonly leaving = new AbortController();
 
   constructor(private readonly options: RingMembershipOptions) {}
 
   /** Opens the listener the next ring's peers link to; returns its port. */
   async listen(): Promise<number> {
-    this.listener = await ProcessGroupListener.open({ host: this.options.listenHost, port: this.options.peerPort });
-    return this.listener.port;
+    const listener = await ProcessGroupListener.open({ host: this.options.listenHost, port: this.options.peerPort });
+    if (this.leaving.signal.aborted) {
+      // Left while opening (a halt racing the end of the job): no listener may outlive the worker.
+      listener.close();
+      throw new WorkerError('WORKER_ERR_LEFT', `not listening for a ring: ${String(this.leaving.signal.reason)}`);
+    }
+    this.listener = listener;
+    return listener.port;
   }
 
   /** Links to the ring's other processes (if any) and makes the thread group the ranks join. */
   async link(job: RingJob, { processRank, processCount, peers }: RingPlace, generation: number): Promise<ThreadGroup> {
     const listener = this.listener;
     this.listener = undefined;
+    if (this.leaving.signal.aborted) {
+      listener?.close();
+      throw new WorkerError('WORKER_ERR_LEFT', `not linking the ring: ${String(this.leaving.signal.reason)}`);
+    }
     if (processCount > 1) {
       if (listener === undefined) throw new WorkerError('WORKER_ERR_PROTOCOL', 'no peer listener');
       this.processGroup = await listener.connect({
@@ -52,6 +64,7 @@ export class RingMembership {
         localSize: job.threads,
         connectTimeoutMs: this.options.connectTimeoutMs,
         opTimeoutMs: job.opTimeoutMs,
+        signal: this.leaving.signal,
       });
     } else listener?.close();
     this.group = createThreadGroup({ threads: job.threads, process: this.processGroup, opTimeoutMs: job.opTimeoutMs, arenaBytes: GRADIENT_ARENA_BYTES });
@@ -68,8 +81,13 @@ export class RingMembership {
     return this.listen();
   }
 
-  /** Fails every pending collective of the current ring (the ranks blocked in one wake up). */
+  /**
+   * The worker leaves the job: fails every pending collective of the current ring (the
+   * ranks blocked in one wake up) and stops a ring that is still forming, whose links
+   * would otherwise wait for peers up to the startup deadline.
+   */
   abort(reason: string): void {
+    this.leaving.abort(reason);
     this.group?.abort(reason);
   }
 

@@ -84,6 +84,7 @@ export class ProcessGroupListener {
         if (cancel.cancelled) return;
         cancel.cancelled = true;
         clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
         this.acceptor = undefined;
         this.close();
         if (err) {
@@ -113,6 +114,15 @@ export class ProcessGroupListener {
         const why = refusal ? `; last refused connection: ${refusal.code} ${refusal.message}` : '';
         finish(collectiveError('COLL_ERR_CONNECT', `rank ${rank}: no link to rank(s) ${missing.join(',')} within ${timeoutMs} ms${why}`, missing[0]));
       }, timeoutMs);
+      const onAbort = (): void => {
+        const why = String(options.signal?.reason ?? 'aborted');
+        finish(collectiveError('COLL_ERR_ABORTED', `rank ${rank}: stopped forming the group: ${why}`, rank));
+      };
+      if (options.signal?.aborted === true) {
+        onAbort();
+        return;
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true });
 
       this.acceptor = (socket) => {
         if (pending.size >= MAX_PENDING_HANDSHAKES) {
@@ -180,6 +190,11 @@ export class ProcessGroupListener {
     for (;;) {
       const connection = new PeerConnection(address.rank, limits);
       const socket = await dial(address.host, address.port, deadline, cancel, connection.onreadOptions());
+      if (cancel.cancelled) {
+        // The group failed or was abandoned while this dial was under way: nothing may hold the socket.
+        socket.destroy();
+        throw collectiveError('COLL_ERR_ABORTED', 'the group stopped forming', address.rank);
+      }
       connection.attach(socket, false);
       all.add(connection);
       try {

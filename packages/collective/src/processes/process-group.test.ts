@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
+import { connect } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RankReport, RankStart } from '../fixtures/process-rank.js';
 import { assertBitIdentical, assertClose, inputFor, reference } from '../testing.js';
+import { ProcessGroupListener } from './process-group-listener.js';
 
 const RANK_SCRIPT = fileURLToPath(new URL('../fixtures/process-rank.js', import.meta.url));
 
@@ -127,4 +129,28 @@ test('a peer with the wrong job secret is refused: COLL_ERR_AUTH, no link', { ti
     if (err.code === 'COLL_ERR_AUTH') assert.ok(err.ms < 2_000, `rank ${rank} took ${err.ms} ms`);
     else assert.equal(err.code, 'COLL_ERR_CONNECT', `rank ${rank}: ${err.message}`);
   }
+});
+
+test('a group still forming stops at once when its signal aborts: COLL_ERR_ABORTED, and its port is closed', { timeout: 30_000 }, async () => {
+  const listener = await ProcessGroupListener.open();
+  const port = listener.port;
+  const leaving = new AbortController();
+  // Rank 1 never comes: without the abort, connect waits for the whole 60 s deadline.
+  const forming = listener.connect({ rank: 0, size: 2, peers: [{ rank: 1, host: '127.0.0.1', port: 1 }], jobSecret: 's', connectTimeoutMs: 60_000, signal: leaving.signal });
+  const started = performance.now();
+  setTimeout(() => leaving.abort('the job failed'), 100);
+  await assert.rejects(forming, (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'COLL_ERR_ABORTED');
+    assert.match(error.message, /stopped forming the group: the job failed/);
+    return true;
+  });
+  const ms = performance.now() - started;
+  console.log(`# forming stopped ${ms.toFixed(0)} ms after it began (abort at 100 ms)`);
+  assert.ok(ms < 2_000, `stopped after ${ms.toFixed(0)} ms`);
+  const refused = await new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(true));
+  });
+  assert.ok(refused, 'the listener still accepts connections after the abort');
 });

@@ -55,6 +55,8 @@ export interface ProcessGroupOptions {
   readonly opTimeoutMs?: number;
   readonly algorithms?: Partial<AlgorithmOptions>;
   readonly limits?: FrameLimits;
+  /** Aborted while the links form (the caller is leaving): forming stops at once with COLL_ERR_ABORTED. */
+  readonly signal?: AbortSignal;
 }
 
 /**
