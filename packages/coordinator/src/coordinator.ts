@@ -259,7 +259,9 @@ export class Coordinator {
   }
 
   async close(): Promise<void> {
-    this.core.workers.closeAll();
+    // Workers of a stopped job are told it is paused (they keep reconnecting for a restart with --resume).
+    const reason = this.stopReason === undefined ? undefined : `job paused (${this.stopReason}); it goes on when the coordinator restarts with --resume`;
+    this.core.workers.closeAll(reason);
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

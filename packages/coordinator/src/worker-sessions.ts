@@ -139,14 +139,17 @@ export class WorkerSessions {
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
   }
 
-  /** Closes every connection; one still expected to join is told why it will not be admitted. */
-  closeAll(): void {
+  /**
+   * Closes every connection with `closeReason` (what a worker logs, e.g. that the job is
+   * paused for a --resume); one still expected to join is told why it will not be admitted.
+   */
+  closeAll(closeReason = 'coordinator closing'): void {
     for (const s of this.sessions.values()) {
       clearTimeout(s.handshakeTimer);
       s.stopHeartbeat?.();
       const reason = `job ${this.options.jobId} is over; the coordinator is closing`;
       if (s.state === 'joining') s.socket.send({ t: 'refuse', code: 'COORD_ERR_CLOSED', reason });
-      s.socket.close(1001, 'coordinator closing');
+      s.socket.close(1001, closeReason);
     }
     this.wss.close();
   }

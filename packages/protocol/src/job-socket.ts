@@ -5,6 +5,9 @@ import type { JobMessage } from './job-messages.js';
 import { DEFAULT_FRAME_LIMITS, type FrameLimits } from './limits.js';
 import { PROTOCOL_VERSION, type Message } from './messages.js';
 
+/** How long a closing handshake may wait for the peer's answer before the connection is dropped. */
+const CLOSE_HANDSHAKE_MS = 1_000;
+
 /** A job message as a sender writes it: the version is added on the way out. */
 export type Outgoing = JobMessage extends infer M ? (M extends { v: number } ? Omit<M, 'v'> : never) : never;
 
@@ -73,9 +76,17 @@ export class JobSocket {
     this.ws.send(Buffer.concat([frame.head, frame.payload]), { binary: true });
   }
 
+  /**
+   * Starts the closing handshake; a peer that does not answer it within CLOSE_HANDSHAKE_MS
+   * (frozen, cut off) is dropped, rather than holding the socket, and with it a server's
+   * close and the process's exit, for ws's own 30 s.
+   */
   close(code = 1000, reason = ''): void {
     this.closing = true;
     if (this.ws.readyState === this.ws.CLOSED || this.ws.readyState === this.ws.CLOSING) return;
-    this.ws.close(code, reason.slice(0, 120));
+    const unanswered = setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_MS);
+    this.ws.once('close', () => clearTimeout(unanswered));
+    // A close reason is at most 123 bytes (ws throws past it); a character cut in half is dropped.
+    this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString().replace(/\uFFFD+$/, ''));
   }
 }
