@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
+import { exitWithin } from './exit-watchdog.js';
 import { buildProgram } from './program.js';
 
 /** Exit codes: 0 done, 1 the job failed, 2 bad usage (unknown flag, bad value). */
@@ -32,3 +33,4 @@ async function main(argv: string[]): Promise<void> {
 }
 
 await main(process.argv);
+exitWithin(Number(process.exitCode ?? 0));

@@ -1,6 +1,7 @@
 import { attachDashboard, attachMetrics, Coordinator } from '@tfjs-ddp/coordinator';
 import { jobConfigFrom } from '../job-flags.js';
 import { readToken, TOKEN_ENV } from '../job-token.js';
+import { exitWithin } from '../exit-watchdog.js';
 import { createLogger } from '../logger.js';
 import { createProgressView } from '../progress-view.js';
 import type { CoordinatorFlags } from './coordinator.js';
@@ -50,6 +51,11 @@ export async function runCoordinator(flags: CoordinatorFlags): Promise<void> {
   // First SIGTERM/SIGINT: checkpoint the last committed step within --term-grace, then exit
   // 143/130; past the grace, or on a second signal, exit at once with the same code.
   let exitCode: number | undefined;
+  const closeAndExit = (code: number): void => {
+    // The close is bounded (a frozen worker's socket is dropped after a second); the watchdog covers the rest.
+    exitWithin(code);
+    void coordinator.close().finally(() => process.exit(code));
+  };
   const stop = (signal: NodeJS.Signals): void => {
     const code = signal === 'SIGTERM' ? 143 : 130;
     if (exitCode !== undefined) {
@@ -60,12 +66,12 @@ export async function runCoordinator(flags: CoordinatorFlags): Promise<void> {
     logger.warn({ signal, termGraceSec: flags.termGrace }, `${signal}: stopping after the step in flight to checkpoint the last committed step`);
     if (!coordinator.requestStop(`${signal} to the coordinator`)) {
       logger.warn({ signal }, `${signal}: not training, nothing to checkpoint; exiting`);
-      void coordinator.close().finally(() => process.exit(code));
+      closeAndExit(code);
       return;
     }
     setTimeout(() => {
       logger.error({ signal, termGraceSec: flags.termGrace }, `${signal}: no checkpoint was written within --term-grace ${flags.termGrace} s; exiting`);
-      void coordinator.close().finally(() => process.exit(code));
+      closeAndExit(code);
     }, flags.termGrace * 1000).unref();
   };
   process.on('SIGINT', stop);
