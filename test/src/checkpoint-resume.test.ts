@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { CHECKPOINTS_DIR, listCheckpoints, STATE_BIN } from '@tfjs-ddp/coordinator';
-import { freePort, jobState, modelBytes, waitForHealth } from './harness/cli-job.js';
+import { freePort, jobState, modelBytes, until, waitForHealth } from './harness/cli-job.js';
 import { startCli, type RunningProcess } from './harness/processes.js';
 
 /**
@@ -45,14 +45,6 @@ async function wholeJob(out: string, extra: string[] = []): Promise<Buffer> {
   const codes = await Promise.all([c, ...ws].map((p) => p.exited));
   assert.deepEqual(codes, [0, 0, 0], [c, ...ws].map((p) => p.output().slice(-3000)).join('\n---\n'));
   return modelBytes(out);
-}
-
-async function until(what: string, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ready().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const KILLED_RUN = path.join(dir, 'killed');

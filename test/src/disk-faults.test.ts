@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { CheckpointError, Coordinator, JobMetrics, readLatestCheckpoint, type JobStatus } from '@tfjs-ddp/coordinator';
 import type { JobConfig, StructuredLog } from '@tfjs-ddp/protocol';
-import { startCli, type RunningProcess } from './harness/processes.js';
+import { exitsWithin, startCli, type RunningProcess } from './harness/processes.js';
 import { mountSmallDisk, unmountSmallDisk } from './harness/small-disk.js';
 
 /**
@@ -137,7 +137,7 @@ test('the final model write fails: the job ends with COORD_ERR_MODEL_WRITE namin
   const { log, lines } = recordingLog();
   const options = { port: 0, host: '127.0.0.1', token: 'disk-token', workers: 1, config: { ...config, maxSteps: 3 }, outDir, waitTimeoutMs: 60_000, log };
   const coordinator = await Coordinator.start(options);
-  worker(coordinator.port);
+  const w = worker(coordinator.port);
   await assert.rejects(coordinator.run(), (error: Error & { code?: string }) => {
     t.diagnostic(`fault: ${fault}; ${error.message}`);
     assert.equal(error.code, 'COORD_ERR_MODEL_WRITE');
@@ -145,6 +145,8 @@ test('the final model write fails: the job ends with COORD_ERR_MODEL_WRITE namin
     return true;
   });
   assert.equal(coordinator.status().job.state, 'failed', `fault: ${fault}`);
+  // The worker's part was done (it sent the model): it exits 0, and promptly.
+  assert.equal(await exitsWithin(w, 'the worker', Date.now(), 10_000), 0, w.output());
   assert.ok(lines.some((l) => l.level === 'error' && l.msg.includes('the model could not be saved')));
   const left = readdirSync(outDir).filter((n) => n !== 'metrics.jsonl' && n !== 'weights.bin');
   assert.deepEqual(left, [], `debris after the failed model write (fault: ${fault})`);

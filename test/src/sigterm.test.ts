@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { Coordinator, listCheckpoints, type MembershipEvent } from '@tfjs-ddp/coordinator';
 import type { JobConfig } from '@tfjs-ddp/protocol';
 import { compareWithReference, referenceRun, stepLosses, withinTolerance } from './harness/reference.js';
-import { freePort, jobState, modelBytes, waitForHealth } from './harness/cli-job.js';
+import { freePort, jobState, modelBytes, until, waitForHealth } from './harness/cli-job.js';
 import { savedWeights, startCli, type RunningProcess } from './harness/processes.js';
 
 /**
@@ -41,14 +41,6 @@ function worker(port: number): RunningProcess {
     '--listen-host', '127.0.0.1', '--backend', 'wasm', '--log-level', 'info', '--connect-timeout', '60'], { timeoutMs: 170_000 });
   running.push(p);
   return p;
-}
-
-async function until(what: string, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ready().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 test('SIGTERM to the coordinator: checkpoint of the last committed step, exit 143 within --term-grace; --resume ends bit-identical to an uninterrupted run', { timeout: 170_000 }, async () => {

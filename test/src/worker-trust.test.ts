@@ -6,8 +6,8 @@ import { after, test } from 'node:test';
 import { encodeNpy, openDataset } from '@tfjs-ddp/data';
 import { modelDefinitionHash } from '@tfjs-ddp/job';
 import type { JobConfig } from '@tfjs-ddp/protocol';
-import { startFakeCoordinator, type FakeJob } from './harness/fake-coordinator.js';
-import { startCli, type RunningProcess } from './harness/processes.js';
+import { startFakeCoordinator, type FakeCoordinator, type FakeJob } from './harness/fake-coordinator.js';
+import { exitsWithin, startCli, type RunningProcess } from './harness/processes.js';
 
 /**
  * A worker runs code and reads files only from its own command line (DESIGN §8). A fake
@@ -56,15 +56,10 @@ function worker(url: string, extra: string[] = []): RunningProcess {
   return p;
 }
 
-/** The exit code, or a failure naming the deadline: a worker that hangs on a bad assignment is a bug too. */
-async function exitWithin(p: RunningProcess, ms: number): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the worker did not exit within ${ms} ms:\n${p.output()}`)), ms)));
-  try {
-    return await Promise.race([p.exited, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** The worker's exit code, which must come within 10 s of the failure it reported: a worker that hangs on a bad assignment is a bug too. */
+async function exitAfterFail(fake: FakeCoordinator, w: RunningProcess): Promise<number | null> {
+  await fake.next('fail', 60_000).catch((error: Error) => assert.fail(`${error.message}\n${w.output()}`));
+  return exitsWithin(w, 'the refusing worker', Date.now(), 10_000);
 }
 
 test('a coordinator naming a model file the worker was not given: refused with WORKER_ERR_UNTRUSTED_MODEL, never imported, exit 1', async () => {
@@ -75,7 +70,7 @@ test('a coordinator naming a model file the worker was not given: refused with W
   const fake = await startFakeCoordinator(fakeJob({ ...base, model: module }));
   try {
     const w = worker(fake.url);
-    assert.equal(await exitWithin(w, 30_000), 1);
+    assert.equal(await exitAfterFail(fake, w), 1);
     assert.match(w.output(), /runs model code only from its own command line: start this worker with --model .*\[WORKER_ERR_UNTRUSTED_MODEL\]/);
     assert.equal(existsSync(marker), false, 'the worker imported the module the coordinator named');
     const fail = await fake.next('fail', 5_000);
@@ -93,7 +88,7 @@ test('a coordinator naming data files the worker was not given: refused with WOR
   const fake = await startFakeCoordinator(fakeJob({ ...base, dataset: `npy:${images},${labels}` }));
   try {
     const w = worker(fake.url);
-    assert.equal(await exitWithin(w, 30_000), 1);
+    assert.equal(await exitAfterFail(fake, w), 1);
     assert.match(w.output(), /reads data files only from its own command line: start this worker with --dataset .*\[WORKER_ERR_UNTRUSTED_DATA\]/);
   } finally {
     await fake.close();
@@ -129,7 +124,7 @@ test("a worker whose own --model differs from the coordinator's model is refused
   const fake = await startFakeCoordinator(fakeJob({ ...base, model: 'cnn-bn' }));
   try {
     const w = worker(fake.url, ['--model', own]);
-    assert.equal(await exitWithin(w, 30_000), 1);
+    assert.equal(await exitAfterFail(fake, w), 1);
     assert.match(w.output(), /\[WORKER_ERR_MODEL_MISMATCH\]/);
     assert.equal(existsSync(marker), false);
   } finally {

@@ -62,6 +62,15 @@ export async function waitForHealth(port: number, timeoutMs = 30_000): Promise<v
   throw new Error(`the coordinator on port ${port} did not answer /healthz within ${timeoutMs} ms (${last})`);
 }
 
+/** Polls `ready` every 20 ms until it is true (a throw counts as not yet); fails naming `what` after `timeoutMs`. */
+export async function until(what: string, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** The job's state as /status reports it. */
 export async function jobState(port: number): Promise<{ state: string; step: number; totalSteps: number; workers: number }> {
   const response = await fetch(`http://127.0.0.1:${port}/status`);

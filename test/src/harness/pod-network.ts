@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RunningProcess } from './processes.js';
+import { watchProcess, type RunningProcess } from './processes.js';
 import type { TestNetwork, VirtualHost } from './netns.js';
 
 /**
@@ -28,15 +28,5 @@ export function writeClusterHosts(network: TestNetwork, names: Map<string, Virtu
 export function startInNamespace(network: TestNetwork, host: VirtualHost, argv: string[], options: { env: Record<string, string>; cwd: string; timeoutMs: number }): RunningProcess {
   const [program, ...args] = [...network.exec(host), ...argv] as [string, ...string[]];
   const child = spawn(program, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-  return { child, output: () => output, exited, kill: (signal = 'SIGKILL') => child.kill(signal) };
+  return watchProcess(child, options.timeoutMs);
 }
