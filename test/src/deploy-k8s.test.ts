@@ -168,6 +168,20 @@ const BROKEN: { name: string; extra: ExtraOverlay; expect: RegExp; overlay?: 'cp
     expect: /restartPolicy must be Never/,
   },
   {
+    name: 'a coordinator grace period shorter than its --term-grace',
+    extra: { 'patch.yaml': 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: tfjs-ddp-coordinator\nspec:\n  template:\n    spec:\n      terminationGracePeriodSeconds: 20\n' },
+    expect: /terminationGracePeriodSeconds \(20\) is not above its --term-grace \(25\)/,
+  },
+  {
+    name: 'workers whose SIGTERM exit counts against the backoff limit',
+    extra: {
+      'patch.yaml':
+        'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: tfjs-ddp-worker\nspec:\n  podFailurePolicy:\n    rules:\n      - action: FailJob\n        onExitCodes:\n' +
+        '          containerName: worker\n          operator: In\n          values: [2]\n      - action: Ignore\n        onPodConditions:\n          - type: DisruptionTarget\n            status: "True"\n',
+    },
+    expect: /the worker Job: exit 143 \(SIGTERM, after a checkpoint or a clean leave\) counts against the backoff limit/,
+  },
+  {
     name: 'a field of the wrong type',
     extra: { 'patch.yaml': 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: tfjs-ddp-worker\nspec:\n  backoffLimitPerIndex: four\n' },
     expect: /backoffLimitPerIndex must be integer/,

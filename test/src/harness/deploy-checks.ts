@@ -262,6 +262,9 @@ export function restartProblems(facts: DeployFacts): string[] {
       problems.push(`${where}: exit code 2 (the CLI's bad usage) does not fail the Job`);
     }
     if (!rules.some((rule) => rule.action === 'Ignore' && (rule.onPodConditions ?? []).some((c) => c.type === 'DisruptionTarget'))) problems.push(`${where}: disruptions (eviction, preemption) count as failures`);
+    const ignores143 = (rule: (typeof rules)[number]): boolean =>
+      rule.action === 'Ignore' && rule.onExitCodes?.operator === 'In' && rule.onExitCodes.values.includes(143) && rule.onExitCodes.containerName === r.container.name;
+    if (!rules.some(ignores143)) problems.push(`${where}: exit 143 (SIGTERM, after a checkpoint or a clean leave) counts against the backoff limit`);
     if (spec?.podReplacementPolicy !== 'Failed') problems.push(`${where}: a replacement pod may start before the old one is gone`);
     const security = spec?.template.spec?.securityContext;
     const uid = Number(facts.image.user?.split(':')[0]);
@@ -276,6 +279,11 @@ export function restartProblems(facts: DeployFacts): string[] {
   const claimMounts = (coordinator.container.volumeMounts ?? []).filter((m) => coordinator.job.spec?.template.spec?.volumes?.some((v) => v.name === m.name && v.persistentVolumeClaim !== undefined));
   const onClaim = (dir: string | undefined): boolean => dir !== undefined && claimMounts.some((m) => dir === m.mountPath || dir.startsWith(`${m.mountPath}/`));
   const out = effective(process, '--out');
+  const termGrace = Number(effective(process, '--term-grace'));
+  const gracePeriod = coordinator.job.spec?.template.spec?.terminationGracePeriodSeconds ?? 30;
+  if (!(gracePeriod > termGrace)) {
+    problems.push(`the coordinator's terminationGracePeriodSeconds (${gracePeriod}) is not above its --term-grace (${termGrace}): SIGKILL may cut its checkpoint`);
+  }
   if (!args.includes('--resume') || !onClaim(resume)) problems.push(`the coordinator does not --resume from a folder on a PersistentVolumeClaim (got ${resume ?? 'no --resume'})`);
   // Checkpoints are written under --out: a restarted coordinator must read them from there.
   if (args.includes('--resume') && resume !== out) problems.push(`the coordinator resumes from ${resume ?? '?'} but writes its checkpoints under --out ${out ?? '?'}`);

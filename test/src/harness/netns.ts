@@ -13,6 +13,11 @@ export interface TestNetwork {
   hosts: VirtualHost[];
   /** Cuts a host off the network (its interface down), as a pulled cable would. */
   cut(host: VirtualHost): void;
+  /**
+   * Limits a host's link to `rate` (tc's units: `10mbit`, `1gbit`) in both directions, with a
+   * token bucket filter on each end of its veth pair (the kernel here has tbf, not netem).
+   */
+  shape(host: VirtualHost, rate: string): void;
   /** Removes every namespace (and with them the interfaces). Idempotent. */
   destroy(): void;
   /** The command prefix that runs a program on `host`. */
@@ -21,6 +26,10 @@ export interface TestNetwork {
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function tc(...args: string[]): void {
+  execFileSync('tc', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**
@@ -69,6 +78,13 @@ export function createTestNetwork(count: number): TestNetwork {
   return {
     hosts,
     cut: (host) => ip('-n', host.ns, 'link', 'set', host.device, 'down'),
+    shape: (host, rate) => {
+      // Out of the host on its own end, into it on the hub's end of the pair.
+      const outside = host.device.replace(/h(\d+)$/, 'p$1');
+      for (const [ns, device] of [[host.ns, host.device], [hub, outside]] as const) {
+        tc('-n', ns, 'qdisc', 'replace', 'dev', device, 'root', 'tbf', 'rate', rate, 'burst', '32kbit', 'latency', '400ms');
+      }
+    },
     destroy,
     exec: (host) => ['ip', 'netns', 'exec', host.ns],
   };
