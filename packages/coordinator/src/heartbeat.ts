@@ -5,12 +5,18 @@ export interface HeartbeatOptions {
   intervalMs: number;
   /** A peer that answered no ping for this long is dead. */
   timeoutMs: number;
+  /**
+   * When the peer last showed life otherwise (performance.now()): a message from it, or
+   * bytes to it written out (JobSocket.progressAt). A peer busy receiving a long message
+   * over a slow link answers pings late, but it takes bytes: it is not dead.
+   */
+  progressAt?: () => number;
 }
 
 /**
  * WebSocket ping/pong liveness: a process killed without closing its socket, or cut off
- * by the network, stops answering pings; `onDead` is called (once) after `timeoutMs`
- * without a pong, and the socket is terminated. Time this process's own event loop was
+ * by the network, stops answering pings (and taking bytes); `onDead` is called (once)
+ * after `timeoutMs` without a pong or other progress, and the socket is terminated. Time this process's own event loop was
  * blocked does not count towards `timeoutMs`. Returns a function that stops it.
  */
 export function startHeartbeat(ws: WebSocket, options: HeartbeatOptions, onDead: (silentMs: number) => void): () => void {
@@ -32,7 +38,7 @@ export function startHeartbeat(ws: WebSocket, options: HeartbeatOptions, onDead:
     const gap = now - lastTick;
     lastTick = now;
     if (gap > 2 * checkMs) lastPong = Math.min(now, lastPong + gap - checkMs);
-    const silent = now - lastPong;
+    const silent = now - Math.max(lastPong, options.progressAt?.() ?? 0);
     if (silent > options.timeoutMs) {
       stop();
       ws.terminate();

@@ -205,7 +205,8 @@ export class WorkerSessions {
     allowLargeMessages(session.socket.ws, ADMITTED_MAX_PAYLOAD);
     session.join = message;
     session.state = 'joined';
-    session.stopHeartbeat = startHeartbeat(session.socket.ws, { intervalMs: o.heartbeatMs, timeoutMs: o.heartbeatTimeoutMs }, (silentMs) =>
+    const liveness = { intervalMs: o.heartbeatMs, timeoutMs: o.heartbeatTimeoutMs, progressAt: () => session.socket.progressAt };
+    session.stopHeartbeat = startHeartbeat(session.socket.ws, liveness, (silentMs) =>
       this.handlers.lost(session, `lost worker ${describeSession(session)}: no heartbeat for ${Math.round(silentMs)} ms`),
     );
     this.handlers.admitted(session);

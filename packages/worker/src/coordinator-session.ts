@@ -132,12 +132,16 @@ export class CoordinatorSession {
     }
   }
 
-  /** A coordinator that stops pinging (killed, cut off) is gone; the socket may never close by itself. */
+  /**
+   * A coordinator that stops pinging (killed, cut off) is gone; the socket may never close
+   * by itself. Messages from it and bytes to it written out count as pings (a ping may wait
+   * behind a long message on a slow link).
+   */
   private watchCoordinator(socket: JobSocket): void {
     let lastPing = performance.now();
     socket.ws.on('ping', () => (lastPing = performance.now()));
     const timer = setInterval(() => {
-      if (performance.now() - lastPing > this.options.watchdogMs) {
+      if (performance.now() - Math.max(lastPing, socket.progressAt) > this.options.watchdogMs) {
         clearInterval(timer);
         socket.ws.terminate();
         this.lost(`no heartbeat from the coordinator for ${Math.round(this.options.watchdogMs / 1000)} s`);
