@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { ArrayDataset } from './array-dataset.js';
+import type { Dataset } from './dataset.js';
 import { loadMnist, MNIST_TEST_PER_DIGIT } from './mnist.js';
-import { openDataset } from './open-dataset.js';
+import { encodeNpy } from './npy.js';
+import { heldOutOf, openDataset, VALIDATION_SHARE } from './open-dataset.js';
 import { syntheticDataset } from './synthetic.js';
 
 test('MNIST: deterministic split, balanced test set, pixels in [0, 1]', () => {
@@ -59,4 +64,29 @@ test('ArrayDataset refuses inconsistent arrays and bad indices', () => {
   const ds = new ArrayDataset(ok);
   assert.throws(() => ds.batch([3]), { code: 'DATA_ERR_INDEX' });
   assert.throws(() => openDataset('imagenet'), { code: 'DATA_ERR_UNKNOWN_DATASET' });
+});
+
+test('npy without test files: a seeded 10 % validation split is held out, never trained on; with test files those are the test set', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'npy-split-'));
+  const count = 95;
+  // Sample i is the constant i, so a sample's origin is read back from its pixels.
+  writeFileSync(path.join(dir, 'x.npy'), encodeNpy(Float32Array.from({ length: count * 4 }, (_, k) => Math.floor(k / 4)), [count, 2, 2]));
+  writeFileSync(path.join(dir, 'y.npy'), encodeNpy(Int32Array.from({ length: count }, (_, i) => i % 3), [count]));
+  const spec = `npy:${path.join(dir, 'x.npy')},${path.join(dir, 'y.npy')}`;
+  const origins = (d: Dataset): number[] => Array.from(d.batch(Int32Array.from({ length: d.size }, (_, i) => i)).x.filter((_, k) => k % 4 === 0));
+  const { train, test: held } = openDataset(spec, 7);
+  assert.equal(held.size, Math.round(count * VALIDATION_SHARE));
+  assert.equal(train.size + held.size, count);
+  const trained = new Set(origins(train));
+  assert.deepEqual(origins(held).filter((i) => trained.has(i)), [], 'a validation sample is also trained on');
+  assert.deepEqual([...trained, ...origins(held)].sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i));
+  // Labels travel with their samples.
+  const h = held.batch(Int32Array.from({ length: held.size }, (_, i) => i));
+  origins(held).forEach((origin, i) => assert.equal(h.y[i], origin % 3, `sample ${origin} lost its label`));
+  assert.deepEqual(origins(openDataset(spec, 7).test), origins(held), 'the split is not the same for the same seed');
+  assert.notDeepEqual(origins(openDataset(spec, 8).test), origins(held), 'the split does not depend on the seed');
+  assert.match(heldOutOf(spec), /seeded 10 % validation split/);
+  const withTest = openDataset(`${spec},${path.join(dir, 'x.npy')},${path.join(dir, 'y.npy')}`, 7);
+  assert.deepEqual([withTest.train.size, withTest.test.size], [count, count]);
+  assert.equal(heldOutOf(`${spec},a.npy,b.npy`), 'the test files');
 });

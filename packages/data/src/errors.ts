@@ -6,6 +6,7 @@ export type DataErrorCode =
   | 'DATA_ERR_INDEX'
   | 'DATA_ERR_LABEL'
   | 'DATA_ERR_ARGUMENT'
+  | 'DATA_ERR_TOO_SMALL'
   | 'DATA_ERR_UNKNOWN_DATASET';
 
 export class DataError extends Error {

@@ -11,7 +11,7 @@ export { loadNpyDataset } from './npy-dataset.js';
 export type { NpyDatasetOptions } from './npy-dataset.js';
 export { EpochSampler, evenShardSizes, proportionalShardSizes, cutShards } from './sampler.js';
 export type { SamplerOptions } from './sampler.js';
-export { openDataset, isBundledDataset, BUNDLED_DATASETS, DATASET_SPECS } from './open-dataset.js';
+export { openDataset, isBundledDataset, heldOutOf, validationSplit, BUNDLED_DATASETS, DATASET_SPECS, VALIDATION_SHARE } from './open-dataset.js';
 export type { DatasetPair } from './open-dataset.js';
 export { hashSeeds, mix32, mulberry32, normalFrom } from './random.js';
 export { DataError } from './errors.js';

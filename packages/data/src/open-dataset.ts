@@ -3,10 +3,14 @@ import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { loadMnist } from './mnist.js';
 import { loadNpyDataset } from './npy-dataset.js';
+import { hashSeeds, mulberry32 } from './random.js';
 import { syntheticDataset } from './synthetic.js';
 
 const SYNTHETIC_TRAIN = 2048;
 const SYNTHETIC_TEST = 512;
+
+/** Share of the samples held out for validation when a data set names no test files. */
+export const VALIDATION_SHARE = 0.1;
 
 /** The data sets a job can name on the command line. */
 export const DATASET_SPECS = ['mnist', 'synthetic', 'npy:<images.npy>,<labels.npy>'] as const;
@@ -25,10 +29,47 @@ export interface DatasetPair {
   test: Dataset;
 }
 
+/** What the held-out samples of `spec` are, for the log line that reports accuracy on them. */
+export function heldOutOf(spec: string): string {
+  if (spec === 'mnist') return 'the MNIST test split';
+  if (spec === 'synthetic') return 'the synthetic test split';
+  if (spec.startsWith('npy:') && spec.split(',').length === 4) return 'the test files';
+  return `a seeded ${Math.round(VALIDATION_SHARE * 100)} % validation split of the training files`;
+}
+
+/**
+ * Holds out a seeded VALIDATION_SHARE of `all` (at least one sample, and at least one left
+ * to train on): the same samples on every machine for the same seed, so the workers'
+ * fingerprints of the training part agree. Both parts keep the original order.
+ */
+export function validationSplit(all: ArrayDataset, seed: number): DatasetPair {
+  if (all.size < 2) throw new DataError('DATA_ERR_TOO_SMALL', `${all.name}: ${all.size} sample(s) cannot be split into training and validation`);
+  const held = Math.min(all.size - 1, Math.max(1, Math.round(all.size * VALIDATION_SHARE)));
+  // A seeded partial Fisher-Yates: the first `held` places of the permutation are held out.
+  const order = Int32Array.from({ length: all.size }, (_, i) => i);
+  const random = mulberry32(hashSeeds(seed, 0x7a11d));
+  for (let i = 0; i < held; i++) {
+    const j = i + Math.floor(random() * (all.size - i));
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
+  const heldOut = order.subarray(0, held).sort();
+  const trained = order.subarray(held).sort();
+  const part = (indices: Int32Array, name: string): ArrayDataset => {
+    const b = all.batch(indices);
+    return new ArrayDataset({ name, x: b.x, y: b.y, inputShape: all.inputShape, numClasses: all.numClasses });
+  };
+  const percent = Math.round(VALIDATION_SHARE * 100);
+  return {
+    train: part(trained, `${all.name} (${100 - percent} % for training)`),
+    test: part(heldOut, `${all.name} (${percent} % validation split, seed ${seed})`),
+  };
+}
+
 /**
  * Opens a data set by its command-line name: `mnist` (bundled), `synthetic` (seeded,
  * learnable; the test split is other samples of the same classes) or
- * `npy:train-images.npy,train-labels.npy[,test-images.npy,test-labels.npy]`.
+ * `npy:train-images.npy,train-labels.npy[,test-images.npy,test-labels.npy]` (without
+ * test files, a seeded validation split of the training files is held out).
  */
 export function openDataset(spec: string, seed = 1): DatasetPair {
   if (spec === 'mnist') return { train: loadMnist('train'), test: loadMnist('test') };
@@ -51,11 +92,11 @@ export function openDataset(spec: string, seed = 1): DatasetPair {
     }
     const [images, labels, testImages, testLabels] = files as [string, string, string?, string?];
     const train = loadNpyDataset({ images, labels });
-    const test =
-      testImages !== undefined && testLabels !== undefined
-        ? loadNpyDataset({ images: testImages, labels: testLabels, numClasses: train.numClasses })
-        : train;
-    return { train, test };
+    if (testImages !== undefined && testLabels !== undefined) {
+      return { train, test: loadNpyDataset({ images: testImages, labels: testLabels, numClasses: train.numClasses }) };
+    }
+    // No test files: the reported accuracy must still be on samples never trained on.
+    return validationSplit(train, seed);
   }
   throw new DataError('DATA_ERR_UNKNOWN_DATASET', `unknown dataset "${spec}"; allowed: ${DATASET_SPECS.join(', ')}`);
 }

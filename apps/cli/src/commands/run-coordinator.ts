@@ -1,7 +1,8 @@
 import { attachDashboard, attachMetrics, Coordinator } from '@tfjs-ddp/coordinator';
+import { heldOutOf } from '@tfjs-ddp/data';
+import { exitWithin } from '../exit-watchdog.js';
 import { jobConfigFrom } from '../job-flags.js';
 import { readToken, TOKEN_ENV } from '../job-token.js';
-import { exitWithin } from '../exit-watchdog.js';
 import { createLogger } from '../logger.js';
 import { createProgressView } from '../progress-view.js';
 import type { CoordinatorFlags } from './coordinator.js';
@@ -97,6 +98,7 @@ export async function runCoordinator(flags: CoordinatorFlags): Promise<void> {
   const { elapsedSec, samples, steps, test } = result;
   logger.info(
     { testAccuracy: test.accuracy, steps, samples, elapsedSec, samplesPerSec: samples / elapsedSec, model: result.modelPath, metrics: result.metricsPath },
-    `done in ${elapsedSec.toFixed(1)} s: test accuracy ${(test.accuracy * 100).toFixed(2)} %; model saved to ${result.modelPath}`,
+    `done in ${elapsedSec.toFixed(1)} s: test accuracy ${(test.accuracy * 100).toFixed(2)} % on ${test.count} samples of ${heldOutOf(flags.dataset)}; ` +
+      `model saved to ${result.modelPath}`,
   );
 }

@@ -1,4 +1,5 @@
 import { MetricsLog } from '@tfjs-ddp/coordinator';
+import { heldOutOf } from '@tfjs-ddp/data';
 import { bnRecalibrationOf, describeBnRecalibration } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
 import { jobConfigFrom, meanOverRanks } from '../job-flags.js';
@@ -52,8 +53,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       meanStepMs: meanOverRanks(result.meanReports),
       model: result.modelPath,
     },
-    `done in ${elapsedSec.toFixed(1)} s: test accuracy ${(test.accuracy * 100).toFixed(2)} % on ${test.count} held-out samples; ` +
-      `model saved to ${result.modelPath}`,
+    `done in ${elapsedSec.toFixed(1)} s: test accuracy ${(test.accuracy * 100).toFixed(2)} % on ${test.count} held-out samples ` +
+      `(${heldOutOf(flags.dataset)}); model saved to ${result.modelPath}`,
   );
 }
 
