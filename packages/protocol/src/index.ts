@@ -49,6 +49,7 @@ export type {
   RankStepReport,
   RankStepDone,
   StepDoneMessage,
+  StepNetworkReport,
   EvaluatedMessage,
   FinishMessage,
   ModelMessage,
