@@ -56,7 +56,8 @@ export type {
   FinishedMessage,
   FailMessage
 } from './job-messages.js';
-export { validateJobConfig, MAX_STEP_NETWORK_BYTES, MAX_THREADS_PER_WORKER, MAX_WORKERS, MAX_REPORTED_MS, MIN_REPORTED_MS, reportedMs } from './validate-job.js';
+export { validateJobConfig, MAX_THREADS_PER_WORKER, MAX_WORKERS, MAX_REPORTED_MS, MIN_REPORTED_MS, reportedMs } from './validate-job.js';
+export { MAX_STEP_NETWORK_BYTES } from './validate-job.js';
 export { sampleDigest, combineDigests, mixIndex, DIGEST_MODULUS } from './sample-digest.js';
 export {
   expectPayloadBytes,

@@ -1,7 +1,8 @@
 import { protocolError } from './errors.js';
 import { bool, has, int, list, map, num, oneOf, only, str, type Fields } from './fields.js';
 import { BN_RECALIBRATE_MODES, OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
-import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace, type StepNetworkReport } from './job-messages.js';
+import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace } from './job-messages.js';
+import type { StepNetworkReport } from './job-messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import { checkpointStateBytes, checkStatePayloadBytes, expectPayloadBytes, sampleSizeOf, stepPayloadBytes, testSetPayloadBytes } from './payloads.js';
 import { DIGEST_MODULUS } from './sample-digest.js';

@@ -18,7 +18,14 @@ export interface LinkTraffic {
   readonly operations: number;
 }
 
-export const NO_TRAFFIC: LinkTraffic = Object.freeze({ sentBytes: 0, receivedBytes: 0, payloadSentBytes: 0, payloadReceivedBytes: 0, busyMs: 0, operations: 0 });
+export const NO_TRAFFIC: LinkTraffic = Object.freeze({
+  sentBytes: 0,
+  receivedBytes: 0,
+  payloadSentBytes: 0,
+  payloadReceivedBytes: 0,
+  busyMs: 0,
+  operations: 0,
+});
 
 /** `now - before`, field by field (a window of traffic). */
 export function trafficSince(now: LinkTraffic, before: LinkTraffic): LinkTraffic {
