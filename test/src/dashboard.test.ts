@@ -146,6 +146,9 @@ describe('a synthetic 100 000-step job', () => {
     assert.equal(await chartPoints(page, 'loss'), MAX_POINTS);
     assert.equal(await page.locator('tr[data-worker]').count(), 4);
     assert.deepEqual(await page.locator('tr.straggler').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-worker'))), ['w3']);
+    // Each worker's peer links: bytes sent per step (the 1M-parameter gradient), the rate they achieved, the network's share.
+    const network = await page.locator('tr[data-worker="w1"] td').evaluateAll((cells) => cells.slice(8).map((c) => c.textContent));
+    assert.deepEqual(network, ['4.00 MB', '1.00 Gbit/s', '20.0 %']);
     assert.equal(await page.locator('[data-kpi="workers"] .value').textContent(), '4 / 4');
     await page.screenshot({ path: path.join(OUTPUT, 'dashboard-100k.png'), fullPage: true });
     assert.deepEqual(problems, []);

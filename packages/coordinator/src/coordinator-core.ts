@@ -6,6 +6,7 @@ import { JobCheckpoints } from './checkpoint/job-checkpoints.js';
 import type { CoordinatorOptions } from './coordinator-options.js';
 import type { MetricsLog } from './metrics-log.js';
 import type { ReadinessLimits } from './readiness.js';
+import { NetworkBoundWarning } from './network-stats.js';
 import { newSecret } from './secrets.js';
 import type { JobState, JobStatus } from './status.js';
 import { WorkerSessions, type WorkerSessionsHandlers } from './worker-sessions.js';
@@ -38,6 +39,8 @@ export class CoordinatorCore {
   readonly ledger: SampleLedger;
   readonly checkpoints: JobCheckpoints;
   readonly jobSecret = newSecret();
+  /** Logs once when the peer links bound the step. */
+  readonly networkWarning: NetworkBoundWarning;
   /** The job's deadlines with their defaults, resolved once: the waits and /readyz judge by the same numbers. */
   readonly deadlines: ReadinessLimits;
   /** Waits for the workers; a job failure ends every one of them. */
@@ -61,6 +64,7 @@ export class CoordinatorCore {
     handlersFor: (core: CoordinatorCore) => WorkerSessionsHandlers,
   ) {
     this.log = options.log ?? SILENT_LOG;
+    this.networkWarning = new NetworkBoundWarning(this.log);
     this.deadlines = {
       waitTimeoutMs: options.waitTimeoutMs ?? 300_000,
       readyTimeoutMs: options.readyTimeoutMs ?? 300_000,

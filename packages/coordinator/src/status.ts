@@ -1,4 +1,5 @@
 import type { CoordinatorCore } from './coordinator-core.js';
+import type { WorkerNetworkStatus } from './network-stats.js';
 import { workerStatus } from './worker-session.js';
 
 /** What `GET /status` returns: the job and its workers as the coordinator sees them now. */
@@ -66,6 +67,8 @@ export interface WorkerStatus {
   backend: string | null;
   /** Wall time of the worker's slowest rank in the last step, ms. */
   lastStepMs: number | null;
+  /** Its peer links in training: bytes per step, the rate they achieved, the share of the step they took. Null: no report yet (or no peers). */
+  network: WorkerNetworkStatus | null;
   state: 'connected' | 'ready' | 'training' | 'lost';
 }
 

@@ -2,6 +2,7 @@ import { JobError } from '@tfjs-ddp/job';
 import { decodeCheckpointPayload, decodeModelPayload, type Message } from '@tfjs-ddp/protocol';
 import type { CoordinatorCore } from './coordinator-core.js';
 import { CoordinatorError } from './errors.js';
+import { NetworkWindow } from './network-stats.js';
 import { describeSession, type WorkerSession } from './worker-session.js';
 import type { WorkerSessionsHandlers } from './worker-sessions.js';
 
@@ -144,6 +145,11 @@ export class WorkerMessages implements WorkerSessionsHandlers {
         throw new CoordinatorError('COORD_ERR_BAD_REPORT', `a report for rank(s) ${ranks.slice(0, 8).join(', ')}, not all of them its own`);
       }
       this.core.driver?.stepDone(message.step, message.reports);
+      if (message.net !== undefined) {
+        session.network ??= new NetworkWindow();
+        session.network.record(message.net, message.reports);
+        this.core.networkWarning.check(session.id, session.network);
+      }
     } catch (error) {
       // The job driver's report checks throw JobError (COORD_ERR_BAD_REPORT, COORD_ERR_SHARD_MISMATCH).
       if (!(error instanceof CoordinatorError) && !(error instanceof JobError)) throw error;

@@ -1,4 +1,5 @@
 import type { HaltedMessage, JobSocket, JoinMessage, WorkerReadyMessage } from '@tfjs-ddp/protocol';
+import type { NetworkWindow } from './network-stats.js';
 import type { AssignedWorker } from './rank-assignment.js';
 import type { WorkerStatus } from './status.js';
 
@@ -23,6 +24,8 @@ export interface WorkerSession {
   halted?: HaltedMessage;
   /** Wall time of the worker's slowest rank in the last step, ms. */
   lastStepMs: number | null;
+  /** Its peer links' traffic, from its step reports (none before the first one with peers). */
+  network?: NetworkWindow;
   handshakeTimer?: NodeJS.Timeout;
   stopHeartbeat?: () => void;
 }
@@ -47,6 +50,7 @@ export function workerStatus(s: WorkerSession, training: boolean): WorkerStatus 
     threads: s.join?.threads ?? 0,
     backend: s.ready?.backend ?? null,
     lastStepMs: s.lastStepMs,
+    network: s.network?.status() ?? null,
     state: s.state === 'closed' ? 'lost' : s.state === 'ready' && training ? 'training' : s.state === 'ready' ? 'ready' : 'connected',
   };
 }

@@ -49,6 +49,7 @@ export type {
   RankStepReport,
   RankStepDone,
   StepDoneMessage,
+  StepNetworkReport,
   EvaluatedMessage,
   FinishMessage,
   ModelMessage,
@@ -56,6 +57,7 @@ export type {
   FailMessage
 } from './job-messages.js';
 export { validateJobConfig, MAX_THREADS_PER_WORKER, MAX_WORKERS, MAX_REPORTED_MS, MIN_REPORTED_MS, reportedMs } from './validate-job.js';
+export { MAX_STEP_NETWORK_BYTES } from './validate-job.js';
 export { sampleDigest, combineDigests, mixIndex, DIGEST_MODULUS } from './sample-digest.js';
 export {
   expectPayloadBytes,

@@ -110,3 +110,23 @@ test('viewPayload copies unaligned bytes, also when they are a Node Buffer view'
   const view = viewPayload('int32', buffer.subarray(1)) as Int32Array;
   assert.deepEqual([...view], [-7, 11]);
 });
+
+test("a step report's network figures are bounded integers and a timing; payload never exceeds the bytes sent", () => {
+  const report = { rank: 0, lossSum: 1, correct: 0, count: 1, computeMs: 1, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0, sampleDigest: 7 };
+  const net = { sentBytes: 434_000, receivedBytes: 433_900, payloadBytes: 433_800, netMs: 350 };
+  const done = (n: unknown): Message => ({ v, t: 'stepDone', generation: 0, step: 0, reports: [report], net: n }) as Message;
+  assert.deepEqual(roundTrip(done(net)).message, done(net));
+  const bad: [unknown, string][] = [
+    [{ ...net, sentBytes: -1 }, 'negative'],
+    [{ ...net, receivedBytes: 2 ** 41 }, 'beyond a terabyte'],
+    [{ ...net, sentBytes: 1.5 }, 'fractional'],
+    [{ ...net, payloadBytes: net.sentBytes + 1 }, 'more payload than sent'],
+    [{ ...net, netMs: Number.NaN }, 'NaN time'],
+    [{ ...net, netMs: 5e-324 }, 'denormal time'],
+    [{ ...net, extra: 1 }, 'unknown field'],
+    [{ sentBytes: 1, receivedBytes: 1, payloadBytes: 1 }, 'no time'],
+    [[1, 2, 3, 4], 'a list'],
+    ['net', 'a string'],
+  ];
+  for (const [n, why] of bad) assert.throws(() => encodeFrameBytes(done(n)), { code: 'PROTOCOL_ERR_FIELD' }, why);
+});

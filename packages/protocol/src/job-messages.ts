@@ -219,6 +219,21 @@ export interface RankStepDone extends RankStepReport {
   readonly sampleDigest: number;
 }
 
+/**
+ * What one worker process's peer links carried between its previous step report and this
+ * one (the step's all-reduces and SyncBN exchanges), measured at the sockets.
+ */
+export interface StepNetworkReport {
+  /** Bytes the process sent to its peers: frame heads, tensor payloads and tags. */
+  readonly sentBytes: number;
+  /** Bytes it read from its peers. */
+  readonly receivedBytes: number;
+  /** Tensor payload bytes it sent: what the collective algorithms had to move, without framing. */
+  readonly payloadBytes: number;
+  /** Time its collectives over the peer links were in flight, ms (waits for slower peers included). */
+  readonly netMs: number;
+}
+
 /** Worker -> coordinator: its ranks finished a step of ring `generation`. */
 export interface StepDoneMessage {
   readonly v: number;
@@ -227,6 +242,8 @@ export interface StepDoneMessage {
   readonly generation: number;
   readonly step: number;
   readonly reports: readonly RankStepDone[];
+  /** The worker's peer-link traffic in this step; absent when it has no peers (a ring of one process). */
+  readonly net?: StepNetworkReport;
 }
 
 /** Worker -> coordinator: its ranks finished the end-of-epoch work; rank 0's host adds the test result. */

@@ -2,6 +2,7 @@ import { protocolError } from './errors.js';
 import { bool, has, int, list, map, num, oneOf, only, str, type Fields } from './fields.js';
 import { BN_RECALIBRATE_MODES, OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
 import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace } from './job-messages.js';
+import type { StepNetworkReport } from './job-messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import { checkpointStateBytes, checkStatePayloadBytes, expectPayloadBytes, sampleSizeOf, stepPayloadBytes, testSetPayloadBytes } from './payloads.js';
 import { DIGEST_MODULUS } from './sample-digest.js';
@@ -13,6 +14,8 @@ export const MAX_WORKERS = 4096;
 const MAX_RANKS = MAX_THREADS_PER_WORKER * MAX_WORKERS;
 const MAX_SAMPLES = 1 << 24;
 const MAX_STEPS = Number.MAX_SAFE_INTEGER;
+/** Most bytes a worker's peer links may report for one step (a terabyte: far beyond any gradient). */
+export const MAX_STEP_NETWORK_BYTES = 2 ** 40;
 
 /**
  * Bounds of every timing a rank reports, ms. Finite, at most a day, and either 0 or at
@@ -36,6 +39,15 @@ function timing(h: Fields, key: string): number {
 
 function optional<T>(h: Fields, key: string, read: (h: Fields, key: string) => T): T | undefined {
   return has(h, key) ? read(h, key) : undefined;
+}
+
+function stepNetwork(h: Fields, key: string): StepNetworkReport {
+  const n = map(h, key);
+  only(n, ['sentBytes', 'receivedBytes', 'payloadBytes', 'netMs']);
+  const sentBytes = int(n, 'sentBytes', 0, MAX_STEP_NETWORK_BYTES);
+  // Payload travels inside the frames: more payload than bytes sent is a lie.
+  const payloadBytes = int(n, 'payloadBytes', 0, sentBytes);
+  return { sentBytes, receivedBytes: int(n, 'receivedBytes', 0, MAX_STEP_NETWORK_BYTES), payloadBytes, netMs: timing(n, 'netMs') };
 }
 
 /** Checks a job configuration (from the network or from a user's flags) field by field. */
@@ -238,7 +250,7 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     return { v, t: 'checkpointData', step: int(h, 'step', 0, MAX_STEPS), jsonBytes, weightsBytes };
   },
   stepDone: (h) => {
-    only(h, ['v', 't', 'generation', 'step', 'reports']);
+    only(h, ['v', 't', 'generation', 'step', 'reports', 'net']);
     const reports = list(h, 'reports', MAX_THREADS_PER_WORKER, (element, i): RankStepDone => {
       const r = asFields(element, `reports[${i}]`);
       only(r, ['rank', 'lossSum', 'correct', 'count', 'computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs', 'sampleDigest']);
@@ -256,7 +268,9 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
         sampleDigest: int(r, 'sampleDigest', 0, DIGEST_MODULUS - 1),
       };
     });
-    return { v, t: 'stepDone', generation: int(h, 'generation', 0, MAX_STEPS), step: int(h, 'step', 0, MAX_STEPS), reports };
+    const net = optional(h, 'net', stepNetwork);
+    const step = { v, t: 'stepDone' as const, generation: int(h, 'generation', 0, MAX_STEPS), step: int(h, 'step', 0, MAX_STEPS), reports };
+    return net === undefined ? step : { ...step, net };
   },
   evaluated: (h) => {
     only(h, ['v', 't', 'epoch', 'accuracy', 'loss', 'count']);

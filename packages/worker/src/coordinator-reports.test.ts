@@ -11,6 +11,7 @@ import {
 } from '@tfjs-ddp/protocol';
 import { reportsToCoordinator, type ReportLink } from './coordinator-reports.js';
 import { WorkerError } from './errors.js';
+import { stepNetworkReport } from './ring-membership.js';
 
 /** A link that puts every message through a real frame (the validator checks the payload against its header). */
 function recordingLink(): { link: ReportLink; sent: { message: Message; payload: Uint8Array }[]; failed: string[]; done: number[] } {
@@ -61,4 +62,19 @@ test('step reports carry the current generation; a fatal rank failure ends the j
   reports.onFailed(new WorkerError('WORKER_ERR_RANK_FAILED', 'a collective failed'), false);
   reports.onFailed(new WorkerError('WORKER_ERR_RANK_EXITED', 'gone'), true);
   assert.deepEqual(failed, ['ring: WORKER_ERR_RANK_FAILED', 'job: WORKER_ERR_RANK_EXITED']);
+});
+
+test("a step report carries the peer links' traffic when the worker has peers, and passes the validator", () => {
+  const { link, sent } = recordingLink();
+  const traffic = [{ sentBytes: 5000, receivedBytes: 4900, payloadBytes: 4800, netMs: 12.5 }, undefined];
+  const reports = reportsToCoordinator({ ...link, stepTraffic: () => traffic.shift() });
+  const report = { rank: 0, lossSum: 1, correct: 1, count: 2, computeMs: 1, syncBnMs: 0, allReduceMs: 1, applyMs: 0, waitMs: 0, sampleDigest: 3 };
+  reports.onStep(4, [report]);
+  reports.onStep(5, [report]);
+  assert.deepEqual(sent.map((s) => (s.message.t === 'stepDone' ? s.message.net : 'other')), [{ sentBytes: 5000, receivedBytes: 4900, payloadBytes: 4800, netMs: 12.5 }, undefined]);
+});
+
+test('traffic is reported in the bounds the protocol checks', () => {
+  const t = { sentBytes: 10.4, receivedBytes: 2 ** 50, payloadSentBytes: 11, payloadReceivedBytes: 0, busyMs: 5e-324, operations: 1 };
+  assert.deepEqual(stepNetworkReport(t), { sentBytes: 10, receivedBytes: 2 ** 40, payloadBytes: 10, netMs: 0 });
 });

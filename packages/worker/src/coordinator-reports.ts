@@ -1,4 +1,4 @@
-import { encodeCheckpointPayload, encodeModelPayload, type Outgoing } from '@tfjs-ddp/protocol';
+import { encodeCheckpointPayload, encodeModelPayload, type Outgoing, type StepNetworkReport } from '@tfjs-ddp/protocol';
 import type { WorkerError } from './errors.js';
 import type { LocalRanksHandlers } from './local-ranks.js';
 
@@ -13,6 +13,8 @@ export interface ReportLink {
   reportFailure(error: WorkerError): void;
   /** Every rank finished; the model (if rank 0 is here) has been sent. */
   finished(): void;
+  /** The peer links' traffic since the last step report (undefined: no peer links). */
+  stepTraffic?(): StepNetworkReport | undefined;
 }
 
 /** The messages a worker sends the coordinator as its ranks report: readiness, steps, evaluations, checkpoints, the model. */
@@ -23,7 +25,10 @@ export function reportsToCoordinator(link: ReportLink): LocalRanksHandlers {
       const backend = first?.backend.name ?? 'unknown';
       link.send({ t: 'workerReady', backend, backendReason: first?.backend.reason ?? '', parameters: first?.parameters ?? 0 });
     },
-    onStep: (step, reports) => link.send({ t: 'stepDone', generation: link.generation(), step, reports }),
+    onStep: (step, reports) => {
+      const net = link.stepTraffic?.();
+      link.send({ t: 'stepDone', generation: link.generation(), step, reports, ...(net === undefined ? {} : { net }) });
+    },
     onEvaluated: (epoch, evaluation) =>
       link.send({ t: 'evaluated', epoch, accuracy: evaluation?.accuracy ?? -1, loss: evaluation?.loss ?? -1, count: evaluation?.count ?? 0 }),
     onRegrouped: () => link.send({ t: 'workerReady', backend: 'regrouped', backendReason: `generation ${link.generation()}`, parameters: 0 }),

@@ -273,6 +273,7 @@ export class CoordinatorSession {
         generation: () => this.generation,
         failJob: (error) => this.failJob(error),
         reportFailure: (error) => this.reportFailure(error),
+        stepTraffic: () => this.ring.stepTraffic(),
         finished: () => {
           this.ended = true;
           this.finishedJob = true;

@@ -1,5 +1,7 @@
-import { createThreadGroup, ProcessGroupListener, type ProcessGroup, type ThreadGroup } from '@tfjs-ddp/collective';
-import type { AssignMessage, RingPlace, StructuredLog } from '@tfjs-ddp/protocol';
+import { createThreadGroup, NO_TRAFFIC, ProcessGroupListener, trafficSince } from '@tfjs-ddp/collective';
+import type { LinkTraffic, ProcessGroup, ThreadGroup } from '@tfjs-ddp/collective';
+import { MAX_STEP_NETWORK_BYTES, reportedMs } from '@tfjs-ddp/protocol';
+import type { AssignMessage, RingPlace, StepNetworkReport, StructuredLog } from '@tfjs-ddp/protocol';
 import { WorkerError } from './errors.js';
 import { GRADIENT_ARENA_BYTES } from './local-job.js';
 
@@ -28,6 +30,8 @@ export class RingMembership {
   private group: ThreadGroup | undefined;
   /** Aborted when the worker leaves the job: a ring still forming stops forming. */
   private readonly leaving = new AbortController();
+  /** The process group's traffic when the last step was reported. */
+  private trafficMark: LinkTraffic = NO_TRAFFIC;
 
   constructor(private readonly options: RingMembershipOptions) {}
 
@@ -66,9 +70,25 @@ export class RingMembership {
         opTimeoutMs: job.opTimeoutMs,
         signal: this.leaving.signal,
       });
+      // The handshake's bytes are not a step's.
+      this.trafficMark = this.processGroup.traffic();
     } else listener?.close();
     this.group = createThreadGroup({ threads: job.threads, process: this.processGroup, opTimeoutMs: job.opTimeoutMs, arenaBytes: GRADIENT_ARENA_BYTES });
     return this.group;
+  }
+
+  /**
+   * What the peer links carried since the last call: called as each step is reported, so
+   * it is that step's traffic (its all-reduces and SyncBN exchanges). Undefined in a ring
+   * of one process, which has no peer links.
+   */
+  stepTraffic(): StepNetworkReport | undefined {
+    const group = this.processGroup;
+    if (group === undefined) return undefined;
+    const now = group.traffic();
+    const step = trafficSince(now, this.trafficMark);
+    this.trafficMark = now;
+    return stepNetworkReport(step);
   }
 
   /** Stops the current ring (pending collectives fail at once) and opens the listener of the next; returns its port. */
@@ -78,6 +98,7 @@ export class RingMembership {
     this.group = undefined;
     await this.processGroup?.close();
     this.processGroup = undefined;
+    this.trafficMark = NO_TRAFFIC;
     return this.listen();
   }
 
@@ -97,4 +118,12 @@ export class RingMembership {
     await this.processGroup?.close().catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'closing the process group failed'));
     this.listener?.close();
   }
+}
+
+/** Traffic as the protocol bounds it: whole bytes within the limit, payload within what was sent. */
+export function stepNetworkReport(t: LinkTraffic): StepNetworkReport {
+  const bytes = (n: number): number => Math.min(MAX_STEP_NETWORK_BYTES, Math.max(0, Math.round(n)));
+  const sentBytes = bytes(t.sentBytes);
+  // A send that failed before reaching its socket counted its payload but no wire bytes.
+  return { sentBytes, receivedBytes: bytes(t.receivedBytes), payloadBytes: Math.min(sentBytes, bytes(t.payloadSentBytes)), netMs: reportedMs(t.busyMs) };
 }

@@ -51,6 +51,10 @@ export function protocolSamples(prng: Prng, join: { token: string; jobId: string
     { message: { v, t: 'checkpointRequest', generation: 0, step: 3 }, payload: new Uint8Array(0) },
     { message: { v, t: 'checkpointData', step: 3, jsonBytes: json.byteLength, weightsBytes: 4 }, payload: Buffer.concat([json, f32(1), f32(2, 3)]) },
     { message: { v, t: 'stepDone', generation: 0, step: 0, reports: [report] }, payload: new Uint8Array(0) },
+    {
+      message: { v, t: 'stepDone', generation: 0, step: 1, reports: [report], net: { sentBytes: 4096, receivedBytes: 4000, payloadBytes: 3900, netMs: 2.5 } },
+      payload: new Uint8Array(0),
+    },
     { message: { v, t: 'evaluated', epoch: 0, accuracy: 0.5, loss: 1, count: 10 }, payload: new Uint8Array(0) },
     { message: { v, t: 'finish' }, payload: new Uint8Array(0) },
     { message: { v, t: 'model', jsonBytes: json.byteLength, accuracy: 0.5, loss: 1 }, payload: Buffer.concat([json, f32(1, 2)]) },

@@ -56,6 +56,11 @@ export class SyntheticJob implements TelemetrySource {
         threads: options.threadsPerWorker,
         backend: w === 0 ? 'tensorflow' : 'wasm',
         lastStepMs: Math.floor(options.straggler / options.threadsPerWorker) === w ? 140 : 100,
+        // The gradient's ring share each step, at about 1 Gbit/s.
+        network: {
+          sentBytesPerStep: options.parameters * 4, receivedBytesPerStep: options.parameters * 4, payloadBytesPerStep: options.parameters * 4,
+          netMsPerStep: 20, linkBitsPerSec: 1e9, networkFraction: 0.2, windowSteps: 20, sentBytesTotal: 0, receivedBytesTotal: 0,
+        },
         state: 'training' as const,
       })),
     };

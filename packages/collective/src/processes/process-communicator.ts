@@ -14,6 +14,8 @@ export interface GroupState {
   /** The failure once it is final (a lost connection waits briefly for a notice naming the root cause). */
   whenFailed(): Promise<CollectiveError>;
   subgroup(ranks: readonly number[]): AsyncCommunicator;
+  /** An operation starts (for the group's busy time); the returned function is called when it ends. */
+  operationStarted(): () => void;
 }
 
 /**
@@ -85,9 +87,11 @@ export class ProcessCommunicator implements AsyncCommunicator {
       // Argument errors are raised before anything was sent: the group stays usable.
       return Promise.reject(asCollectiveError(err, 'COLL_ERR_ARGUMENT'));
     }
+    const ended = this.state.operationStarted();
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
+        ended();
         const err = collectiveError('COLL_ERR_TIMEOUT', `${what} did not complete within ${this.state.opTimeoutMs} ms`);
         this.state.fail(err);
         settled = true;
@@ -96,10 +100,12 @@ export class ProcessCommunicator implements AsyncCommunicator {
       started.then(
         () => {
           clearTimeout(timer);
+          ended();
           if (!settled) resolve();
         },
         (err: unknown) => {
           clearTimeout(timer);
+          ended();
           const error = asCollectiveError(err);
           this.state.fail(error);
           if (settled) return;

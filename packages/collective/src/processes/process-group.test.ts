@@ -154,3 +154,26 @@ test('a group still forming stops at once when its signal aborts: COLL_ERR_ABORT
   });
   assert.ok(refused, 'the listener still accepts connections after the abort');
 });
+
+test('processes P=3: traffic counts the payload the ring must send, its framing, and the time in flight', { timeout: 60_000 }, async (t) => {
+  const size = 3;
+  const chunk = 100_000;
+  const ranks = await launch(t, size, { scenario: 'traffic', secret: 's', opTimeoutMs: 30_000, sizes: [size * chunk], smallBytes: 4096 });
+  await ranks.exited(50_000);
+  // Ring all-reduce: P-1 chunks out in the reduce-scatter, P-1 in the all-gather.
+  const ringBytes = 2 * (size - 1) * chunk * 4;
+  // 64 KB segments (the fixture's): each chunk leaves in ceil(chunk / 16384) frames.
+  const frames = 2 * (size - 1) * Math.ceil(chunk / 16_384);
+  for (const [rank, reports] of ranks.reports.entries()) {
+    const found = reports.find((m) => m.kind === 'traffic');
+    assert.ok(found && found.kind === 'traffic', `rank ${rank}: no traffic report: ${JSON.stringify(reports.filter((m) => m.kind === 'error'))}`);
+    const { before, after } = found;
+    assert.equal(after.payloadSentBytes - before.payloadSentBytes, ringBytes, `rank ${rank} payload sent`);
+    assert.equal(after.payloadReceivedBytes - before.payloadReceivedBytes, ringBytes, `rank ${rank} payload received`);
+    const overhead = after.sentBytes - before.sentBytes - ringBytes;
+    assert.ok(overhead > 0 && overhead <= frames * 200, `rank ${rank}: ${overhead} bytes of framing for ${frames} frames`);
+    assert.ok(after.receivedBytes > after.payloadReceivedBytes, `rank ${rank}: wire bytes received include the payload`);
+    assert.equal(after.operations - before.operations, 1);
+    assert.ok(after.busyMs - before.busyMs > 0, `rank ${rank}: the all-reduce took no time`);
+  }
+});

@@ -10,6 +10,7 @@ import type { ReduceOp } from '../reduce/reduce-op.js';
 import { DEFAULT_ALGORITHM_OPTIONS, ScheduleCollectives } from './schedule-collectives.js';
 import type { AlgorithmOptions } from './schedule-collectives.js';
 import type { SocketLink } from '../transport/socket-link.js';
+import { BusyClock, type LinkTraffic } from '../transport/link-traffic.js';
 
 export interface PeerAddress {
   readonly rank: number;
@@ -80,6 +81,7 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
   private readonly subgroups = new Map<string, ProcessCommunicator>();
   private readonly failureListeners = new Set<(err: CollectiveError) => void>();
   private readonly algorithms: AlgorithmOptions;
+  private readonly busy = new BusyClock();
 
   /** Use `ProcessGroupListener.connect` (or `connectProcessGroup`). */
   constructor(
@@ -154,6 +156,26 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
       this.subgroups.set(key, sub);
     }
     return sub;
+  }
+
+  /** What this group's links carried so far and how long its collectives were in flight (see `LinkTraffic`). */
+  traffic(): LinkTraffic {
+    let sentBytes = 0;
+    let receivedBytes = 0;
+    let payloadSentBytes = 0;
+    let payloadReceivedBytes = 0;
+    for (const link of this.links.values()) {
+      const wire = link.wireBytes;
+      sentBytes += wire.sent;
+      receivedBytes += wire.received;
+      payloadSentBytes += link.payloadSentBytes;
+      payloadReceivedBytes += link.payloadReceivedBytes;
+    }
+    return { sentBytes, receivedBytes, payloadSentBytes, payloadReceivedBytes, busyMs: this.busy.busyMs, operations: this.busy.operations };
+  }
+
+  operationStarted(): () => void {
+    return this.busy.begin();
   }
 
   failure(): CollectiveError | undefined {

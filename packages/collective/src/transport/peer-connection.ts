@@ -51,6 +51,9 @@ export class PeerConnection {
   private armed: FrameVerifier | undefined;
   private sealer: FrameSealer | undefined;
   private readonly limits: FrameLimits;
+  /** Bytes handed to the socket and read from it (see `LinkTraffic`). */
+  sentBytes = 0;
+  receivedBytes = 0;
 
   constructor(
     private peerRank: number,
@@ -137,15 +140,21 @@ export class PeerConnection {
       // Head and payload go to the kernel first; the tag is computed while they leave.
       socket.write(head);
       socket.write(payload);
-      socket.write(sealer.seal(head, payload), done);
+      this.writeTag(socket, head, payload, sealer, done);
       return;
     }
     // cork/uncork makes the parts one writev.
     socket.cork();
     socket.write(head);
     if (payload.byteLength > 0) socket.write(payload);
-    socket.write(sealer ? sealer.seal(head, payload) : EMPTY, done);
+    this.writeTag(socket, head, payload, sealer, done);
     socket.uncork();
+  }
+
+  private writeTag(socket: Socket, head: Uint8Array, payload: Uint8Array, sealer: FrameSealer | undefined, done: (err?: Error | null) => void): void {
+    const tag = sealer ? sealer.seal(head, payload) : EMPTY;
+    this.sentBytes += head.byteLength + payload.byteLength + tag.byteLength;
+    socket.write(tag, done);
   }
 
   /** node:net `onread` options for a socket we dial: reads land where the decoder wants them. */
@@ -153,6 +162,7 @@ export class PeerConnection {
     return {
       buffer: () => this.decoder.readTarget() ?? this.readBuffer,
       callback: (n, buf) => {
+        this.receivedBytes += n;
         this.guard(() => (buf === this.readBuffer ? this.decoder.push(this.readBuffer.subarray(0, n)) : this.decoder.wrote(n)));
         return true;
       }
@@ -163,7 +173,12 @@ export class PeerConnection {
   attach(socket: Socket, streamed: boolean): void {
     this.socket = socket;
     socket.setNoDelay(true);
-    if (streamed) socket.on('data', (chunk: Buffer) => this.guard(() => this.decoder.push(chunk)));
+    if (streamed) {
+      socket.on('data', (chunk: Buffer) => {
+        this.receivedBytes += chunk.byteLength;
+        this.guard(() => this.decoder.push(chunk));
+      });
+    }
     socket.on('end', () => {
       // A process killed mid-send ends its stream inside a frame (more often now that a
       // large frame's tag leaves after its payload): a lost peer, not a malformed one.

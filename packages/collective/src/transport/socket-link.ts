@@ -17,6 +17,9 @@ export class SocketLink implements Link {
   onControl: (message: Message) => void = () => undefined;
   onFailure: (err: CollectiveError) => void = () => undefined;
   private failure: CollectiveError | undefined;
+  /** Tensor payload bytes sent and received (see `LinkTraffic`). */
+  payloadSentBytes = 0;
+  payloadReceivedBytes = 0;
 
   constructor(
     readonly peer: number,
@@ -58,6 +61,7 @@ export class SocketLink implements Link {
       { v: PROTOCOL_VERSION, t: 'data', g: tag.group, s: tag.seq, i: tag.tag, off: tag.offset, n: tag.count, dt: 'float32' },
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     );
+    this.payloadSentBytes += data.byteLength;
     return new Promise<void>((resolve, reject) => {
       // The payload is not copied, so the promise resolves only when the socket is done with its bytes.
       this.tx.writeFrame(head, payload, (err) => {
@@ -69,7 +73,14 @@ export class SocketLink implements Link {
 
   recv(tag: DataTag, into: Float32Array, combine: CombineOp | undefined): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    return this.rx.inbox.post(tag, into, combine);
+    return this.rx.inbox.post(tag, into, combine).then(() => {
+      this.payloadReceivedBytes += into.byteLength;
+    });
+  }
+
+  /** Bytes both connections carried: the process group sums them over its links. */
+  get wireBytes(): { sent: number; received: number } {
+    return { sent: this.rx.sentBytes + this.tx.sentBytes, received: this.rx.receivedBytes + this.tx.receivedBytes };
   }
 
   sendControl(message: Message): void {

@@ -59,6 +59,7 @@ h1 { margin: 0; font-size: 20px; font-weight: 600; font-variant-numeric: tabular
 .workers td { padding: 6px 8px; border-bottom: 1px solid rgba(38,49,65,.6); white-space: nowrap; }
 tr.lost td { color: var(--muted); text-decoration: line-through; }
 tr.straggler td { background: rgba(225,87,89,.07); }
+td.network-bound { color: var(--bad); font-weight: 600; }
 .bar-cell { width: 32%; }
 .bar { height: 8px; border-radius: 4px; background: var(--accent); min-width: 2px; transition: width .4s ease; }
 .bar.slow { background: var(--bad); }

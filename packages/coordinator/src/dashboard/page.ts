@@ -51,6 +51,8 @@ function chartFrame([name, title, note]: [string, string, string]): string {
 }
 
 const WORKER_COLUMNS = ['Worker', 'Host', 'Process', 'Ranks', 'Backend', 'State', 'Last step'].map((c) => `<th>${c}</th>`).join('');
+/** The worker's peer links: bytes it sent in its last step, the rate they achieved, the share of its step they took. */
+const NETWORK_COLUMNS = ['Sent / step', 'Link rate', 'Network share'].map((c) => `<th>${c}</th>`).join('');
 
 /** The dashboard page: a static skeleton that dashboard/client/main.js fills from the event stream. */
 export const PAGE_HTML = `<!doctype html>
@@ -84,7 +86,7 @@ ${CHARTS.map(chartFrame).join('\n')}
 <section class="workers">
   <h2>Workers <span id="workers-summary"></span></h2>
   <table>
-    <thead><tr>${WORKER_COLUMNS}<th class="bar-head">slowest rank of the worker</th></tr></thead>
+    <thead><tr>${WORKER_COLUMNS}<th class="bar-head">slowest rank of the worker</th>${NETWORK_COLUMNS}</tr></thead>
     <tbody id="workers-body"></tbody>
   </table>
 </section>

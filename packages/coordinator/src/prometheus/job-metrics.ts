@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { stepWallMs, type MetricsRecord } from '../metrics-log.js';
 import type { JobState, JobStatus } from '../status.js';
 import { allReduceRates, allReduceSeconds, gradientBytes } from './bus-bandwidth.js';
+import { workerNetworkMetrics } from './network-metrics.js';
 
 const JOB_STATES: readonly JobState[] = ['waiting', 'starting', 'training', 'finished', 'failed'];
 /** From a 5 ms step (a small model on a GPU) to two minutes (a large one on a CPU). */
@@ -224,6 +225,7 @@ export class JobMetrics {
         if (parameters !== null) this.set(gradientBytes(parameters));
       },
     });
+    workerNetworkMetrics(name, registers, status);
     new Gauge({
       name: name('steps_planned'),
       help: 'Steps the job runs in all',

@@ -1,5 +1,5 @@
 import type { JobStatus } from '../../status.js';
-import { formatMs } from './format.js';
+import { formatBytes, formatMs, formatPercent } from './format.js';
 
 type WorkerRow = JobStatus['workers'][number];
 
@@ -46,7 +46,7 @@ export class WorkersTable {
     if (row === undefined) {
       row = document.createElement('tr');
       row.dataset['worker'] = id;
-      for (let i = 0; i < 8; i++) row.appendChild(document.createElement('td'));
+      for (let i = 0; i < 11; i++) row.appendChild(document.createElement('td'));
       this.rows.set(id, row);
     }
     return row;
@@ -82,8 +82,20 @@ function fill(row: HTMLTableRowElement, worker: WorkerRow, slowest: number, stra
     bar.style.width = `${worker.lastStepMs === null ? 0 : Math.max(2, (100 * worker.lastStepMs) / slowest)}%`;
     bar.classList.toggle('slow', straggler);
   }
+  const net = worker.network;
+  text(8, formatBytes(net?.sentBytesPerStep));
+  text(9, formatBitRate(net?.linkBitsPerSec));
+  text(10, formatPercent(net?.networkFraction));
+  // Over half the step on the network: the link, not the compute, sets the pace.
+  cells[10]?.classList.toggle('network-bound', (net?.networkFraction ?? 0) > 0.5);
   row.classList.toggle('straggler', straggler);
   row.classList.toggle('lost', worker.state === 'lost');
+}
+
+function formatBitRate(bitsPerSec: number | null | undefined): string {
+  if (bitsPerSec === null || bitsPerSec === undefined || !Number.isFinite(bitsPerSec)) return '–';
+  if (bitsPerSec >= 1e9) return `${(bitsPerSec / 1e9).toFixed(2)} Gbit/s`;
+  return bitsPerSec >= 1e6 ? `${(bitsPerSec / 1e6).toFixed(1)} Mbit/s` : `${(bitsPerSec / 1e3).toFixed(1)} kbit/s`;
 }
 
 function pill(text: string, className: string): HTMLElement {
