@@ -80,6 +80,18 @@ export function encodeHalves(format: HalfFormat, src: Float32Array, out: Uint8Ar
   }
 }
 
+/** Rounds `values` in place to the nearest halves (what `encodeHalves` leaves in its source). */
+export function roundToHalves(format: HalfFormat, values: Float32Array): void {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const n = values.length;
+  if (format === 'bfloat16') {
+    for (let i = 0; i < n; i++) bits[i] = bfloat16BitsOf(bits[i] as number) << 16;
+    return;
+  }
+  const table = float16Table32();
+  for (let i = 0; i < n; i++) values[i] = table[float16BitsOf(bits[i] as number)] as number;
+}
+
 /** Reads `out.length` little-endian halves from `bytes` (any alignment) as float32. */
 export function decodeHalves(format: HalfFormat, bytes: Uint8Array, out: Float32Array): void {
   const n = out.length;
