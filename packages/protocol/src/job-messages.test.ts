@@ -24,7 +24,7 @@ test('every job message survives encode -> decode, payloads as raw bytes', () =>
   const assign: Message = {
     v, t: 'assign', jobId: 'j', generation: 0, joining: false, jobSecret: 's', processRank: 1, processCount: 2, rankOffset: 2, threads: 2, worldSize: 4,
     peers: [{ rank: 0, host: 'a', port: 1, threads: 2 }, { rank: 1, host: 'b', port: 2, threads: 2 }], config, bnMode: 'sync', dataSource: 'local',
-    datasetFingerprint: 'f', inputShape: [28, 28, 1], numClasses: 10, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000,
+    datasetFingerprint: 'f', inputShape: [28, 28, 1], numClasses: 10, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000, compress: 'bf16',
   };
   assert.deepEqual(roundTrip(assign).message, assign);
   const indices = Int32Array.of(5, 9, 2);
