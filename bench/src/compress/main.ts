@@ -50,8 +50,9 @@ async function run(compress: Compression, seed: number): Promise<RunResult> {
   const config: JobConfig = { model, dataset, epochs: 100, globalBatch, optimizer: DEFAULT_TRAIN_CONFIG.optimizer, seed, maxSteps: steps };
   const coordinator = await Coordinator.start({ port: 0, host: '127.0.0.1', token: 'bench', workers: 2, config, outDir: dir, compress });
   const children: ChildProcess[] = [0, 1].map(() => {
-    const worker = ['worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', token, '--threads', '1', '--advertise-host', '127.0.0.1'];
-    return spawn(process.execPath, [cli, ...worker, '--listen-host', '127.0.0.1', '--backend', 'wasm', '--log-level', 'warn'], { stdio: 'ignore' });
+    const worker = ['worker', '--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--token-file', token, '--threads', '1'];
+    const local = ['--advertise-host', '127.0.0.1', '--listen-host', '127.0.0.1', '--backend', 'wasm', '--log-level', 'warn'];
+    return spawn(process.execPath, [cli, ...worker, ...local], { stdio: 'ignore' });
   });
   let first: { step: number; bytes: number[] } | undefined;
   let last: { step: number; bytes: number[] } | undefined;
@@ -64,10 +65,10 @@ async function run(compress: Compression, seed: number): Promise<RunResult> {
   const started = performance.now();
   try {
     const result = await coordinator.run();
-    const perStep = first && last && last.step > first.step
-      ? last.bytes.reduce((s, b, i) => s + b - (first?.bytes[i] ?? 0), 0) / children.length / (last.step - first.step)
-      : NaN;
-    return { accuracy: result.test.accuracy, loss: result.test.loss, bytesPerStepPerWorker: Math.round(perStep), seconds: (performance.now() - started) / 1000 };
+    const [a, b] = [first, last];
+    const perStep = a && b && b.step > a.step ? b.bytes.reduce((s, x, i) => s + x - (a.bytes[i] ?? 0), 0) / children.length / (b.step - a.step) : NaN;
+    const seconds = (performance.now() - started) / 1000;
+    return { accuracy: result.test.accuracy, loss: result.test.loss, bytesPerStepPerWorker: Math.round(perStep), seconds };
   } finally {
     for (const c of children) c.kill('SIGKILL');
   }
@@ -79,7 +80,8 @@ for (let seed = 1; seed <= seeds; seed++) {
   for (const compress of formats) {
     const r = await run(compress, seed);
     summary.set(compress, [...(summary.get(compress) ?? []), r]);
-    emit({ ...base, compress, seed, accuracy: r.accuracy, testLoss: round(r.loss, 4), bytesPerStepPerWorker: r.bytesPerStepPerWorker, seconds: round(r.seconds, 1) });
+    const measured = { accuracy: r.accuracy, testLoss: round(r.loss, 4), bytesPerStepPerWorker: r.bytesPerStepPerWorker, seconds: round(r.seconds, 1) };
+    emit({ ...base, compress, seed, ...measured });
   }
 }
 for (const [compress, runs] of summary) {
@@ -87,7 +89,8 @@ for (const [compress, runs] of summary) {
   const mean = acc.reduce((s, a) => s + a, 0) / acc.length;
   const sd = Math.sqrt(acc.reduce((s, a) => s + (a - mean) ** 2, 0) / Math.max(1, acc.length - 1));
   const bytes = runs.reduce((s, r) => s + r.bytesPerStepPerWorker, 0) / runs.length;
-  emit({ ...base, compress, seeds: runs.length, accuracyMean: round(mean, 4), accuracySd: round(sd, 4), accuracyMin: Math.min(...acc), accuracyMax: Math.max(...acc), bytesPerStepPerWorker: Math.round(bytes) });
+  const accuracy = { accuracyMean: round(mean, 4), accuracySd: round(sd, 4), accuracyMin: Math.min(...acc), accuracyMax: Math.max(...acc) };
+  emit({ ...base, compress, seeds: runs.length, ...accuracy, bytesPerStepPerWorker: Math.round(bytes) });
 }
 
 function round(x: number, digits = 1): number {

@@ -1,7 +1,8 @@
 import { combineInto, combineOpOf, divideInto } from '../reduce/reduce-op.js';
 import type { ReduceOp } from '../reduce/reduce-op.js';
 import { partition } from '../algorithms/transfer-schedule.js';
-import { DONE_SEQ, OP_KINDS, REQ_ARRIVED, REQ_COMPRESS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
+import { DONE_SEQ, OP_KINDS, REQ_ARRIVED, REQ_COMPRESS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ } from './shared-layout.js';
+import { resultOffset } from './shared-layout.js';
 import type { OpKind } from './shared-layout.js';
 import { failSharedOnThrow, waitWhileEqual } from './shared-sync.js';
 import type { ThreadContext } from './thread-context.js';
