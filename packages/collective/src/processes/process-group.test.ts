@@ -168,7 +168,9 @@ const COMPRESSED_CASES = [[2, 'bf16'], [2, 'fp16'], [2, 'none'], [3, 'bf16'], [4
 for (const [size, compress] of COMPRESSED_CASES) {
   test(`processes P=${size}, compress ${compress}: the gradient all-reduce is within its format's tolerance and bit-identical on every rank`, { timeout: 120_000 }, async (t) => {
     const ranks = await launch(t, size, { scenario: 'compressed', secret: 'c', opTimeoutMs: 30_000, sizes: COMPRESSED_SIZES, smallBytes: 4096, compress });
-    await ranks.exited(100_000);
+    // A child's last large report may still be on its way when it exits: wait for the marker it sends last.
+    await ranks.waitFor(() => ranks.reports.every((r) => r.some((m) => m.kind === 'flushed')), 100_000);
+    await ranks.exited(20_000);
     let worst = 0;
     let worstOfSum = 0;
     for (const n of COMPRESSED_SIZES) {
