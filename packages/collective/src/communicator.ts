@@ -1,5 +1,16 @@
 import type { ReduceOp } from './reduce/reduce-op.js';
 
+export interface AllReduceOptions {
+  /**
+   * The values tolerate a lossy wire (gradients): between processes they travel in the
+   * process group's `compress` format (bfloat16 or float16 halves), each hop decodes
+   * and adds in float32, and every rank still ends with the same bits. Threads of one
+   * process reduce exactly in shared memory either way; without a `compress` format this
+   * changes nothing.
+   */
+  readonly compress?: boolean;
+}
+
 /**
  * The collective operations, in two flavours: `Communicator` blocks (rank threads, whose
  * tfjs forward/backward cannot await) and `AsyncCommunicator` returns promises (a
@@ -12,7 +23,7 @@ export interface Communicator {
   readonly rank: number;
   readonly size: number;
   /** Reduces `buf` across the group, in place; every rank ends with the same bits. */
-  allReduce(buf: Float32Array, op?: ReduceOp): void;
+  allReduce(buf: Float32Array, op?: ReduceOp, options?: AllReduceOptions): void;
   /** Copies `root`'s `buf` into every rank's `buf`. */
   broadcast(buf: Float32Array, root: number): void;
   /** `output` (size x input.length) receives every rank's `input`, in rank order. */
@@ -30,7 +41,7 @@ export interface Communicator {
 export interface AsyncCommunicator {
   readonly rank: number;
   readonly size: number;
-  allReduce(buf: Float32Array, op?: ReduceOp): Promise<void>;
+  allReduce(buf: Float32Array, op?: ReduceOp, options?: AllReduceOptions): Promise<void>;
   broadcast(buf: Float32Array, root: number): Promise<void>;
   allGather(input: Float32Array, output: Float32Array): Promise<void>;
   reduceScatter(input: Float32Array, output: Float32Array, op?: ReduceOp): Promise<void>;

@@ -3,7 +3,7 @@ export type { CollectiveErrorCode } from './errors.js';
 export { REDUCE_OPS } from './reduce/reduce-op.js';
 export { allocReduceBuffer } from './reduce/reduce-engine.js';
 export type { ReduceOp } from './reduce/reduce-op.js';
-export type { Communicator, AsyncCommunicator } from './communicator.js';
+export type { AllReduceOptions, Communicator, AsyncCommunicator } from './communicator.js';
 export { ProcessGroup } from './processes/process-group.js';
 export { ProcessGroupListener, connectProcessGroup } from './processes/process-group-listener.js';
 /** Length of the tag every frame of an established peer link carries (test proxies split frames by it). */

@@ -1,5 +1,5 @@
 import type { BalanceMode, JobDriverHooks } from '@tfjs-ddp/job';
-import type { DataSource, JobConfig, StructuredLog } from '@tfjs-ddp/protocol';
+import type { Compression, DataSource, JobConfig, StructuredLog } from '@tfjs-ddp/protocol';
 import type { TlsFiles } from './http-server.js';
 
 export interface CoordinatorOptions {
@@ -42,6 +42,12 @@ export interface CoordinatorOptions {
   stepTimeoutMs?: number;
   /** Deadline of one collective operation on the workers. Default 120 s. */
   opTimeoutMs?: number;
+  /**
+   * Wire format of the gradient all-reduce between worker processes: bf16 or fp16 halves
+   * summed in float32 at every hop, or exact float32. Threads of one process, SyncBN
+   * statistics, checksums, broadcasts and checkpoints stay float32. Default none.
+   */
+  compress?: Compression;
   /** A connection must send its join within this. Default 5 s (it has the token already; a worker joins at once). */
   handshakeTimeoutMs?: number;
   /** Open WebSocket connections at most (joined or not). Default 256. */

@@ -186,6 +186,7 @@ export class RingFormation {
       modelHash: core.facts.modelHash,
       checkReplicasEvery: o.checkReplicasEvery ?? 0,
       opTimeoutMs: o.opTimeoutMs ?? 120_000,
+      compress: o.compress ?? 'none',
     });
     if (o.dataSource === 'coordinator' && a.rankOffset === 0) sendTestSet(session, core.facts.data.test);
   }

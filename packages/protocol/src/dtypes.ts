@@ -1,16 +1,19 @@
 import { protocolError } from './errors.js';
 
 /**
- * Element types a raw payload may carry. `uint16` carries bfloat16 bit patterns
- * (compressed gradients); the collective layer decides what the bits mean.
+ * Element types a raw payload may carry. `bfloat16` and `float16` are 2-byte halves,
+ * little-endian (compressed gradients between processes); they are viewed as their bit
+ * patterns (Uint16Array) and the collective layer converts them.
  */
-export const DTYPES = ['float32', 'int32', 'uint16'] as const;
+export const DTYPES = ['float32', 'int32', 'uint16', 'bfloat16', 'float16'] as const;
 export type Dtype = (typeof DTYPES)[number];
 
 export const BYTES_PER_ELEMENT: Readonly<Record<Dtype, number>> = Object.freeze({
   float32: 4,
   int32: 4,
-  uint16: 2
+  uint16: 2,
+  bfloat16: 2,
+  float16: 2
 });
 
 export type TypedPayload = Float32Array | Int32Array | Uint16Array;
@@ -48,6 +51,8 @@ export function viewPayload(dtype: Dtype, bytes: Uint8Array): TypedPayload {
     case 'int32':
       return new Int32Array(aligned.buffer, aligned.byteOffset, n);
     case 'uint16':
+    case 'bfloat16':
+    case 'float16':
       return new Uint16Array(aligned.buffer, aligned.byteOffset, n);
   }
 }

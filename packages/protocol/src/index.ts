@@ -26,7 +26,7 @@ export { FrameDecoder } from './frame-decoder.js';
 export type { FrameAuthenticator, FrameSink, PayloadConsumer } from './frame-decoder.js';
 export { BN_RECALIBRATE_MODES, DEFAULT_BN_RECALIBRATE_SAMPLES, OPTIMIZER_NAMES } from './job-config.js';
 export type { BnRecalibrateMode, JobConfig, OptimizerConfig, OptimizerName } from './job-config.js';
-export { DATA_SOURCES, JOB_PAYLOAD_TYPES } from './job-messages.js';
+export { COMPRESSIONS, DATA_SOURCES, JOB_PAYLOAD_TYPES } from './job-messages.js';
 export type {
   JobMessage,
   JobMessageType,
@@ -35,6 +35,7 @@ export type {
   AssignMessage,
   PeerEntry,
   RingPlace,
+  Compression,
   DataSource,
   TestSetMessage,
   WorkerReadyMessage,

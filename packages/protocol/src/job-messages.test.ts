@@ -24,9 +24,13 @@ test('every job message survives encode -> decode, payloads as raw bytes', () =>
   const assign: Message = {
     v, t: 'assign', jobId: 'j', generation: 0, joining: false, jobSecret: 's', processRank: 1, processCount: 2, rankOffset: 2, threads: 2, worldSize: 4,
     peers: [{ rank: 0, host: 'a', port: 1, threads: 2 }, { rank: 1, host: 'b', port: 2, threads: 2 }], config, bnMode: 'sync', dataSource: 'local',
-    datasetFingerprint: 'f', inputShape: [28, 28, 1], numClasses: 10, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000,
+    datasetFingerprint: 'f', inputShape: [28, 28, 1], numClasses: 10, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000, compress: 'bf16',
   };
   assert.deepEqual(roundTrip(assign).message, assign);
+  // The gradient wire format is one of the known ones, and it must be there.
+  assert.throws(() => encodeFrameBytes({ ...assign, compress: 'int8' } as unknown as Message), { code: 'PROTOCOL_ERR_FIELD', message: /compress/ });
+  const { compress: _, ...noCompress } = assign as Extract<Message, { t: 'assign' }>;
+  assert.throws(() => encodeFrameBytes(noCompress as unknown as Message), { code: 'PROTOCOL_ERR_FIELD' });
   const indices = Int32Array.of(5, 9, 2);
   const x = Float32Array.from({ length: 3 * 4 }, (_, i) => i / 3);
   const y = Int32Array.of(1, 0, 3);

@@ -57,6 +57,14 @@ export interface RingPlace {
 export type DataSource = 'coordinator' | 'local';
 export const DATA_SOURCES: readonly DataSource[] = ['coordinator', 'local'];
 
+/**
+ * How gradients travel between worker processes in the all-reduce: exact float32
+ * (`none`), or rounded to bfloat16 / IEEE float16 on each hop and summed in float32.
+ * Threads of one process, SyncBN statistics, checksums and broadcasts are always exact.
+ */
+export type Compression = 'none' | 'bf16' | 'fp16';
+export const COMPRESSIONS: readonly Compression[] = ['none', 'bf16', 'fp16'];
+
 /** Coordinator -> worker: your place in the job. */
 export interface AssignMessage extends RingPlace {
   readonly v: number;
@@ -82,6 +90,8 @@ export interface AssignMessage extends RingPlace {
   readonly checkReplicasEvery: number;
   /** Deadline of one collective operation, ms. */
   readonly opTimeoutMs: number;
+  /** Wire format of the gradient all-reduce between processes. */
+  readonly compress: Compression;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { protocolError } from './errors.js';
 import { bool, has, int, list, map, num, oneOf, only, str, type Fields } from './fields.js';
 import { BN_RECALIBRATE_MODES, OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
-import { DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace } from './job-messages.js';
+import { COMPRESSIONS, DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace } from './job-messages.js';
 import type { StepNetworkReport } from './job-messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import { checkpointStateBytes, checkStatePayloadBytes, expectPayloadBytes, sampleSizeOf, stepPayloadBytes, testSetPayloadBytes } from './payloads.js';
@@ -161,7 +161,7 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     only(h, [
       ...['v', 't', 'jobId', 'generation', 'joining', 'jobSecret'],
       ...['processRank', 'processCount', 'rankOffset', 'threads', 'worldSize', 'peers'],
-      ...['config', 'bnMode', 'dataSource', 'datasetFingerprint', 'inputShape', 'numClasses', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs'],
+      ...['config', 'bnMode', 'dataSource', 'datasetFingerprint', 'inputShape', 'numClasses', 'modelHash', 'checkReplicasEvery', 'opTimeoutMs', 'compress'],
     ]);
     return {
       v,
@@ -180,6 +180,7 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
       modelHash: str(h, 'modelHash'),
       checkReplicasEvery: int(h, 'checkReplicasEvery', 0, MAX_STEPS),
       opTimeoutMs: int(h, 'opTimeoutMs', 1, 24 * 3600 * 1000),
+      compress: oneOf(h, 'compress', COMPRESSIONS),
     };
   },
   testSet: (h, payloadBytes) => {

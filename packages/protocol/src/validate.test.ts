@@ -34,6 +34,8 @@ test('every message type survives encode, decode and validation', () => {
     [{ v: 2, t: 'ready' }, 0],
     [{ v: 2, t: 'data', g: 'w', s: 3, i: 1, off: 10, n: 5, dt: 'float32' }, 20],
     [{ v: 2, t: 'data', g: 'w', s: 3, i: 1, off: 10, n: 5, dt: 'uint16' }, 10],
+    [{ v: 2, t: 'data', g: 'w', s: 3, i: 1, off: 10, n: 5, dt: 'bfloat16' }, 10],
+    [{ v: 2, t: 'data', g: 'w', s: 3, i: 1, off: 10, n: 5, dt: 'float16' }, 10],
     [{ v: 2, t: 'abort', code: 'COLL_ERR_PEER_LOST', rank: 2, reason: 'closed' }, 0],
     [{ v: 2, t: 'bye' }, 0]
   ];
@@ -62,6 +64,7 @@ test('bad headers are refused with stable codes', () => {
   assert.equal(code(() => validateMessage(hello, 4)), 'PROTOCOL_ERR_LENGTH');
   assert.equal(code(() => validateMessage({ ...data, dt: 'float64' }, 16)), 'PROTOCOL_ERR_DTYPE');
   assert.equal(code(() => validateMessage(data, 15)), 'PROTOCOL_ERR_LENGTH');
+  assert.equal(code(() => validateMessage({ ...data, dt: 'bfloat16' }, 16)), 'PROTOCOL_ERR_LENGTH');
   assert.equal(code(() => validateMessage({ ...data, n: -1 }, 0)), 'PROTOCOL_ERR_FIELD');
   assert.equal(code(() => validateMessage({ ...data, off: '0' }, 16)), 'PROTOCOL_ERR_FIELD');
   assert.equal(code(() => decodeHeader(packr.pack(hello).subarray(0, 10), 0)), 'PROTOCOL_ERR_DECODE');

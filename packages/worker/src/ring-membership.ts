@@ -16,7 +16,7 @@ export interface RingMembershipOptions {
 }
 
 /** What every ring of the job shares: who may link, and the ranks this worker hosts. */
-export type RingJob = Pick<AssignMessage, 'jobId' | 'jobSecret' | 'threads' | 'opTimeoutMs'>;
+export type RingJob = Pick<AssignMessage, 'jobId' | 'jobSecret' | 'threads' | 'opTimeoutMs' | 'compress'>;
 
 /**
  * This worker's part of the ring: the listener its peers link to, the process group of
@@ -68,6 +68,8 @@ export class RingMembership {
         localSize: job.threads,
         connectTimeoutMs: this.options.connectTimeoutMs,
         opTimeoutMs: job.opTimeoutMs,
+        // Gradients between processes only; the threads of this process reduce exactly.
+        compress: job.compress,
         signal: this.leaving.signal,
       });
       // The handshake's bytes are not a step's.

@@ -89,5 +89,6 @@ function assignment(job: FakeJob, peerPort: number): Omit<AssignMessage, 'v'> {
     modelHash: job.modelHash,
     checkReplicasEvery: 0,
     opTimeoutMs: 60_000,
+    compress: 'none',
   };
 }

@@ -36,7 +36,7 @@ export function protocolSamples(prng: Prng, join: { token: string; jobId: string
       message: {
         v, t: 'assign', jobId: 'j', generation: 0, joining: false, jobSecret: 's', processRank: 0, processCount: 1, rankOffset: 0, threads: 1, worldSize: 1,
         peers: [{ rank: 0, host: '127.0.0.1', port: 4000, threads: 1 }], config, bnMode: 'sync', dataSource: 'local', datasetFingerprint: 'f',
-        inputShape: [4], numClasses: 2, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000,
+        inputShape: [4], numClasses: 2, modelHash: 'h', checkReplicasEvery: 0, opTimeoutMs: 1000, compress: 'fp16',
       },
       payload: new Uint8Array(0),
     },

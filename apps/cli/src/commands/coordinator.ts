@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { BALANCE_MODES, type BalanceMode } from '@tfjs-ddp/job';
-import { DATA_SOURCES, type DataSource } from '@tfjs-ddp/protocol';
+import { COMPRESSIONS, DATA_SOURCES, type Compression, type DataSource } from '@tfjs-ddp/protocol';
 import { nonNegativeInt, oneOf, positiveInt, portNumberOrZero } from '../flags.js';
 import { addCommonOptions, addJobOptions, envOption, type CommonFlags, type JobFlags } from '../job-flags.js';
 import { pemFile } from '../tls-files.js';
@@ -13,6 +13,7 @@ export interface CoordinatorFlags extends JobFlags, CommonFlags {
   jobId?: string;
   dataSource: DataSource;
   balance: BalanceMode;
+  compress: Compression;
   waitTimeout: number;
   stepTimeout: number;
   heartbeatTimeout: number;
@@ -33,6 +34,9 @@ export const DEFAULT_COORDINATOR_PORT = 7070;
 const HELP = {
   description: 'run a training job over worker processes that join over WebSockets; serves a live dashboard (/), /metrics, /status and /healthz',
   dataSource: 'coordinator: samples are streamed to the workers; local: every worker reads its own copy (checked by fingerprint)',
+  compress:
+    'gradients between worker processes travel as bf16 or fp16, summed in float32 at every hop (threads of one process, ' +
+    'SyncBN statistics, checksums, broadcasts and checkpoints stay float32); none: exact float32',
   balance: `shard sizes: ${BALANCE_MODES.join(' | ')} (speed: in proportion to each rank's measured throughput)`,
   termGrace: 'on SIGTERM/SIGINT, seconds to checkpoint the last committed step before exiting anyway (143/130)',
   heartbeatTimeout: 'a worker that answers no ping (one a second) for this long is lost: the ring is re-formed without it',
@@ -65,6 +69,7 @@ export function coordinatorCommand(): Command {
   addJobOptions(command, 'runs/job')
     .addOption(envOption('--data-source <where>', HELP.dataSource, 'DATA_SOURCE').argParser(oneOf(DATA_SOURCES)).default('local'))
     .addOption(envOption('--balance <mode>', HELP.balance, 'BALANCE').argParser(oneOf(BALANCE_MODES)).default('even'))
+    .addOption(envOption('--compress <format>', HELP.compress, 'COMPRESS').argParser(oneOf(COMPRESSIONS)).default('none'))
     .addOption(envOption('--wait-timeout <s>', 'seconds to wait for all workers to join', 'WAIT_TIMEOUT').argParser(positiveInt).default(300))
     .addOption(envOption('--step-timeout <s>', 'seconds every rank may take for one step', 'STEP_TIMEOUT').argParser(positiveInt).default(300))
     .addOption(envOption('--term-grace <s>', HELP.termGrace, 'TERM_GRACE').argParser(positiveInt).default(25))

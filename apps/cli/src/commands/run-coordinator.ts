@@ -24,6 +24,7 @@ export async function runCoordinator(flags: CoordinatorFlags): Promise<void> {
     bnMode: flags.bn,
     dataSource: flags.dataSource,
     balance: flags.balance,
+    compress: flags.compress,
     outDir: flags.out,
     checkReplicasEvery: flags.checkReplicas,
     waitTimeoutMs: flags.waitTimeout * 1000,

@@ -3,11 +3,14 @@ import type { CollectiveError } from '../errors.js';
 import type { Link } from '../transport/link.js';
 import type { CombineOp } from '../reduce/reduce-op.js';
 import type { Schedule } from './transfer-schedule.js';
+import type { WireDtype } from '../transport/wire-codec.js';
 
 export interface ExecutionContext {
   readonly group: string;
   readonly seq: number;
   readonly combine: CombineOp;
+  /** How every transfer of the operation travels; float32 when absent. */
+  readonly dt?: WireDtype;
   /** Link to a group-local rank. */
   readonly linkTo: (peer: number) => Link;
 }
@@ -60,7 +63,7 @@ export function runSchedule(schedule: Schedule, buf: Float32Array, ctx: Executio
       const t = transfers[i];
       if (t === undefined) return;
       const link = ctx.linkTo(t.peer);
-      const tag = { group: ctx.group, seq: ctx.seq, tag: t.tag, offset: t.offset, count: t.count };
+      const tag = { group: ctx.group, seq: ctx.seq, tag: t.tag, offset: t.offset, count: t.count, ...(ctx.dt === undefined ? {} : { dt: ctx.dt }) };
       const range = buf.subarray(t.offset, t.offset + t.count);
       const done = t.kind === 'send' ? link.send(tag, range) : link.recv(tag, range, t.combine ? ctx.combine : undefined);
       done.then(() => complete(i), fail);

@@ -1,12 +1,15 @@
-import type { AsyncCommunicator } from '../communicator.js';
+import type { AllReduceOptions, AsyncCommunicator } from '../communicator.js';
 import { asCollectiveError, collectiveError } from '../errors.js';
 import type { CollectiveError } from '../errors.js';
 import type { CombineOp, ReduceOp } from '../reduce/reduce-op.js';
 import type { ScheduleCollectives } from './schedule-collectives.js';
+import type { WireDtype } from '../transport/wire-codec.js';
 
 /** What a communicator needs from the process group that owns its links. */
 export interface GroupState {
   readonly opTimeoutMs: number;
+  /** How all-reduces that allow it (`AllReduceOptions.compress`: gradients) travel. */
+  readonly compressedWire: WireDtype;
   /** The group's failure, if it failed (or was closed/aborted). */
   failure(): CollectiveError | undefined;
   /** Fails the whole group: every pending and later operation, here and (by abort notices) on peers. */
@@ -39,8 +42,9 @@ export class ProcessCommunicator implements AsyncCommunicator {
     return this.collectives.size;
   }
 
-  allReduce(buf: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
-    return this.guard('allReduce', () => this.collectives.allReduce(buf, op));
+  allReduce(buf: Float32Array, op: ReduceOp = 'sum', options?: AllReduceOptions): Promise<void> {
+    const dt = options?.compress === true ? this.state.compressedWire : 'float32';
+    return this.guard('allReduce', () => this.collectives.allReduce(buf, op, dt));
   }
 
   broadcast(buf: Float32Array, root: number): Promise<void> {

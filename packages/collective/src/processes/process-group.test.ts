@@ -177,3 +177,52 @@ test('processes P=3: traffic counts the payload the ring must send, its framing,
     assert.ok(after.busyMs - before.busyMs > 0, `rank ${rank}: the all-reduce took no time`);
   }
 });
+
+/**
+ * Compressed all-reduce tolerance, from the format: every hop rounds a partial sum to the
+ * half format (unit roundoff u: 2^-8 bf16, 2^-11 fp16), a ring chunk makes P - 1 hops and
+ * the reduced value is rounded once more for the all-gather, so per element
+ * |got - sum| <= (P + 1) u sum|x_i| (+ P float16 subnormal spacings near zero).
+ */
+const UNIT_ROUNDOFF = { bf16: 2 ** -8, fp16: 2 ** -11 } as const;
+const COMPRESSED_SIZES = [0, 1, 7, 4099, 65537, 300_007];
+const COMPRESSED_CASES = [[2, 'bf16'], [2, 'fp16'], [2, 'none'], [3, 'bf16'], [4, 'bf16'], [4, 'fp16']] as const;
+
+for (const [size, compress] of COMPRESSED_CASES) {
+  test(`processes P=${size}, compress ${compress}: the gradient all-reduce is within its format's tolerance and bit-identical on every rank`, { timeout: 120_000 }, async (t) => {
+    const ranks = await launch(t, size, { scenario: 'compressed', secret: 'c', opTimeoutMs: 30_000, sizes: COMPRESSED_SIZES, smallBytes: 4096, compress });
+    // A child's last large report may still be on its way when it exits: wait for the marker it sends last.
+    await ranks.waitFor(() => ranks.reports.every((r) => r.some((m) => m.kind === 'flushed')), 100_000);
+    await ranks.exited(20_000);
+    let worst = 0;
+    let worstOfSum = 0;
+    for (const n of COMPRESSED_SIZES) {
+      const got = ranks.reports.map((r) => results(r, `compressed:${n}`));
+      const exact = ranks.reports.map((r) => results(r, `exact:${n}`));
+      const inputs = got.map((_, r) => inputFor(r, n, size));
+      assertBitIdentical(got, `P=${size} ${compress} n=${n}`);
+      assertBitIdentical(exact, `P=${size} ${compress} exact n=${n}`);
+      assertClose(exact[0] as Float32Array, reference(inputs, 'sum'), `P=${size} uncompressed n=${n}`);
+      const root = inputFor(size - 1, n, 9);
+      ranks.reports.forEach((r) => assert.deepEqual(results(r, `broadcast:${n}`), root, 'broadcasts stay exact'));
+      if (compress === 'none') {
+        // No format: the same bits as an ordinary float32 all-reduce.
+        assert.deepEqual(got[0], exact[0], `none n=${n}`);
+        continue;
+      }
+      const want = reference(inputs, 'sum');
+      const u = UNIT_ROUNDOFF[compress];
+      for (let i = 0; i < n; i++) {
+        const magnitude = inputs.reduce((acc, x) => acc + Math.abs(x[i] as number), 0);
+        const err = Math.abs((got[0]?.[i] as number) - (want[i] as number));
+        if (!(err <= (size + 1) * u * magnitude + size * 2 ** -24)) assert.fail(`P=${size} ${compress} n=${n} element ${i}: error ${err}, sum|x| ${magnitude}`);
+        worst = Math.max(worst, err / magnitude);
+        if (Math.abs(want[i] as number) > 1) worstOfSum = Math.max(worstOfSum, err / Math.abs(want[i] as number));
+      }
+    }
+    if (compress !== 'none') {
+      const bound = (size + 1) * UNIT_ROUNDOFF[compress];
+      t.diagnostic(`P=${size} ${compress}: max |error| / sum|x_i| = ${worst.toExponential(3)} (bound ${bound.toExponential(3)}); max relative error where |sum| > 1: ${worstOfSum.toExponential(3)}`);
+    }
+  });
+}

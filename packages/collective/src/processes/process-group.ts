@@ -1,5 +1,5 @@
-import { PROTOCOL_VERSION, type FrameLimits, type Message } from '@tfjs-ddp/protocol';
-import type { AsyncCommunicator } from '../communicator.js';
+import { PROTOCOL_VERSION, type Compression, type FrameLimits, type Message } from '@tfjs-ddp/protocol';
+import type { AllReduceOptions, AsyncCommunicator } from '../communicator.js';
 import { collectiveError, isCollectiveErrorCode } from '../errors.js';
 import type { CollectiveError } from '../errors.js';
 import type { Link } from '../transport/link.js';
@@ -11,6 +11,10 @@ import { DEFAULT_ALGORITHM_OPTIONS, ScheduleCollectives } from './schedule-colle
 import type { AlgorithmOptions } from './schedule-collectives.js';
 import type { SocketLink } from '../transport/socket-link.js';
 import { BusyClock, type LinkTraffic } from '../transport/link-traffic.js';
+import type { WireDtype } from '../transport/wire-codec.js';
+
+/** Wire formats of compressed all-reduces (`ProcessGroupOptions.compress`). */
+const WIRE_OF: Readonly<Record<Compression, WireDtype>> = { none: 'float32', bf16: 'bfloat16', fp16: 'float16' };
 
 export interface PeerAddress {
   readonly rank: number;
@@ -55,6 +59,12 @@ export interface ProcessGroupOptions {
   /** Deadline of every operation. Default 60 s. */
   readonly opTimeoutMs?: number;
   readonly algorithms?: Partial<AlgorithmOptions>;
+  /**
+   * How all-reduces that allow a lossy wire (`AllReduceOptions.compress`: gradients) travel
+   * between processes: `bf16` or `fp16` halves, decoded and summed in float32 at every hop.
+   * Every other operation stays exact float32. Every process must pass the same. Default none.
+   */
+  readonly compress?: Compression;
   readonly limits?: FrameLimits;
   /** Aborted while the links form (the caller is leaving): forming stops at once with COLL_ERR_ABORTED. */
   readonly signal?: AbortSignal;
@@ -75,6 +85,7 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
   /** Rank threads of every process and their global ranks (see `ProcessGroupOptions.localSizes`). */
   readonly layout: RankLayout;
   readonly opTimeoutMs: number;
+  readonly compressedWire: WireDtype;
   private failed: CollectiveError | undefined;
   private lossTimer: NodeJS.Timeout | undefined;
   private readonly world: ProcessCommunicator;
@@ -93,6 +104,7 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
     this.groupId = options.groupId ?? 'default';
     this.layout = rankLayoutOf(options);
     this.opTimeoutMs = options.opTimeoutMs ?? 60_000;
+    this.compressedWire = wireOf(options.compress ?? 'none');
     this.algorithms = { ...DEFAULT_ALGORITHM_OPTIONS, ...options.algorithms };
     const everyone = Array.from({ length: this.size }, (_, r) => r);
     this.world = new ProcessCommunicator(new ScheduleCollectives(this.rank, this.size, 'w', (q) => this.linkTo(q), this.algorithms), this, everyone);
@@ -106,8 +118,8 @@ export class ProcessGroup implements AsyncCommunicator, GroupState {
     }
   }
 
-  allReduce(buf: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
-    return this.world.allReduce(buf, op);
+  allReduce(buf: Float32Array, op: ReduceOp = 'sum', options?: AllReduceOptions): Promise<void> {
+    return this.world.allReduce(buf, op, options);
   }
   broadcast(buf: Float32Array, root: number): Promise<void> {
     return this.world.broadcast(buf, root);
@@ -269,4 +281,10 @@ export function rankLayoutOf(options: ProcessGroupOptions): RankLayout {
     throw collectiveError('COLL_ERR_ARGUMENT', `localSize ${localSize} is not localSizes[${rank}] = ${localSizes[rank]}`);
   }
   return new RankLayout(localSizes);
+}
+
+function wireOf(compress: Compression): WireDtype {
+  const wire = Object.hasOwn(WIRE_OF, compress) ? WIRE_OF[compress] : undefined;
+  if (wire === undefined) throw collectiveError('COLL_ERR_ARGUMENT', `compress must be one of ${Object.keys(WIRE_OF).join(', ')}, got ${String(compress)}`);
+  return wire;
 }

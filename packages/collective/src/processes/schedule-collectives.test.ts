@@ -141,3 +141,36 @@ test('a failed link rejects the pending operation with its code and peer', async
   mesh[1]?.[2]?.fail(collectiveError('COLL_ERR_PEER_LOST', 'gone', 2));
   for (const p of pending) assert.equal(await rejectionCode(p as Promise<void>), 'COLL_ERR_PEER_LOST');
 });
+
+test('compressed all-reduce over fake links: both algorithms, P=1..5, delayed deliveries, halves split across reads: bit-identical, within tolerance', async () => {
+  for (const algorithm of ['ring', 'recursive-doubling'] as const) {
+    for (const dt of ['bfloat16', 'float16'] as const) {
+      const u = dt === 'bfloat16' ? 2 ** -8 : 2 ** -11;
+      for (let size = 1; size <= 5; size++) {
+        // Random delays: frames often arrive before their receive is posted (the early path).
+        const ranks = groups(size, algorithm, 4096, 2);
+        for (const n of [0, 1, 13, 4099]) {
+          const inputs = ranks.map((_, r) => inputFor(r, n, size));
+          const bufs = inputs.map((x) => x.slice());
+          await Promise.all(ranks.map((g, r) => g.allReduce(bufs[r] as Float32Array, 'mean', dt)));
+          const what = `${algorithm} ${dt} P=${size} n=${n}`;
+          assertBitIdentical(bufs, what);
+          const want = reference(inputs, 'mean');
+          for (let i = 0; i < n; i++) {
+            const magnitude = inputs.reduce((acc, x) => acc + Math.abs(x[i] as number), 0) / size;
+            const err = Math.abs((bufs[0]?.[i] as number) - (want[i] as number));
+            if (!(err <= (size + 1) * u * magnitude + 2 ** -24)) assert.fail(`${what} element ${i}: error ${err}`);
+          }
+        }
+      }
+    }
+  }
+});
+
+test('ranks that disagree on the wire format fail with COLL_ERR_DESYNC, not with wrong numbers', async () => {
+  const ranks = groups(2, 'ring', 4096);
+  const bufs = [inputFor(0, 100), inputFor(1, 100)];
+  const codes = await Promise.all([rejectionCode(ranks[0]?.allReduce(bufs[0] as Float32Array, 'sum', 'bfloat16') as Promise<void>),
+    rejectionCode(ranks[1]?.allReduce(bufs[1] as Float32Array, 'sum', 'float32') as Promise<void>)]);
+  assert.ok(codes.includes('COLL_ERR_DESYNC'), `codes: ${codes.join(', ')}`);
+});

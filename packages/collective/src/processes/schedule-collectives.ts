@@ -10,6 +10,8 @@ import type { CombineOp, ReduceOp } from '../reduce/reduce-op.js';
 import type { Schedule } from '../algorithms/transfer-schedule.js';
 import { engineOf, registerMemory } from '../reduce/reduce-engine.js';
 import { createSharedMemory } from '../reduce/wasm-kernels.js';
+import { settleToWire } from '../transport/wire-codec.js';
+import type { WireDtype } from '../transport/wire-codec.js';
 
 const STAGING_SCRATCH_BYTES = 256 * 1024;
 
@@ -56,7 +58,8 @@ export class ScheduleCollectives {
     readonly options: AlgorithmOptions = DEFAULT_ALGORITHM_OPTIONS
   ) {}
 
-  allReduce(buf: Float32Array, op: ReduceOp): Promise<void> {
+  /** `dt`: how the values travel between ranks (halves are summed in float32 at every hop). */
+  allReduce(buf: Float32Array, op: ReduceOp, dt: WireDtype = 'float32'): Promise<void> {
     checkReduceOp(op);
     const algorithm = this.pickAllReduce(buf.byteLength);
     return this.enqueue(async (seq) => {
@@ -66,7 +69,8 @@ export class ScheduleCollectives {
           : recursiveDoublingAllReduce(this.rank, this.size, buf.length)
       );
       const work = this.workBuffer(buf);
-      await this.run(schedule, work, seq, combineOpOf(op));
+      await this.run(schedule, work, seq, combineOpOf(op), dt);
+      settleToWire(dt, work);
       if (op === 'mean') divideInto(work, work, this.size);
       if (work !== buf) buf.set(work);
     });
@@ -187,8 +191,8 @@ export class ScheduleCollectives {
     }
   }
 
-  private run(schedule: Schedule, buf: Float32Array, seq: number, combine: 'sum' | 'max'): Promise<void> {
-    return runSchedule(schedule, buf, { group: this.group, seq, combine, linkTo: this.linkTo });
+  private run(schedule: Schedule, buf: Float32Array, seq: number, combine: 'sum' | 'max', dt: WireDtype = 'float32'): Promise<void> {
+    return runSchedule(schedule, buf, { group: this.group, seq, combine, linkTo: this.linkTo, ...(dt === 'float32' ? {} : { dt }) });
   }
 
   private enqueue(body: (seq: number) => Promise<void>): Promise<void> {

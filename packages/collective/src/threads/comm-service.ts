@@ -1,6 +1,6 @@
 import { asCollectiveError, collectiveError } from '../errors.js';
 import type { ProcessGroup } from '../processes/process-group.js';
-import { DONE_SEQ, OP_KINDS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
+import { DONE_SEQ, OP_KINDS, REQ_COMPRESS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
 import type { DataLayout } from './shared-layout.js';
 import { failShared, sharedFailure } from './shared-sync.js';
 
@@ -72,7 +72,7 @@ export class CommService {
     const p = this.processes.processRange(lo, hi);
     switch (kind) {
       case 'allReduce':
-        return p.allReduce(this.r.subarray(0, count), combine);
+        return p.allReduce(this.r.subarray(0, count), combine, { compress: Atomics.load(this.control, REQ_COMPRESS) === 1 });
       case 'broadcast':
         return p.broadcast(this.r.subarray(0, count), root);
       case 'allGather':

@@ -1,7 +1,8 @@
 import { combineInto, combineOpOf, divideInto } from '../reduce/reduce-op.js';
 import type { ReduceOp } from '../reduce/reduce-op.js';
 import { partition } from '../algorithms/transfer-schedule.js';
-import { DONE_SEQ, OP_KINDS, REQ_ARRIVED, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
+import { DONE_SEQ, OP_KINDS, REQ_ARRIVED, REQ_COMPRESS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ } from './shared-layout.js';
+import { resultOffset } from './shared-layout.js';
 import type { OpKind } from './shared-layout.js';
 import { failSharedOnThrow, waitWhileEqual } from './shared-sync.js';
 import type { ThreadContext } from './thread-context.js';
@@ -45,7 +46,8 @@ export class HierarchicalCollectives {
     return this.world.members.length;
   }
 
-  allReduce(range: ProcessRange, buf: Float32Array, op: ReduceOp, globalSize: number): void {
+  /** `compress`: the process-level step may use the process group's compressed wire (gradients). */
+  allReduce(range: ProcessRange, buf: Float32Array, op: ReduceOp, globalSize: number, compress = false): void {
     this.guard(() => {
       const combine = combineOpOf(op);
       const f32 = this.ctx.f32;
@@ -54,16 +56,16 @@ export class HierarchicalCollectives {
         const m = Math.min(this.ctx.slotElems, buf.length - a);
         if (this.threads === 1) {
           // One thread per process: nothing to combine locally, the input goes straight to R.
-          this.localBarrier(range, 'allReduce', m, op, -1);
+          this.localBarrier(range, 'allReduce', m, compress ? `${op}:compress` : op, -1);
           this.r.set(buf.subarray(a, a + m));
         } else {
           const mine = arena >= 0 ? arena + a : this.ctx.slotElem();
           if (arena < 0) f32.set(buf.subarray(a, a + m), mine);
           this.ctx.setLoc(mine);
-          this.localBarrier(range, 'allReduce', m, op, -1);
+          this.localBarrier(range, 'allReduce', m, compress ? `${op}:compress` : op, -1);
           this.reduceOwnSlice(m, mine, combine);
         }
-        this.handToComm(range, 'allReduce', combine, m, 0);
+        this.handToComm(range, 'allReduce', combine, m, 0, compress);
         if (op === 'mean') divideInto(buf.subarray(a, a + m), this.r.subarray(0, m), globalSize);
         else buf.set(this.r.subarray(0, m), a);
         if (buf.length === 0) break;
@@ -151,7 +153,7 @@ export class HierarchicalCollectives {
   }
 
   /** The comm gate: the last thread to arrive posts the request; all wait for its completion. */
-  private handToComm(range: ProcessRange, kind: OpKind, combine: 'sum' | 'max', count: number, root: number): void {
+  private handToComm(range: ProcessRange, kind: OpKind, combine: 'sum' | 'max', count: number, root: number, compress = false): void {
     const control = this.ctx.control;
     const seq = ++this.seq;
     if (Atomics.add(control, REQ_ARRIVED, 1) === this.threads - 1) {
@@ -162,6 +164,7 @@ export class HierarchicalCollectives {
       Atomics.store(control, REQ_ROOT, root);
       Atomics.store(control, REQ_PROC_LO, range.lo);
       Atomics.store(control, REQ_PROC_HI, range.hi);
+      Atomics.store(control, REQ_COMPRESS, compress ? 1 : 0);
       Atomics.store(control, REQ_SEQ, seq);
       Atomics.notify(control, REQ_SEQ);
     }

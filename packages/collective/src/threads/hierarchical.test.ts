@@ -7,7 +7,7 @@ import type { HierReport, HierStart } from '../fixtures/hier-process.js';
 import type { ThreadReport } from '../fixtures/thread-rank.js';
 import { checkExactness, checkProcessSplits } from '../fixtures/thread-checks.js';
 import { RankLayout } from '../rank-layout.js';
-import { AWKWARD_SIZES } from '../testing.js';
+import { AWKWARD_SIZES, assertBitIdentical, inputFor, reference } from '../testing.js';
 
 const SCRIPT = fileURLToPath(new URL('../fixtures/hier-process.js', import.meta.url));
 
@@ -16,7 +16,14 @@ const SCRIPT = fileURLToPath(new URL('../fixtures/hier-process.js', import.meta.
  * happens in the test, they are killed when it ends: a 'loop' process left running would
  * keep the test file's process (its IPC parent) alive forever.
  */
-async function launch(t: TestContext, localSizes: readonly number[], scenario: HierStart['scenario'], sizes: readonly number[], opTimeoutMs: number) {
+async function launch(
+  t: TestContext,
+  localSizes: readonly number[],
+  scenario: HierStart['scenario'],
+  sizes: readonly number[],
+  opTimeoutMs: number,
+  compress?: HierStart['compress']
+) {
   const layout = new RankLayout(localSizes);
   const children = localSizes.map(() => fork(SCRIPT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   t.after(() => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')));
@@ -29,7 +36,7 @@ async function launch(t: TestContext, localSizes: readonly number[], scenario: H
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
-  children.forEach((c, rank) => c.send({ rank, localSizes, scenario, sizes, opTimeoutMs } satisfies HierStart));
+  children.forEach((c, rank) => c.send({ rank, localSizes, scenario, sizes, opTimeoutMs, ...(compress === undefined ? {} : { compress }) } satisfies HierStart));
   await waitFor(() => raw.every((r) => r.some((m) => m.kind === 'port')), 20_000);
   const peers = raw.map((r, rank) => ({ rank, host: '127.0.0.1', port: (r.find((m) => m.kind === 'port') as { port: number }).port }));
   children.forEach((c) => c.send(peers));
@@ -136,4 +143,38 @@ test('ranks of one process that call different collectives: DESYNC everywhere, b
     else assert.ok(err.peer === 1 || err.peer === 3, `rank ${g} blames ${err.peer}: ${err.message}`);
     assert.ok(err.ms < 10_000, `rank ${g} took ${err.ms} ms`);
   });
+});
+
+test('2 processes x 2 threads, compress bf16: threads reduce exactly, processes within bf16 tolerance, every rank the same bits', { timeout: 120_000 }, async (t) => {
+  const sizes = [1, 97, 4099, 65537];
+  const run = await launch(t, [2, 2], 'compressed', sizes, 30_000, 'bf16');
+  await run.exited(100_000);
+  const reports = run.byRank();
+  assertDone(reports);
+  const result = (g: number, name: string): Float32Array => {
+    const found = reports[g]?.find((m) => m.kind === 'result' && m.name === name);
+    assert.ok(found && found.kind === 'result', `rank ${g}: no ${name}`);
+    return found.values;
+  };
+  let worst = 0;
+  for (const n of sizes) {
+    for (const name of [`compressed:${n}`, `compressed-shared:${n}`]) {
+      const got = [0, 1, 2, 3].map((g) => result(g, name));
+      assertBitIdentical(got, name);
+      const inputs = [0, 1, 2, 3].map((g) => inputFor(g, n, 4));
+      const want = reference(inputs, 'sum');
+      // Each process's partial sum is exact float32 (threads never compress); the 2 processes
+      // then round on 2 hops and once at the end: (P + 1) u sum|x| with P = 2, u = 2^-8.
+      for (let i = 0; i < n; i++) {
+        const magnitude = inputs.reduce((acc, x) => acc + Math.abs(x[i] as number), 0);
+        const err = Math.abs((got[0]?.[i] as number) - (want[i] as number));
+        if (!(err <= 3 * 2 ** -8 * magnitude + 1e-6)) assert.fail(`${name} element ${i}: error ${err}, sum|x| ${magnitude}`);
+        worst = Math.max(worst, err / magnitude);
+      }
+    }
+  }
+  // Every result is a bfloat16 value: the gradients did travel compressed.
+  const bits = new Uint32Array(result(0, 'compressed:65537').buffer);
+  assert.ok(bits.every((b) => (b & 0xffff) === 0), 'a result that is not a bfloat16 value');
+  t.diagnostic(`2x2 bf16: max |error| / sum|x_i| = ${worst.toExponential(3)} (bound ${(3 * 2 ** -8).toExponential(3)})`);
 });

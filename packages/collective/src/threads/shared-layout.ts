@@ -38,6 +38,8 @@ export const JOINED = 10;
 /** Comm side: the request's group, as a range of process ranks [lo, hi). */
 export const REQ_PROC_LO = 11;
 export const REQ_PROC_HI = 12;
+/** Comm side: 1 when the request's all-reduce may travel compressed between processes. */
+export const REQ_COMPRESS = 13;
 /** Per local rank: element index in `data` of its input for the current operation. */
 export const LOC_BASE = 16;
 /**
@@ -60,7 +62,8 @@ export const CONTROL_INTS = GROUP_BASE + MAX_GROUPS * GROUP_STRIDE;
 
 export const OP_KINDS = ['allReduce', 'broadcast', 'allGather', 'reduceScatter', 'barrier'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
-export const REDUCE_CODES = ['sum', 'mean', 'max'] as const;
+/** Ops in signatures; `:compress` marks an all-reduce that may travel compressed (all threads must agree). */
+export const REDUCE_CODES = ['sum', 'mean', 'max', 'sum:compress', 'mean:compress', 'max:compress'] as const;
 
 export function groupField(group: number, field: number): number {
   return GROUP_BASE + group * GROUP_STRIDE + field;

@@ -1,4 +1,4 @@
-import type { Communicator } from '../communicator.js';
+import type { AllReduceOptions, Communicator } from '../communicator.js';
 import { collectiveError } from '../errors.js';
 import { HierarchicalCollectives } from './hierarchical-collectives.js';
 import type { ProcessRange } from './hierarchical-collectives.js';
@@ -82,10 +82,11 @@ class GroupCommunicator implements ThreadCommunicator {
     return this.ctx.localRank;
   }
 
-  allReduce(buf: Float32Array, op: ReduceOp = 'sum'): void {
+  /** `options.compress` applies only between processes: threads of this process always reduce exactly. */
+  allReduce(buf: Float32Array, op: ReduceOp = 'sum', options?: AllReduceOptions): void {
     checkReduceOp(op);
     checkBuffer(buf, 'buf');
-    if (this.hierarchical) this.hierarchical.collectives.allReduce(this.hierarchical.range, buf, op, this.size);
+    if (this.hierarchical) this.hierarchical.collectives.allReduce(this.hierarchical.range, buf, op, this.size, options?.compress === true);
     else this.local.allReduce(this.group, buf, op, this.size);
   }
 

@@ -4,6 +4,7 @@ import type { CollectiveError } from '../errors.js';
 import { Inbox } from './inbox.js';
 import type { DataTag, Link } from './link.js';
 import type { CombineOp } from '../reduce/reduce-op.js';
+import { encodePayload } from './wire-codec.js';
 
 /**
  * In-memory links for unit tests: every send is copied (as a socket would) and delivered
@@ -28,8 +29,9 @@ export class FakeLink implements Link {
     if (this.failure) return Promise.reject(this.failure);
     const remote = this.remote;
     if (remote === undefined) return Promise.reject(collectiveError('COLL_ERR_PEER_LOST', 'fake link not connected', this.peer));
-    const message: DataMessage = { v: PROTOCOL_VERSION, t: 'data', g: tag.group, s: tag.seq, i: tag.tag, off: tag.offset, n: tag.count, dt: 'float32' };
-    const payload = new Uint8Array(data.slice().buffer);
+    const dt = tag.dt ?? 'float32';
+    const message: DataMessage = { v: PROTOCOL_VERSION, t: 'data', g: tag.group, s: tag.seq, i: tag.tag, off: tag.offset, n: tag.count, dt };
+    const payload = encodePayload(dt, data).slice();
     // Deliveries are chained so they stay in send order (a link is a FIFO) even with
     // random delays.
     const delay = Math.floor(Math.random() * this.maxDelayMs);

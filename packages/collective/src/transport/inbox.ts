@@ -6,6 +6,9 @@ import { combineInto } from '../reduce/reduce-op.js';
 import type { CombineOp } from '../reduce/reduce-op.js';
 import { engineOf } from '../reduce/reduce-engine.js';
 import type { ReduceEngine } from '../reduce/reduce-engine.js';
+import { decodeHalves } from '../reduce/half-float.js';
+import type { HalfFormat } from '../reduce/half-float.js';
+import { decodePayload } from './wire-codec.js';
 
 interface Posted {
   readonly tag: DataTag;
@@ -44,6 +47,8 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget'> {
     readBuffer: (maxBytes) => this.readBuffer(maxBytes),
     consumeRead: (n, at) => this.combineRead(n, at)
   };
+  /** Compressed frames: halves are decoded to float32 as they arrive, then set or combined in float32. */
+  private readonly halfConsumer: PayloadConsumer = { consume: (bytes, at) => this.decodeFrom(bytes, at) };
   /**
    * The receive the frame now arriving was matched to, decided when its header arrived:
    * a receive posted while an early frame is half-way in must not take its remaining bytes.
@@ -74,7 +79,7 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget'> {
       if (this.earlyBytes <= this.maxEarlyBytes) this.flow.resume();
       try {
         this.check(posted, early.message);
-        const values = new Float32Array(early.payload.buffer, early.payload.byteOffset, early.message.n);
+        const values = decodePayload(posted.tag.dt ?? 'float32', early.payload, early.message.n);
         if (posted.combine) combineInto(posted.into, values, posted.combine);
         else posted.into.set(values);
         posted.resolve();
@@ -133,9 +138,40 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget'> {
     this.receiving = head;
     if (message.t !== 'data' || head === undefined) return undefined; // early: the decoder allocates, and 4-byte aligned
     this.check(head, message);
-    if (head.combine === undefined) return new Uint8Array(head.into.buffer, head.into.byteOffset, payloadBytes);
     this.carried = 0;
+    if (message.dt !== 'float32') return this.halfConsumer;
+    if (head.combine === undefined) return new Uint8Array(head.into.buffer, head.into.byteOffset, payloadBytes);
     return this.consumer;
+  }
+
+  /** Payload bytes [at, at + bytes.byteLength) of a compressed frame; a half split between reads waits in `carry`. */
+  private decodeFrom(bytes: Uint8Array, at: number): void {
+    const head = this.receiving as Posted;
+    const dt = head.tag.dt as HalfFormat;
+    let pos = 0;
+    if (this.carried === 1 && bytes.byteLength > 0) {
+      this.carry[1] = bytes[0] as number;
+      this.carried = 0;
+      pos = 1;
+      this.applyHalves(head, dt, this.carry.subarray(0, 2), (at - 1) >>> 1);
+    }
+    while (bytes.byteLength - pos >= 2) {
+      const halves = Math.min(this.jsScratch.length, (bytes.byteLength - pos) >>> 1);
+      this.applyHalves(head, dt, bytes.subarray(pos, pos + halves * 2), (at + pos) >>> 1);
+      pos += halves * 2;
+    }
+    if (pos < bytes.byteLength) {
+      this.carry[0] = bytes[pos] as number;
+      this.carried = 1;
+    }
+  }
+
+  private applyHalves(head: Posted, dt: HalfFormat, bytes: Uint8Array, first: number): void {
+    const n = bytes.byteLength >>> 1;
+    const values = this.jsScratch.subarray(0, n);
+    decodeHalves(dt, bytes, values);
+    if (head.combine) combineInto(head.into.subarray(first, first + n), values, head.combine);
+    else head.into.set(values, first);
   }
 
   /**
@@ -196,11 +232,12 @@ export class Inbox implements Pick<FrameSink, 'payloadTarget'> {
 
   private check(posted: Posted, message: DataMessage): void {
     const t = posted.tag;
-    if (message.g !== t.group || message.s !== t.seq || message.i !== t.tag || message.off !== t.offset || message.n !== t.count || message.dt !== 'float32') {
+    const dt = t.dt ?? 'float32';
+    if (message.g !== t.group || message.s !== t.seq || message.i !== t.tag || message.off !== t.offset || message.n !== t.count || message.dt !== dt) {
       throw collectiveError(
         'COLL_ERR_DESYNC',
         `rank ${this.peer} sent ${message.g}#${message.s}.${message.i} [${message.off}, +${message.n}) ${message.dt} ` +
-          `where ${t.group}#${t.seq}.${t.tag} [${t.offset}, +${t.count}) float32 was expected`,
+          `where ${t.group}#${t.seq}.${t.tag} [${t.offset}, +${t.count}) ${dt} was expected`,
         this.peer
       );
     }

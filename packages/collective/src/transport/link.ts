@@ -1,4 +1,5 @@
 import type { CombineOp } from '../reduce/reduce-op.js';
+import type { WireDtype } from './wire-codec.js';
 
 /** Identifies one transfer on the wire; both sides derive it from the same schedule. */
 export interface DataTag {
@@ -10,6 +11,8 @@ export interface DataTag {
   readonly tag: number;
   readonly offset: number;
   readonly count: number;
+  /** How the values travel (`wire-codec.ts`); float32 when absent. */
+  readonly dt?: WireDtype;
 }
 
 /**

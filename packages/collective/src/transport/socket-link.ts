@@ -5,6 +5,7 @@ import { collectiveError } from '../errors.js';
 import type { CollectiveError } from '../errors.js';
 import type { DataTag, Link } from './link.js';
 import type { CombineOp } from '../reduce/reduce-op.js';
+import { encodePayload } from './wire-codec.js';
 
 /**
  * A `Link` to one peer over two TCP connections, one per direction: each side receives
@@ -57,13 +58,14 @@ export class SocketLink implements Link {
   send(tag: DataTag, data: Float32Array): Promise<void> {
     const socket = this.tx.socket;
     if (this.failure || !socket) return Promise.reject(this.failure ?? collectiveError('COLL_ERR_PEER_LOST', 'no connection', this.peer));
+    const dt = tag.dt ?? 'float32';
     const { head, payload } = encodeFrame(
-      { v: PROTOCOL_VERSION, t: 'data', g: tag.group, s: tag.seq, i: tag.tag, off: tag.offset, n: tag.count, dt: 'float32' },
-      new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      { v: PROTOCOL_VERSION, t: 'data', g: tag.group, s: tag.seq, i: tag.tag, off: tag.offset, n: tag.count, dt },
+      encodePayload(dt, data)
     );
     this.payloadSentBytes += data.byteLength;
     return new Promise<void>((resolve, reject) => {
-      // The payload is not copied, so the promise resolves only when the socket is done with its bytes.
+      // A float32 payload is not copied, so the promise resolves only when the socket is done with its bytes.
       this.tx.writeFrame(head, payload, (err) => {
         if (err) reject(this.failure ?? collectiveError('COLL_ERR_PEER_LOST', `send to rank ${this.peer}: ${err.message}`, this.peer, err));
         else resolve();

@@ -159,7 +159,8 @@ export class DistributedReplica {
       result = this.replica.computeGradients(shard, step, this.gradients);
       computed = performance.now();
       syncBnMs = this.bnGroup.take();
-      this.place.communicator.allReduce(this.gradients, 'sum');
+      // Only the gradients may travel compressed between processes (when the job asks for it).
+      this.place.communicator.allReduce(this.gradients, 'sum', { compress: true });
     } catch (error) {
       // A step that fails part-way (a peer lost) may have moved BN moving statistics in
       // the layers it got through, and each survivor got through a different number:

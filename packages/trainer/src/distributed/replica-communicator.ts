@@ -1,4 +1,4 @@
-import type { ReduceOp } from '@tfjs-ddp/collective';
+import type { AllReduceOptions, ReduceOp } from '@tfjs-ddp/collective';
 import type { BatchNormGroup } from '@tfjs-ddp/nn';
 
 /**
@@ -11,7 +11,7 @@ export interface ReplicaCommunicator {
   readonly rank: number;
   readonly size: number;
   /** Reduces `buf` across the group, in place; every rank ends with the same bits. */
-  allReduce(buf: Float32Array, op?: ReduceOp): void;
+  allReduce(buf: Float32Array, op?: ReduceOp, options?: AllReduceOptions): void;
   /** Copies `root`'s `buf` into every rank's `buf`. */
   broadcast(buf: Float32Array, root: number): void;
   /** `output` (size x input.length) receives every rank's `input`, in rank order. */
