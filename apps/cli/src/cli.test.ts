@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -25,6 +25,13 @@ test('--help explains every train flag with its default', () => {
   }
   assert.match(help.stdout, /--epochs <n>[\s\S]*?default: 8/);
   assert.match(help.stdout, /--optimizer <name>[\s\S]*?sgd, momentum, adam/);
+});
+
+test('--version prints the package version and the protocol version, exit 0', () => {
+  const manifest = JSON.parse(readFileSync(path.join(path.dirname(main), '..', 'package.json'), 'utf8')) as { version: string };
+  const r = cli(['--version']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.trim(), new RegExp(`^${manifest.version.replace(/\./g, '\\.')} \\(protocol v\\d+\\)$`));
 });
 
 test('bad flags: one-line error naming the flag and the allowed values, exit code 2', () => {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { PROTOCOL_VERSION } from '@tfjs-ddp/protocol';
 import { benchCommand } from './commands/bench.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { studyCommand } from './commands/study.js';
@@ -6,10 +8,17 @@ import { trainCommand } from './commands/train.js';
 import { workerCommand } from './commands/worker.js';
 import { TOKEN_ENV } from './job-token.js';
 
+/** `tfjs-ddp --version`: this package's version and the wire protocol's (workers and coordinator must share it). */
+export function versionLine(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `${manifest.version} (protocol v${PROTOCOL_VERSION})`;
+}
+
 /** The whole `tfjs-ddp` command tree (main.ts runs it; tests read its options). */
 export function buildProgram(): Command {
   const root = new Command('tfjs-ddp')
     .description('Distributed data-parallel training of TensorFlow.js models')
+    .version(versionLine(), '-V, --version', 'print the version and the protocol version')
     .showHelpAfterError('(run with --help for every flag and its default)')
     .exitOverride();
   root.addCommand(trainCommand());
