@@ -2,7 +2,7 @@ export { StepSchedule, scheduleOf } from './step-schedule.js';
 export type { ScheduleConfig, ScheduledStep, StepScheduleOptions } from './step-schedule.js';
 export { ProgressTracker } from './progress.js';
 export type { StepProgress } from './progress.js';
-export { JobDriver } from './job-driver.js';
+export { JobDriver, MAX_PREFETCH } from './job-driver.js';
 export type { EndpointStep, EpochEvaluation, JobDriverHooks, JobDriverOptions, JobDriverResult, JobEndpoint } from './job-driver.js';
 export { ShardBalancer, BALANCE_MODES } from './shard-balancer.js';
 export type { BalanceMode, ShardBalancerOptions } from './shard-balancer.js';

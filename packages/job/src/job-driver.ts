@@ -58,7 +58,7 @@ export interface JobDriverOptions {
   balance?: BalanceMode;
   /** Fixed relative shard size of every rank (tests, benchmarks); overrides `balance`. */
   shardWeights?: readonly number[];
-  /** Steps sent ahead of the one being computed. Default 2. */
+  /** Steps sent ahead of the one being computed at first; grows while ranks wait for their orders, up to MAX_PREFETCH. Default 2. */
   prefetch?: number;
   /** Deadline for every rank to report one step, an evaluation or the finish. Default 300 s. */
   stepTimeoutMs?: number;
@@ -80,10 +80,15 @@ export interface JobDriverResult {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Most steps the adaptive prefetch sends ahead: bounds the coordinator's memory (shards in flight) and a regroup's waste. */
+export const MAX_PREFETCH = 8;
+/** A rank's wait for its next order shorter than this is noise, not a starved link. */
+const STARVED_MS = 5;
+
 /**
  * Runs a job's steps over its endpoints, whatever carries the orders: cuts every global
  * batch of the schedule into one shard per rank (sized by the balancer), keeps `prefetch`
- * steps in flight so no rank waits for its next shard, collects every rank's report,
+ * steps in flight so no rank waits for its next shard (more while ranks still wait), collects every rank's report,
  * asks for the end-of-epoch evaluation, and finally for the finish. The first failure
  * (an endpoint's, or a missed deadline) ends the run.
  */
@@ -93,7 +98,8 @@ export class JobDriver {
   private readonly worldSize: number;
   private readonly balancer: ShardBalancer;
   private readonly shardWeights: readonly number[] | undefined;
-  private readonly prefetch: number;
+  /** Steps sent ahead of the one awaited; grows (up to MAX_PREFETCH) while ranks wait for their orders. */
+  private prefetch: number;
   private readonly stepTimeoutMs: number;
   private readonly hooks: JobDriverHooks;
   private readonly stepReports: StepReports;
@@ -221,6 +227,7 @@ export class JobDriver {
         if (t !== undefined) for (const key of ['computeMs', 'syncBnMs', 'allReduceMs', 'applyMs', 'waitMs'] as const) t[key] += r[key];
       }
       samples += count;
+      this.deepenPrefetchIfStarved(reports);
       this.completed = done;
       this.onCommit?.(done, reports, shards);
       const { epoch, stepInEpoch, endsEpoch } = schedule.at(done);
@@ -259,6 +266,23 @@ export class JobDriver {
     this.evaluations.delete(epoch);
     if (evaluation !== undefined) this.hooks.onEpochEnd?.(epoch, evaluation);
     return evaluation;
+  }
+
+  /**
+   * A rank that waited for its order (a slow link to it, streamed samples) longer than a
+   * fifth of its step, and more than STARVED_MS, had nothing queued: one more step goes
+   * ahead from now on, up to MAX_PREFETCH, so the link's delay hides behind the work.
+   * It never shrinks: a fast link simply never fills the deeper queue's wait.
+   */
+  private deepenPrefetchIfStarved(reports: readonly RankStepDone[]): void {
+    if (this.prefetch >= MAX_PREFETCH) return;
+    const busy = (r: RankStepDone): number => r.computeMs + r.syncBnMs + r.allReduceMs + r.applyMs;
+    if (reports.some((r) => r.waitMs > STARVED_MS && r.waitMs > busy(r) / 5)) this.prefetch++;
+  }
+
+  /** Steps in flight now allowed (tests and status). */
+  get prefetchDepth(): number {
+    return this.prefetch;
   }
 
   private send(step: number): void {
