@@ -34,6 +34,32 @@ export function rate(value: string): number {
   return n;
 }
 
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError(`expected a number >= 0, got "${value}"`);
+  }
+  return n;
+}
+
+/** A factor in (0, 1], e.g. a step schedule's cut. */
+export function unitFactor(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n <= 1)) {
+    throw new InvalidArgumentError(`expected a factor in (0, 1], got "${value}"`);
+  }
+  return n;
+}
+
+/** A weight decay in [0, 1] (the job config's bound). */
+export function decay(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) {
+    throw new InvalidArgumentError(`expected a weight decay in [0, 1], got "${value}"`);
+  }
+  return n;
+}
+
 /** A parser accepting exactly one of `allowed`. */
 export function oneOf<T extends string>(allowed: readonly T[]): (value: string) => T {
   return (value: string) => {
