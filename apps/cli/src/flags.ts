@@ -1,4 +1,9 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+
+/** An option that can also come from the environment variable TFJS_DDP_<NAME> (how Kubernetes pods are configured). */
+export function envOption(flags: string, description: string, env: string): Option {
+  return new Option(flags, description).env(`TFJS_DDP_${env}`);
+}
 
 /** Parsers for flag values: each throws commander's InvalidArgumentError, which names the flag. */
 

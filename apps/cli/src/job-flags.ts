@@ -1,5 +1,5 @@
-import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
+import type { Command, Option } from 'commander';
+import { InvalidArgumentError } from 'commander';
 // Flags are parsed for every command, so they import only tfjs-free modules: the subpaths
 // below, never a package index that loads tfjs (`tfjs-ddp coordinator` must not load it).
 import { BACKEND_NAMES, type BackendRequest } from '@tfjs-ddp/backend/backend-names';
@@ -8,24 +8,19 @@ import { BN_MODE_HELP, BN_PLACEMENTS, parseBnMode, ZOO_MODEL_NAMES, type BnPlace
 import {
   BN_RECALIBRATE_MODES,
   DEFAULT_BN_RECALIBRATE_SAMPLES,
-  DEFAULT_LR_STEP_FACTOR,
-  LR_SCHEDULE_NAMES,
   OPTIMIZER_NAMES,
   type BnRecalibrateMode,
   type JobConfig,
-  type LrScheduleName,
   type OptimizerName,
   type RankStepReport,
 } from '@tfjs-ddp/protocol';
 import { DEFAULT_TRAIN_CONFIG } from '@tfjs-ddp/trainer/train-config';
 import type { LevelWithSilent } from 'pino';
-import { decay, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, rate, unitFactor } from './flags.js';
+import { envOption, nonNegativeInt, oneOf, positiveInt, positiveNumber, rate } from './flags.js';
 import { LOG_LEVELS } from './logger.js';
+import { addTrainingRuleOptions, trainingRulesFrom, type TrainingRuleFlags } from './training-rule-flags.js';
 
-/** An option that can also come from the environment variable TFJS_DDP_<NAME> (how Kubernetes pods are configured). */
-export function envOption(flags: string, description: string, env: string): Option {
-  return new Option(flags, description).env(`TFJS_DDP_${env}`);
-}
+export { envOption };
 
 function bnMode(value: string): string {
   try {
@@ -37,7 +32,7 @@ function bnMode(value: string): string {
 }
 
 /** The flags that define a training job, as `train` and `coordinator` take them. */
-export interface JobFlags {
+export interface JobFlags extends TrainingRuleFlags {
   model: string;
   dataset: string;
   epochs: number;
@@ -51,15 +46,6 @@ export interface JobFlags {
   maxSteps?: number;
   bnRecalibrate: BnRecalibrateMode;
   bnRecalibrateSamples: number;
-  lrSchedule: LrScheduleName;
-  lrWarmup: number;
-  lrStepEvery?: number;
-  lrStepFactor: number;
-  lrMin: number;
-  lrDecaySteps?: number;
-  lrReferenceBatch?: number;
-  weightDecay: number;
-  clipNorm?: number;
   checkReplicas: number;
   out: string;
 }
@@ -70,7 +56,7 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
   const lrHelp = `learning rate (default: ${d.optimizer.learningRate} with the default optimizer; otherwise 0.01 for sgd and momentum, 0.001 for adam)`;
   const bnHelp = `batch-norm statistics: ${BN_MODE_HELP} (sync: over all ranks; sync:K: groups of K consecutive ranks; local: each rank its own)`;
   const checkHelp = "compare a checksum of every replica's weights every k steps and stop if they differ (0: never)";
-  return command
+  command
     .addOption(envOption('--model <name|file>', modelHelp, 'MODEL').default(d.model))
     .addOption(envOption('--dataset <spec>', `data set: ${DATASET_SPECS.join(' | ')}`, 'DATASET').default(d.dataset))
     .addOption(envOption('--epochs <n>', 'passes over the training set', 'EPOCHS').argParser(positiveInt).default(d.epochs))
@@ -100,30 +86,10 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
         .argParser(positiveInt)
         .default(DEFAULT_BN_RECALIBRATE_SAMPLES),
     )
-    .addOption(
-      envOption('--lr-schedule <name>', 'learning rate over the steps: constant | step (times --lr-step-factor every --lr-step-every steps) | cosine (to --lr-min)', 'LR_SCHEDULE')
-        .argParser(oneOf(LR_SCHEDULE_NAMES))
-        .default('constant'),
-    )
-    .addOption(envOption('--lr-warmup <steps>', 'raise the rate linearly over the first steps', 'LR_WARMUP').argParser(nonNegativeInt).default(0))
-    .addOption(envOption('--lr-step-every <steps>', 'step schedule: steps between two rate cuts (default: none; needed with --lr-schedule step)', 'LR_STEP_EVERY').argParser(positiveInt))
-    .addOption(envOption('--lr-step-factor <f>', 'step schedule: the factor of each cut, in (0, 1]', 'LR_STEP_FACTOR').argParser(unitFactor).default(DEFAULT_LR_STEP_FACTOR))
-    .addOption(envOption('--lr-min <rate>', 'cosine schedule: the rate it ends at', 'LR_MIN').argParser(nonNegativeNumber).default(0))
-    .addOption(envOption('--lr-decay-steps <n>', "cosine schedule: the steps it falls over (default: the run's total steps)", 'LR_DECAY_STEPS').argParser(positiveInt))
-    .addOption(
-      envOption('--lr-reference-batch <n>', 'scale the rate by global batch / n, the linear scaling rule (default: no scaling)', 'LR_REFERENCE_BATCH')
-        .argParser(positiveInt),
-    )
-    .addOption(envOption('--weight-decay <wd>', 'decoupled weight decay (AdamW-style): w -= lr * wd * w with every update', 'WEIGHT_DECAY').argParser(decay).default(0))
-    .addOption(envOption('--clip-norm <norm>', 'clip the global L2 norm of the averaged gradients to this (default: no clipping)', 'CLIP_NORM').argParser(positiveNumber))
     .addOption(envOption('--max-steps <n>', 'stop after this many steps (default: all epochs)', 'MAX_STEPS').argParser(positiveInt))
     .addOption(envOption('--check-replicas <k>', checkHelp, 'CHECK_REPLICAS').argParser(nonNegativeInt).default(0))
-    .addOption(envOption('--out <dir>', 'folder for the trained model (model.json + weights.bin) and metrics.jsonl', 'OUT').default(defaultOut))
-    .hook('preAction', (cmd) => {
-      // A step schedule without its interval would silently train at a constant rate.
-      const flags = cmd.opts<Partial<JobFlags>>();
-      if (flags.lrSchedule === 'step' && flags.lrStepEvery === undefined) cmd.error('error: --lr-schedule step needs --lr-step-every <steps>', { exitCode: 2 });
-    });
+    .addOption(envOption('--out <dir>', 'folder for the trained model (model.json + weights.bin) and metrics.jsonl', 'OUT').default(defaultOut));
+  return addTrainingRuleOptions(command);
 }
 
 export function jobConfigFrom(flags: JobFlags): JobConfig {
@@ -146,20 +112,6 @@ export function jobConfigFrom(flags: JobFlags): JobConfig {
   };
 }
 
-/** The training-rule fields, each left out at its default (a run without these flags keeps its old config). */
-function trainingRulesFrom(flags: JobFlags): Partial<JobConfig> {
-  return {
-    ...(flags.lrSchedule === 'constant' ? {} : { lrSchedule: flags.lrSchedule }),
-    ...(flags.lrWarmup === 0 ? {} : { lrWarmupSteps: flags.lrWarmup }),
-    ...(flags.lrStepEvery === undefined ? {} : { lrStepEvery: flags.lrStepEvery }),
-    ...(flags.lrStepFactor === DEFAULT_LR_STEP_FACTOR ? {} : { lrStepFactor: flags.lrStepFactor }),
-    ...(flags.lrMin === 0 ? {} : { lrMin: flags.lrMin }),
-    ...(flags.lrDecaySteps === undefined ? {} : { lrDecaySteps: flags.lrDecaySteps }),
-    ...(flags.lrReferenceBatch === undefined ? {} : { lrReferenceBatch: flags.lrReferenceBatch }),
-    ...(flags.weightDecay === 0 ? {} : { weightDecay: flags.weightDecay }),
-    ...(flags.clipNorm === undefined ? {} : { clipNorm: flags.clipNorm }),
-  };
-}
 
 export interface CommonFlags {
   logLevel: LevelWithSilent;
