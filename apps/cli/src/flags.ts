@@ -1,4 +1,9 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+
+/** An option that can also come from the environment variable TFJS_DDP_<NAME> (how Kubernetes pods are configured). */
+export function envOption(flags: string, description: string, env: string): Option {
+  return new Option(flags, description).env(`TFJS_DDP_${env}`);
+}
 
 /** Parsers for flag values: each throws commander's InvalidArgumentError, which names the flag. */
 
@@ -30,6 +35,32 @@ export function rate(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !(n >= 0 && n < 1)) {
     throw new InvalidArgumentError(`expected a rate in [0, 1), got "${value}"`);
+  }
+  return n;
+}
+
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError(`expected a number >= 0, got "${value}"`);
+  }
+  return n;
+}
+
+/** A factor in (0, 1], e.g. a step schedule's cut. */
+export function unitFactor(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n <= 1)) {
+    throw new InvalidArgumentError(`expected a factor in (0, 1], got "${value}"`);
+  }
+  return n;
+}
+
+/** A weight decay in [0, 1] (the job config's bound). */
+export function decay(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) {
+    throw new InvalidArgumentError(`expected a weight decay in [0, 1], got "${value}"`);
   }
   return n;
 }

@@ -1,5 +1,5 @@
-import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
+import type { Command, Option } from 'commander';
+import { InvalidArgumentError } from 'commander';
 // Flags are parsed for every command, so they import only tfjs-free modules: the subpaths
 // below, never a package index that loads tfjs (`tfjs-ddp coordinator` must not load it).
 import { BACKEND_NAMES, type BackendRequest } from '@tfjs-ddp/backend/backend-names';
@@ -16,13 +16,11 @@ import {
 } from '@tfjs-ddp/protocol';
 import { DEFAULT_TRAIN_CONFIG } from '@tfjs-ddp/trainer/train-config';
 import type { LevelWithSilent } from 'pino';
-import { nonNegativeInt, oneOf, positiveInt, positiveNumber, rate } from './flags.js';
+import { envOption, nonNegativeInt, oneOf, positiveInt, positiveNumber, rate } from './flags.js';
 import { LOG_LEVELS } from './logger.js';
+import { addTrainingRuleOptions, trainingRulesFrom, type TrainingRuleFlags } from './training-rule-flags.js';
 
-/** An option that can also come from the environment variable TFJS_DDP_<NAME> (how Kubernetes pods are configured). */
-export function envOption(flags: string, description: string, env: string): Option {
-  return new Option(flags, description).env(`TFJS_DDP_${env}`);
-}
+export { envOption };
 
 function bnMode(value: string): string {
   try {
@@ -34,7 +32,7 @@ function bnMode(value: string): string {
 }
 
 /** The flags that define a training job, as `train` and `coordinator` take them. */
-export interface JobFlags {
+export interface JobFlags extends TrainingRuleFlags {
   model: string;
   dataset: string;
   epochs: number;
@@ -58,7 +56,7 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
   const lrHelp = `learning rate (default: ${d.optimizer.learningRate} with the default optimizer; otherwise 0.01 for sgd and momentum, 0.001 for adam)`;
   const bnHelp = `batch-norm statistics: ${BN_MODE_HELP} (sync: over all ranks; sync:K: groups of K consecutive ranks; local: each rank its own)`;
   const checkHelp = "compare a checksum of every replica's weights every k steps and stop if they differ (0: never)";
-  return command
+  command
     .addOption(envOption('--model <name|file>', modelHelp, 'MODEL').default(d.model))
     .addOption(envOption('--dataset <spec>', `data set: ${DATASET_SPECS.join(' | ')}`, 'DATASET').default(d.dataset))
     .addOption(envOption('--epochs <n>', 'passes over the training set', 'EPOCHS').argParser(positiveInt).default(d.epochs))
@@ -91,6 +89,7 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
     .addOption(envOption('--max-steps <n>', 'stop after this many steps (default: all epochs)', 'MAX_STEPS').argParser(positiveInt))
     .addOption(envOption('--check-replicas <k>', checkHelp, 'CHECK_REPLICAS').argParser(nonNegativeInt).default(0))
     .addOption(envOption('--out <dir>', 'folder for the trained model (model.json + weights.bin) and metrics.jsonl', 'OUT').default(defaultOut));
+  return addTrainingRuleOptions(command);
 }
 
 export function jobConfigFrom(flags: JobFlags): JobConfig {
@@ -109,8 +108,10 @@ export function jobConfigFrom(flags: JobFlags): JobConfig {
     // Left out at their defaults: configs (and checkpoints) of runs from before these flags stay equal.
     ...(flags.bnRecalibrate === 'epoch' ? {} : { bnRecalibrate: flags.bnRecalibrate }),
     ...(flags.bnRecalibrateSamples === DEFAULT_BN_RECALIBRATE_SAMPLES ? {} : { bnRecalibrateSamples: flags.bnRecalibrateSamples }),
+    ...trainingRulesFrom(flags),
   };
 }
+
 
 export interface CommonFlags {
   logLevel: LevelWithSilent;

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { openDataset, type DatasetPair } from '@tfjs-ddp/data';
-import { SILENT_LOG } from '@tfjs-ddp/protocol';
-import { modelDefinitionHash } from '@tfjs-ddp/job';
+import { SILENT_LOG, type JobConfig } from '@tfjs-ddp/protocol';
+import { modelDefinitionHash, scheduleOf, withRunLength } from '@tfjs-ddp/job';
 import type { StoredCheckpoint } from './checkpoint/checkpoint-types.js';
 import { findResumePoint } from './checkpoint/job-checkpoints.js';
 import type { CoordinatorOptions } from './coordinator-options.js';
@@ -10,6 +10,8 @@ import { createHttpServer, listen, type HttpRoutes, type RouteHandler } from './
 
 /** What a job needs before it listens: the data set, the model's fingerprint, the checkpoint it resumes. */
 export interface PreparedJob {
+  /** The job's config with what it depends on the data set for filled in (a cosine schedule's horizon). */
+  config: JobConfig;
   data: DatasetPair;
   modelHash: string;
   resumeFrom: StoredCheckpoint | undefined;
@@ -37,10 +39,13 @@ export async function prepareJob(options: CoordinatorOptions): Promise<PreparedJ
     throw new CoordinatorError('COORD_ERR_BAD_OPTION', `min-workers must be an integer in 1..${options.workers} (the workers), got ${minWorkers}`);
   }
   const log = options.log ?? SILENT_LOG;
-  const resumeFrom = options.resume === undefined ? undefined : await findResumePoint(options.resume, options.config, options.resumeFallback ?? false, log);
   const data = openDataset(options.config.dataset, options.config.seed);
-  const modelHash = modelDefinitionHash(options.config.model, options.config);
-  return { data, modelHash, resumeFrom };
+  // Workers may hold no copy of the data: they get a cosine schedule's horizon in the config,
+  // and checkpoints store it, so resuming with other epochs (another horizon) is refused.
+  const config = withRunLength(options.config, scheduleOf(options.config, data.train.size).totalSteps);
+  const resumeFrom = options.resume === undefined ? undefined : await findResumePoint(options.resume, config, options.resumeFallback ?? false, log);
+  const modelHash = modelDefinitionHash(config.model, config);
+  return { config, data, modelHash, resumeFrom };
 }
 
 /** Starts the HTTP server (TLS if given) on the job's port; `/status` and `/readyz` answer through `probes`. */

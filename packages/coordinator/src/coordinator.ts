@@ -80,7 +80,8 @@ export class Coordinator {
       readiness: () => (ref.coordinator as Coordinator).readiness(),
     });
     const jobId = options.jobId ?? randomBytes(6).toString('hex');
-    const coordinator = new Coordinator({ ...options, dataSource: options.dataSource ?? 'local' }, { jobId, port, ...prepared }, server, routes);
+    const { config, ...facts } = prepared;
+    const coordinator = new Coordinator({ ...options, config, dataSource: options.dataSource ?? 'local' }, { jobId, port, ...facts }, server, routes);
     ref.coordinator = coordinator;
     const tls = options.tls === undefined ? '' : ' (TLS: wss:// and https://)';
     coordinator.core.log.info(

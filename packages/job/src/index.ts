@@ -1,5 +1,7 @@
 export { StepSchedule, scheduleOf } from './step-schedule.js';
 export type { ScheduleConfig, ScheduledStep, StepScheduleOptions } from './step-schedule.js';
+export { learningRateAt, lrScheduleOf, withRunLength } from './lr-schedule.js';
+export type { LrSchedule } from './lr-schedule.js';
 export { ProgressTracker } from './progress.js';
 export type { StepProgress } from './progress.js';
 export { JobDriver, MAX_PREFETCH } from './job-driver.js';

@@ -23,7 +23,29 @@ export interface JobConfig {
   bnRecalibrate?: BnRecalibrateMode;
   /** Training samples that recalibration passes over; undefined: DEFAULT_BN_RECALIBRATE_SAMPLES. */
   bnRecalibrateSamples?: number;
+  /** How the learning rate changes with the global step (see @tfjs-ddp/job's lr-schedule); undefined: `constant`. */
+  lrSchedule?: LrScheduleName;
+  /** Linear warmup over this many first steps; undefined: none. */
+  lrWarmupSteps?: number;
+  /** `step`: the rate is multiplied by `lrStepFactor` every this many steps. */
+  lrStepEvery?: number;
+  /** `step`: the factor; undefined: DEFAULT_LR_STEP_FACTOR. */
+  lrStepFactor?: number;
+  /** `cosine`: the rate it ends at (absolute); undefined: 0. */
+  lrMin?: number;
+  /** `cosine`: the steps it falls over; undefined until a job fills in its run's total steps. */
+  lrDecaySteps?: number;
+  /** Scale the base rate by globalBatch / this (the linear scaling rule); undefined: no scaling. */
+  lrReferenceBatch?: number;
+  /** Decoupled weight decay: w <- w - lr * weightDecay * w with every update; undefined: 0. */
+  weightDecay?: number;
+  /** Clip the global L2 norm of the all-reduced gradients to this; undefined: no clipping. */
+  clipNorm?: number;
 }
+
+export const LR_SCHEDULE_NAMES = ['constant', 'step', 'cosine'] as const;
+export type LrScheduleName = (typeof LR_SCHEDULE_NAMES)[number];
+export const DEFAULT_LR_STEP_FACTOR = 0.1;
 
 /**
  * `off`: test time uses the moving averages training left; `end`: they are recomputed once

@@ -107,6 +107,33 @@ test('job configurations are checked field by field', () => {
   for (const [value, message] of bad) assert.throws(() => validateJobConfig(value), { code: 'PROTOCOL_ERR_FIELD', message });
 });
 
+test('training rules (schedule, weight decay, clipping) are accepted within their bounds and refused outside', () => {
+  const rules: JobConfig = {
+    ...config, lrSchedule: 'cosine', lrWarmupSteps: 5, lrMin: 1e-5, lrDecaySteps: 100, lrReferenceBatch: 256, weightDecay: 5e-4, clipNorm: 1,
+  };
+  assert.deepEqual(validateJobConfig(rules as unknown as Record<string, unknown>), rules);
+  const stepped = { ...config, lrSchedule: 'step', lrStepEvery: 30, lrStepFactor: 0.5 };
+  assert.deepEqual(validateJobConfig(stepped), stepped);
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ ...config, lrSchedule: 'linear' }, /lrSchedule/],
+    [{ ...config, lrSchedule: 'step' }, /needs lrStepEvery/],
+    [{ ...config, lrStepEvery: 0 }, /lrStepEvery/],
+    [{ ...config, lrStepFactor: 0 }, /lrStepFactor/],
+    [{ ...config, lrStepFactor: 2 }, /lrStepFactor/],
+    [{ ...config, lrWarmupSteps: -1 }, /lrWarmupSteps/],
+    [{ ...config, lrWarmupSteps: 1.5 }, /lrWarmupSteps/],
+    [{ ...config, lrMin: -1 }, /lrMin/],
+    [{ ...config, lrDecaySteps: 0 }, /lrDecaySteps/],
+    [{ ...config, lrReferenceBatch: 0 }, /lrReferenceBatch/],
+    [{ ...config, weightDecay: -0.1 }, /weightDecay/],
+    [{ ...config, weightDecay: 2 }, /weightDecay/],
+    [{ ...config, weightDecay: Number.NaN }, /weightDecay/],
+    [{ ...config, clipNorm: 0 }, /clipNorm/],
+    [{ ...config, clipNorm: Number.POSITIVE_INFINITY }, /clipNorm/],
+  ];
+  for (const [value, message] of bad) assert.throws(() => validateJobConfig(value), { code: 'PROTOCOL_ERR_FIELD', message });
+});
+
 test('viewPayload copies unaligned bytes, also when they are a Node Buffer view', () => {
   const buffer = Buffer.alloc(9);
   buffer.writeInt32LE(-7, 1);

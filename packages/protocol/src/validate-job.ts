@@ -4,6 +4,7 @@ import { BN_RECALIBRATE_MODES, OPTIMIZER_NAMES, type JobConfig, type OptimizerCo
 import { COMPRESSIONS, DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace } from './job-messages.js';
 import type { StepNetworkReport } from './job-messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
+import { readTrainingRules, TRAINING_RULE_KEYS } from './validate-training.js';
 import { checkpointStateBytes, checkStatePayloadBytes, expectPayloadBytes, sampleSizeOf, stepPayloadBytes, testSetPayloadBytes } from './payloads.js';
 import { DIGEST_MODULUS } from './sample-digest.js';
 
@@ -52,7 +53,10 @@ function stepNetwork(h: Fields, key: string): StepNetworkReport {
 
 /** Checks a job configuration (from the network or from a user's flags) field by field. */
 export function validateJobConfig(h: Fields): JobConfig {
-  only(h, ['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps', 'bnRecalibrate', 'bnRecalibrateSamples']);
+  only(h, [
+    ...['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps', 'bnRecalibrate', 'bnRecalibrateSamples'],
+    ...TRAINING_RULE_KEYS,
+  ]);
   const o = map(h, 'optimizer');
   only(o, ['name', 'learningRate', 'momentum', 'useNesterov', 'beta1', 'beta2', 'epsilon']);
   const optimizer: OptimizerConfig = { name: oneOf(o, 'name', OPTIMIZER_NAMES) };
@@ -88,6 +92,7 @@ export function validateJobConfig(h: Fields): JobConfig {
   if (bnRecalibrate !== undefined) config.bnRecalibrate = bnRecalibrate;
   const bnRecalibrateSamples = optional(h, 'bnRecalibrateSamples', (m, k) => int(m, k, 1, MAX_SAMPLES));
   if (bnRecalibrateSamples !== undefined) config.bnRecalibrateSamples = bnRecalibrateSamples;
+  readTrainingRules(h, config);
   return config;
 }
 

@@ -1,6 +1,8 @@
 export { Replica } from './replica.js';
 export type { ReplicaOptions, Shard, ShardGradients } from './replica.js';
-export { createOptimizer, createTfjsOptimizer, isOptimizerName, OPTIMIZER_NAMES, DEFAULT_LEARNING_RATE } from './optimizers.js';
+export { createOptimizer, createTfjsOptimizer, isOptimizerName, learningRateOf, OPTIMIZER_NAMES, DEFAULT_LEARNING_RATE } from './optimizers.js';
+export { clipScale, rateAt, trainingRulesOf } from './training-rules.js';
+export type { TrainingRules } from './training-rules.js';
 export type { OptimizerName, OptimizerSpec, TrainingOptimizer } from './optimizers.js';
 export { readAllWeights, writeAllWeights, allWeightsSize, totalSize, readVariables, writeVariables } from './flat-weights.js';
 export { DistributedReplica, SNAPSHOTS_KEPT, bnGroupOf } from './distributed/distributed-replica.js';

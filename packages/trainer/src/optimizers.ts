@@ -24,14 +24,20 @@ export function isOptimizerName(name: string): name is OptimizerName {
  */
 export interface TrainingOptimizer {
   readonly name: OptimizerName;
-  /** Applies one gradient per variable, in the variables' order. */
-  apply(gradients: readonly tf.Tensor[]): void;
+  /**
+   * Applies one gradient per variable, in the variables' order, at `learningRate` (this
+   * step's rate from the schedule; default: the spec's rate). With weight decay wd > 0,
+   * every variable also decays decoupled from the gradient (AdamW, Loshchilov & Hutter):
+   * w <- w - lr * wd * w, from the weight before the update.
+   */
+  apply(gradients: readonly tf.Tensor[], learningRate?: number): void;
   /** The state variables, in a fixed order. */
   readonly state: readonly tf.Variable[];
   dispose(): void;
 }
 
-function learningRateOf(spec: OptimizerSpec): number {
+/** The spec's learning rate, its optimizer's default filled in. */
+export function learningRateOf(spec: OptimizerSpec): number {
   const learningRate = spec.learningRate ?? DEFAULT_LEARNING_RATE[spec.name];
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
     throw new TrainerError('TRAINER_ERR_BAD_OPTION', `learning rate must be a positive number, got ${learningRate}`);
@@ -63,59 +69,85 @@ export function createTfjsOptimizer(spec: OptimizerSpec): tf.Optimizer {
   }
 }
 
-/** An optimizer of `spec` for `variables` (the trainable variables, in gradient order). */
-export function createOptimizer(spec: OptimizerSpec, variables: readonly tf.Variable[]): TrainingOptimizer {
+/**
+ * An optimizer of `spec` for `variables` (the trainable variables, in gradient order),
+ * with decoupled weight decay `weightDecay` (0: none, the very ops of tfjs's optimizer).
+ */
+export function createOptimizer(spec: OptimizerSpec, variables: readonly tf.Variable[], weightDecay = 0): TrainingOptimizer {
   checkName(spec);
   const learningRate = learningRateOf(spec);
+  if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
+    throw new TrainerError('TRAINER_ERR_BAD_OPTION', `weight decay must be a number >= 0, got ${weightDecay}`);
+  }
+  const rules = { learningRate, weightDecay };
   switch (spec.name) {
     case 'sgd':
-      return sgd(learningRate, variables);
+      return sgd(rules, variables);
     case 'momentum':
-      return momentum(learningRate, spec.momentum ?? 0.9, spec.useNesterov ?? false, variables);
+      return momentum(rules, spec.momentum ?? 0.9, spec.useNesterov ?? false, variables);
     case 'adam':
-      return adam(learningRate, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? tf.backend().epsilon(), variables);
+      return adam(rules, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? tf.backend().epsilon(), variables);
   }
 }
 
-function sgd(learningRate: number, variables: readonly tf.Variable[]): TrainingOptimizer {
-  const c = tf.keep(tf.scalar(-learningRate));
+interface UpdateRules {
+  /** The spec's rate, used when a step names none. */
+  learningRate: number;
+  weightDecay: number;
+}
+
+/**
+ * The weight that the update adds to: w - lr * wd * w with decay, else w itself (no op at
+ * all, so that without decay the update stays bit for bit tfjs's).
+ */
+function decayed(value: tf.Tensor, learningRate: number, weightDecay: number): tf.Tensor {
+  return weightDecay > 0 ? tf.sub(value, tf.mul(value, learningRate * weightDecay)) : value;
+}
+
+function sgd(rules: UpdateRules, variables: readonly tf.Variable[]): TrainingOptimizer {
   return {
     name: 'sgd',
     state: [],
-    apply(gradients) {
-      variables.forEach((value, i) => {
-        const gradient = gradients[i] as tf.Tensor;
-        tf.tidy(() => value.assign(tf.add(tf.mul(c, gradient), value)));
+    apply(gradients, learningRate = rules.learningRate) {
+      tf.tidy(() => {
+        const c = tf.scalar(-learningRate);
+        variables.forEach((value, i) => {
+          const gradient = gradients[i] as tf.Tensor;
+          tf.tidy(() => value.assign(tf.add(tf.mul(c, gradient), decayed(value, learningRate, rules.weightDecay))));
+        });
       });
     },
-    dispose: () => c.dispose(),
+    dispose: () => undefined,
   };
 }
 
-function momentum(learningRate: number, momentumValue: number, useNesterov: boolean, variables: readonly tf.Variable[]): TrainingOptimizer {
-  const c = tf.keep(tf.scalar(-learningRate));
+function momentum(rules: UpdateRules, momentumValue: number, useNesterov: boolean, variables: readonly tf.Variable[]): TrainingOptimizer {
   const m = tf.keep(tf.scalar(momentumValue));
   const accumulations = zerosVariables(variables);
   return {
     name: 'momentum',
     state: accumulations,
-    apply(gradients) {
-      variables.forEach((value, i) => {
-        const accumulation = accumulations[i] as tf.Variable;
-        const gradient = gradients[i] as tf.Tensor;
-        tf.tidy(() => {
-          const newAccumulation = tf.add(tf.mul(m, accumulation), gradient);
-          const newValue = useNesterov ? tf.add(tf.mul(c, tf.add(gradient, tf.mul(newAccumulation, m))), value) : tf.add(tf.mul(c, newAccumulation), value);
-          accumulation.assign(newAccumulation);
-          value.assign(newValue);
+    apply(gradients, learningRate = rules.learningRate) {
+      tf.tidy(() => {
+        const c = tf.scalar(-learningRate);
+        variables.forEach((value, i) => {
+          const accumulation = accumulations[i] as tf.Variable;
+          const gradient = gradients[i] as tf.Tensor;
+          tf.tidy(() => {
+            const newAccumulation = tf.add(tf.mul(m, accumulation), gradient);
+            const base = decayed(value, learningRate, rules.weightDecay);
+            const newValue = useNesterov ? tf.add(tf.mul(c, tf.add(gradient, tf.mul(newAccumulation, m))), base) : tf.add(tf.mul(c, newAccumulation), base);
+            accumulation.assign(newAccumulation);
+            value.assign(newValue);
+          });
         });
       });
     },
-    dispose: () => tf.dispose([c, m, ...accumulations]),
+    dispose: () => tf.dispose([m, ...accumulations]),
   };
 }
 
-function adam(learningRate: number, beta1: number, beta2: number, epsilon: number, variables: readonly tf.Variable[]): TrainingOptimizer {
+function adam(rules: UpdateRules, beta1: number, beta2: number, epsilon: number, variables: readonly tf.Variable[]): TrainingOptimizer {
   const accBeta1 = tf.tidy(() => tf.scalar(beta1).variable(false));
   const accBeta2 = tf.tidy(() => tf.scalar(beta2).variable(false));
   const firstMoments = zerosVariables(variables);
@@ -123,7 +155,7 @@ function adam(learningRate: number, beta1: number, beta2: number, epsilon: numbe
   return {
     name: 'adam',
     state: [accBeta1, accBeta2, ...firstMoments, ...secondMoments],
-    apply(gradients) {
+    apply(gradients, learningRate = rules.learningRate) {
       tf.tidy(() => {
         const oneMinusAccBeta1 = tf.sub(1, accBeta1);
         const oneMinusAccBeta2 = tf.sub(1, accBeta2);
@@ -137,7 +169,8 @@ function adam(learningRate: number, beta1: number, beta2: number, epsilon: numbe
           const biasCorrectedSecondMoment = tf.div(newSecondMoment, oneMinusAccBeta2);
           firstMoment.assign(newFirstMoment);
           secondMoment.assign(newSecondMoment);
-          const newValue = tf.add(tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), epsilon)), -learningRate), value);
+          const base = decayed(value, learningRate, rules.weightDecay);
+          const newValue = tf.add(tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), epsilon)), -learningRate), base);
           value.assign(newValue);
         });
         accBeta1.assign(tf.mul(accBeta1, beta1));

@@ -3,6 +3,7 @@ import { syncBatchNormLayers, withDropoutContext } from '@tfjs-ddp/nn';
 import { TrainerError } from './errors.js';
 import { readVariables, totalSize, writeVariables } from './flat-weights.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
+import { clipScale, rateAt, type TrainingRules } from './training-rules.js';
 
 /** The samples one rank computes in one step. */
 export interface Shard {
@@ -31,6 +32,8 @@ export interface ReplicaOptions {
   optimizer: OptimizerSpec;
   /** Seed of the run: dropout masks derive from it, the step and the sample index. */
   runSeed: number;
+  /** Learning-rate schedule, weight decay and clipping (`trainingRulesOf(config)`); default: none of them. */
+  rules?: TrainingRules;
 }
 
 /** Keras's categorical cross-entropy of a softmax output (tfjs-layers' own formula), per sample. */
@@ -51,6 +54,7 @@ export class Replica {
   readonly model: tf.LayersModel;
   readonly optimizer: TrainingOptimizer;
   readonly runSeed: number;
+  readonly rules: TrainingRules;
   readonly inputShape: number[];
   readonly numClasses: number;
   /** Trainable variables in the fixed order of the gradient buffer. */
@@ -68,6 +72,7 @@ export class Replica {
     const { model } = options;
     this.model = model;
     this.runSeed = options.runSeed;
+    this.rules = options.rules ?? { weightDecay: 0 };
     const input = model.inputs[0];
     const output = model.outputs[0];
     if (model.inputs.length !== 1 || model.outputs.length !== 1 || input === undefined || output === undefined) {
@@ -84,7 +89,7 @@ export class Replica {
     this.numClasses = classes;
     this.trainableVariables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.gradientSize = totalSize(this.trainableVariables);
-    this.optimizer = createOptimizer(options.optimizer, this.trainableVariables);
+    this.optimizer = createOptimizer(options.optimizer, this.trainableVariables, this.rules.weightDecay);
     this.stateVariables = [...model.weights.map((w) => w.read() as tf.Variable), ...this.optimizer.state];
     this.stateSize = totalSize(this.stateVariables);
   }
@@ -148,8 +153,12 @@ export class Replica {
     return { lossSum, correct, count, grads: out };
   }
 
-  /** Applies gradients summed over all ranks' shards of one global batch of `globalCount` samples. */
-  applyGradients(summed: Float32Array, globalCount: number): void {
+  /**
+   * Applies gradients summed over all ranks' shards of one global batch of `globalCount`
+   * samples, as global step `step` (the learning rate's schedule is a function of it):
+   * averaged, clipped to the rules' global norm, then the optimizer's update.
+   */
+  applyGradients(summed: Float32Array, globalCount: number, step?: number): void {
     if (summed.length !== this.gradientSize) {
       throw new TrainerError(
         'TRAINER_ERR_GRADIENT_SIZE',
@@ -157,14 +166,22 @@ export class Replica {
       );
     }
     if (globalCount <= 0) return;
+    const schedule = this.rules.lrSchedule;
+    if (step === undefined && schedule !== undefined && (schedule.kind !== 'constant' || schedule.warmupSteps > 0)) {
+      throw new TrainerError('TRAINER_ERR_STEP_ORDER', 'a learning-rate schedule needs the global step of every update');
+    }
+    const learningRate = rateAt(this.rules, step ?? 0);
+    const { clipNorm } = this.rules;
+    const scale = clipNorm === undefined ? 1 : clipScale(summed, globalCount, clipNorm);
     tf.tidy(() => {
       let offset = 0;
       const gradients = this.trainableVariables.map((variable) => {
         const sum = tf.tensor(summed.subarray(offset, offset + variable.size), variable.shape, 'float32');
         offset += variable.size;
-        return tf.div(sum, globalCount);
+        const mean = tf.div(sum, globalCount);
+        return scale < 1 ? tf.mul(mean, scale) : mean;
       });
-      this.optimizer.apply(gradients);
+      this.optimizer.apply(gradients, learningRate);
     });
   }
 
@@ -189,7 +206,7 @@ export class Replica {
   /** Both halves on one shard that is the whole global batch: plain single-replica training. */
   trainStep(shard: Shard, step: number): ShardGradients {
     const result = this.computeGradients(shard, step);
-    this.applyGradients(result.grads, result.count);
+    this.applyGradients(result.grads, result.count, step);
     return result;
   }
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { openDataset, type DatasetPair } from '@tfjs-ddp/data';
-import { ProgressTracker, scheduleOf, type StepProgress } from '@tfjs-ddp/job';
+import { ProgressTracker, scheduleOf, withRunLength, type StepProgress } from '@tfjs-ddp/job';
 import { convertToSyncBN } from '@tfjs-ddp/nn';
 import { recalibrateModelBatchNorm, recalibratesAt } from './bn-recalibration.js';
 import { evaluate, type Evaluation } from './evaluate.js';
@@ -8,6 +8,7 @@ import { saveModel } from './model-files.js';
 import { loadModel } from './model-source.js';
 import { Replica } from './replica.js';
 import type { TrainConfig } from './train-config.js';
+import { trainingRulesOf } from './training-rules.js';
 
 export interface TrainHooks {
   onStep?: (progress: StepProgress) => void;
@@ -36,11 +37,12 @@ export function buildModel(config: TrainConfig, data: DatasetPair): Promise<tf.L
 }
 
 /** Trains one replica on whole global batches in this thread: the one-rank reference. */
-export async function trainSingleReplica(config: TrainConfig, hooks: TrainHooks = {}, outDir?: string): Promise<TrainResult> {
-  const data = openDataset(config.dataset, config.seed);
+export async function trainSingleReplica(job: TrainConfig, hooks: TrainHooks = {}, outDir?: string): Promise<TrainResult> {
+  const data = openDataset(job.dataset, job.seed);
+  const config = withRunLength(job, scheduleOf(job, data.train.size).totalSteps);
   // SyncBN over a group of one is plain BN with a faster (Tile-free) backward.
   const model = await convertToSyncBN(await buildModel(config, data));
-  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed });
+  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(config) });
   const schedule = scheduleOf(config, data.train.size);
   const tracker = new ProgressTracker(schedule.stepsPerEpoch, schedule.totalSteps);
   let samples = 0;

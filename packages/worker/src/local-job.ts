@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isNativeBackend, type BackendInfo, type BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup } from '@tfjs-ddp/collective';
 import { openDataset, shareDataset } from '@tfjs-ddp/data';
-import { JobDriver, scheduleOf, type EpochEvaluation, type JobEndpoint, type StepProgress } from '@tfjs-ddp/job';
+import { JobDriver, scheduleOf, withRunLength, type EpochEvaluation, type JobEndpoint, type StepProgress } from '@tfjs-ddp/job';
 import { parseBnMode } from '@tfjs-ddp/nn';
 import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
 import { withDeadline } from './deadline.js';
@@ -86,14 +86,15 @@ export function threadBackend(request: BackendRequest, threads: number): Backend
  * update. The same driver runs a distributed job over WebSockets.
  */
 export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobResult> {
-  const { config } = options;
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new WorkerError('WORKER_ERR_BAD_OPTION', `threads must be a positive integer, got ${threads}`);
   const bnMode = options.bnMode ?? 'sync';
   parseBnMode(bnMode);
   const backend = threadBackend(options.backend ?? 'auto', threads);
 
-  const data = openDataset(config.dataset, config.seed);
+  const data = openDataset(options.config.dataset, options.config.seed);
+  // A cosine schedule falls over the run's steps: the ranks get the horizon in their config.
+  const config = withRunLength(options.config, scheduleOf(options.config, data.train.size).totalSteps);
   const train = shareDataset(data.train);
   const test = shareDataset(data.test);
   const group = createThreadGroup({ threads, opTimeoutMs: options.collectiveTimeoutMs ?? 120_000, arenaBytes: GRADIENT_ARENA_BYTES });

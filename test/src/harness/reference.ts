@@ -4,8 +4,8 @@ import type { TestContext } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-ddp/backend';
 import { cutShards, evenShardSizes, openDataset } from '@tfjs-ddp/data';
-import { scheduleOf } from '@tfjs-ddp/job';
-import { buildModel, readAllWeights, recalibrateModelBatchNorm, recalibratesAt, Replica, type TrainConfig } from '@tfjs-ddp/trainer';
+import { scheduleOf, withRunLength } from '@tfjs-ddp/job';
+import { buildModel, readAllWeights, recalibrateModelBatchNorm, recalibratesAt, Replica, trainingRulesOf, type TrainConfig } from '@tfjs-ddp/trainer';
 
 export interface ReferenceResult {
   weights: Float32Array;
@@ -37,12 +37,13 @@ export async function referenceRun(config: TrainConfig): Promise<ReferenceResult
  * Averaging is linear and training-mode forwards never read moving statistics, so when
  * the job averages them (every checkpoint, evaluation and the end) does not matter.
  */
-export async function groupedReferenceRun(config: TrainConfig, ranks: number, groupSize: number): Promise<ReferenceResult> {
+export async function groupedReferenceRun(job: TrainConfig, ranks: number, groupSize: number): Promise<ReferenceResult> {
   await initBackend('wasm');
-  const data = openDataset(config.dataset, config.seed);
+  const data = openDataset(job.dataset, job.seed);
+  const schedule = scheduleOf(job, data.train.size);
+  const config = withRunLength(job, schedule.totalSteps);
   const model = await buildModel(config, data);
-  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed });
-  const schedule = scheduleOf(config, data.train.size);
+  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(config) });
   const groupStarts = Array.from({ length: Math.ceil(ranks / groupSize) }, (_, g) => g * groupSize);
   const moving = model.nonTrainableWeights.map((w) => w.read() as tf.Variable);
   const groupMoving = groupStarts.map(() => moving.map((v) => v.dataSync().slice() as Float32Array));
@@ -63,7 +64,7 @@ export async function groupedReferenceRun(config: TrainConfig, ranks: number, gr
       for (let i = 0; i < summed.length; i++) summed[i] = (summed[i] as number) + (result.grads[i] as number);
       lossSum += result.lossSum;
     });
-    replica.applyGradients(summed, indices.length);
+    replica.applyGradients(summed, indices.length, step);
     losses.push(lossSum / indices.length);
   }
   // Every rank of group g holds group g's moving statistics; the saved model holds their mean over ranks.

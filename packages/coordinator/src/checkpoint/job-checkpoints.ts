@@ -100,7 +100,9 @@ export class JobCheckpoints {
  * folder holds none yet (a first start under a supervisor that always passes --resume).
  * A corrupt newest checkpoint is refused unless `fallback`; a checkpoint of another job
  * (its model, data, batch, seed or optimizer differ) is refused: resuming it would train
- * something else. Epochs and max-steps may differ: the steps before are the same.
+ * something else. Epochs and max-steps may differ: the steps before are the same (with a
+ * cosine learning-rate schedule the config holds its horizon, filled in from the run's
+ * total steps, so epochs that move it are refused through that field).
  */
 export async function findResumePoint(runDir: string, config: JobConfig, fallback: boolean, log: StructuredLog): Promise<StoredCheckpoint | undefined> {
   let latest;

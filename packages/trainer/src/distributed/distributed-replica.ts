@@ -9,6 +9,7 @@ import { modelArtifacts, saveModel, type ModelArtifactsBytes } from '../model-fi
 import { Replica, type Shard, type ShardGradients } from '../replica.js';
 import { buildModel } from '../single-replica.js';
 import type { TrainConfig } from '../train-config.js';
+import { trainingRulesOf } from '../training-rules.js';
 import type { ReplicaCommunicator } from './replica-communicator.js';
 import { TimedBatchNormGroup } from './timed-group.js';
 import { divergentRanks, weightsChecksum } from './weights-checksum.js';
@@ -114,7 +115,7 @@ export class DistributedReplica {
     const built = await buildModel(config, { train: shapeOnly, test: shapeOnly });
     const model = await convertToSyncBN(built, bnGroup);
     if (model !== built) built.dispose();
-    const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed });
+    const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(config) });
     if (options.initialState !== undefined) replica.writeState(options.initialState);
     // Rank 0's whole state for everyone: identical replicas even for unseeded user
     // models, a resumed checkpoint, or ranks joining a running job.
@@ -170,7 +171,8 @@ export class DistributedReplica {
     }
     const reduced = performance.now();
     this.keepSnapshot(step, before);
-    this.replica.applyGradients(this.gradients, globalCount);
+    // Clipping (in applyGradients) comes after the all-reduce: every rank clips the same global gradient.
+    this.replica.applyGradients(this.gradients, globalCount, step);
     this.applied = step;
     const applied = performance.now();
     const every = this.checkReplicasEvery;
