@@ -77,7 +77,7 @@ function decodeJpeg(file: string, bytes: Buffer): DecodedImage {
   if (components !== 1 && components !== 3) throw corrupt(file, `${components} colour components (CMYK?); only grayscale and RGB are read`);
   let image;
   try {
-    // tolerantDecoding off: a truncated or damaged file is an error, not a partly grey image.
+    // tolerantDecoding off: a scan with blocks outside the frame is an error, not silently skipped.
     image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
   } catch (cause) {
     throw corrupt(file, (cause as Error).message, cause);
