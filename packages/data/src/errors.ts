@@ -7,6 +7,10 @@ export type DataErrorCode =
   | 'DATA_ERR_LABEL'
   | 'DATA_ERR_ARGUMENT'
   | 'DATA_ERR_TOO_SMALL'
+  | 'DATA_ERR_TOO_LARGE'
+  | 'DATA_ERR_CSV'
+  | 'DATA_ERR_IMAGE'
+  | 'DATA_ERR_FILE'
   | 'DATA_ERR_UNKNOWN_DATASET';
 
 export class DataError extends Error {

@@ -1,6 +1,8 @@
 import { ArrayDataset } from './array-dataset.js';
+import { loadCsvDatasets, parseCsvSpec } from './csv-dataset.js';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
+import { loadImageFolderDatasets, parseImagesSpec } from './image-folder-dataset.js';
 import { loadMnist } from './mnist.js';
 import { loadNpyDataset } from './npy-dataset.js';
 import { hashSeeds, mulberry32 } from './random.js';
@@ -13,7 +15,13 @@ const SYNTHETIC_TEST = 512;
 export const VALIDATION_SHARE = 0.1;
 
 /** The data sets a job can name on the command line. */
-export const DATASET_SPECS = ['mnist', 'synthetic', 'npy:<images.npy>,<labels.npy>'] as const;
+export const DATASET_SPECS = [
+  'mnist',
+  'synthetic',
+  'npy:<images.npy>,<labels.npy>',
+  'csv:<train.csv>[,<test.csv>][#column=<label>]',
+  'images:<dir>[,<testdir>]',
+] as const;
 
 /** Data sets that ship with tfjs-ddp (or are generated): naming one reads no file of the user's. */
 export const BUNDLED_DATASETS: readonly string[] = ['mnist', 'synthetic'];
@@ -34,7 +42,19 @@ export function heldOutOf(spec: string): string {
   if (spec === 'mnist') return 'the MNIST test split';
   if (spec === 'synthetic') return 'the synthetic test split';
   if (spec.startsWith('npy:') && spec.split(',').length === 4) return 'the test files';
+  if (spec.startsWith('csv:') && parsesTo(() => parseCsvSpec(spec).test !== undefined)) return 'the test file';
+  if (spec.startsWith('images:') && parsesTo(() => parseImagesSpec(spec).test !== undefined)) return 'the test folder';
   return `a seeded ${Math.round(VALIDATION_SHARE * 100)} % validation split of the training files`;
+}
+
+/** Whether `check` holds; a spec that does not parse is reported by openDataset, not by a log line. */
+function parsesTo(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof DataError) return false;
+    throw error;
+  }
 }
 
 /**
@@ -69,7 +89,10 @@ export function validationSplit(all: ArrayDataset, seed: number): DatasetPair {
  * Opens a data set by its command-line name: `mnist` (bundled), `synthetic` (seeded,
  * learnable; the test split is other samples of the same classes) or
  * `npy:train-images.npy,train-labels.npy[,test-images.npy,test-labels.npy]` (without
- * test files, a seeded validation split of the training files is held out).
+ * test files, a seeded validation split of the training files is held out),
+ * `csv:train.csv[,test.csv][#column=NAME]` (see loadCsvDatasets) or
+ * `images:dir[,testdir]` (one sub-folder per class, see loadImageFolderDatasets); these
+ * too hold out a validation split when they name no test file or folder.
  */
 export function openDataset(spec: string, seed = 1): DatasetPair {
   if (spec === 'mnist') return { train: loadMnist('train'), test: loadMnist('test') };
@@ -98,5 +121,9 @@ export function openDataset(spec: string, seed = 1): DatasetPair {
     // No test files: the reported accuracy must still be on samples never trained on.
     return validationSplit(train, seed);
   }
+  const files = spec.startsWith('csv:') ? loadCsvDatasets(parseCsvSpec(spec))
+    : spec.startsWith('images:') ? loadImageFolderDatasets(parseImagesSpec(spec))
+    : undefined;
+  if (files !== undefined) return files.test === undefined ? validationSplit(files.train, seed) : { train: files.train, test: files.test };
   throw new DataError('DATA_ERR_UNKNOWN_DATASET', `unknown dataset "${spec}"; allowed: ${DATASET_SPECS.join(', ')}`);
 }

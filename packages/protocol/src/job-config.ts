@@ -5,7 +5,7 @@
 export interface JobConfig {
   /** Zoo model name, model module (.mjs/.js) or model.json. */
   model: string;
-  /** `mnist`, `synthetic` or `npy:…`. */
+  /** `mnist`, `synthetic`, `npy:…`, `csv:…` or `images:…`. */
   dataset: string;
   epochs: number;
   /** Samples per step over all ranks. */

@@ -14,7 +14,7 @@ import { WorkerError } from './errors.js';
 export interface OwnSources {
   /** --model: a zoo name, a model module or a model.json (folder). */
   model?: string;
-  /** --dataset: mnist, synthetic or npy:… */
+  /** --dataset: mnist, synthetic, npy:…, csv:… or images:… */
   dataset?: string;
 }
 

@@ -37,7 +37,7 @@ export interface WorkerProcessOptions {
    * file runs only on workers given their copy of it here; zoo models need nothing.
    */
   model?: string;
-  /** The data set this worker may read (`npy:…`); mnist and synthetic need nothing. */
+  /** The data set this worker may read (`npy:…`, `csv:…`, `images:…`); mnist and synthetic need nothing. */
   dataset?: string;
   /** Rejoin when the coordinator goes away and comes back (e.g. restarted with --resume). Default true. */
   reconnect?: boolean;

@@ -26,7 +26,7 @@ const HELP = {
   advertiseHost: 'host name or address the ring peers reach this worker at (in Kubernetes: the pod DNS name)',
   connectTimeout: 'seconds to keep trying to reach the coordinator (also when it comes back after a restart)',
   model: "this worker's copy of the job's model file (module or model.json); required when the coordinator names a file, not for zoo models",
-  dataset: "this worker's copy of the job's data (npy:…); required when the coordinator names files with --data-source local",
+  dataset: "this worker's copy of the job's data (npy:…, csv:…, images:…); required when the coordinator names files with --data-source local",
   tlsCa: "PEM certificate (or CA) to trust for a wss:// coordinator instead of the system's CAs",
 };
 
