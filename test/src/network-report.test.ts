@@ -19,10 +19,14 @@ const dir = mkdtempSync(path.join(tmpdir(), 'network-report-'));
 const tokenFile = path.join(dir, 'token');
 writeFileSync(tokenFile, 'test-token\n');
 const running: RunningProcess[] = [];
+const STEPS = 12;
 after(() => running.forEach((p) => p.kill()));
 
 test('2 worker processes: /status shows each one sending the gradient per step, a link rate and a network share', { timeout: 180_000 }, async () => {
-  const config: JobConfig = { model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 16, optimizer: { name: 'sgd', learningRate: 0.05 }, seed: 7, maxSteps: 4 };
+  // No BN recalibration: its all-reduces after the last step could land in that step's figures.
+  const config: JobConfig = {
+    model: 'cnn-bn', dataset: 'synthetic', epochs: 1, globalBatch: 16, optimizer: { name: 'sgd', learningRate: 0.05 }, seed: 7, maxSteps: STEPS, bnRecalibrate: 'off',
+  };
   const statuses: Promise<JobStatus>[] = [];
   let port = 0;
   const coordinator = await Coordinator.start({
@@ -39,7 +43,7 @@ test('2 worker processes: /status shows each one sending the gradient per step, 
     return worker;
   });
   try {
-    assert.equal((await coordinator.run()).steps, 4);
+    assert.equal((await coordinator.run()).steps, STEPS);
   } catch (error) {
     throw new Error(`${(error as Error).message}\n--- worker output ---\n${workers.map((w) => w.output()).join('\n---\n')}`);
   }
@@ -52,13 +56,19 @@ test('2 worker processes: /status shows each one sending the gradient per step, 
   for (const w of last.workers) {
     const n = w.network;
     assert.ok(n !== null, `${w.id}: no network figures in /status`);
-    assert.equal(n.payloadBytesPerStep, gradientBytes, `${w.id}: payload per step`);
+    // The mean over the window, steps 2-12 (step 1's report also carries rank 0's state broadcast to the new ring).
+    // Bytes a rank moved across a report boundary inside the window stay in it; only the boundary with step 1 can move
+    // at most one step's bytes out (a worker's main thread that relays step 1's report late, on a loaded machine).
+    // Exact per-operation counts are the collective's traffic test.
+    assert.equal(n.windowSteps, STEPS - 1);
+    const off = Math.abs(n.payloadBytesPerStep - gradientBytes);
+    assert.ok(off <= gradientBytes / n.windowSteps + 1, `${w.id}: payload per step ${n.payloadBytesPerStep}, the gradient is ${gradientBytes}`);
     // Frame heads and tags come on top: a few hundred bytes, far below 1 % of the gradient.
     const framing = n.sentBytesPerStep - n.payloadBytesPerStep;
     assert.ok(framing > 0 && framing < gradientBytes / 100, `${w.id}: ${framing} bytes of framing`);
-    assert.ok(n.receivedBytesPerStep >= gradientBytes, `${w.id}: received ${n.receivedBytesPerStep}`);
+    assert.ok(n.receivedBytesPerStep >= gradientBytes * (1 - 1 / n.windowSteps), `${w.id}: received ${n.receivedBytesPerStep}`);
     assert.ok(n.netMsPerStep > 0 && n.linkBitsPerSec !== null && n.linkBitsPerSec > 0, `${w.id}: no time or rate`);
     assert.ok(n.networkFraction !== null && n.networkFraction > 0 && n.networkFraction <= 1, `${w.id}: fraction ${n.networkFraction}`);
-    assert.ok(n.sentBytesTotal >= 4 * gradientBytes, `${w.id}: total ${n.sentBytesTotal} over 4 steps`);
+    assert.ok(n.sentBytesTotal >= STEPS * gradientBytes, `${w.id}: total ${n.sentBytesTotal} over ${STEPS} steps`);
   }
 });

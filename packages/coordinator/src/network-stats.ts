@@ -8,12 +8,17 @@ export const NETWORK_BOUND_FRACTION = 0.5;
 
 /** One worker's peer links as /status shows them. */
 export interface WorkerNetworkStatus {
-  /** Bytes the worker sent to its peers in the last step: frames, payloads and tags. */
+  /**
+   * Bytes the worker sent to its peers per step, over the window: frames, payloads and
+   * tags. A mean, not the last step: the counters are read when the step's report is
+   * relayed, and a rank already inside the next step's collectives moves bytes across
+   * that boundary (one step can read 0 received, the one before twice as much).
+   */
   sentBytesPerStep: number;
   receivedBytesPerStep: number;
-  /** Tensor payload of the bytes sent in the last step: what the collective algorithms had to move. */
+  /** Tensor payload of the bytes sent per step over the window: what the collective algorithms had to move. */
   payloadBytesPerStep: number;
-  /** Time its collectives over the peer links were in flight in the last step, ms. */
+  /** Time its collectives over the peer links were in flight per step over the window, ms. */
   netMsPerStep: number;
   /** Bits sent per second of network time over the window: the rate its links achieved. Null: no time measured. */
   linkBitsPerSec: number | null;
@@ -28,28 +33,37 @@ export interface WorkerNetworkStatus {
 
 interface Sample {
   sentBytes: number;
+  receivedBytes: number;
+  payloadBytes: number;
   netMs: number;
   stepMs: number;
 }
 
 /**
- * One worker's network figures: the last step, totals, and a window of the last
- * NETWORK_WINDOW_STEPS steps for the rate and fraction (one step is too noisy to judge by).
+ * One worker's network figures: totals, and a window of the last NETWORK_WINDOW_STEPS
+ * steps for the per-step means, the rate and the fraction (one step is too noisy to judge by).
  * The step time is the worker's slowest rank's wall time in that step (compute, SyncBN,
  * all-reduce, update), which the network time is a part of.
  */
 export class NetworkWindow {
   private readonly window: Sample[] = [];
-  private last: StepNetworkReport | undefined;
   private sentTotal = 0;
   private receivedTotal = 0;
+  private generation: number | undefined;
 
-  record(net: StepNetworkReport, reports: readonly RankStepReport[]): void {
+  /**
+   * One step's report of ring `generation`. The first report of a ring also carries the
+   * ring's start-up (rank 0's state broadcast to a new ring): it counts in the totals,
+   * not in the per-step window.
+   */
+  record(net: StepNetworkReport, reports: readonly RankStepReport[], generation: number): void {
     const stepMs = Math.max(0, ...reports.map(stepWallMs));
-    this.last = net;
     this.sentTotal += net.sentBytes;
     this.receivedTotal += net.receivedBytes;
-    this.window.push({ sentBytes: net.sentBytes, netMs: net.netMs, stepMs });
+    const firstOfRing = generation !== this.generation;
+    this.generation = generation;
+    if (firstOfRing) return;
+    this.window.push({ sentBytes: net.sentBytes, receivedBytes: net.receivedBytes, payloadBytes: net.payloadBytes, netMs: net.netMs, stepMs });
     if (this.window.length > NETWORK_WINDOW_STEPS) this.window.shift();
   }
 
@@ -58,21 +72,17 @@ export class NetworkWindow {
   }
 
   status(): WorkerNetworkStatus | null {
-    const last = this.last;
-    if (last === undefined) return null;
-    let sent = 0;
-    let netMs = 0;
-    let stepMs = 0;
-    for (const s of this.window) {
-      sent += s.sentBytes;
-      netMs += s.netMs;
-      stepMs += s.stepMs;
-    }
+    const steps = this.window.length;
+    if (steps === 0) return null;
+    const sum = { sentBytes: 0, receivedBytes: 0, payloadBytes: 0, netMs: 0, stepMs: 0 };
+    for (const s of this.window) for (const key of Object.keys(sum) as (keyof Sample)[]) sum[key] += s[key];
+    const sent = sum.sentBytes;
+    const { netMs, stepMs } = sum;
     return {
-      sentBytesPerStep: last.sentBytes,
-      receivedBytesPerStep: last.receivedBytes,
-      payloadBytesPerStep: last.payloadBytes,
-      netMsPerStep: last.netMs,
+      sentBytesPerStep: sent / steps,
+      receivedBytesPerStep: sum.receivedBytes / steps,
+      payloadBytesPerStep: sum.payloadBytes / steps,
+      netMsPerStep: netMs / steps,
       linkBitsPerSec: netMs > 0 ? (8 * sent) / (netMs / 1000) : null,
       // The network time is measured on another thread than the step time: never more than all of it.
       networkFraction: stepMs > 0 ? Math.min(1, netMs / stepMs) : null,

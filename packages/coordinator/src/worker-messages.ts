@@ -147,7 +147,7 @@ export class WorkerMessages implements WorkerSessionsHandlers {
       this.core.driver?.stepDone(message.step, message.reports);
       if (message.net !== undefined) {
         session.network ??= new NetworkWindow();
-        session.network.record(message.net, message.reports);
+        session.network.record(message.net, message.reports, message.generation);
         this.core.networkWarning.check(session.id, session.network);
       }
     } catch (error) {

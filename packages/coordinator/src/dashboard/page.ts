@@ -51,7 +51,7 @@ function chartFrame([name, title, note]: [string, string, string]): string {
 }
 
 const WORKER_COLUMNS = ['Worker', 'Host', 'Process', 'Ranks', 'Backend', 'State', 'Last step'].map((c) => `<th>${c}</th>`).join('');
-/** The worker's peer links: bytes it sent in its last step, the rate they achieved, the share of its step they took. */
+/** The worker's peer links: bytes it sent per step over its last steps, the rate they achieved, the share of its step they took. */
 const NETWORK_COLUMNS = ['Sent / step', 'Link rate', 'Network share'].map((c) => `<th>${c}</th>`).join('');
 
 /** The dashboard page: a static skeleton that dashboard/client/main.js fills from the event stream. */

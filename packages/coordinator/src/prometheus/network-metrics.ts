@@ -8,19 +8,19 @@ type Figure = 'sentBytesPerStep' | 'payloadBytesPerStep' | 'netMsPerStep' | 'lin
 const GAUGES: readonly { metric: string; help: string; figure: Figure; scale: number }[] = [
   {
     metric: 'worker_network_sent_bytes_per_step',
-    help: 'Bytes each worker sent to its peers in its last step (frames included)',
+    help: 'Bytes each worker sent to its peers per step over its last steps (frames included)',
     figure: 'sentBytesPerStep',
     scale: 1,
   },
   {
     metric: 'worker_network_payload_bytes_per_step',
-    help: "Tensor payload of each worker's last step: what its all-reduce algorithm had to send",
+    help: "Tensor payload each worker sent per step over its last steps: what its all-reduce algorithm had to send",
     figure: 'payloadBytesPerStep',
     scale: 1,
   },
   {
     metric: 'worker_network_seconds_per_step',
-    help: "Time each worker's collectives were on its peer links in its last step",
+    help: "Time each worker's collectives were on its peer links per step over its last steps",
     figure: 'netMsPerStep',
     scale: 1e-3,
   },
