@@ -20,7 +20,7 @@ test('--help explains every train flag with its default', () => {
   assert.match(top.stdout, /train \[options\]/);
   const help = cli(['train', '--help']);
   assert.equal(help.status, 0);
-  for (const flag of ['--model', '--dataset', '--epochs', '--global-batch', '--lr', '--optimizer', '--seed', '--backend', '--out', '--bn-placement', '--dropout']) {
+  for (const flag of ['--model', '--dataset', '--epochs', '--global-batch', '--lr', '--optimizer', '--seed', '--backend', '--out', '--bn-placement', '--dropout', '--checkpoint-every', '--keep-checkpoints', '--resume', '--resume-fallback']) {
     assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
   }
   assert.match(help.stdout, /--epochs <n>[\s\S]*?default: 8/);

@@ -19,6 +19,9 @@ export type { WriteCheckpointOptions, WrittenCheckpoint } from './checkpoint/wri
 export { readCheckpoint, readLatestCheckpoint } from './checkpoint/read-checkpoint.js';
 export type { LatestCheckpoint, ReadLatestOptions, SkippedCheckpoint } from './checkpoint/read-checkpoint.js';
 export { listCheckpoints } from './checkpoint/checkpoint-folders.js';
+// `tfjs-ddp train` checkpoints and resumes its in-process job with the coordinator's rules and format.
+export { findResumePoint, JobCheckpoints } from './checkpoint/job-checkpoints.js';
+export type { JobCheckpointsOptions } from './checkpoint/job-checkpoints.js';
 export type { CheckpointEntry } from './checkpoint/checkpoint-folders.js';
 export { CHECKPOINT_FORMAT_VERSION, CHECKPOINTS_DIR, CHECKPOINT_JSON, CHECKSUM_FILE, STATE_BIN } from './checkpoint/checkpoint-types.js';
 export type { Checkpoint, CheckpointInfo, SamplerState, StateEntry, StateLayout, StoredCheckpoint } from './checkpoint/checkpoint-types.js';

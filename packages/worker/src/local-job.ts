@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isNativeBackend, type BackendInfo, type BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup } from '@tfjs-ddp/collective';
 import { openDataset, shareDataset } from '@tfjs-ddp/data';
-import { JobDriver, scheduleOf, withRunLength, type EpochEvaluation, type JobEndpoint, type StepProgress } from '@tfjs-ddp/job';
+import { JobDriver, scheduleOf, withRunLength, type EpochEvaluation, type JobEndpoint, type StepProgress, type StepSchedule } from '@tfjs-ddp/job';
 import { parseBnMode } from '@tfjs-ddp/nn';
 import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
 import { withDeadline } from './deadline.js';
@@ -16,6 +16,21 @@ export interface LocalJobHooks {
   /** After every global step, with each rank's report in rank order. */
   onStep?: (progress: StepProgress, reports: RankStepReport[]) => void;
   onEpochEnd?: (epoch: number, evaluation: EpochEvaluation) => void;
+}
+
+/** Where a local job's checkpoints go: `JobCheckpoints` of @tfjs-ddp/coordinator fits (this package does not write them). */
+export interface LocalCheckpoints {
+  /** Whether the state after step `step` (0-based) is checkpointed. */
+  wants(step: number): boolean;
+  /** Rank 0's model and training state after step `step` (0-based). */
+  write(step: number, modelJson: string, weights: Uint8Array, state: Float32Array): void;
+}
+
+/** What a local job resumes from and where it checkpoints, decided once its config and schedule are known. */
+export interface LocalCheckpointing {
+  /** Steps already trained and rank 0's training state after them (a checkpoint's `step` and `state`). */
+  resumeFrom?: { step: number; state: Float32Array };
+  checkpoints?: LocalCheckpoints;
 }
 
 export interface LocalJobOptions {
@@ -43,6 +58,12 @@ export interface LocalJobOptions {
   /** Deadline of one collective operation inside a step. Default 120 s. */
   collectiveTimeoutMs?: number;
   hooks?: LocalJobHooks;
+  /**
+   * Called before the ranks start, with the config the ranks get (a cosine schedule's
+   * horizon filled in, as checkpoints store it) and the run's schedule. Default: no
+   * checkpoints, start at step 1.
+   */
+  checkpointing?: (config: JobConfig, schedule: StepSchedule) => Promise<LocalCheckpointing>;
   /** TEST FAULT HOOK (see test-faults.ts): faults planted in one rank. Never set outside tests. */
   testFaults?: { rank: number; faults: RankTestFaults };
 }
@@ -95,6 +116,8 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   const data = openDataset(options.config.dataset, options.config.seed);
   // A cosine schedule falls over the run's steps: the ranks get the horizon in their config.
   const config = withRunLength(options.config, scheduleOf(options.config, data.train.size).totalSteps);
+  const schedule = scheduleOf(config, data.train.size);
+  const { resumeFrom, checkpoints } = (await options.checkpointing?.(config, schedule)) ?? {};
   const train = shareDataset(data.train);
   const test = shareDataset(data.test);
   const group = createThreadGroup({ threads, opTimeoutMs: options.collectiveTimeoutMs ?? 120_000, arenaBytes: GRADIENT_ARENA_BYTES });
@@ -113,6 +136,8 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     communicator: group.handle,
     checkReplicasEvery: options.checkReplicasEvery ?? 0,
     generation: 0,
+    // Rank 0 shares it with the others before the first step.
+    ...(rank === 0 && resumeFrom !== undefined ? { initialState: resumeFrom.state } : {}),
     ...(options.testFaults?.rank === rank ? { testFaults: options.testFaults.faults } : {}),
   }));
 
@@ -138,7 +163,7 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     onEvaluated: (epoch, evaluation) => driver?.evaluated(0, epoch, evaluation),
     // One process has no ring to re-form: every failure ends the job.
     onRegrouped: () => undefined,
-    onCheckpoint: () => undefined,
+    onCheckpoint: (step, { model, state }) => checkpoints?.write(step, model.modelJson, model.weights, state),
     onFinished: (f) => {
       finished = f;
       driver?.finished(0);
@@ -157,6 +182,8 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     ranks: threads,
     sendStep: ({ step, epoch, globalCount, shards }) => {
       shards.forEach((indices, r) => pool.send(r, { kind: 'step', generation: 0, step, epoch, indices, globalCount }));
+      // Right behind the step's order: every rank takes the checkpoint after that step, before any prefetched one.
+      if (checkpoints?.wants(step) === true) for (let r = 0; r < threads; r++) pool.send(r, { kind: 'checkpoint', generation: 0, step });
     },
     sendEvaluate: (epoch) => {
       for (let r = 0; r < threads; r++) pool.send(r, { kind: 'evaluate', generation: 0, epoch });
@@ -175,7 +202,8 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     const backendInfo = (readyRanks[0] as RankReady).backend;
     options.hooks?.onReady?.(backendInfo);
     driver = new JobDriver({
-      schedule: scheduleOf(config, data.train.size),
+      schedule,
+      startStep: resumeFrom?.step ?? 0,
       endpoints: [endpoint],
       shardWeights: options.shardWeights,
       prefetch: options.prefetch,

@@ -1,11 +1,12 @@
 import { Command } from 'commander';
 import { BALANCE_MODES, type BalanceMode } from '@tfjs-ddp/job';
 import { COMPRESSIONS, DATA_SOURCES, type Compression, type DataSource } from '@tfjs-ddp/protocol';
-import { nonNegativeInt, oneOf, positiveInt, portNumberOrZero } from '../flags.js';
+import { oneOf, positiveInt, portNumberOrZero } from '../flags.js';
+import { addCheckpointOptions, type CheckpointFlags } from '../checkpoint-flags.js';
 import { addCommonOptions, addJobOptions, envOption, type CommonFlags, type JobFlags } from '../job-flags.js';
 import { pemFile } from '../tls-files.js';
 
-export interface CoordinatorFlags extends JobFlags, CommonFlags {
+export interface CoordinatorFlags extends JobFlags, CheckpointFlags, CommonFlags {
   host: string;
   port: number;
   workers: number;
@@ -20,10 +21,6 @@ export interface CoordinatorFlags extends JobFlags, CommonFlags {
   termGrace: number;
   minWorkers: number;
   rejoinTimeout: number;
-  checkpointEvery: number;
-  keepCheckpoints: number;
-  resume?: string;
-  resumeFallback: boolean;
   tlsCert?: string;
   tlsKey?: string;
 }
@@ -41,9 +38,6 @@ const HELP = {
   termGrace: 'on SIGTERM/SIGINT, seconds to checkpoint the last committed step before exiting anyway (143/130)',
   heartbeatTimeout: 'a worker that answers no ping (one a second) for this long is lost: the ring is re-formed without it',
   rejoinTimeout: 'with fewer than --min-workers left, seconds to wait for workers to (re)join before giving up',
-  checkpointEvery: 'also checkpoint after every n steps (always at each epoch end); 0: epoch ends only',
-  resume: 'continue the run in this folder (usually --out) from its newest good checkpoint; none there yet: start at step 1',
-  resumeFallback: 'with --resume, pass over a corrupt newest checkpoint for the newest good one instead of refusing',
 };
 
 /**
@@ -77,13 +71,8 @@ export function coordinatorCommand(): Command {
     .addOption(
       envOption('--min-workers <n>', 'training goes on while at least this many workers remain', 'MIN_WORKERS').argParser(positiveInt).default(1),
     )
-    .addOption(envOption('--rejoin-timeout <s>', HELP.rejoinTimeout, 'REJOIN_TIMEOUT').argParser(positiveInt).default(60))
-    .addOption(envOption('--checkpoint-every <n>', HELP.checkpointEvery, 'CHECKPOINT_EVERY').argParser(nonNegativeInt).default(0))
-    .addOption(
-      envOption('--keep-checkpoints <n>', 'complete checkpoints kept under <out>/checkpoints', 'KEEP_CHECKPOINTS').argParser(positiveInt).default(3),
-    )
-    .addOption(envOption('--resume <run>', HELP.resume, 'RESUME'))
-    .addOption(envOption('--resume-fallback', HELP.resumeFallback, 'RESUME_FALLBACK').default(false));
+    .addOption(envOption('--rejoin-timeout <s>', HELP.rejoinTimeout, 'REJOIN_TIMEOUT').argParser(positiveInt).default(60));
+  addCheckpointOptions(command);
   addCommonOptions(command);
   return command.action(async (flags: CoordinatorFlags) => {
     if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {

@@ -1,4 +1,4 @@
-import { MetricsLog } from '@tfjs-ddp/coordinator';
+import { findResumePoint, JobCheckpoints, MetricsLog } from '@tfjs-ddp/coordinator';
 import { heldOutOf } from '@tfjs-ddp/data';
 import { bnRecalibrationOf, describeBnRecalibration } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
@@ -14,24 +14,33 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   const what = `training ${config.model} on ${config.dataset} with ${flags.threads} rank thread(s), batch norm ${flags.bn}`;
   logger.info({ config, threads: flags.threads, bn: flags.bn }, what);
   const view = createProgressView(logger, { tty: flags.progress && Boolean(process.stderr.isTTY) });
-  const metrics = new MetricsLog(flags.out);
-  const result = await runLocalJob({
+  let metrics: MetricsLog | undefined;
+  let checkpoints: JobCheckpoints | undefined;
+  const running = runLocalJob({
     config,
     threads: flags.threads,
     bnMode: flags.bn,
     backend: flags.backend,
     outDir: flags.out,
     checkReplicasEvery: flags.checkReplicas,
+    // The coordinator's checkpoints, refusals and resume rules, with the ranks in this process.
+    checkpointing: async (jobConfig, schedule) => {
+      const resumed = flags.resume === undefined ? undefined : await findResumePoint(flags.resume, jobConfig, flags.resumeFallback, logger);
+      metrics = new MetricsLog(flags.out, { append: (resumed?.step ?? 0) > 0, log: logger });
+      const every = flags.checkpointEvery;
+      checkpoints = new JobCheckpoints({ runDir: flags.out, schedule, config: jobConfig, every, keep: flags.keepCheckpoints, log: logger });
+      return { checkpoints, ...(resumed === undefined ? {} : { resumeFrom: { step: resumed.step, state: resumed.state } }) };
+    },
     hooks: {
       onReady: (backend) => {
         logger.info({ backend: backend.name, reason: backend.reason, attempts: backend.attempts }, `backend ${backend.name}: ${backend.reason}`);
       },
       onStep: (p, reports) => {
-        metrics.step(p, reports);
+        metrics?.step(p, reports);
         view.update(p);
       },
       onEpochEnd: (epoch, evaluation) => {
-        metrics.epoch(epoch, evaluation);
+        metrics?.epoch(epoch, evaluation);
         view.stop();
         logRecalibration(logger, evaluation, { epoch: epoch + 1 });
         const accuracy = `${(evaluation.accuracy * 100).toFixed(2)} %`;
@@ -39,6 +48,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       },
     },
   });
+  // Every checkpoint asked for is on disk (or its failure logged) before the run ends, failed or not.
+  const result = await running.finally(() => checkpoints?.flush());
   view.stop();
   logRecalibration(logger, result.test, { final: true });
   const { elapsedSec, samples, steps, test } = result;

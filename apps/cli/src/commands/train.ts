@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import type { BackendRequest } from '@tfjs-ddp/backend/backend-names';
+import { addCheckpointOptions, type CheckpointFlags } from '../checkpoint-flags.js';
 import { positiveInt } from '../flags.js';
 import { addCommonOptions, addJobOptions, backendOption, envOption, type CommonFlags, type JobFlags } from '../job-flags.js';
 
-export interface TrainFlags extends JobFlags, CommonFlags {
+export interface TrainFlags extends JobFlags, CheckpointFlags, CommonFlags {
   backend: BackendRequest;
   threads: number;
 }
@@ -20,6 +21,7 @@ export function trainCommand(): Command {
         .default(cores, String(cores)),
     )
     .addOption(backendOption());
+  addCheckpointOptions(command);
   addCommonOptions(command);
   return command.action(async (flags: TrainFlags) => {
     const { runTrain } = await import('./run-train.js');
