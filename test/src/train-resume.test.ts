@@ -41,20 +41,19 @@ function stepsRecorded(out: string): number {
   return Math.max(0, ...steps);
 }
 
-/** SIGKILL as soon as metrics.jsonl shows step `target`: the kill lands within a step or two of it, maybe mid-checkpoint. */
+/**
+ * SIGKILL as soon as metrics.jsonl shows step `target` and a checkpoint is complete (the
+ * first one's write may still be under way at step 5): the kill lands within a step or two
+ * of the target, maybe in the middle of writing a later checkpoint.
+ */
 async function killAtStep(p: RunningProcess, out: string, target: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (p.exitedAt() !== undefined) {
-        clearInterval(timer);
-        reject(new Error(`train ended before step ${target}:\n${p.output().slice(-3000)}`));
-      } else if (stepsRecorded(out) >= target) {
-        clearInterval(timer);
-        p.kill('SIGKILL');
-        resolve();
-      }
-    }, 2);
-  });
+  for (;;) {
+    if (p.exitedAt() !== undefined) throw new Error(`train ended before step ${target}:\n${p.output().slice(-3000)}`);
+    // A folder retired (--keep-checkpoints) between the listing and its stat: not yet, look again.
+    if (stepsRecorded(out) >= target && (await listCheckpoints(out).catch(() => [])).some((c) => c.complete)) break;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  p.kill('SIGKILL');
   assert.equal(await p.exited, null, 'killed by the signal, not finished');
 }
 
