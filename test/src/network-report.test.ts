@@ -53,6 +53,7 @@ test('2 worker processes: /status shows each one sending the gradient per step, 
   const gradientBytes = 4 * last.job.parameters;
   console.log(`# cnn-bn: ${last.job.parameters} parameters, ${gradientBytes} gradient bytes; network: ${JSON.stringify(last.workers.map((w) => w.network))}`);
   assert.equal(last.workers.length, 2);
+  assert.equal(last.job.compress, 'none', 'the compression in force is part of /status');
   for (const w of last.workers) {
     const n = w.network;
     assert.ok(n !== null, `${w.id}: no network figures in /status`);

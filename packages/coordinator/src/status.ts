@@ -13,6 +13,8 @@ export interface JobStatus {
     epochs: number;
     dataSource: string;
     balance: string;
+    /** Gradient compression on the peer links: none, bf16 or fp16. */
+    compress: string;
     /** waiting (for workers), starting, training, finished or failed. */
     state: JobState;
     /** Why the job failed, when it did. */
@@ -86,6 +88,7 @@ export function jobStatus(core: CoordinatorCore): JobStatus {
       epochs: c.epochs,
       dataSource: options.dataSource,
       balance: options.balance ?? 'even',
+      compress: options.compress ?? 'none',
       state: core.state,
       ...(core.error === undefined ? {} : { error: core.error }),
       ...(core.startedAt === undefined ? {} : { startedAt: core.startedAt }),

@@ -38,7 +38,7 @@ export class SyntheticJob implements TelemetrySource {
     this.server = createHttpServer({ status: () => this.current, extra: this.routes });
     const ranks = options.workers * options.threadsPerWorker;
     this.current = {
-      job: { id: 'synthetic-100k', model: 'resnet20', dataset: 'synthetic', bnMode: 'sync', globalBatch: 256, epochs: Math.ceil(options.steps / options.stepsPerEpoch), dataSource: 'local', balance: 'even', state: 'training', startedAt: new Date(0).toISOString(), parameters: options.parameters, rankRestarts: 1, generation: 1 },
+      job: { id: 'synthetic-100k', model: 'resnet20', dataset: 'synthetic', bnMode: 'sync', globalBatch: 256, epochs: Math.ceil(options.steps / options.stepsPerEpoch), dataSource: 'local', balance: 'even', compress: 'none', state: 'training', startedAt: new Date(0).toISOString(), parameters: options.parameters, rankRestarts: 1, generation: 1 },
       step: options.steps,
       totalSteps: options.steps * 2,
       epoch: Math.floor(options.steps / options.stepsPerEpoch),

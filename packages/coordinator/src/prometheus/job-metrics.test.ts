@@ -7,7 +7,7 @@ import { JobMetrics } from './job-metrics.js';
 
 function status(parameters: number | null, workers: JobStatus['workers'] = []): JobStatus {
   return {
-    job: { id: 'j', model: 'mlp', dataset: 'synthetic', bnMode: 'sync', globalBatch: 8, epochs: 1, dataSource: 'local', balance: 'even', state: 'training', parameters, rankRestarts: 0, generation: 0 },
+    job: { id: 'j', model: 'mlp', dataset: 'synthetic', bnMode: 'sync', globalBatch: 8, epochs: 1, dataSource: 'local', balance: 'even', compress: 'none', state: 'training', parameters, rankRestarts: 0, generation: 0 },
     step: 0,
     totalSteps: 10,
     epoch: 0,
