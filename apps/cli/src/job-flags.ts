@@ -60,8 +60,9 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
   const lrHelp = `learning rate (default: ${d.optimizer.learningRate} with the default optimizer; otherwise 0.01 for sgd and momentum, 0.001 for adam)`;
   const bnHelp = `batch-norm statistics: ${BN_MODE_HELP} (sync: over all ranks; sync:K: groups of K consecutive ranks; local: each rank its own)`;
   const lossHelp =
-    'loss, and the last layer it needs: categorical-crossentropy (softmax, one unit per class; labels are class indices, so this is also sparse categorical cross-entropy) | ' +
-    'binary-crossentropy (one sigmoid unit, 2 classes) | mean-squared-error (linear or softmax, one unit per class, against the one-hot label)';
+    'loss, and the last layer it needs: categorical-crossentropy (softmax, one unit per class; ' +
+    'labels are class indices, so this is also sparse categorical cross-entropy) | binary-crossentropy (one sigmoid unit, 2 classes) | ' +
+    'mean-squared-error (linear or softmax, one unit per class, against the one-hot label)';
   const checkHelp = "compare a checksum of every replica's weights every k steps and stop if they differ (0: never)";
   command
     .addOption(envOption('--model <name|file>', modelHelp, 'MODEL').default(d.model))

@@ -54,7 +54,8 @@ function stepNetwork(h: Fields, key: string): StepNetworkReport {
 /** Checks a job configuration (from the network or from a user's flags) field by field. */
 export function validateJobConfig(h: Fields): JobConfig {
   only(h, [
-    ...['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps', 'bnRecalibrate', 'bnRecalibrateSamples', 'loss'],
+    ...['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps', 'bnRecalibrate', 'bnRecalibrateSamples'],
+    'loss',
     ...TRAINING_RULE_KEYS,
   ]);
   const o = map(h, 'optimizer');

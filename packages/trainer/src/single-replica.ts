@@ -42,7 +42,8 @@ export async function trainSingleReplica(job: TrainConfig, hooks: TrainHooks = {
   const config = withRunLength(job, scheduleOf(job, data.train.size).totalSteps);
   // SyncBN over a group of one is plain BN with a faster (Tile-free) backward.
   const model = await convertToSyncBN(await buildModel(config, data));
-  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(config), loss: config.loss, numClasses: data.train.numClasses });
+  const { optimizer, seed: runSeed, loss } = config;
+  const replica = new Replica({ model, optimizer, runSeed, rules: trainingRulesOf(config), loss, numClasses: data.train.numClasses });
   const schedule = scheduleOf(config, data.train.size);
   const tracker = new ProgressTracker(schedule.stepsPerEpoch, schedule.totalSteps);
   let samples = 0;

@@ -115,7 +115,8 @@ export class DistributedReplica {
     const built = await buildModel(config, { train: shapeOnly, test: shapeOnly });
     const model = await convertToSyncBN(built, bnGroup);
     if (model !== built) built.dispose();
-    const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(config), loss: config.loss, numClasses: options.numClasses });
+    const { optimizer, seed: runSeed, loss } = config;
+    const replica = new Replica({ model, optimizer, runSeed, rules: trainingRulesOf(config), loss, numClasses: options.numClasses });
     if (options.initialState !== undefined) replica.writeState(options.initialState);
     // Rank 0's whole state for everyone: identical replicas even for unseeded user
     // models, a resumed checkpoint, or ranks joining a running job.
