@@ -5,6 +5,7 @@ import { initBackend } from '@tfjs-ddp/backend';
 import { syntheticDataset } from '@tfjs-ddp/data';
 import type { LossName } from '@tfjs-ddp/protocol';
 import { evaluate } from './evaluate.js';
+import { predictedClasses } from './losses.js';
 import { Replica } from './replica.js';
 
 /**
@@ -94,6 +95,8 @@ for (const { loss, tfjsLoss, numClasses, units, activation } of CASES) {
 }
 
 test('binary-crossentropy: accuracy thresholds the sigmoid at 0.5', () => {
+  const classes = tf.tidy(() => predictedClasses('binary-crossentropy', tf.tensor2d([0.2, 0.45, 0.5, 0.55, 0.9], [5, 1])).arraySync());
+  assert.deepEqual(classes, [0, 0, 0, 1, 1], 'class 1 strictly above 0.5, as tfjs binaryAccuracy');
   const data = syntheticDataset({ size: 64, inputShape: INPUT, numClasses: 2, seed: 3 });
   const model = smallModel(1, 'sigmoid');
   const all = data.batch(Int32Array.from({ length: data.size }, (_, i) => i));
