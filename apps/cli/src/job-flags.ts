@@ -8,9 +8,12 @@ import { BN_MODE_HELP, BN_PLACEMENTS, parseBnMode, ZOO_MODEL_NAMES, type BnPlace
 import {
   BN_RECALIBRATE_MODES,
   DEFAULT_BN_RECALIBRATE_SAMPLES,
+  DEFAULT_LOSS,
+  LOSS_NAMES,
   OPTIMIZER_NAMES,
   type BnRecalibrateMode,
   type JobConfig,
+  type LossName,
   type OptimizerName,
   type RankStepReport,
 } from '@tfjs-ddp/protocol';
@@ -38,6 +41,7 @@ export interface JobFlags extends TrainingRuleFlags {
   epochs: number;
   globalBatch: number;
   optimizer: OptimizerName;
+  loss: LossName;
   lr?: number;
   seed: number;
   bn: string;
@@ -55,6 +59,10 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
   const modelHelp = `zoo model (${ZOO_MODEL_NAMES.join(', ')}), a module exporting createModel(), or a model.json`;
   const lrHelp = `learning rate (default: ${d.optimizer.learningRate} with the default optimizer; otherwise 0.01 for sgd and momentum, 0.001 for adam)`;
   const bnHelp = `batch-norm statistics: ${BN_MODE_HELP} (sync: over all ranks; sync:K: groups of K consecutive ranks; local: each rank its own)`;
+  const lossHelp =
+    'loss, and the last layer it needs: categorical-crossentropy (softmax, one unit per class; ' +
+    'labels are class indices, so this is also sparse categorical cross-entropy) | binary-crossentropy (one sigmoid unit, 2 classes) | ' +
+    'mean-squared-error (linear or softmax, one unit per class, against the one-hot label)';
   const checkHelp = "compare a checksum of every replica's weights every k steps and stop if they differ (0: never)";
   command
     .addOption(envOption('--model <name|file>', modelHelp, 'MODEL').default(d.model))
@@ -64,6 +72,7 @@ export function addJobOptions(command: Command, defaultOut: string): Command {
     .addOption(
       envOption('--optimizer <name>', `optimizer: ${OPTIMIZER_NAMES.join(', ')}`, 'OPTIMIZER').argParser(oneOf(OPTIMIZER_NAMES)).default(d.optimizer.name),
     )
+    .addOption(envOption('--loss <name>', lossHelp, 'LOSS').argParser(oneOf(LOSS_NAMES)).default(DEFAULT_LOSS))
     .addOption(envOption('--lr <rate>', lrHelp, 'LR').argParser(positiveNumber))
     .addOption(envOption('--seed <n>', 'seed of the initial weights, epoch order and dropout masks', 'SEED').argParser(nonNegativeInt).default(d.seed))
     .addOption(envOption('--bn <mode>', bnHelp, 'BN').argParser(bnMode).default('sync'))
@@ -109,6 +118,7 @@ export function jobConfigFrom(flags: JobFlags): JobConfig {
     ...(flags.bnRecalibrate === 'epoch' ? {} : { bnRecalibrate: flags.bnRecalibrate }),
     ...(flags.bnRecalibrateSamples === DEFAULT_BN_RECALIBRATE_SAMPLES ? {} : { bnRecalibrateSamples: flags.bnRecalibrateSamples }),
     ...trainingRulesFrom(flags),
+    ...(flags.loss === DEFAULT_LOSS ? {} : { loss: flags.loss }),
   };
 }
 

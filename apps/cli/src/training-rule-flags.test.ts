@@ -49,3 +49,11 @@ test('bad training-rule values are refused with the flag named', () => {
   assert.match(parse(['--lr-step-factor', '0']).error ?? '', /--lr-step-factor/);
   assert.match(parse(['--clip-norm', '0']).error ?? '', /--clip-norm/);
 });
+
+test('--loss / TFJS_DDP_LOSS reach the job config; the default is left out (older checkpoints resume); unknown names are refused', () => {
+  assert.ok(!('loss' in parse([]).config), 'loss is set by default');
+  assert.ok(!('loss' in parse(['--loss', 'categorical-crossentropy']).config), 'the default given is still left out');
+  assert.equal(parse(['--loss', 'binary-crossentropy']).config.loss, 'binary-crossentropy');
+  assert.equal(parse([], { TFJS_DDP_LOSS: 'mean-squared-error' }).config.loss, 'mean-squared-error');
+  assert.match(parse(['--loss', 'sparse-categorical-crossentropy']).error ?? '', /--loss/);
+});

@@ -24,8 +24,10 @@ export { FRAME_PREFIX_BYTES, encodeFrame, encodeFrameBytes, decodeHeader, decode
 export type { EncodedFrame } from './frame.js';
 export { FrameDecoder } from './frame-decoder.js';
 export type { FrameAuthenticator, FrameSink, PayloadConsumer } from './frame-decoder.js';
-export { BN_RECALIBRATE_MODES, DEFAULT_BN_RECALIBRATE_SAMPLES, DEFAULT_LR_STEP_FACTOR, LR_SCHEDULE_NAMES, OPTIMIZER_NAMES } from './job-config.js';
-export type { BnRecalibrateMode, JobConfig, LrScheduleName, OptimizerConfig, OptimizerName } from './job-config.js';
+export {
+  BN_RECALIBRATE_MODES, DEFAULT_BN_RECALIBRATE_SAMPLES, DEFAULT_LOSS, DEFAULT_LR_STEP_FACTOR, LOSS_NAMES, LR_SCHEDULE_NAMES, OPTIMIZER_NAMES,
+} from './job-config.js';
+export type { BnRecalibrateMode, JobConfig, LossName, LrScheduleName, OptimizerConfig, OptimizerName } from './job-config.js';
 export { TRAINING_RULE_KEYS } from './validate-training.js';
 export { COMPRESSIONS, DATA_SOURCES, JOB_PAYLOAD_TYPES } from './job-messages.js';
 export type {

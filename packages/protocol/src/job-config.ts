@@ -41,7 +41,21 @@ export interface JobConfig {
   weightDecay?: number;
   /** Clip the global L2 norm of the all-reduced gradients to this; undefined: no clipping. */
   clipNorm?: number;
+  /** The training and evaluation loss (see LOSS_NAMES); undefined: DEFAULT_LOSS. */
+  loss?: LossName;
 }
+
+/**
+ * `categorical-crossentropy`: a softmax output of one unit per class. Labels are class
+ * indices, one-hot inside, so it is also what Keras calls sparse categorical
+ * cross-entropy: there is no second name for it. `binary-crossentropy`: one sigmoid unit,
+ * two classes (labels 0/1, class 1 above 0.5). `mean-squared-error`: regression of a
+ * linear or softmax output of one unit per class onto the one-hot label (per sample the
+ * mean over the classes of the squared difference); predicted class: the largest output.
+ */
+export const LOSS_NAMES = ['categorical-crossentropy', 'binary-crossentropy', 'mean-squared-error'] as const;
+export type LossName = (typeof LOSS_NAMES)[number];
+export const DEFAULT_LOSS: LossName = 'categorical-crossentropy';
 
 export const LR_SCHEDULE_NAMES = ['constant', 'step', 'cosine'] as const;
 export type LrScheduleName = (typeof LR_SCHEDULE_NAMES)[number];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { viewPayload } from './dtypes.js';
 import { decodeFrameBytes, encodeFrameBytes } from './frame.js';
-import type { JobConfig } from './job-config.js';
+import { LOSS_NAMES, type JobConfig } from './job-config.js';
 import type { Message } from './messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import { MAX_REPORTED_MS, MIN_REPORTED_MS, reportedMs, validateJobConfig } from './validate-job.js';
@@ -132,6 +132,14 @@ test('training rules (schedule, weight decay, clipping) are accepted within thei
     [{ ...config, clipNorm: Number.POSITIVE_INFINITY }, /clipNorm/],
   ];
   for (const [value, message] of bad) assert.throws(() => validateJobConfig(value), { code: 'PROTOCOL_ERR_FIELD', message });
+});
+
+test('the loss is one of its names, left out at its default; other names (sparse-categorical-crossentropy too) are refused', () => {
+  for (const loss of LOSS_NAMES) assert.deepEqual(validateJobConfig({ ...config, loss }), { ...config, loss });
+  assert.equal('loss' in validateJobConfig({ ...config }), false, 'no loss field: the default, as older configs have it');
+  for (const loss of ['sparse-categorical-crossentropy', 'categoricalCrossentropy', '', 1]) {
+    assert.throws(() => validateJobConfig({ ...config, loss }), { code: 'PROTOCOL_ERR_FIELD', message: /loss/ });
+  }
 });
 
 test('viewPayload copies unaligned bytes, also when they are a Node Buffer view', () => {

@@ -1,6 +1,6 @@
 import { protocolError } from './errors.js';
 import { bool, has, int, list, map, num, oneOf, only, str, type Fields } from './fields.js';
-import { BN_RECALIBRATE_MODES, OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
+import { BN_RECALIBRATE_MODES, LOSS_NAMES, OPTIMIZER_NAMES, type JobConfig, type OptimizerConfig } from './job-config.js';
 import { COMPRESSIONS, DATA_SOURCES, type JobMessage, type JobMessageType, type PeerEntry, type RankStepDone, type RingPlace } from './job-messages.js';
 import type { StepNetworkReport } from './job-messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
@@ -55,6 +55,7 @@ function stepNetwork(h: Fields, key: string): StepNetworkReport {
 export function validateJobConfig(h: Fields): JobConfig {
   only(h, [
     ...['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps', 'bnRecalibrate', 'bnRecalibrateSamples'],
+    'loss',
     ...TRAINING_RULE_KEYS,
   ]);
   const o = map(h, 'optimizer');
@@ -93,6 +94,8 @@ export function validateJobConfig(h: Fields): JobConfig {
   const bnRecalibrateSamples = optional(h, 'bnRecalibrateSamples', (m, k) => int(m, k, 1, MAX_SAMPLES));
   if (bnRecalibrateSamples !== undefined) config.bnRecalibrateSamples = bnRecalibrateSamples;
   readTrainingRules(h, config);
+  const loss = optional(h, 'loss', (m, k) => oneOf(m, k, LOSS_NAMES));
+  if (loss !== undefined) config.loss = loss;
   return config;
 }
 

@@ -2,6 +2,8 @@ export type TrainerErrorCode =
   | 'TRAINER_ERR_BAD_OPTION'
   | 'TRAINER_ERR_MODEL_FILE'
   | 'TRAINER_ERR_MODEL_SHAPE'
+  /** The model's last layer does not fit the job's loss (activation, units or classes). */
+  | 'TRAINER_ERR_LOSS_MISMATCH'
   | 'TRAINER_ERR_GRADIENT_SIZE'
   | 'TRAINER_ERR_NOT_FINITE'
   /** A replica's weights differ from rank 0's (a replica check). */

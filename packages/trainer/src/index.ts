@@ -15,6 +15,7 @@ export type { ModelArtifactsBytes } from './model-files.js';
 export { loadModel } from './model-source.js';
 export type { CreateModelContext } from './model-source.js';
 export { evaluate } from './evaluate.js';
+export { checkOutputFitsLoss } from './losses.js';
 export type { Evaluation } from './evaluate.js';
 export { DEFAULT_TRAIN_CONFIG } from './train-config.js';
 export type { TrainConfig } from './train-config.js';

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_LOSS, type LossName } from '@tfjs-ddp/protocol';
 import { syncBatchNormLayers, withDropoutContext } from '@tfjs-ddp/nn';
 import { TrainerError } from './errors.js';
 import { readVariables, totalSize, writeVariables } from './flat-weights.js';
+import { checkOutputFitsLoss, lossTarget, perSampleLoss, predictedClasses } from './losses.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
 import { clipScale, rateAt, type TrainingRules } from './training-rules.js';
 
@@ -34,14 +36,10 @@ export interface ReplicaOptions {
   runSeed: number;
   /** Learning-rate schedule, weight decay and clipping (`trainingRulesOf(config)`); default: none of them. */
   rules?: TrainingRules;
-}
-
-/** Keras's categorical cross-entropy of a softmax output (tfjs-layers' own formula), per sample. */
-function categoricalCrossentropy(target: tf.Tensor, output: tf.Tensor): tf.Tensor {
-  const epsilon = tf.backend().epsilon();
-  const normalized = tf.div(output, tf.sum(output, -1, true));
-  const clipped = tf.clipByValue(normalized, epsilon, 1 - epsilon);
-  return tf.neg(tf.sum(tf.mul(target, tf.log(clipped)), -1));
+  /** The job's loss; default: DEFAULT_LOSS (categorical cross-entropy). The model's last layer must fit it. */
+  loss?: LossName | undefined;
+  /** Classes of the data set; default: the model's output units (1 sigmoid unit: 2). */
+  numClasses?: number;
 }
 
 /**
@@ -57,6 +55,7 @@ export class Replica {
   readonly rules: TrainingRules;
   readonly inputShape: number[];
   readonly numClasses: number;
+  readonly loss: LossName;
   /** Trainable variables in the fixed order of the gradient buffer. */
   readonly trainableVariables: tf.Variable[];
   readonly gradientSize: number;
@@ -84,9 +83,11 @@ export class Replica {
     });
     const classes = output.shape[output.shape.length - 1];
     if (output.shape.length !== 2 || classes === null || classes === undefined) {
-      throw new TrainerError('TRAINER_ERR_MODEL_SHAPE', `model "${model.name}" must output [batch, classes] probabilities`);
+      throw new TrainerError('TRAINER_ERR_MODEL_SHAPE', `model "${model.name}" must output [batch, units]`);
     }
-    this.numClasses = classes;
+    this.loss = options.loss ?? DEFAULT_LOSS;
+    this.numClasses = options.numClasses ?? (this.loss === 'binary-crossentropy' && classes === 1 ? 2 : classes);
+    checkOutputFitsLoss(model, this.loss, this.numClasses);
     this.trainableVariables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.gradientSize = totalSize(this.trainableVariables);
     this.optimizer = createOptimizer(options.optimizer, this.trainableVariables, this.rules.weightDecay);
@@ -115,13 +116,13 @@ export class Replica {
     tf.tidy(() => {
       const x = tf.tensor(shard.x, [count, ...this.inputShape], 'float32');
       const labels = tf.tensor1d(shard.y, 'int32');
-      const target = tf.oneHot(labels, this.numClasses);
+      const target = lossTarget(this.loss, labels, this.numClasses);
       let predictions: tf.Tensor | undefined;
       const context = { runSeed: this.runSeed, step, sampleIndices: shard.indices };
       const { value, grads } = tf.variableGrads(() => {
         const output = withDropoutContext(context, () => this.model.apply(x, { training: true }) as tf.Tensor);
         predictions = tf.keep(output);
-        let loss = tf.sum(categoricalCrossentropy(target, output));
+        let loss = tf.sum(perSampleLoss(this.loss, target, output));
         // Regularizers are per batch: count copies summed over ranks make one per global batch.
         const regularization = this.model.calculateLosses();
         if (regularization.length > 0) loss = tf.add(loss, tf.mul(tf.addN(regularization), count));
@@ -129,7 +130,7 @@ export class Replica {
       }, this.trainableVariables);
       lossSum = value.dataSync()[0] as number;
       if (predictions !== undefined) {
-        correct = tf.sum(tf.cast(tf.equal(tf.argMax(predictions, -1), labels), 'int32')).dataSync()[0] as number;
+        correct = tf.sum(tf.cast(tf.equal(predictedClasses(this.loss, predictions), labels), 'int32')).dataSync()[0] as number;
         predictions.dispose();
       }
       let offset = 0;

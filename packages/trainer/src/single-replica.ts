@@ -42,7 +42,8 @@ export async function trainSingleReplica(job: TrainConfig, hooks: TrainHooks = {
   const config = withRunLength(job, scheduleOf(job, data.train.size).totalSteps);
   // SyncBN over a group of one is plain BN with a faster (Tile-free) backward.
   const model = await convertToSyncBN(await buildModel(config, data));
-  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(config) });
+  const { optimizer, seed: runSeed, loss } = config;
+  const replica = new Replica({ model, optimizer, runSeed, rules: trainingRulesOf(config), loss, numClasses: data.train.numClasses });
   const schedule = scheduleOf(config, data.train.size);
   const tracker = new ProgressTracker(schedule.stepsPerEpoch, schedule.totalSteps);
   let samples = 0;
@@ -54,13 +55,13 @@ export async function trainSingleReplica(job: TrainConfig, hooks: TrainHooks = {
     hooks.onStep?.(tracker.record(epoch, stepInEpoch, result.lossSum, result.correct, result.count));
     if (endsEpoch) {
       const bnRecalibration = recalibratesAt(config, 'epoch') ? recalibrateModelBatchNorm(model, data.train, config) : undefined;
-      hooks.onEpochEnd?.(epoch, { ...evaluate(model, data.test), ...(bnRecalibration === undefined ? {} : { bnRecalibration }) });
+      hooks.onEpochEnd?.(epoch, { ...evaluate(model, data.test, config.loss), ...(bnRecalibration === undefined ? {} : { bnRecalibration }) });
     }
   }
   // After an epoch's recalibration and no step since, the statistics are already those of these weights.
   const lastEndsEpoch = schedule.totalSteps > 0 && schedule.at(schedule.totalSteps - 1).endsEpoch && recalibratesAt(config, 'epoch');
   const bnRecalibration = recalibratesAt(config, 'end') && !lastEndsEpoch ? recalibrateModelBatchNorm(model, data.train, config) : undefined;
-  const test = { ...evaluate(model, data.test), ...(bnRecalibration === undefined ? {} : { bnRecalibration }) };
+  const test = { ...evaluate(model, data.test, config.loss), ...(bnRecalibration === undefined ? {} : { bnRecalibration }) };
   const modelPath = outDir === undefined ? undefined : await saveModel(model, outDir);
   replica.dispose();
   return { steps: schedule.totalSteps, samples, elapsedSec: (performance.now() - started) / 1000, test, modelPath, model };

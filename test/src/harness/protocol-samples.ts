@@ -30,6 +30,7 @@ export function protocolSamples(prng: Prng, join: { token: string; jobId: string
     model: 'mlp', dataset: 'synthetic', epochs: 1, globalBatch: 8, optimizer: { name: 'sgd' as const, learningRate: 0.1 }, seed: 1, maxSteps: 3,
     // The training rules, so that fuzzing reaches their validators too.
     lrSchedule: 'cosine' as const, lrWarmupSteps: 2, lrMin: 0.001, lrDecaySteps: 3, lrReferenceBatch: 256, weightDecay: 0.0005, clipNorm: 1,
+    loss: 'binary-crossentropy' as const,
   };
   const report = { rank: 0, lossSum: 1.5, correct: 2, count: 4, computeMs: 1, syncBnMs: 0, allReduceMs: 1, applyMs: 1, waitMs: 0, sampleDigest: 12345 };
   const json = new TextEncoder().encode('{}');

@@ -43,7 +43,7 @@ export async function groupedReferenceRun(job: TrainConfig, ranks: number, group
   const schedule = scheduleOf(job, data.train.size);
   const config = withRunLength(job, schedule.totalSteps);
   const model = await buildModel(config, data);
-  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(config) });
+  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(config), loss: config.loss, numClasses: data.train.numClasses });
   const groupStarts = Array.from({ length: Math.ceil(ranks / groupSize) }, (_, g) => g * groupSize);
   const moving = model.nonTrainableWeights.map((w) => w.read() as tf.Variable);
   const groupMoving = groupStarts.map(() => moving.map((v) => v.dataSync().slice() as Float32Array));

@@ -72,3 +72,10 @@ test("a cosine schedule over the run's total steps: the coordinator stores its h
   const longer = await prepareJob({ token: 't', workers: 1, config: { ...fixed, epochs: 3 }, outDir: runDir, resume: runDir });
   assert.equal(longer.resumeFrom?.step, 7);
 });
+
+test('the loss is part of the job: an older checkpoint resumes at the default, another loss is refused', async (t) => {
+  assert.equal(await resumes(t, CONFIG, { ...CONFIG }), undefined, 'no loss field on either side');
+  assert.equal(await resumes(t, { ...CONFIG, loss: 'binary-crossentropy' }, { ...CONFIG, loss: 'binary-crossentropy' }), undefined);
+  assert.match((await resumes(t, CONFIG, { ...CONFIG, loss: 'mean-squared-error' })) ?? 'resumed', /loss is unset there, "mean-squared-error" here/);
+  assert.match((await resumes(t, { ...CONFIG, loss: 'binary-crossentropy' }, CONFIG)) ?? 'resumed', /loss is "binary-crossentropy" there, unset here/);
+});

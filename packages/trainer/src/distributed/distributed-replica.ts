@@ -115,7 +115,8 @@ export class DistributedReplica {
     const built = await buildModel(config, { train: shapeOnly, test: shapeOnly });
     const model = await convertToSyncBN(built, bnGroup);
     if (model !== built) built.dispose();
-    const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(config) });
+    const { optimizer, seed: runSeed, loss } = config;
+    const replica = new Replica({ model, optimizer, runSeed, rules: trainingRulesOf(config), loss, numClasses: options.numClasses });
     if (options.initialState !== undefined) replica.writeState(options.initialState);
     // Rank 0's whole state for everyone: identical replicas even for unseeded user
     // models, a resumed checkpoint, or ranks joining a running job.
@@ -194,7 +195,7 @@ export class DistributedReplica {
   /** Rank 0's evaluation of the model on `test` (after sharing the moving statistics); undefined elsewhere. */
   evaluate(test: Dataset | undefined): Evaluation | undefined {
     const recalibrated = this.settleBatchNormStatistics('epoch');
-    return this.rank === 0 && test !== undefined ? { ...evaluate(this.replica.model, test), ...recalibrated } : undefined;
+    return this.rank === 0 && test !== undefined ? { ...evaluate(this.replica.model, test, this.replica.loss), ...recalibrated } : undefined;
   }
 
   /**
@@ -252,7 +253,7 @@ export class DistributedReplica {
     const recalibrated = this.settleBatchNormStatistics('end');
     const finished: FinishedReplica = {};
     if (this.rank === 0) {
-      if (plan.test !== undefined) finished.evaluation = { ...evaluate(this.replica.model, plan.test), ...recalibrated };
+      if (plan.test !== undefined) finished.evaluation = { ...evaluate(this.replica.model, plan.test, this.replica.loss), ...recalibrated };
       if (plan.saveTo !== undefined) finished.modelPath = await saveModel(this.replica.model, plan.saveTo);
       if (plan.returnModel) finished.model = await modelArtifacts(this.replica.model);
     }
