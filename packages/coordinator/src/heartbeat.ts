@@ -16,8 +16,9 @@ export interface HeartbeatOptions {
 /**
  * WebSocket ping/pong liveness: a process killed without closing its socket, or cut off
  * by the network, stops answering pings (and taking bytes); `onDead` is called (once)
- * after `timeoutMs` without a pong or other progress, and the socket is terminated. Time this process's own event loop was
- * blocked does not count towards `timeoutMs`. Returns a function that stops it.
+ * after `timeoutMs` without a pong or other progress, and the socket is terminated. Time
+ * this process's own event loop was blocked does not count towards `timeoutMs`. Returns
+ * a function that stops it.
  */
 export function startHeartbeat(ws: WebSocket, options: HeartbeatOptions, onDead: (silentMs: number) => void): () => void {
   let lastPong = performance.now();

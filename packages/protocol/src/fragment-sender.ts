@@ -39,11 +39,6 @@ export class FragmentSender {
     this.pump();
   }
 
-  /** Bytes queued here and not yet handed to the socket. */
-  get queuedBytes(): number {
-    return this.queue.reduce((sum, frame) => sum + frame.byteLength, 0) - this.offset;
-  }
-
   /** Calls `then` once every queued message has been handed to the socket (at once if none is queued). */
   whenFlushed(then: () => void): void {
     if (this.queue.length === 0) then();

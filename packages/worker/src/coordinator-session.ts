@@ -81,7 +81,7 @@ export class CoordinatorSession {
   private resumeState: Float32Array | undefined;
   private testSet: SharedDatasetHandle | undefined;
   private ended = false;
-  /** Aborted when the session ends: work it started (data set load, waits) stops at once. */
+  /** Aborted when the session ends: work it started (data set load, waits, the ring's links and collectives) stops at once. */
   private readonly leaving = new AbortController();
   /** The first assignment's set-up (data, ring links, rank threads), awaited by the teardown. */
   private starting: Promise<void> | undefined;
@@ -94,7 +94,7 @@ export class CoordinatorSession {
 
   constructor(private readonly options: CoordinatorSessionOptions) {
     const { listenHost, peerPort, startupTimeoutMs, log } = options;
-    this.ring = new RingMembership({ listenHost, peerPort, connectTimeoutMs: startupTimeoutMs, log });
+    this.ring = new RingMembership({ listenHost, peerPort, connectTimeoutMs: startupTimeoutMs, leaving: this.leaving.signal, log });
     this.done = new Promise<SessionResult>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -165,8 +165,8 @@ export class CoordinatorSession {
   private fail(error: Error): void {
     if (this.ended) return;
     this.ended = true;
+    // Also fails the ring's pending collectives and stops one still forming (RingMembership).
     this.leaving.abort(error.message);
-    this.ring.abort(error.message);
     this.rejectDone(error);
   }
 
@@ -367,7 +367,6 @@ export class CoordinatorSession {
     // Otherwise ranks may be blocked in a collective: the abort wakes them.
     if (!this.finishedJob) {
       this.leaving.abort('the worker is leaving');
-      this.ring.abort('the worker is leaving');
     }
     // Set-up still under way stops at the abort (its loads and links take the signal); only
     // then is it known whether rank threads were started that must be stopped.

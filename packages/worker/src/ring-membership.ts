@@ -12,6 +12,12 @@ export interface RingMembershipOptions {
   peerPort: number;
   /** Deadline for the links to a ring's peers. */
   connectTimeoutMs: number;
+  /**
+   * Aborted when the worker leaves the job: pending collectives of the current ring fail
+   * (the ranks blocked in one wake up), and a ring still forming stops forming, whose links
+   * would otherwise wait for peers up to the startup deadline.
+   */
+  leaving: AbortSignal;
   log: StructuredLog;
 }
 
@@ -28,20 +34,20 @@ export class RingMembership {
   private listener: ProcessGroupListener | undefined;
   private processGroup: ProcessGroup | undefined;
   private group: ThreadGroup | undefined;
-  /** Aborted when the worker leaves the job: a ring still forming stops forming. */
-  private readonly leaving = new AbortController();
   /** The process group's traffic when the last step was reported. */
   private trafficMark: LinkTraffic = NO_TRAFFIC;
 
-  constructor(private readonly options: RingMembershipOptions) {}
+  constructor(private readonly options: RingMembershipOptions) {
+    options.leaving.addEventListener('abort', () => this.group?.abort(String(options.leaving.reason)), { once: true });
+  }
 
   /** Opens the listener the next ring's peers link to; returns its port. */
   async listen(): Promise<number> {
     const listener = await ProcessGroupListener.open({ host: this.options.listenHost, port: this.options.peerPort });
-    if (this.leaving.signal.aborted) {
+    if (this.options.leaving.aborted) {
       // Left while opening (a halt racing the end of the job): no listener may outlive the worker.
       listener.close();
-      throw new WorkerError('WORKER_ERR_LEFT', `not listening for a ring: ${String(this.leaving.signal.reason)}`);
+      throw new WorkerError('WORKER_ERR_LEFT', `not listening for a ring: ${String(this.options.leaving.reason)}`);
     }
     this.listener = listener;
     return listener.port;
@@ -51,9 +57,9 @@ export class RingMembership {
   async link(job: RingJob, { processRank, processCount, peers }: RingPlace, generation: number): Promise<ThreadGroup> {
     const listener = this.listener;
     this.listener = undefined;
-    if (this.leaving.signal.aborted) {
+    if (this.options.leaving.aborted) {
       listener?.close();
-      throw new WorkerError('WORKER_ERR_LEFT', `not linking the ring: ${String(this.leaving.signal.reason)}`);
+      throw new WorkerError('WORKER_ERR_LEFT', `not linking the ring: ${String(this.options.leaving.reason)}`);
     }
     if (processCount > 1) {
       if (listener === undefined) throw new WorkerError('WORKER_ERR_PROTOCOL', 'no peer listener');
@@ -70,7 +76,7 @@ export class RingMembership {
         opTimeoutMs: job.opTimeoutMs,
         // Gradients between processes only; the threads of this process reduce exactly.
         compress: job.compress,
-        signal: this.leaving.signal,
+        signal: this.options.leaving,
       });
       // The handshake's bytes are not a step's.
       this.trafficMark = this.processGroup.traffic();
@@ -102,16 +108,6 @@ export class RingMembership {
     this.processGroup = undefined;
     this.trafficMark = NO_TRAFFIC;
     return this.listen();
-  }
-
-  /**
-   * The worker leaves the job: fails every pending collective of the current ring (the
-   * ranks blocked in one wake up) and stops a ring that is still forming, whose links
-   * would otherwise wait for peers up to the startup deadline.
-   */
-  abort(reason: string): void {
-    this.leaving.abort(reason);
-    this.group?.abort(reason);
   }
 
   /** Closes the ring's groups and the listener; call once the ranks are gone. */
