@@ -74,15 +74,29 @@ export function validationSplit(all: ArrayDataset, seed: number): DatasetPair {
   }
   const heldOut = order.subarray(0, held).sort();
   const trained = order.subarray(held).sort();
-  const part = (indices: Int32Array, name: string): ArrayDataset => {
-    const b = all.batch(indices);
-    return new ArrayDataset({ name, x: b.x, y: b.y, inputShape: all.inputShape, numClasses: all.numClasses });
-  };
   const percent = Math.round(VALIDATION_SHARE * 100);
   return {
-    train: part(trained, `${all.name} (${100 - percent} % for training)`),
-    test: part(heldOut, `${all.name} (${percent} % validation split, seed ${seed})`),
+    train: subset(all, trained, `${all.name} (${100 - percent} % for training)`),
+    test: subset(all, heldOut, `${all.name} (${percent} % validation split, seed ${seed})`),
   };
+}
+
+/** The samples of `all` at `indices`, in that order, as a data set of their own. */
+function subset(all: Dataset, indices: Int32Array, name: string): ArrayDataset {
+  const b = all.batch(indices);
+  return new ArrayDataset({ name, x: b.x, y: b.y, inputShape: all.inputShape, numClasses: all.numClasses });
+}
+
+/** `npy:images,labels[,test-images,test-labels]`: the training files, and the test files if named. */
+function loadNpyFiles(spec: string): { train: ArrayDataset; test?: ArrayDataset } {
+  const files = spec.slice(4).split(',');
+  if (files.length !== 2 && files.length !== 4) {
+    throw new DataError('DATA_ERR_UNKNOWN_DATASET', `dataset "${spec}": npy: takes 2 or 4 comma-separated .npy files`);
+  }
+  const [images, labels, testImages, testLabels] = files as [string, string, string?, string?];
+  const train = loadNpyDataset({ images, labels });
+  if (testImages === undefined || testLabels === undefined) return { train };
+  return { train, test: loadNpyDataset({ images: testImages, labels: testLabels, numClasses: train.numClasses }) };
 }
 
 /**
@@ -99,31 +113,17 @@ export function openDataset(spec: string, seed = 1): DatasetPair {
   if (spec === 'synthetic') {
     // One seeded draw; its tail (same class templates, other noise) is never trained on.
     const all = syntheticDataset({ size: SYNTHETIC_TRAIN + SYNTHETIC_TEST, seed });
-    const part = (start: number, count: number, name: string): ArrayDataset => {
-      const b = all.batch(Int32Array.from({ length: count }, (_, i) => start + i));
-      return new ArrayDataset({ name, x: b.x, y: b.y, inputShape: all.inputShape, numClasses: all.numClasses });
-    };
+    const range = (start: number, count: number): Int32Array => Int32Array.from({ length: count }, (_, i) => start + i);
     return {
-      train: part(0, SYNTHETIC_TRAIN, `synthetic-${seed}-train`),
-      test: part(SYNTHETIC_TRAIN, SYNTHETIC_TEST, `synthetic-${seed}-test`),
+      train: subset(all, range(0, SYNTHETIC_TRAIN), `synthetic-${seed}-train`),
+      test: subset(all, range(SYNTHETIC_TRAIN, SYNTHETIC_TEST), `synthetic-${seed}-test`),
     };
   }
-  if (spec.startsWith('npy:')) {
-    const files = spec.slice(4).split(',');
-    if (files.length !== 2 && files.length !== 4) {
-      throw new DataError('DATA_ERR_UNKNOWN_DATASET', `dataset "${spec}": npy: takes 2 or 4 comma-separated .npy files`);
-    }
-    const [images, labels, testImages, testLabels] = files as [string, string, string?, string?];
-    const train = loadNpyDataset({ images, labels });
-    if (testImages !== undefined && testLabels !== undefined) {
-      return { train, test: loadNpyDataset({ images: testImages, labels: testLabels, numClasses: train.numClasses }) };
-    }
-    // No test files: the reported accuracy must still be on samples never trained on.
-    return validationSplit(train, seed);
-  }
-  const files = spec.startsWith('csv:') ? loadCsvDatasets(parseCsvSpec(spec))
+  const files = spec.startsWith('npy:') ? loadNpyFiles(spec)
+    : spec.startsWith('csv:') ? loadCsvDatasets(parseCsvSpec(spec))
     : spec.startsWith('images:') ? loadImageFolderDatasets(parseImagesSpec(spec))
     : undefined;
+  // No test files: the reported accuracy must still be on samples never trained on.
   if (files !== undefined) return files.test === undefined ? validationSplit(files.train, seed) : { train: files.train, test: files.test };
   throw new DataError('DATA_ERR_UNKNOWN_DATASET', `unknown dataset "${spec}"; allowed: ${DATASET_SPECS.join(', ')}`);
 }

@@ -280,7 +280,7 @@ export class JobDriver {
     if (reports.some((r) => r.waitMs > STARVED_MS && r.waitMs > busy(r) / 5)) this.prefetch++;
   }
 
-  /** Steps in flight now allowed (tests and status). */
+  /** Steps in flight now allowed (tests). */
   get prefetchDepth(): number {
     return this.prefetch;
   }
