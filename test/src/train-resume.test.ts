@@ -37,7 +37,9 @@ async function succeeds(p: RunningProcess): Promise<void> {
 function stepsRecorded(out: string): number {
   const file = path.join(out, 'metrics.jsonl');
   if (!existsSync(file)) return 0;
-  const steps = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"kind":"step"')).map((l) => (JSON.parse(l) as { step: number }).step);
+  // Only whole lines: the run may be writing the last one as this reads (seen once in CI: a JSON.parse of half a line).
+  const lines = readFileSync(file, 'utf8').split('\n').slice(0, -1);
+  const steps = lines.filter((l) => l.includes('"kind":"step"')).map((l) => (JSON.parse(l) as { step: number }).step);
   return Math.max(0, ...steps);
 }
 
