@@ -16,3 +16,5 @@ export { exists, fsyncDir, makeDirDurable, removeDirSafely, uniqueSuffix, writeF
 export { modelDefinitionHash } from './fingerprints.js';
 export { JobError } from './errors.js';
 export type { JobErrorCode } from './errors.js';
+export { ValidationMonitor, MONITORED_METRICS } from './validation-monitor.js';
+export type { EpochJudgement, MonitoredMetric, ValidationMonitorOptions } from './validation-monitor.js';

@@ -53,3 +53,43 @@ test('prefetch deepens while ranks wait for their orders (up to MAX_PREFETCH) an
   assert.equal(fed.prefetchDepth, 2);
   assert.equal(fed.maxInFlight, 3);
 });
+
+test('stopAfter holds the next epoch until its evaluation is judged, and a stop ends the run there with a finish', async () => {
+  // 4 epochs of 3 steps; the evaluation's loss falls, then rises: stop after epoch 2 (0-based 1).
+  const schedule = new StepSchedule({ size: 24, globalBatch: 8, seed: 1, epochs: 4 });
+  const losses = [1, 2, 3, 4];
+  const events: string[] = [];
+  let finished = false;
+  const endpoint: JobEndpoint = {
+    rankOffset: 0,
+    ranks: 1,
+    sendStep: (order) => {
+      events.push(`step ${order.step}`);
+      setImmediate(() => {
+        const shard = order.shards[0] as Int32Array;
+        const report = { rank: 0, lossSum: 0, correct: 0, count: shard.length, computeMs: 0, syncBnMs: 0, allReduceMs: 0, applyMs: 0, waitMs: 0 };
+        driver.stepDone(order.step, [{ ...report, sampleDigest: sampleDigest(shard) }]);
+      });
+    },
+    sendEvaluate: (epoch) => setImmediate(() => driver.evaluated(0, epoch, { loss: losses[epoch] as number, accuracy: 0, count: 1 })),
+    sendFinish: () => {
+      finished = true;
+      setImmediate(() => driver.finished(0));
+    },
+  };
+  const driver = new JobDriver({
+    schedule,
+    endpoints: [endpoint],
+    prefetch: MAX_PREFETCH,
+    stepTimeoutMs: 10_000,
+    hooks: { onEpochEnd: (epoch) => events.push(`judged ${epoch}`) },
+    stopAfter: (epoch) => epoch === 1,
+  });
+  const result = await driver.run();
+  console.log(`# events: ${events.join(', ')}`);
+  // With a prefetch of 8 and no hold, steps 3.. would have gone out before epoch 0 was judged.
+  assert.deepEqual(events, ['step 0', 'step 1', 'step 2', 'judged 0', 'step 3', 'step 4', 'step 5', 'judged 1']);
+  assert.equal(result.stoppedEarly, true);
+  assert.equal(result.steps, 6);
+  assert.equal(finished, true);
+});

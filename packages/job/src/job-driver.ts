@@ -63,6 +63,13 @@ export interface JobDriverOptions {
   /** Deadline for every rank to report one step, an evaluation or the finish. Default 300 s. */
   stepTimeoutMs?: number;
   hooks?: JobDriverHooks;
+  /**
+   * Asked after every epoch's evaluation (once `hooks.onEpochEnd` has seen it) whether the
+   * run stops there (early stopping). When given, no step of the next epoch is sent before
+   * the answer: a stopped run ends on the model that was evaluated, and orders sent from
+   * `onEpochEnd` (a best-model checkpoint) reach the ranks before the next epoch's steps.
+   */
+  stopAfter?: (epoch: number, evaluation: EpochEvaluation) => boolean;
 }
 
 export interface JobDriverResult {
@@ -70,6 +77,8 @@ export interface JobDriverResult {
   steps: number;
   /** The driver was paused at a step boundary (the run goes on with another driver). */
   paused: boolean;
+  /** `stopAfter` ended the run after the last evaluation, before its last scheduled step. */
+  stoppedEarly: boolean;
   samples: number;
   elapsedSec: number;
   /** The last evaluation rank 0 reported. */
@@ -115,6 +124,9 @@ export class JobDriver {
   private sentUpTo: number;
   private pausing: (() => void) | undefined;
   private paused = false;
+  private readonly stopAfter: JobDriverOptions['stopAfter'];
+  /** The last epoch whose evaluation `stopAfter` has judged: with `stopAfter`, no step of a later epoch but the next is sent. */
+  private judgedEpoch: number;
 
   constructor(options: JobDriverOptions) {
     this.schedule = options.schedule;
@@ -138,6 +150,8 @@ export class JobDriver {
     this.evaluateFirst = options.evaluateFirst;
     this.tracker = options.tracker ?? new ProgressTracker(this.schedule.stepsPerEpoch, this.schedule.totalSteps, this.startStep);
     this.onCommit = options.onCommit;
+    this.stopAfter = options.stopAfter;
+    this.judgedEpoch = Math.floor(this.startStep / this.schedule.stepsPerEpoch) - 1;
     this.completed = this.startStep - 1;
     this.sentUpTo = this.startStep;
     this.stepTimeoutMs = options.stepTimeoutMs ?? 300_000;
@@ -209,8 +223,11 @@ export class JobDriver {
       for (const endpoint of this.endpoints) endpoint.sendEvaluate(this.evaluateFirst);
       lastEvaluation = await this.awaitEvaluation(this.evaluateFirst) ?? lastEvaluation;
     }
+    let stoppedEarly = false;
     for (let done = this.startStep; done < schedule.totalSteps; done++) {
-      while (!this.paused && this.sentUpTo < schedule.totalSteps && this.sentUpTo <= done + this.prefetch) this.send(this.sentUpTo++);
+      while (!this.paused && this.sentUpTo < schedule.totalSteps && this.sentUpTo <= done + this.prefetch && this.judged(this.sentUpTo)) {
+        this.send(this.sentUpTo++);
+      }
       if (done >= this.sentUpTo) break; // paused with nothing in flight
       await this.waitFor(`step ${done + 1}`, () => this.stepReports.complete(done));
       const { reports, shards } = this.stepReports.commit(done);
@@ -232,7 +249,15 @@ export class JobDriver {
       this.onCommit?.(done, reports, shards);
       const { epoch, stepInEpoch, endsEpoch } = schedule.at(done);
       this.hooks.onStep?.(tracker.record(epoch, stepInEpoch, lossSum, correct, count), reports.map(withoutDigest));
-      if (endsEpoch) lastEvaluation = (await this.awaitEvaluation(epoch)) ?? lastEvaluation;
+      if (endsEpoch) {
+        const evaluation = await this.awaitEvaluation(epoch);
+        lastEvaluation = evaluation ?? lastEvaluation;
+        this.judgedEpoch = epoch;
+        if (evaluation !== undefined && this.stopAfter?.(epoch, evaluation) === true && done + 1 < schedule.totalSteps) {
+          stoppedEarly = true;
+          break;
+        }
+      }
       if (this.paused && done + 1 >= this.sentUpTo) break;
     }
     const steps = Math.max(1, this.completed + 1 - this.startStep);
@@ -250,6 +275,7 @@ export class JobDriver {
         waitMs: t.waitMs / steps,
       })),
       paused: this.paused,
+      stoppedEarly,
     };
     if (this.paused) {
       this.pausing?.();
@@ -278,6 +304,11 @@ export class JobDriver {
     if (this.prefetch >= MAX_PREFETCH) return;
     const busy = (r: RankStepDone): number => r.computeMs + r.syncBnMs + r.allReduceMs + r.applyMs;
     if (reports.some((r) => r.waitMs > STARVED_MS && r.waitMs > busy(r) / 5)) this.prefetch++;
+  }
+
+  /** Whether `step` may be sent: with `stopAfter`, only once the epoch before its own has been judged. */
+  private judged(step: number): boolean {
+    return this.stopAfter === undefined || Math.floor(step / this.schedule.stepsPerEpoch) <= this.judgedEpoch + 1;
   }
 
   /** Steps in flight now allowed (tests). */

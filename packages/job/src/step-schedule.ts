@@ -9,6 +9,8 @@ export interface StepScheduleOptions {
   epochs: number;
   /** Stop after this many steps in all; default: every step of every epoch. */
   maxSteps?: number;
+  /** Shuffle every epoch. Default true. */
+  shuffle?: boolean;
 }
 
 /** One global step of a run. */
@@ -36,7 +38,7 @@ export class StepSchedule {
     if (!Number.isInteger(options.epochs) || options.epochs < 1) {
       throw new JobError('JOB_ERR_BAD_OPTION', `epochs must be a positive integer, got ${options.epochs}`);
     }
-    this.sampler = new EpochSampler({ size: options.size, globalBatch: options.globalBatch, seed: options.seed });
+    this.sampler = new EpochSampler({ size: options.size, globalBatch: options.globalBatch, seed: options.seed, shuffle: options.shuffle });
     this.stepsPerEpoch = this.sampler.stepsPerEpoch;
     const all = this.stepsPerEpoch * options.epochs;
     this.totalSteps = options.maxSteps === undefined ? all : Math.min(all, options.maxSteps);
@@ -58,6 +60,7 @@ export interface ScheduleConfig {
   seed: number;
   epochs: number;
   maxSteps?: number;
+  shuffle?: boolean;
 }
 
 /**
@@ -66,5 +69,6 @@ export interface ScheduleConfig {
  * studies must walk the same steps, and would drift apart if each picked the fields.
  */
 export function scheduleOf(config: ScheduleConfig, datasetSize: number): StepSchedule {
-  return new StepSchedule({ size: datasetSize, globalBatch: config.globalBatch, seed: config.seed, epochs: config.epochs, maxSteps: config.maxSteps });
+  const { globalBatch, seed, epochs, maxSteps, shuffle } = config;
+  return new StepSchedule({ size: datasetSize, globalBatch, seed, epochs, maxSteps, shuffle });
 }

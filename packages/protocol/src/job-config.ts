@@ -19,6 +19,8 @@ export interface JobConfig {
   dropout?: number;
   /** Stop after this many steps in all; undefined trains every epoch. */
   maxSteps?: number;
+  /** false: every epoch visits the samples in their order (as tfjs's `fit` with `shuffle: false`); undefined: shuffled. */
+  shuffle?: boolean;
   /** When BN moving statistics are recomputed over training samples (precise BN); undefined: `epoch`. */
   bnRecalibrate?: BnRecalibrateMode;
   /** Training samples that recalibration passes over; undefined: DEFAULT_BN_RECALIBRATE_SAMPLES. */

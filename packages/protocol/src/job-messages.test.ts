@@ -103,7 +103,9 @@ test('job configurations are checked field by field', () => {
     [{ ...config, bnPlacement: 'middle' }, /bnPlacement/],
     [{ ...config, model: '' }, /model/],
     [{ ...config, surprise: true }, /unexpected field/],
+    [{ ...config, shuffle: 'no' }, /shuffle/],
   ];
+  assert.equal(validateJobConfig({ ...config, shuffle: false }).shuffle, false);
   for (const [value, message] of bad) assert.throws(() => validateJobConfig(value), { code: 'PROTOCOL_ERR_FIELD', message });
 });
 

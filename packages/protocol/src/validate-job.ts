@@ -54,7 +54,8 @@ function stepNetwork(h: Fields, key: string): StepNetworkReport {
 /** Checks a job configuration (from the network or from a user's flags) field by field. */
 export function validateJobConfig(h: Fields): JobConfig {
   only(h, [
-    ...['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps', 'bnRecalibrate', 'bnRecalibrateSamples'],
+    ...['model', 'dataset', 'epochs', 'globalBatch', 'optimizer', 'seed', 'bnPlacement', 'dropout', 'maxSteps', 'shuffle'],
+    ...['bnRecalibrate', 'bnRecalibrateSamples'],
     'loss',
     ...TRAINING_RULE_KEYS,
   ]);
@@ -89,6 +90,8 @@ export function validateJobConfig(h: Fields): JobConfig {
   if (dropout !== undefined) config.dropout = dropout;
   const maxSteps = optional(h, 'maxSteps', (m, k) => int(m, k, 1, MAX_STEPS));
   if (maxSteps !== undefined) config.maxSteps = maxSteps;
+  const shuffle = optional(h, 'shuffle', bool);
+  if (shuffle !== undefined) config.shuffle = shuffle;
   const bnRecalibrate = optional(h, 'bnRecalibrate', (m, k) => oneOf(m, k, BN_RECALIBRATE_MODES));
   if (bnRecalibrate !== undefined) config.bnRecalibrate = bnRecalibrate;
   const bnRecalibrateSamples = optional(h, 'bnRecalibrateSamples', (m, k) => int(m, k, 1, MAX_SAMPLES));
