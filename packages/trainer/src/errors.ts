@@ -1,6 +1,8 @@
 export type TrainerErrorCode =
   | 'TRAINER_ERR_BAD_OPTION'
   | 'TRAINER_ERR_MODEL_FILE'
+  /** A model handed over as bytes uses a layer (or other) class the rank thread's tfjs does not know. */
+  | 'TRAINER_ERR_UNREGISTERED_CLASS'
   | 'TRAINER_ERR_MODEL_SHAPE'
   /** The model's last layer does not fit the job's loss (activation, units or classes). */
   | 'TRAINER_ERR_LOSS_MISMATCH'

@@ -10,7 +10,7 @@ export type { DistributedReplicaOptions, DistributedStep, FinishedReplica, Finis
 export type { ReplicaCommunicator } from './distributed/replica-communicator.js';
 export { TimedBatchNormGroup } from './distributed/timed-group.js';
 export { divergentRanks, weightsChecksum } from './distributed/weights-checksum.js';
-export { folderIO, saveModel, loadModelFolder, modelArtifacts } from './model-files.js';
+export { folderIO, saveModel, loadModelBytes, loadModelFolder, modelArtifacts } from './model-files.js';
 export type { ModelArtifactsBytes } from './model-files.js';
 export { loadModel } from './model-source.js';
 export type { CreateModelContext } from './model-source.js';

@@ -30,38 +30,52 @@ export function folderIO(dir: string): tf.io.IOHandler {
     },
     async load(): Promise<tf.io.ModelArtifacts> {
       const jsonFile = path.join(dir, MODEL_JSON);
-      let modelJson: tf.io.ModelJSON;
+      let text: string;
       try {
-        modelJson = JSON.parse(readFileSync(jsonFile, 'utf8')) as tf.io.ModelJSON;
+        text = readFileSync(jsonFile, 'utf8');
       } catch (cause) {
         throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${jsonFile}: ${(cause as Error).message}`, { cause });
       }
-      if (modelJson.modelTopology === undefined || !Array.isArray(modelJson.weightsManifest)) {
-        throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${jsonFile}: not a tfjs layers model (needs modelTopology and weightsManifest)`);
-      }
-      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: Uint8Array[] = [];
-      for (const group of modelJson.weightsManifest) {
-        weightSpecs.push(...group.weights);
-        for (const p of group.paths) {
-          const file = path.join(dir, p);
-          try {
-            buffers.push(readFileSync(file));
-          } catch (cause) {
-            throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${jsonFile} names weights file ${p}, which cannot be read`, { cause });
-          }
+      return artifactsOf(text, jsonFile, (p) => {
+        const file = path.join(dir, p);
+        try {
+          return readFileSync(file);
+        } catch (cause) {
+          throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${jsonFile} names weights file ${p}, which cannot be read`, { cause });
         }
-      }
-      const weightData = concatWeightData(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer));
-      return {
-        modelTopology: modelJson.modelTopology,
-        format: modelJson.format,
-        generatedBy: modelJson.generatedBy,
-        convertedBy: modelJson.convertedBy,
-        weightSpecs,
-        weightData: weightData.buffer as ArrayBuffer,
-      };
+      });
     },
+  };
+}
+
+/**
+ * tfjs's artifacts from a model.json's text and its weights files (read by `readWeights`
+ * with the manifest's relative path), `where` naming the model in errors.
+ */
+function artifactsOf(text: string, where: string, readWeights: (relativePath: string) => Uint8Array): tf.io.ModelArtifacts {
+  let modelJson: tf.io.ModelJSON;
+  try {
+    modelJson = JSON.parse(text) as tf.io.ModelJSON;
+  } catch (cause) {
+    throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${where}: ${(cause as Error).message}`, { cause });
+  }
+  if (modelJson.modelTopology === undefined || !Array.isArray(modelJson.weightsManifest)) {
+    throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${where}: not a tfjs layers model (needs modelTopology and weightsManifest)`);
+  }
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Uint8Array[] = [];
+  for (const group of modelJson.weightsManifest) {
+    weightSpecs.push(...group.weights);
+    for (const p of group.paths) buffers.push(readWeights(p));
+  }
+  const weightData = concatWeightData(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer));
+  return {
+    modelTopology: modelJson.modelTopology,
+    format: modelJson.format,
+    generatedBy: modelJson.generatedBy,
+    convertedBy: modelJson.convertedBy,
+    weightSpecs,
+    weightData: weightData.buffer as ArrayBuffer,
   };
 }
 
@@ -113,6 +127,37 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<str
     if (portable !== model) portable.dispose();
   }
   return path.join(dir, MODEL_JSON);
+}
+
+/**
+ * The model behind the bytes of a model folder (`modelArtifacts`): how a user's model,
+ * built in the main thread, is rebuilt in every rank thread. Its weights are the user's.
+ */
+export function loadModelBytes(bytes: ModelArtifactsBytes, where = 'the model handed to fit'): Promise<tf.LayersModel> {
+  const artifacts = artifactsOf(bytes.modelJson, where, () => bytes.weights);
+  return withLayerHint(tf.loadLayersModel(tf.io.fromMemory(artifacts)), where);
+}
+
+/**
+ * tfjs's "Unknown layer: X" means the class was never registered in this thread: rank
+ * threads have their own tfjs, so the registration done where the model was built does
+ * not reach them. Say how to fix it.
+ */
+async function withLayerHint(loading: Promise<tf.LayersModel>, where: string): Promise<tf.LayersModel> {
+  try {
+    return await loading;
+  } catch (cause) {
+    const unknown = /Unknown (layer|constraint|initializer|regularizer|activation)[^:]*: ([\w$]+)/.exec((cause as Error).message);
+    if (unknown === null) throw new TrainerError('TRAINER_ERR_MODEL_FILE', `${where}: ${(cause as Error).message}`, { cause });
+    const [, kind, name] = unknown;
+    throw new TrainerError(
+      'TRAINER_ERR_UNREGISTERED_CLASS',
+      `${where} uses the ${kind} class ${name}, which is not registered in the rank threads (each has its own tfjs): ` +
+        `put the class and tf.serialization.registerClass(${name}) in a module and name it in the "register" option ` +
+        '(an absolute path or file URL), which every rank thread imports before it rebuilds the model',
+      { cause },
+    );
+  }
 }
 
 /** Opens a model folder (or its model.json) written by `saveModel` or by any tfjs. */

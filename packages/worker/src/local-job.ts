@@ -1,10 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { isNativeBackend, type BackendInfo, type BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup } from '@tfjs-ddp/collective';
-import { openDataset, shareDataset } from '@tfjs-ddp/data';
+import { openDataset, shareDataset, type DatasetPair } from '@tfjs-ddp/data';
 import { JobDriver, scheduleOf, withRunLength, type EpochEvaluation, type JobEndpoint, type StepProgress, type StepSchedule } from '@tfjs-ddp/job';
+import type { ValidationMonitor } from '@tfjs-ddp/job';
 import { parseBnMode } from '@tfjs-ddp/nn';
 import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
+import type { ModelArtifactsBytes } from '@tfjs-ddp/trainer';
 import { withDeadline } from './deadline.js';
 import { WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';
@@ -35,6 +37,19 @@ export interface LocalCheckpointing {
 
 export interface LocalJobOptions {
   config: JobConfig;
+  /** The data itself (a library user's arrays) instead of the data set `config.dataset` names. */
+  data?: DatasetPair;
+  /** The model itself, as model-folder bytes (a library user's model), instead of the one `config.model` names. */
+  model?: ModelArtifactsBytes;
+  /** Modules (file URLs) every rank thread imports before it builds the model: they register a user's layer classes. */
+  register?: string[];
+  /**
+   * Judges every epoch's evaluation: early stopping (its patience) and, with `onBestModel`,
+   * best-model saving. The next epoch's steps wait for the judgement.
+   */
+  monitor?: ValidationMonitor;
+  /** Gets rank 0's model (model-folder bytes) after every epoch that improved on the monitor's best. */
+  onBestModel?: (epoch: number, model: ModelArtifactsBytes) => void;
   /** Rank threads. Default: one per core. */
   threads?: number;
   /** `local`, `sync` or `sync:K`. Default `sync`. */
@@ -49,6 +64,8 @@ export interface LocalJobOptions {
   checkReplicasEvery?: number;
   /** Return every rank's final weights (tests). Default false. */
   returnWeights?: boolean;
+  /** Return rank 0's final model as model-folder bytes. Default false. */
+  returnModel?: boolean;
   /** Steps sent to the ranks ahead of the one being computed. Default 2. */
   prefetch?: number;
   /** Deadline for every rank to load its backend, data and model. Default 180 s. */
@@ -77,6 +94,10 @@ export interface LocalJobResult {
   backend: BackendInfo;
   /** Each rank's final weights, when asked for. */
   weights?: Float32Array[];
+  /** Rank 0's final model, when asked for. */
+  model?: ModelArtifactsBytes;
+  /** The monitor stopped the run before its last scheduled epoch. */
+  stoppedEarly: boolean;
   /** Every rank's mean step timings, in rank order. */
   meanReports: RankStepReport[];
 }
@@ -113,7 +134,7 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   parseBnMode(bnMode);
   const backend = threadBackend(options.backend ?? 'auto', threads);
 
-  const data = openDataset(options.config.dataset, options.config.seed);
+  const data = options.data ?? openDataset(options.config.dataset, options.config.seed);
   // A cosine schedule falls over the run's steps: the ranks get the horizon in their config.
   const config = withRunLength(options.config, scheduleOf(options.config, data.train.size).totalSteps);
   const schedule = scheduleOf(config, data.train.size);
@@ -136,6 +157,8 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     communicator: group.handle,
     checkReplicasEvery: options.checkReplicasEvery ?? 0,
     generation: 0,
+    ...(options.model === undefined ? {} : { model: options.model }),
+    ...(options.register === undefined ? {} : { register: options.register }),
     // Rank 0 shares it with the others before the first step.
     ...(rank === 0 && resumeFrom !== undefined ? { initialState: resumeFrom.state } : {}),
     ...(options.testFaults?.rank === rank ? { testFaults: options.testFaults.faults } : {}),
@@ -150,6 +173,13 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     signalStartupFailure = reject;
   });
   let finished: Finished[] = [];
+  /** Steps whose checkpoint was asked for as a best model, with the epoch they ended. */
+  const bestModelSteps = new Map<number, number>();
+  let lastCheckpoint: { step: number; model: ModelArtifactsBytes } | undefined;
+  let stopNow = false;
+  const sendCheckpoint = (step: number): void => {
+    for (let r = 0; r < threads; r++) pool.send(r, { kind: 'checkpoint', generation: 0, step });
+  };
   const ranks = new LocalRanks(threads, 0, {
     onReady: (r) => signalReady(r),
     onStep: (step, reports) => {
@@ -163,7 +193,14 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     onEvaluated: (epoch, evaluation) => driver?.evaluated(0, epoch, evaluation),
     // One process has no ring to re-form: every failure ends the job.
     onRegrouped: () => undefined,
-    onCheckpoint: (step, { model, state }) => checkpoints?.write(step, model.modelJson, model.weights, state),
+    onCheckpoint: (step, { model, state }) => {
+      if (checkpoints?.wants(step) === true) checkpoints.write(step, model.modelJson, model.weights, state);
+      lastCheckpoint = { step, model };
+      const bestEpoch = bestModelSteps.get(step);
+      if (bestEpoch === undefined) return;
+      bestModelSteps.delete(step);
+      options.onBestModel?.(bestEpoch, model);
+    },
     onFinished: (f) => {
       finished = f;
       driver?.finished(0);
@@ -183,13 +220,14 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     sendStep: ({ step, epoch, globalCount, shards }) => {
       shards.forEach((indices, r) => pool.send(r, { kind: 'step', generation: 0, step, epoch, indices, globalCount }));
       // Right behind the step's order: every rank takes the checkpoint after that step, before any prefetched one.
-      if (checkpoints?.wants(step) === true) for (let r = 0; r < threads; r++) pool.send(r, { kind: 'checkpoint', generation: 0, step });
+      if (checkpoints?.wants(step) === true) sendCheckpoint(step);
     },
     sendEvaluate: (epoch) => {
       for (let r = 0; r < threads; r++) pool.send(r, { kind: 'evaluate', generation: 0, epoch });
     },
     sendFinish: () => {
-      const order = { kind: 'finish', saveTo: options.outDir, returnModel: false, returnWeights: options.returnWeights ?? false } as const;
+      const { outDir: saveTo, returnModel = false, returnWeights = false } = options;
+      const order = { kind: 'finish', saveTo, returnModel, returnWeights } as const;
       for (let r = 0; r < threads; r++) pool.send(r, order);
     },
   };
@@ -208,7 +246,22 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
       shardWeights: options.shardWeights,
       prefetch: options.prefetch,
       stepTimeoutMs: options.stepTimeoutMs,
-      hooks: { onStep: options.hooks?.onStep, onEpochEnd: options.hooks?.onEpochEnd },
+      hooks: {
+        onStep: options.hooks?.onStep,
+        onEpochEnd: (epoch, evaluation) => {
+          options.hooks?.onEpochEnd?.(epoch, evaluation);
+          const judgement = options.monitor?.judge(epoch, evaluation);
+          stopNow = judgement?.stop === true;
+          if (judgement?.improved !== true || options.onBestModel === undefined || driver === undefined) return;
+          const step = driver.lastCompletedStep;
+          // A checkpoint asked for after this step came before the evaluation (rank 0 answers in order): it is the evaluated model.
+          if (lastCheckpoint?.step === step) return options.onBestModel(epoch, lastCheckpoint.model);
+          // Else one is asked for now; the driver holds the next epoch's steps until stopAfter has answered.
+          bestModelSteps.set(step, epoch);
+          sendCheckpoint(step);
+        },
+      },
+      ...(options.monitor === undefined ? {} : { stopAfter: () => stopNow }),
     });
     if (failure !== undefined) driver.fail(failure);
     const result = await driver.run();
@@ -223,6 +276,8 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
       modelPath: rank0?.modelPath,
       backend: backendInfo,
       weights: options.returnWeights ? finished.map((f) => f.weights ?? new Float32Array(0)) : undefined,
+      ...(rank0?.model === undefined ? {} : { model: rank0.model }),
+      stoppedEarly: result.stoppedEarly,
       meanReports: result.meanReports,
     };
   } finally {

@@ -35,6 +35,10 @@ export interface RankInit {
   generation: number;
   /** Rank 0 only, on resume: the training state to start from (shared with every rank). */
   initialState?: Float32Array;
+  /** The model as model-folder bytes (a library user's model) instead of the one `config.model` names. */
+  model?: ModelArtifactsBytes;
+  /** Modules (file URLs) imported before the model is rebuilt: they register the user's layer classes in this thread's tfjs. */
+  register?: string[];
   /** Faults tests plant in this rank (see test-faults.ts); never set in production. */
   testFaults?: RankTestFaults;
 }

@@ -34,6 +34,15 @@ function translated<T>(run: () => T): T {
   }
 }
 
+/** Imports a module that registers a user's classes; its failure names the module. */
+async function importRegistration(module: string): Promise<void> {
+  try {
+    await import(module);
+  } catch (cause) {
+    throw new WorkerError('WORKER_ERR_BAD_OPTION', `cannot import the registration module ${module}: ${(cause as Error).message}`, { cause });
+  }
+}
+
 /**
  * The host of one rank thread's replica: sets up the backend, the shared data sets and
  * the thread group, then turns rank orders into calls of the trainer's
@@ -56,6 +65,7 @@ export class RankRunner {
 
   static async create(init: RankInit): Promise<RankRunner> {
     const backend = await initBackend(init.backend);
+    for (const module of init.register ?? []) await importRegistration(module);
     const train = init.train === undefined ? undefined : openSharedDataset(init.train);
     const test = init.test === undefined ? undefined : openSharedDataset(init.test);
     const replica = await DistributedReplica.create({
@@ -69,6 +79,7 @@ export class RankRunner {
       checkReplicasEvery: init.checkReplicasEvery,
       ...(train === undefined ? {} : { train }),
       ...(init.initialState === undefined ? {} : { initialState: init.initialState }),
+      ...(init.model === undefined ? {} : { model: init.model }),
     });
     return new RankRunner(backend, init, replica, train, test);
   }

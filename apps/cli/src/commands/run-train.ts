@@ -1,5 +1,7 @@
 import { findResumePoint, JobCheckpoints, MetricsLog } from '@tfjs-ddp/coordinator';
+import path from 'node:path';
 import { heldOutOf } from '@tfjs-ddp/data';
+import { ValidationMonitor, writeModelFolder } from '@tfjs-ddp/job';
 import { bnRecalibrationOf, describeBnRecalibration } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
 import { jobConfigFrom, meanOverRanks } from '../job-flags.js';
@@ -14,6 +16,10 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   const what = `training ${config.model} on ${config.dataset} with ${flags.threads} rank thread(s), batch norm ${flags.bn}`;
   logger.info({ config, threads: flags.threads, bn: flags.bn }, what);
   const view = createProgressView(logger, { tty: flags.progress && Boolean(process.stderr.isTTY) });
+  const monitor = flags.earlyStop === undefined && !flags.saveBest ? undefined : new ValidationMonitor({ metric: flags.monitor, patience: flags.earlyStop });
+  const bestDir = path.join(flags.out, 'best');
+  // Written one after another; the last one is on disk before the run's end is logged.
+  let bestSaved: Promise<void> = Promise.resolve();
   let metrics: MetricsLog | undefined;
   let checkpoints: JobCheckpoints | undefined;
   const running = runLocalJob({
@@ -23,6 +29,17 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     backend: flags.backend,
     outDir: flags.out,
     checkReplicasEvery: flags.checkReplicas,
+    ...(monitor === undefined ? {} : { monitor }),
+    ...(flags.saveBest
+      ? {
+          onBestModel: (epoch: number, model: { modelJson: string; weights: Uint8Array }) => {
+            bestSaved = bestSaved.then(async () => {
+              await writeModelFolder(bestDir, model.modelJson, model.weights);
+              logger.info({ epoch: epoch + 1, bestModel: bestDir }, `epoch ${epoch + 1} is the best so far by held-out ${flags.monitor}: saved to ${bestDir}`);
+            });
+          },
+        }
+      : {}),
     // The coordinator's checkpoints, refusals and resume rules, with the ranks in this process.
     checkpointing: async (jobConfig, schedule) => {
       const resumed = flags.resume === undefined ? undefined : await findResumePoint(flags.resume, jobConfig, flags.resumeFallback, logger);
@@ -50,7 +67,15 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   });
   // Every checkpoint asked for is on disk (or its failure logged) before the run ends, failed or not.
   const result = await running.finally(() => checkpoints?.flush());
+  await bestSaved;
   view.stop();
+  const best = monitor?.best;
+  if (result.stoppedEarly && best !== undefined) {
+    logger.info(
+      { bestEpoch: best.epoch + 1, [`best${flags.monitor === 'loss' ? 'Loss' : 'Accuracy'}`]: best.value },
+      `stopped early: no better held-out ${flags.monitor} for ${flags.earlyStop} epoch(s) after epoch ${best.epoch + 1}`,
+    );
+  }
   logRecalibration(logger, result.test, { final: true });
   const { elapsedSec, samples, steps, test } = result;
   logger.info(

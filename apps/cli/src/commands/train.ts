@@ -2,13 +2,19 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import type { BackendRequest } from '@tfjs-ddp/backend/backend-names';
 import { addCheckpointOptions, type CheckpointFlags } from '../checkpoint-flags.js';
-import { positiveInt } from '../flags.js';
+import { MONITORED_METRICS, type MonitoredMetric } from '@tfjs-ddp/job';
+import { oneOf, positiveInt } from '../flags.js';
 import { addCommonOptions, addJobOptions, backendOption, envOption, type CommonFlags, type JobFlags } from '../job-flags.js';
 
 export interface TrainFlags extends JobFlags, CheckpointFlags, CommonFlags {
   backend: BackendRequest;
   threads: number;
+  /** Epochs without improvement of the monitored metric after which training stops. */
+  earlyStop?: number;
+  saveBest: boolean;
+  monitor: MonitoredMetric;
 }
+
 
 /** `tfjs-ddp train`: flags from tfjs-free modules; the trainer and worker load when the command runs (run-train.ts). */
 export function trainCommand(): Command {
@@ -20,7 +26,17 @@ export function trainCommand(): Command {
         .argParser(positiveInt)
         .default(cores, String(cores)),
     )
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(
+      envOption('--early-stop <epochs>', 'stop after this many epochs without improvement of the held-out --monitor metric (default: never)', 'EARLY_STOP')
+        .argParser(positiveInt),
+    )
+    .addOption(envOption('--save-best', 'also save the model of the epoch with the best held-out --monitor metric to <out>/best', 'SAVE_BEST').default(false))
+    .addOption(
+      envOption('--monitor <metric>', `the held-out metric --early-stop and --save-best judge epochs by: ${MONITORED_METRICS.join(' or ')}`, 'MONITOR')
+        .argParser(oneOf(MONITORED_METRICS))
+        .default('loss'),
+    );
   addCheckpointOptions(command);
   addCommonOptions(command);
   return command.action(async (flags: TrainFlags) => {

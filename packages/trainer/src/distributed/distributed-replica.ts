@@ -5,7 +5,7 @@ import { recalibrateModelBatchNorm, recalibratesAt, type BnRecalibration, type R
 import { TrainerError } from '../errors.js';
 import { evaluate, type Evaluation } from '../evaluate.js';
 import { readAllWeights, readVariables } from '../flat-weights.js';
-import { modelArtifacts, saveModel, type ModelArtifactsBytes } from '../model-files.js';
+import { loadModelBytes, modelArtifacts, saveModel, type ModelArtifactsBytes } from '../model-files.js';
 import { Replica, type Shard, type ShardGradients } from '../replica.js';
 import { buildModel } from '../single-replica.js';
 import type { TrainConfig } from '../train-config.js';
@@ -36,6 +36,8 @@ export interface DistributedReplicaOptions extends ReplicaPlace {
   checkReplicasEvery: number;
   /** Rank 0 only, on resume: the training state to start from (shared with every rank). */
   initialState?: Float32Array;
+  /** The model itself (a library user's, as model-folder bytes) instead of the one `config.model` names. */
+  model?: ModelArtifactsBytes;
   /**
    * The training set, for BN recalibration (precise BN) before evaluations, checkpoints
    * and the save; undefined on every rank when the ranks hold none (it then is skipped).
@@ -112,7 +114,7 @@ export class DistributedReplica {
     const shapeOnly = new ArrayDataset({
       name: 'shape', x: new Float32Array(0), y: new Int32Array(0), inputShape: options.inputShape, numClasses: options.numClasses,
     });
-    const built = await buildModel(config, { train: shapeOnly, test: shapeOnly });
+    const built = options.model === undefined ? await buildModel(config, { train: shapeOnly, test: shapeOnly }) : await loadModelBytes(options.model);
     const model = await convertToSyncBN(built, bnGroup);
     if (model !== built) built.dispose();
     const { optimizer, seed: runSeed, loss } = config;
