@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { budgetSettings, type BudgetName, type BudgetSettings } from './budget.js';
 import { StudyError } from './errors.js';
+import { outcomeOf, type RecordedOutcome } from './outcome.js';
 import { estimatedCost, planRuns } from './plan.js';
 import { QUESTIONS } from './questions/index.js';
 import type { RunResult } from './results.js';
@@ -18,7 +19,7 @@ export interface StudyProgress {
   done: number;
   total: number;
   /** The run that just finished. */
-  run?: { key: string; accuracy: number; diverged: boolean; elapsedSec: number };
+  run?: { key: string; accuracy: number; diverged: boolean; outcome: RecordedOutcome; elapsedSec: number };
   elapsedSec: number;
   /** Estimated seconds left, from the cost of the runs still to do; undefined before the first run ends. */
   etaSec?: number;
@@ -74,7 +75,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
         phase: 'training',
         done,
         total: requests.length,
-        run: { key: run.key, accuracy: run.test.accuracy, diverged: run.diverged, elapsedSec: run.elapsedSec },
+        run: { key: run.key, accuracy: run.test.accuracy, diverged: run.diverged, outcome: outcomeOf(run), elapsedSec: run.elapsedSec },
         elapsedSec: elapsed(),
         etaSec: (elapsed() * (totalCost - doneCost)) / doneCost,
       });
