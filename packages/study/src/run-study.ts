@@ -33,6 +33,8 @@ export interface RunStudyOptions {
   /** Worker threads. Default: min(2, available cores). */
   workers?: number;
   onProgress?: (progress: StudyProgress) => void;
+  /** Seconds one run may take before it is stopped and the study fails naming it. Default: no limit. */
+  runDeadlineSec?: number;
 }
 
 export interface StudyOutcome {
@@ -68,6 +70,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
   const runs = await runOnWorkers(requests, {
     workers,
     init: { shared: shareStudyData(data), settings },
+    runDeadlineSec: options.runDeadlineSec,
     onResult: (run) => {
       done++;
       doneCost += costOf.get(run.key) ?? 0;
