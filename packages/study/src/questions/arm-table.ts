@@ -1,4 +1,4 @@
-import type { ChartRow } from '../charts.js';
+import { FAILED_FIELD, type ChartRow } from '../charts.js';
 import { countOf, percent, percentMeanStd, plainMeanStd } from '../format.js';
 import { counts, outcomeOf } from '../outcome.js';
 import type { RunResult } from '../results.js';
@@ -36,9 +36,9 @@ export function armTable(caption: string, labelColumns: string[], rows: { labels
   return { caption, columns: [...labelColumns, ...ARM_COLUMNS], rows: rows.map((r) => [...r.labels, ...armCells(r.runs)]) };
 }
 
-/** One chart row per seed: the arm's fields plus `seed` and `accuracy` (in percent). */
+/** One chart row per seed: the arm's fields plus `seed`, `accuracy` (in percent) and whether the run failed (left out of the mean). */
 export function seedRows(fields: ChartRow, runs: readonly RunResult[]): ChartRow[] {
-  return runs.map((r) => ({ ...fields, seed: r.config.seed, accuracy: r.test.accuracy * 100 }));
+  return runs.map((r) => ({ ...fields, seed: r.config.seed, accuracy: r.test.accuracy * 100, [FAILED_FIELD]: counts(r) ? 0 : 1 }));
 }
 
 /** One chart row per seed and learning-curve point, `accuracy` in percent. */

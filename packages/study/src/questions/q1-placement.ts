@@ -62,7 +62,7 @@ export const placementQuestion: Question = {
           chart(
             categoryChart({
               id: 'q1-placement',
-              title: 'Test accuracy by BN placement (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy by BN placement (mean ± std over trained runs; dots: every seed)',
               rows: PLACEMENTS.flatMap(({ placement, label }) => seedRows({ arm: label }, runsOf(placement))),
               x: { field: 'arm', title: 'BN placement', order: PLACEMENTS.map((p) => p.label) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },

@@ -90,7 +90,7 @@ export const dropoutQuestion: Question = {
           chart(
             categoryChart({
               id: 'q2-dropout',
-              title: 'Test accuracy by dropout rate (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy by dropout rate (mean ± std over trained runs; dots: every seed)',
               rows: BN.flatMap(({ placement, label }) => RATES.flatMap((rate) => seedRows({ bn: label, dropout: String(rate) }, runsOf(placement, rate)))),
               x: { field: 'dropout', title: 'dropout rate', order: RATES.map(String) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },

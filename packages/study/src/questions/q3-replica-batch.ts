@@ -78,7 +78,7 @@ export const replicaBatchQuestion: Question = {
           chart(
             categoryChart({
               id: 'q3-replica-batch',
-              title: 'Test accuracy by the batch BN normalizes over (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy by the batch BN normalizes over (mean ± std over trained runs; dots: every seed)',
               rows: [
                 ...settings.perReplicaBatches.flatMap((b) => seedRows({ batch: String(b), kind: 'local BN' }, results.runs(localArm(g, b)))),
                 ...seedRows({ batch: SYNC_LABEL, kind: 'SyncBN' }, results.runs(localArm(g, g))),

@@ -157,7 +157,7 @@ export const learningRateQuestion: Question = {
           chart(
             sweepChart({
               id: 'q4-learning-rate',
-              title: 'Test accuracy by SGD learning rate (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy by SGD learning rate (mean ± std over trained runs; dots: every seed)',
               rows: BN.flatMap(({ placement, label }) => rates.flatMap((lr) => seedRows({ bn: label, lr }, results.runs(arm(g, placement, lr))))),
               x: { field: 'lr', title: 'learning rate (log scale)', log: true },
               y: { field: 'accuracy', title: 'test accuracy (%)' },
@@ -168,7 +168,7 @@ export const learningRateQuestion: Question = {
           chart(
             categoryChart({
               id: 'q4-init',
-              title: `Test accuracy by initial kernel scale, SGD ${plain(lrInit)} (mean ± std over seeds; dots: seeds)`,
+              title: `Test accuracy by initial kernel scale, SGD ${plain(lrInit)} (mean ± std over trained runs; dots: every seed)`,
               rows: BN.flatMap(({ placement, label }) => scales.flatMap((s) => seedRows({ bn: label, scale: `x${s}` }, runsAtInit(placement, s)))),
               x: { field: 'scale', title: 'Glorot-uniform kernels times', order: scales.map((s) => `x${s}`) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },

@@ -158,7 +158,7 @@ export const testStatisticsQuestion: Question = {
           chart(
             categoryChart({
               id: 'q5-test-statistics',
-              title: 'Test accuracy: moving statistics against each test batch\'s own (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy: moving statistics against each test batch\'s own (mean ± std over trained runs; dots: those runs)',
               rows: statisticsChartRows,
               x: { field: 'batch', title: 'test batch size', order: sizes.map(String) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },
