@@ -51,14 +51,15 @@ const BUDGETS: Record<BudgetName, Omit<BudgetSettings, keyof typeof COMMON>> = {
     learningRates: [0.01, 1],
     curvePoints: 1,
   },
-  // Within 30 minutes on 2 cores: 64 steps per run.
+  // 64 steps per run, 5 seeds: about 35 minutes on 2 cores (3 seeds took 21). 3 seeds left a 4-point gain
+  // seen on every seed unresolved (issue 19); 5 seeds narrow a t-interval by t(4)/t(2) x sqrt(3/5) = 0.50.
   quick: {
     name: 'quick',
     trainSamples: 2048,
     testSamples: 1500,
     curveTestSamples: 500,
     epochs: 2,
-    seeds: [1, 2, 3],
+    seeds: [1, 2, 3, 4, 5],
     learningRates: [0.01, 0.03, 0.1, 0.3, 1],
     curvePoints: 8,
   },

@@ -34,3 +34,11 @@ test('every chart kind renders to SVG in Node with its title, categories and axi
     assert.ok(!svg.includes('NaN'), `${chart.id}: no NaN coordinates`);
   }
 });
+
+test('means and error bars leave out rows of failed runs; the dots show every seed', async () => {
+  const withFailed: ChartRow[] = [...rows.filter((r) => r.lr === 0.01).map((r) => ({ ...r, failed: 0 })), { arm: 'no BN', seed: 4, accuracy: 10, failed: 1 }];
+  const chart = categoryChart({ id: 'c', title: 'Failed', rows: withFailed, x: { field: 'arm', title: 'Arm' }, y: { field: 'accuracy', title: 'Test accuracy (%)' } });
+  const layers = (chart.spec as { layer: { transform?: unknown[] }[] }).layer;
+  assert.deepEqual(layers.map((l) => JSON.stringify(l.transform ?? [])), ['[{"filter":"datum.failed !== 1"}]', '[{"filter":"datum.failed !== 1"}]', '[]']);
+  assert.match(await renderSvg(chart.spec), /^<svg /);
+});

@@ -47,14 +47,20 @@ function colorOf(f: ChartField | undefined): Pick<Encoding, 'color'> {
   return f === undefined ? {} : { color: { ...nominal(f), legend: { orient: 'bottom', direction: 'vertical', labelLimit: 480, titleLimit: 480 } } };
 }
 
+/** Rows of runs that collapsed or diverged carry `failed: 1`; the tables leave them out of the means, and so do the charts. */
+export const FAILED_FIELD = 'failed';
+const COUNTED: { filter: string } = { filter: `datum.${FAILED_FIELD} !== 1` };
+
 /**
  * The three layers every summary chart draws from raw per-seed rows: the error bar of
- * mean ± sample standard deviation, the mean, and each seed as a faint dot.
+ * mean ± sample standard deviation and the mean, both over the rows not marked failed,
+ * and every seed as a faint dot, failed ones included.
  */
 function meanStdLayers(y: ChartField, meanAsLine: boolean): Layer[] {
   return [
-    { mark: { type: 'errorbar', extent: 'stdev', ticks: true }, encoding: { y: quantitative(y) } },
+    { transform: [COUNTED], mark: { type: 'errorbar', extent: 'stdev', ticks: true }, encoding: { y: quantitative(y) } },
     {
+      transform: [COUNTED],
       mark: meanAsLine ? { type: 'line', point: { filled: true, size: 50 } } : { type: 'point', filled: true, size: 70 },
       encoding: { y: meanOf(y) },
     },

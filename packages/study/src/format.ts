@@ -16,6 +16,12 @@ export function points(difference: number): string {
   return `${sign}${Math.abs(difference * 100).toFixed(2)} points`;
 }
 
+/** A confidence interval of a difference of fractions, in signed points: "95 % CI −0.31 to +8.09 points". */
+export function pointsInterval(low: number, high: number, level: number): string {
+  const signed = (v: number): string => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v * 100).toFixed(2)}`;
+  return `${Math.round(level * 100)} % CI ${signed(low)} to ${signed(high)} points`;
+}
+
 export function pValue(p: number): string {
   return p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`;
 }

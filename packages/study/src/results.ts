@@ -1,3 +1,4 @@
+import type { RunOutcome } from './outcome.js';
 import type { RunConfig } from './run-config.js';
 
 /** Accuracy and mean cross-entropy on a test set; the loss is null where it was not finite (a diverged model). */
@@ -31,6 +32,14 @@ export interface RunResult {
   stepsCompleted: number;
   /** The loss became non-finite (NaN or infinite weights); the run stopped there. */
   diverged: boolean;
+  /** Trained, collapsed or diverged (outcome.ts); absent in results.json written before it was recorded. */
+  outcome?: RunOutcome;
+  /** Why it collapsed or diverged, with the numbers; empty when it trained. */
+  outcomeReason?: string;
+  /** Mean batch loss of each of the last COLLAPSE_STEPS steps, oldest first (null where not finite). */
+  lastStepLosses?: (number | null)[];
+  /** Final test samples predicted as each class (moving statistics). */
+  predictedClassCounts?: number[];
   /** Mean training loss over the steps of the last epoch (dropout on, batch statistics); null if it diverged before. */
   trainLoss: number | null;
   /** Final test score with the moving statistics. */

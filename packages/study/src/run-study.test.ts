@@ -60,6 +60,8 @@ test('results.json: every arm of every question, once per seed, each run trained
     assert.equal(run.steps, results.meta.stepsPerRun);
     assert.ok(run.test.accuracy >= 0 && run.test.accuracy <= 1);
     assert.ok(run.trainLoss !== null && run.trainLoss > 0 && Number.isFinite(run.trainLoss), `${run.key}: a real training loss`);
+    assert.ok(run.outcome === 'trained' || run.outcome === 'collapsed', `${run.key}: an outcome, ${run.outcome}`);
+    assert.equal(run.predictedClassCounts?.reduce((a, b) => a + b, 0), results.meta.testSamples, `${run.key}: every test sample's class counted`);
   }
   assert.equal(progress[0]?.done, 0, 'progress before the first run, with the total');
   assert.equal(progress[0]?.total, results.runs.length);
@@ -94,6 +96,10 @@ test('the report shows the numbers of results.json', () => {
   assert.ok(first !== undefined);
   assert.ok(md.includes(`${(first.test.accuracy * 100).toFixed(1)}`), 'a per-seed accuracy appears in the tables');
   assert.ok(md.includes(`${results.meta.trainSamples} training samples`));
+  // Collapsed and diverged runs are counted apart in every arm table, and comparisons carry their interval.
+  assert.ok(md.includes('| collapsed | diverged |'), 'separate collapse and divergence columns');
+  assert.match(md, /95 % CI [−+±]\d+\.\d\d to [−+±]\d+\.\d\d points/);
+  assert.doesNotMatch(md, /no clear difference|not clearly different/);
 });
 
 test('the report can be written again from results.json alone, identically', async () => {

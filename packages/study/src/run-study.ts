@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { budgetSettings, type BudgetName, type BudgetSettings } from './budget.js';
 import { StudyError } from './errors.js';
+import { outcomeOf, type RecordedOutcome } from './outcome.js';
 import { estimatedCost, planRuns } from './plan.js';
 import { QUESTIONS } from './questions/index.js';
 import type { RunResult } from './results.js';
@@ -18,7 +19,7 @@ export interface StudyProgress {
   done: number;
   total: number;
   /** The run that just finished. */
-  run?: { key: string; accuracy: number; diverged: boolean; elapsedSec: number };
+  run?: { key: string; accuracy: number; diverged: boolean; outcome: RecordedOutcome; elapsedSec: number };
   elapsedSec: number;
   /** Estimated seconds left, from the cost of the runs still to do; undefined before the first run ends. */
   etaSec?: number;
@@ -32,6 +33,8 @@ export interface RunStudyOptions {
   /** Worker threads. Default: min(2, available cores). */
   workers?: number;
   onProgress?: (progress: StudyProgress) => void;
+  /** Seconds one run may take before it is stopped and the study fails naming it. Default: no limit. */
+  runDeadlineSec?: number;
 }
 
 export interface StudyOutcome {
@@ -67,6 +70,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
   const runs = await runOnWorkers(requests, {
     workers,
     init: { shared: shareStudyData(data), settings },
+    runDeadlineSec: options.runDeadlineSec,
     onResult: (run) => {
       done++;
       doneCost += costOf.get(run.key) ?? 0;
@@ -74,7 +78,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
         phase: 'training',
         done,
         total: requests.length,
-        run: { key: run.key, accuracy: run.test.accuracy, diverged: run.diverged, elapsedSec: run.elapsedSec },
+        run: { key: run.key, accuracy: run.test.accuracy, diverged: run.diverged, outcome: outcomeOf(run), elapsedSec: run.elapsedSec },
         elapsedSec: elapsed(),
         etaSec: (elapsed() * (totalCost - doneCost)) / doneCost,
       });

@@ -1,30 +1,24 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { isWorkerThread, workerData } from 'piscina';
 import { initBackend } from '@tfjs-ddp/backend';
 import { StudyError } from './errors.js';
+import type { RunRequest } from './run-config.js';
 import { openSharedStudyData } from './study-data.js';
 import { trainRun } from './training-run.js';
-import type { FromWorker, ToWorker, WorkerInit } from './worker-messages.js';
+import type { RunTaskOutcome, WorkerInit } from './worker-messages.js';
 
-// A study worker thread: its own wasm backend, the shared data, one run at a time.
-const port = parentPort;
-if (port === null) throw new StudyError('STUDY_ERR_NOT_A_THREAD', 'run-worker.js must run in a worker thread (the study starts it as one)');
+// A study worker thread under piscina: its own wasm backend and a view of the shared data,
+// set up once when piscina loads this module, then one run per task.
+if (!isWorkerThread) throw new StudyError('STUDY_ERR_NOT_A_THREAD', 'run-worker.js must run in a worker thread (the study pool starts it as one)');
 const { shared, settings } = workerData as WorkerInit;
 await initBackend('wasm');
 const data = openSharedStudyData(shared);
-const post = (message: FromWorker): void => port.postMessage(message);
 
-port.on('message', (message: ToWorker) => {
-  if (message.type === 'stop') {
-    port.close();
-    return;
+export default async function runTask(request: RunRequest): Promise<RunTaskOutcome> {
+  try {
+    return { type: 'result', result: await trainRun(request, data, settings) };
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    return { type: 'failed', key: request.key, message, ...(code === undefined ? {} : { code }) };
   }
-  trainRun(message.request, data, settings).then(
-    (result) => post({ type: 'result', result }),
-    (error: unknown) => {
-      const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      post({ type: 'failed', key: message.request.key, message: text, ...(code === undefined ? {} : { code }) });
-    },
-  );
-});
-post({ type: 'ready' });
+}

@@ -1,8 +1,12 @@
 /**
  * The few statistics the report needs, in float64: means and sample standard deviations
  * over seeds, and t-tests comparing two arms (Welch's for independent runs, paired for two
- * measurements of the same models).
+ * measurements of the same models), each with the 95 % confidence interval of its
+ * difference, which is what the report words its findings by.
  */
+
+/** The confidence level of every interval the report gives. */
+export const CONFIDENCE = 0.95;
 
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((s, v) => s + v, 0) / values.length;
@@ -24,6 +28,9 @@ export interface TTest {
   degreesOfFreedom: number;
   /** Two-sided p-value; 1 when there is no difference at all, 0 when a difference has no spread. */
   p: number;
+  /** The CONFIDENCE interval of the difference: difference ± t_crit(df) × standardError. */
+  low: number;
+  high: number;
 }
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error below 1e-13). */
@@ -85,17 +92,39 @@ export function studentTwoSidedP(t: number, df: number): number {
   return regularizedBeta(df / (df + t * t), df / 2, 0.5);
 }
 
+/**
+ * The critical value c with P(|T| > c) = alpha for Student's t with `df` degrees of
+ * freedom, by bisection on studentTwoSidedP (monotone in t): 200 halvings reach float64
+ * precision, and the report needs a handful of these, so speed does not matter.
+ */
+export function studentCritical(alpha: number, df: number): number {
+  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must lie in (0, 1), got ${alpha}`);
+  if (!(df > 0)) throw new RangeError(`degrees of freedom must be positive, got ${df}`);
+  let low = 0;
+  let high = 1;
+  while (studentTwoSidedP(high, df) > alpha) high *= 2;
+  for (let i = 0; i < 200 && high - low > 1e-12 * high; i++) {
+    const middle = (low + high) / 2;
+    if (studentTwoSidedP(middle, df) > alpha) low = middle;
+    else high = middle;
+  }
+  return (low + high) / 2;
+}
+
 function tTest(difference: number, standardError: number, degreesOfFreedom: number): TTest {
   if (standardError === 0 || !Number.isFinite(standardError)) {
     const p = difference === 0 ? 1 : 0;
-    return { difference, standardError: 0, t: difference === 0 ? 0 : Math.sign(difference) * Infinity, degreesOfFreedom, p };
+    // No spread: every seed gave the same difference, so the interval is that point.
+    return { difference, standardError: 0, t: difference === 0 ? 0 : Math.sign(difference) * Infinity, degreesOfFreedom, p, low: difference, high: difference };
   }
   const t = difference / standardError;
-  return { difference, standardError, t, degreesOfFreedom, p: studentTwoSidedP(t, degreesOfFreedom) };
+  const margin = studentCritical(1 - CONFIDENCE, degreesOfFreedom) * standardError;
+  return { difference, standardError, t, degreesOfFreedom, p: studentTwoSidedP(t, degreesOfFreedom), low: difference - margin, high: difference + margin };
 }
 
 /** Welch's t-test of mean(a) - mean(b), two independent samples (each of at least 2). */
 export function welchTTest(a: readonly number[], b: readonly number[]): TTest {
+  if (a.length < 2 || b.length < 2) throw new RangeError(`Welch's test needs at least 2 values per sample, got ${a.length} and ${b.length}`);
   const va = std(a) ** 2 / a.length;
   const vb = std(b) ** 2 / b.length;
   const se = Math.sqrt(va + vb);
@@ -106,6 +135,7 @@ export function welchTTest(a: readonly number[], b: readonly number[]): TTest {
 /** Paired t-test of mean(a - b), a[i] and b[i] measured on the same model or seed. */
 export function pairedTTest(a: readonly number[], b: readonly number[]): TTest {
   if (a.length !== b.length) throw new RangeError(`paired samples differ in length: ${a.length} and ${b.length}`);
+  if (a.length < 2) throw new RangeError(`the paired test needs at least 2 pairs, got ${a.length}`);
   const d = a.map((v, i) => v - (b[i] as number));
   return tTest(mean(d), std(d) / Math.sqrt(d.length), d.length - 1);
 }

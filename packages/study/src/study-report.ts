@@ -1,9 +1,10 @@
 import { DEFAULT_BN_MOMENTUM } from '@tfjs-ddp/nn';
 import type { BudgetSettings } from './budget.js';
-import { CLEAR_P } from './compare.js';
 import { count, plain } from './format.js';
+import { COLLAPSE_STEPS, outcomeOf } from './outcome.js';
 import type { QuestionReport } from './questions/question.js';
 import { list, paragraph, type ReportDocument, type Section } from './report-document.js';
+import type { RunResult } from './results.js';
 import { STUDY_BN_MOMENTUM } from './run-config.js';
 
 /** Facts about a study run that the report states. */
@@ -54,10 +55,17 @@ function methodSection(meta: StudyMeta): Section {
           `moving-average update is linear, that equals, for each step, restoring the pre-step moving statistics before each chunk and setting ` +
           `them afterwards to the mean of the chunks' updated values, which is what is done. SyncBN at a global batch of ${g} is plain BN on ` +
           `the ${g} samples (proven equal by the project's equivalence tests).`,
-        `Comparisons: Welch's t-test between two arms (independent runs), or the paired t-test where the same models are measured two ways ` +
-          `(question 5); a difference is called clear when the two-sided p < ${CLEAR_P}, and otherwise the report says "no clear difference", ` +
-          `with the difference and p either way. With ${s.seeds.length} seeds only large, consistent differences come out clear; with this many ` +
-          `comparisons, about one in twenty true non-differences will be called clear by chance.`,
+        `Outcome of each run: diverged when its training or test loss became NaN or infinite; collapsed when its mean batch loss stayed above ` +
+          `ln(10), the loss of a uniform guess, in each of its last ${COLLAPSE_STEPS} steps, or when it predicted one class for every test ` +
+          `sample; trained otherwise. Tables count collapsed and diverged runs apart and mark them in the per-seed column; accuracy and loss ` +
+          `means and all comparisons are over the runs that trained, because a failed run's chance-level accuracy measures whether the ` +
+          `configuration trains at all, not how well, and averaging it in would mix the two.`,
+        `Comparisons: the difference of mean test accuracy between two arms with its 95 % confidence interval, from Welch's t-interval ` +
+          `(independent runs) or the paired t-interval where the same models are measured two ways or the same seeds trained two ways ` +
+          `(question 5), with the two-sided p-value. An interval that excludes 0 is reported as one arm above the other by the difference; ` +
+          `one that spans 0 as "not resolved at n = N": the seeds did not settle the sign, which is not evidence that the arms are equal. ` +
+          `With ${s.seeds.length} seeds per arm only large, consistent differences are resolved, and with this many comparisons about one in ` +
+          `twenty intervals misses its true difference by chance.`,
         'The sentences under "What the numbers support" are generated from the numbers by these rules; none was written in advance.',
       ]),
     ],
@@ -65,7 +73,26 @@ function methodSection(meta: StudyMeta): Section {
 }
 
 /** The whole report: summary, method, one section per question, where the raw results are. */
-export function buildStudyReport(meta: StudyMeta, questions: readonly { title: string; short: string; report: QuestionReport }[]): ReportDocument {
+export function buildStudyReport(
+  meta: StudyMeta,
+  questions: readonly { title: string; short: string; report: QuestionReport }[],
+  runs: readonly RunResult[] = [],
+): ReportDocument {
+  const unchecked = runs.filter((r) => outcomeOf(r) === 'unchecked');
+  // Only candidates: a test loss above ln(10) fits a saturated one-class model, but the per-step losses and
+  // predicted classes that would show it were not stored.
+  const suspects = unchecked.filter((r) => r.test.loss !== null && r.test.loss > Math.log(10));
+  const uncheckedNote =
+    unchecked.length === 0
+      ? []
+      : [
+          paragraph(
+            `These results were recorded before each run's outcome was: they show which runs diverged (a NaN loss) but not which collapsed, ` +
+              `so the tables say "not checked" for collapse and those runs are in the means. ${count(suspects.length, 'run')} ended with a ` +
+              `test loss above ln(10), which fits a collapsed model, but cannot be confirmed: the stored results lack the last steps' ` +
+              `losses and the predicted classes. A new run of the study records both.`,
+          ),
+        ];
   const summary: Section = {
     id: 'summary',
     title: 'Summary',
@@ -76,6 +103,7 @@ export function buildStudyReport(meta: StudyMeta, questions: readonly { title: s
           `question's generated answer:`,
       ),
       list(questions.map((q, i) => `Q${i + 1} (${q.short}): ${q.report.headline}`)),
+      ...uncheckedNote,
       ...(meta.settings.name === 'full'
         ? []
         : [paragraph(`These are short runs on a subset of MNIST: they say what happens early in training, where BN's effects are strongest and ` +
@@ -87,7 +115,8 @@ export function buildStudyReport(meta: StudyMeta, questions: readonly { title: s
     title: 'Raw results',
     blocks: [
       paragraph(
-        '`results.json` holds every run: its configuration and seed, steps, whether it diverged, final test accuracy and loss, last-epoch training ' +
+        '`results.json` holds every run: its configuration and seed, steps, its outcome (trained, collapsed or diverged) with the reason, the ' +
+          'batch losses of its last steps, how many test samples it predicted as each class, final test accuracy and loss, last-epoch training ' +
           'loss, the learning curve where measured, the test-batch statistics where measured, and its duration. `figures/` holds each chart as ' +
           'SVG and its Vega-Lite specification.',
       ),

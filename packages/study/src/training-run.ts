@@ -4,6 +4,8 @@ import { evaluate, Replica, TrainerError, type Evaluation } from '@tfjs-ddp/trai
 import { evaluateWithBatchStatistics } from './batch-statistics.js';
 import type { BudgetSettings } from './budget.js';
 import { localBatchNormStep } from './local-bn-step.js';
+import { classifyRun, COLLAPSE_STEPS } from './outcome.js';
+import { predictedClassCounts } from './prediction-counts.js';
 import type { CurvePoint, RunResult, Score } from './results.js';
 import { STUDY_MODEL, type RunRequest } from './run-config.js';
 import type { StudyData } from './study-data.js';
@@ -23,7 +25,8 @@ export function curveSteps(totalSteps: number, points: number): Set<number> {
 /**
  * Trains the study's model for one configuration and seed on `data.train` and measures
  * it: test accuracy with the moving statistics, and whatever extras the request asks.
- * A run whose loss becomes non-finite stops there and is marked diverged.
+ * A run whose loss becomes non-finite stops there and is marked diverged; one that ends no
+ * better than a uniform guess, or predicting one class for every test sample, collapsed.
  */
 export async function trainRun(request: RunRequest, data: StudyData, settings: BudgetSettings): Promise<RunResult> {
   const started = performance.now();
@@ -47,6 +50,7 @@ export async function trainRun(request: RunRequest, data: StudyData, settings: B
   const measureAt = extras.curve ? curveSteps(schedule.totalSteps, settings.curvePoints) : new Set<number>();
   const curve: CurvePoint[] = [];
   const lastEpoch = { lossSum: 0, count: 0 };
+  const lastStepLosses: number[] = [];
   let stepsCompleted = 0;
   let diverged = false;
   try {
@@ -54,6 +58,8 @@ export async function trainRun(request: RunRequest, data: StudyData, settings: B
       const { indices, epoch } = schedule.at(step);
       const outcome = localBatchNormStep(replica, { ...data.train.batch(indices), indices }, step, config.bnBatch);
       stepsCompleted = step + 1;
+      lastStepLosses.push(outcome.lossSum / outcome.count);
+      if (lastStepLosses.length > COLLAPSE_STEPS) lastStepLosses.shift();
       if (epoch === settings.epochs - 1) {
         lastEpoch.lossSum += outcome.lossSum;
         lastEpoch.count += outcome.count;
@@ -71,6 +77,8 @@ export async function trainRun(request: RunRequest, data: StudyData, settings: B
     diverged = true;
   }
   const test = score(evaluate(model, data.test));
+  const predicted = predictedClassCounts(model, data.test);
+  const classified = classifyRun({ nonFiniteLoss: diverged, lastStepLosses, predictedClassCounts: predicted, testLoss: test.loss });
   const batchStatistics =
     extras.testTimeStatistics && hasBatchNorm
       ? settings.testBatchSizes.map((batchSize) => ({ batchSize, ...score(evaluateWithBatchStatistics(model, data.test, batchSize)) }))
@@ -83,6 +91,10 @@ export async function trainRun(request: RunRequest, data: StudyData, settings: B
     steps: schedule.totalSteps,
     stepsCompleted,
     diverged,
+    outcome: classified.outcome,
+    outcomeReason: classified.reason,
+    lastStepLosses: lastStepLosses.map((loss) => (Number.isFinite(loss) ? loss : null)),
+    predictedClassCounts: predicted,
     trainLoss: lastEpoch.count === 0 ? null : lastEpoch.lossSum / lastEpoch.count,
     test,
     curve,

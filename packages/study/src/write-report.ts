@@ -29,7 +29,7 @@ export interface StudyResults {
 export async function writeStudyReport(out: string, meta: StudyMeta, runs: RunResult[]): Promise<string[]> {
   const index = new ResultsIndex(runs);
   const analyzed = QUESTIONS.map((q) => ({ id: q.id, title: q.title, short: q.short, report: q.analyze(index, meta.settings) }));
-  const document = buildStudyReport(meta, analyzed);
+  const document = buildStudyReport(meta, analyzed, runs);
   const figures = path.join(out, REPORT_FILES.figures);
   mkdirSync(figures, { recursive: true });
   const files: string[] = [];

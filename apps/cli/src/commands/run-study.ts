@@ -23,9 +23,10 @@ export async function runStudyCommand(flags: StudyFlags): Promise<void> {
     onProgress: (p) => {
       if (p.phase === 'training' && p.run !== undefined) {
         const { done, total, etaSec } = p;
-        const { key, accuracy } = p.run;
-        const line = `run ${done}/${total} ${key}: accuracy ${(accuracy * 100).toFixed(1)} %, ETA ${formatEta(etaSec)}`;
-        logger.info({ done, total, run: key, accuracy, etaSec }, line);
+        const { key, accuracy, outcome } = p.run;
+        const failed = outcome === 'collapsed' || outcome === 'diverged' ? ` (${outcome})` : '';
+        const line = `run ${done}/${total} ${key}: accuracy ${(accuracy * 100).toFixed(1)} %${failed}, ETA ${formatEta(etaSec)}`;
+        logger.info({ done, total, run: key, accuracy, outcome, etaSec }, line);
       } else if (p.phase === 'report') logger.info('writing the report');
     },
   });

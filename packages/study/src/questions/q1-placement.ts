@@ -1,6 +1,6 @@
 import type { BnPlacement } from '@tfjs-ddp/nn';
 import { curveChart, categoryChart } from '../charts.js';
-import { compareArms, sentence, type Comparison } from '../compare.js';
+import { compareArms, effect, sampleSizes, sentence, type Comparison } from '../compare.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
 import { baseArm, type ArmConfig } from '../run-config.js';
 import { armTable, curveRows, seedRows } from './arm-table.js';
@@ -16,20 +16,15 @@ function arm(globalBatch: number, placement: BnPlacement): ArmConfig {
   return { ...baseArm(globalBatch), bnPlacement: placement };
 }
 
+/** "above no BN (+4.20 points, 95 % CI ...)" or "not resolved against no BN at n = 3 (...)": one comparison, short, by its interval. */
+function against(c: Comparison, other: string): string {
+  if (c.direction === 'unresolved') return `not resolved against ${other} at ${sampleSizes(c)} (${effect(c)})`;
+  return `${c.direction === 'higher' ? 'above' : 'below'} ${other} (${effect(c)})`;
+}
+
 /** What BN did against no BN, in both placements, from two comparisons. */
 function bnEffect(before: Comparison, after: Comparison): string {
-  if (before.direction === after.direction) {
-    if (before.direction === 'unclear') return 'neither placement of BN was clearly different from no BN';
-    return `BN in both placements was clearly ${before.direction === 'higher' ? 'above' : 'below'} no BN`;
-  }
-  const parts = [
-    { c: before, name: 'before' },
-    { c: after, name: 'after' },
-  ].map(({ c, name }) => {
-    if (c.direction === 'unclear') return `BN ${name} relu was not clearly different from no BN`;
-    return `BN ${name} relu was clearly ${c.direction === 'higher' ? 'above' : 'below'} it`;
-  });
-  return parts.join(', while ');
+  return `BN before relu was ${against(before, 'no BN')}; BN after relu was ${against(after, 'no BN')}`;
 }
 
 export const placementQuestion: Question = {
@@ -45,17 +40,12 @@ export const placementQuestion: Question = {
     }));
   },
   analyze(results, settings) {
-    const samples = PLACEMENTS.map(({ placement, label }) => ({ name: label, values: results.accuracies(arm(settings.globalBatch, placement)), placement }));
+    const samples = PLACEMENTS.map(({ placement, label }) => results.sample(label, arm(settings.globalBatch, placement)));
     const [none, after, before] = samples as [(typeof samples)[number], (typeof samples)[number], (typeof samples)[number]];
     const beforeVsNone = compareArms(before, none);
     const afterVsNone = compareArms(after, none);
     const beforeVsAfter = compareArms(before, after);
-    const headline = sentence(
-      `${bnEffect(beforeVsNone, afterVsNone)}; between the placements there was ` +
-        (beforeVsAfter.clear
-          ? `a clear difference, BN before relu being ${beforeVsAfter.direction === 'higher' ? 'above' : 'below'} BN after it`
-          : 'no clear difference'),
-    );
+    const headline = sentence(`${bnEffect(beforeVsNone, afterVsNone)}; BN before relu was ${against(beforeVsAfter, 'BN after relu')}`);
     const runsOf = (placement: BnPlacement): ReturnType<typeof results.runs> => results.runs(arm(settings.globalBatch, placement));
     return {
       headline,
@@ -72,7 +62,7 @@ export const placementQuestion: Question = {
           chart(
             categoryChart({
               id: 'q1-placement',
-              title: 'Test accuracy by BN placement (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy by BN placement (mean ± std over trained runs; dots: every seed)',
               rows: PLACEMENTS.flatMap(({ placement, label }) => seedRows({ arm: label }, runsOf(placement))),
               x: { field: 'arm', title: 'BN placement', order: PLACEMENTS.map((p) => p.label) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },

@@ -1,7 +1,8 @@
 import type { BnPlacement } from '@tfjs-ddp/nn';
 import { categoryChart } from '../charts.js';
-import { compareArms, describe, sentence, type Comparison, type Sample } from '../compare.js';
+import { compareArms, describe, sampleSizes, sentence, type Comparison, type Sample } from '../compare.js';
 import { plain } from '../format.js';
+import { counts } from '../outcome.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
 import { mean } from '../stats.js';
 import { baseArm, type ArmConfig } from '../run-config.js';
@@ -18,14 +19,19 @@ function arm(globalBatch: number, placement: BnPlacement, dropout: number): ArmC
   return { ...baseArm(globalBatch), bnPlacement: placement, dropout };
 }
 
-/** "clearly lowered accuracy at rate 0.5, made no clear difference at rate 0.25" for one BN setting. */
+/** "lowered accuracy (95 % CI below 0) at rate 0.5, had an effect not resolved at n = 5 at rate 0.25", for one BN setting. */
 function dropoutEffect(comparisons: { rate: number; c: Comparison }[]): string {
   const rates = (d: Comparison['direction']): string => {
     const list = comparisons.filter((x) => x.c.direction === d).map((x) => x.rate);
     return list.length === 0 ? '' : `at rate${list.length === 1 ? '' : 's'} ${list.join(' and ')}`;
   };
-  const wording = { higher: 'clearly raised accuracy', lower: 'clearly lowered accuracy', unclear: 'made no clear difference' } as const;
-  return (['higher', 'lower', 'unclear'] as const)
+  const unresolved = comparisons.find((x) => x.c.direction === 'unresolved')?.c;
+  const wording = {
+    higher: 'raised accuracy (95 % CI above 0)',
+    lower: 'lowered accuracy (95 % CI below 0)',
+    unresolved: `had an effect not resolved at ${unresolved === undefined ? '' : sampleSizes(unresolved)}`,
+  } as const;
+  return (['higher', 'lower', 'unresolved'] as const)
     .filter((d) => rates(d) !== '')
     .map((d) => `${wording[d]} ${rates(d)}`)
     .join(', ');
@@ -40,10 +46,8 @@ export const dropoutQuestion: Question = {
     return BN.flatMap(({ placement, label }) => RATES.map((rate) => ({ label: `${label}, dropout ${rate}`, config: arm(g, placement, rate) })));
   },
   analyze(results, settings) {
-    const sample = (placement: BnPlacement, rate: number): Sample => ({
-      name: `${placement === 'none' ? 'no BN' : 'BN'} with dropout ${rate}`,
-      values: results.accuracies(arm(settings.globalBatch, placement, rate)),
-    });
+    const sample = (placement: BnPlacement, rate: number): Sample =>
+      results.sample(`${placement === 'none' ? 'no BN' : 'BN'} with dropout ${rate}`, arm(settings.globalBatch, placement, rate));
     const effects = BN.map(({ placement }) => ({
       placement,
       comparisons: RATES.filter((r) => r > 0).map((rate) => ({ rate, c: compareArms(sample(placement, rate), sample(placement, 0)) })),
@@ -57,16 +61,18 @@ export const dropoutQuestion: Question = {
     const verdict = helps(withBn)
       ? 'dropout still raised accuracy on top of BN, so BN did not replace it'
       : !helps(withoutBn)
-        ? 'since dropout did not clearly help even without BN, there was nothing for BN to replace at this budget'
+        ? 'dropout was not shown to help even without BN, so whether BN replaces it is not answered at this budget'
         : replaces.direction === 'lower'
-          ? 'dropout helped without BN, and BN alone stayed clearly below the best dropout model without BN, so BN did not replace dropout here'
-          : `dropout helped without BN but not with it, and BN alone was ` +
-            `${replaces.direction === 'higher' ? 'clearly above' : 'not clearly different from'} the best dropout model without BN: consistent ` +
-            `with BN replacing dropout at this budget`;
+          ? 'dropout helped without BN, and BN alone stayed below the best dropout model without BN, so BN did not replace dropout here'
+          : replaces.direction === 'higher'
+            ? 'dropout helped without BN but not with it, and BN alone was above the best dropout model without BN: consistent with BN ' +
+              'replacing dropout at this budget'
+            : `dropout helped without BN but not with it, and BN alone against the best dropout model without BN was not resolved at ` +
+              `${sampleSizes(replaces)}`;
     const headline = sentence(`Without BN dropout ${dropoutEffect(withoutBn.comparisons)}; with BN it ${dropoutEffect(withBn.comparisons)}; ${verdict}`);
     const base = results.runs(arm(settings.globalBatch, 'before', 0));
-    const trainLoss = mean(base.flatMap((r) => (r.trainLoss === null ? [] : [r.trainLoss])));
-    const testLoss = mean(base.flatMap((r) => (r.test.loss === null ? [] : [r.test.loss])));
+    const trainLoss = mean(base.filter(counts).flatMap((r) => (r.trainLoss === null ? [] : [r.trainLoss])));
+    const testLoss = mean(base.filter(counts).flatMap((r) => (r.test.loss === null ? [] : [r.test.loss])));
     const overfitting = `Context: BN without dropout ended with a mean training loss of ${plain(trainLoss, 3)} (last epoch, batch statistics) ` +
       `against a test loss of ${plain(testLoss, 3)}; dropout can only help where the model overfits, i.e. where the test loss is well above the ` +
       `training loss.`;
@@ -84,7 +90,7 @@ export const dropoutQuestion: Question = {
           chart(
             categoryChart({
               id: 'q2-dropout',
-              title: 'Test accuracy by dropout rate (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy by dropout rate (mean ± std over trained runs; dots: every seed)',
               rows: BN.flatMap(({ placement, label }) => RATES.flatMap((rate) => seedRows({ bn: label, dropout: String(rate) }, runsOf(placement, rate)))),
               x: { field: 'dropout', title: 'dropout rate', order: RATES.map(String) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },

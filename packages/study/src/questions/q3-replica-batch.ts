@@ -1,6 +1,6 @@
 import { categoryChart } from '../charts.js';
-import { compareArms, sentence, type Comparison } from '../compare.js';
-import { percentMeanStd, points, pValue } from '../format.js';
+import { compareArms, effect, sampleSizes, sentence, type Comparison } from '../compare.js';
+import { percentMeanStd } from '../format.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
 import { baseArm, type ArmConfig } from '../run-config.js';
 import { armCells, ARM_COLUMNS, seedRows } from './arm-table.js';
@@ -31,34 +31,35 @@ export const replicaBatchQuestion: Question = {
   },
   analyze(results, settings) {
     const g = settings.globalBatch;
-    const sync = { name: `SyncBN over ${g}`, values: results.accuracies(localArm(g, g)) };
-    const noBn = { name: 'no BN', values: results.accuracies(noBnArm(g)) };
+    const sync = results.sample(`SyncBN over ${g}`, localArm(g, g));
+    const noBn = results.sample('no BN', noBnArm(g));
     const local = settings.perReplicaBatches.map((b) => {
-      const s = { name: `local BN over ${b}`, values: results.accuracies(localArm(g, b)) };
+      const s = results.sample(`local BN over ${b}`, localArm(g, b));
       return { b, sample: s, vsSync: compareArms(s, sync), vsNoBn: compareArms(s, noBn) };
     });
     const batchesWhere = (d: Comparison['direction']): number[] => local.filter((l) => l.vsSync.direction === d).map((l) => l.b);
-    const lists = (['lower', 'unclear', 'higher'] as const).map((d) => ({ d, batches: batchesWhere(d) })).filter((x) => x.batches.length > 0);
-    const wording = { lower: 'clearly below', unclear: 'not clearly different from', higher: 'clearly above' } as const;
+    const lists = (['lower', 'unresolved', 'higher'] as const).map((d) => ({ d, batches: batchesWhere(d) })).filter((x) => x.batches.length > 0);
+    // Each comparison's difference and interval are in the table and the findings; the headline groups them by the interval's verdict.
+    const n = local[0] === undefined ? '' : ` at ${sampleSizes(local[0].vsSync)}`;
+    const wording = { lower: 'below', unresolved: `not resolved against`, higher: 'above' } as const;
     const parts = lists.map((x, i) => {
-      const batches = `per-replica batch ${x.batches.join(', ')}`;
+      const batches = `per-replica batch ${x.batches.join(', ')}${x.d === 'unresolved' ? n : ''}`;
       return i === 0 ? `local BN was ${wording[x.d]} SyncBN at ${batches}` : `${wording[x.d]} it at ${batches}`;
     });
     const recovers =
       batchesWhere('lower').length > 0
         ? `SyncBN normalizes over all ${g} samples whatever the per-replica batch, so it recovers the large-batch result ` +
           `(${percentMeanStd(sync.values)} %) where local BN fell short`
-        : `no per-replica batch was clearly hurt by local BN, so at this budget there was nothing for SyncBN to recover`;
+        : `no per-replica batch was shown to be hurt by local BN (95 % CI below 0), so this budget shows nothing for SyncBN to recover`;
     const headline = sentence(`${parts.join('; ')}; ${recovers}`);
     const smallest = local[0];
     const belowNoBn = smallest === undefined ? [] : [sentence(`At ${smallest.b} per replica, local BN against no BN: ${smallest.vsNoBn.sentence}`)];
     const rows = [
       ...local.map((l) => {
-        const vsSync = `${points(l.vsSync.test.difference)}, ${pValue(l.vsSync.test.p)}`;
-        return [`${l.b}`, `${g / l.b}`, 'local', ...armCells(results.runs(localArm(g, l.b))), vsSync];
+        return [`${l.b}`, `${g / l.b}`, 'local', ...armCells(results.runs(localArm(g, l.b))), effect(l.vsSync)];
       }),
       [`${g}`, 'any', 'SyncBN', ...armCells(results.runs(localArm(g, g))), '—'],
-      ['—', '—', 'no BN', ...armCells(results.runs(noBnArm(g))), `${points(compareArms(noBn, sync).test.difference)}`],
+      ['—', '—', 'no BN', ...armCells(results.runs(noBnArm(g))), effect(compareArms(noBn, sync))],
     ];
     const order = [...settings.perReplicaBatches.map(String), SYNC_LABEL, NO_BN_LABEL];
     return {
@@ -77,7 +78,7 @@ export const replicaBatchQuestion: Question = {
           chart(
             categoryChart({
               id: 'q3-replica-batch',
-              title: 'Test accuracy by the batch BN normalizes over (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy by the batch BN normalizes over (mean ± std over trained runs; dots: every seed)',
               rows: [
                 ...settings.perReplicaBatches.flatMap((b) => seedRows({ batch: String(b), kind: 'local BN' }, results.runs(localArm(g, b)))),
                 ...seedRows({ batch: SYNC_LABEL, kind: 'SyncBN' }, results.runs(localArm(g, g))),

@@ -1,7 +1,8 @@
 import type { BnPlacement } from '@tfjs-ddp/nn';
 import { categoryChart, sweepChart } from '../charts.js';
-import { compareArms, sentence, type Comparison } from '../compare.js';
-import { percentMeanStd, plain, points, pValue } from '../format.js';
+import { compareArms, effect, sampleSizes, sentence, type Comparison, type Sample } from '../compare.js';
+import { countOf, percentMeanStd, plain } from '../format.js';
+import { outcomeOf } from '../outcome.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
 import { baseArm, type ArmConfig } from '../run-config.js';
 import { mean } from '../stats.js';
@@ -9,7 +10,7 @@ import { armTable, seedRows } from './arm-table.js';
 import type { Arm, Question } from './question.js';
 import type { ResultsIndex } from './results-index.js';
 
-/** A learning rate is "usable" for an arm when its mean accuracy is within this of the arm's best. */
+/** A learning rate is "usable" for an arm when no run of it failed and its mean accuracy is within this of the arm's best. */
 export const USABLE_WITHIN = 0.02;
 
 const BN: { placement: BnPlacement; label: string }[] = [
@@ -21,15 +22,35 @@ function arm(globalBatch: number, placement: BnPlacement, learningRate: number, 
   return { ...baseArm(globalBatch), bnPlacement: placement, optimizer: { name: 'sgd', learningRate }, initScale };
 }
 
-/** The learning rates whose mean accuracy is within USABLE_WITHIN of the best one's. */
+/**
+ * The learning rates without a collapsed or diverged run whose mean accuracy is within
+ * USABLE_WITHIN of the best such rate's: a rate where some seeds fail is not usable however
+ * well the others did. With no such rate at all, `best` is NaN and `usable` empty.
+ */
 function usableRates(results: ResultsIndex, globalBatch: number, placement: BnPlacement, rates: readonly number[]): { best: number; usable: number[] } {
-  const means = rates.map((lr) => ({ lr, m: mean(results.accuracies(arm(globalBatch, placement, lr))) }));
+  const means = rates
+    .filter((lr) => results.runs(arm(globalBatch, placement, lr)).every((r) => outcomeOf(r) !== 'collapsed' && outcomeOf(r) !== 'diverged'))
+    .map((lr) => ({ lr, m: mean(results.accuracies(arm(globalBatch, placement, lr))) }));
+  if (means.length === 0) return { best: Number.NaN, usable: [] };
   const best = means.reduce((a, b) => (b.m > a.m ? b : a));
   return { best: best.lr, usable: means.filter((x) => x.m >= best.m - USABLE_WITHIN).map((x) => x.lr) };
 }
 
 function ratesWhere(list: { lr: number; c: Comparison }[], d: Comparison['direction']): string {
   return list.filter((x) => x.c.direction === d).map((x) => plain(x.lr)).join(', ');
+}
+
+/** "BN at 0.3: collapsed 3 of 5, diverged 0 of 5": every arm with a failed run, or that none failed. */
+function failures(results: ResultsIndex, arms: { label: string; config: ReturnType<typeof arm> }[]): string {
+  const failed = arms.flatMap(({ label, config }) => {
+    const runs = results.runs(config);
+    const collapsed = runs.filter((r) => outcomeOf(r) === 'collapsed').length;
+    const diverged = runs.filter((r) => outcomeOf(r) === 'diverged').length;
+    return collapsed + diverged === 0 ? [] : [`${label}: collapsed ${countOf(collapsed, runs.length)}, diverged ${countOf(diverged, runs.length)}`];
+  });
+  const unchecked = arms.some(({ config }) => results.runs(config).some((r) => outcomeOf(r) === 'unchecked'));
+  const none = unchecked ? 'no run diverged (collapse was not recorded in these results)' : 'no run collapsed or diverged';
+  return failed.length === 0 ? none : `runs that collapsed or diverged, left out of the means and comparisons: ${failed.join('; ')}`;
 }
 
 export const learningRateQuestion: Question = {
@@ -51,28 +72,31 @@ export const learningRateQuestion: Question = {
   analyze(results, settings) {
     const g = settings.globalBatch;
     const rates = settings.learningRates;
-    const sample = (placement: BnPlacement, lr: number, scale = 1): { name: string; values: number[] } => ({
-      name: `${placement === 'none' ? 'no BN' : 'BN'} at ${plain(lr)}${scale === 1 ? '' : ` with kernels x${scale}`}`,
-      values: results.accuracies(arm(g, placement, lr, scale)),
-    });
+    const name = (placement: BnPlacement, lr: number, scale = 1): string =>
+      `${placement === 'none' ? 'no BN' : 'BN'} at ${plain(lr)}${scale === 1 ? '' : ` with kernels x${scale}`}`;
+    const sample = (placement: BnPlacement, lr: number, scale = 1): Sample => results.sample(name(placement, lr, scale), arm(g, placement, lr, scale));
     const perRate = rates.map((lr) => ({ lr, c: compareArms(sample('before', lr), sample('none', lr)) }));
     type Usable = ReturnType<typeof usableRates>;
     const usable = Object.fromEntries(BN.map(({ placement }) => [placement, usableRates(results, g, placement, rates)])) as Record<BnPlacement, Usable>;
     const topBn = Math.max(...usable.before.usable);
     const topNone = Math.max(...usable.none.usable);
+    // The rate grid is coarse (steps of about 3x) and each arm's top rate is one number, so this compares grid points, not an estimate with an interval.
     const support =
       topBn > topNone
-        ? 'support that BN tolerates higher learning rates'
+        ? 'are in line with BN tolerating higher learning rates'
         : topBn === topNone
-          ? 'show no difference in the highest usable learning rate'
+          ? 'put both at the same grid point'
           : 'do not support that BN tolerates higher learning rates (here it was the other way round)';
-    const wording = { higher: 'clearly above', lower: 'clearly below', unclear: 'not clearly different from' } as const;
-    const where = (['higher', 'lower', 'unclear'] as const)
+    const unresolvedAt = perRate.find((x) => x.c.direction === 'unresolved');
+    const n = unresolvedAt === undefined ? '' : ` (${sampleSizes(unresolvedAt.c)})`;
+    const wording = { higher: 'above', lower: 'below', unresolved: `not resolved${n} against` } as const;
+    const where = (['higher', 'lower', 'unresolved'] as const)
       .filter((d) => ratesWhere(perRate, d) !== '')
       .map((d, i) => `${i === 0 ? 'BN was ' : ''}${wording[d]} ${i === 0 ? 'no BN' : 'it'} at ${ratesWhere(perRate, d)}`);
+    const sweepArms = BN.flatMap(({ placement }) => rates.map((lr) => ({ label: name(placement, lr), config: arm(g, placement, lr) })));
     const lrSentence = sentence(
-      `The highest SGD learning rate within ${USABLE_WITHIN * 100} points of the arm's own best was ${plain(topBn)} with BN and ${plain(topNone)} ` +
-        `without, so the numbers ${support}; ${where.join(', ')}`,
+      `The highest SGD learning rate with no failed run and within ${USABLE_WITHIN * 100} points of the arm's own best was ${plain(topBn)} with BN ` +
+        `and ${plain(topNone)} without, so the numbers ${support}; ${where.join(', ')}; ${failures(results, sweepArms)}`,
     );
     const lrInit = settings.worseInitLearningRate;
     const initFindings = settings.worseInitScales.map((s) => {
@@ -80,9 +104,8 @@ export const learningRateQuestion: Question = {
       const bnDrop = compareArms(sample('before', lrInit, s), sample('before', lrInit));
       const noneDrop = compareArms(sample('none', lrInit, s), sample('none', lrInit));
       const drop = (c: Comparison): string => {
-        const difference = points(c.test.difference);
-        if (c.direction === 'lower') return `fell clearly (${difference}, ${pValue(c.test.p)})`;
-        return c.direction === 'higher' ? `rose clearly (${difference})` : `did not change clearly (${difference}, ${pValue(c.test.p)})`;
+        if (c.direction === 'lower') return `fell (${effect(c)})`;
+        return c.direction === 'higher' ? `rose (${effect(c)})` : `changed by an amount not resolved at ${sampleSizes(c)} (${effect(c)})`;
       };
       return {
         scale: s,
@@ -94,14 +117,17 @@ export const learningRateQuestion: Question = {
       };
     });
     const tolerated = initFindings.filter((f) => f.bnVsNone.direction === 'higher').map((f) => `x${f.scale}`);
+    const initArms = BN.flatMap(({ placement }) =>
+      settings.worseInitScales.map((sc) => ({ label: name(placement, lrInit, sc), config: arm(g, placement, lrInit, sc) })),
+    );
     const initSentence = sentence(
-      tolerated.length > 0
-        ? `Under the worse initialization${tolerated.length > 1 ? 's' : ''} ${tolerated.join(' and ')} BN was clearly above no BN; ` +
+      (tolerated.length > 0
+        ? `Under the worse initialization${tolerated.length > 1 ? 's' : ''} ${tolerated.join(' and ')} BN was above no BN (95 % CI above 0); ` +
             (initFindings
               .filter((f) => f.bnVsNone.direction !== 'higher')
-              .map((f) => `at x${f.scale} it was not`)
+              .map((f) => `at x${f.scale} it was not shown to be`)
               .join(', ') || 'that held for every scale tried')
-        : 'Under no worse initialization tried was BN clearly above no BN',
+        : 'Under no worse initialization tried was BN shown to be above no BN (95 % CI above 0)') + `; ${failures(results, initArms)}`,
     );
     const headline = `${lrSentence} ${initSentence}`;
     const sweepRows = BN.flatMap(({ placement, label }) => rates.map((lr) => ({ labels: [label, plain(lr)], runs: results.runs(arm(g, placement, lr)) })));
@@ -110,6 +136,7 @@ export const learningRateQuestion: Question = {
     const initRows = BN.flatMap(({ placement, label }) => scales.map((s) => ({ labels: [label, `x${s}`], runs: runsAtInit(placement, s) })));
     const usableText = BN.map(({ placement, label }) => {
       const { best, usable: within } = usable[placement];
+      if (within.length === 0) return `${label}: every rate had a failed run`;
       const accuracy = percentMeanStd(results.accuracies(arm(g, placement, best)));
       return `${label}: best ${plain(best)} (${accuracy} %), within ${USABLE_WITHIN * 100} points at ${within.map((r) => plain(r)).join(', ')}`;
     }).join('; ');
@@ -130,7 +157,7 @@ export const learningRateQuestion: Question = {
           chart(
             sweepChart({
               id: 'q4-learning-rate',
-              title: 'Test accuracy by SGD learning rate (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy by SGD learning rate (mean ± std over trained runs; dots: every seed)',
               rows: BN.flatMap(({ placement, label }) => rates.flatMap((lr) => seedRows({ bn: label, lr }, results.runs(arm(g, placement, lr))))),
               x: { field: 'lr', title: 'learning rate (log scale)', log: true },
               y: { field: 'accuracy', title: 'test accuracy (%)' },
@@ -141,7 +168,7 @@ export const learningRateQuestion: Question = {
           chart(
             categoryChart({
               id: 'q4-init',
-              title: `Test accuracy by initial kernel scale, SGD ${plain(lrInit)} (mean ± std over seeds; dots: seeds)`,
+              title: `Test accuracy by initial kernel scale, SGD ${plain(lrInit)} (mean ± std over trained runs; dots: every seed)`,
               rows: BN.flatMap(({ placement, label }) => scales.flatMap((s) => seedRows({ bn: label, scale: `x${s}` }, runsAtInit(placement, s)))),
               x: { field: 'scale', title: 'Glorot-uniform kernels times', order: scales.map((s) => `x${s}`) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },

@@ -1,8 +1,9 @@
 import { DEFAULT_BN_MOMENTUM, type BnPlacement } from '@tfjs-ddp/nn';
 import { categoryChart, curveChart, type ChartRow } from '../charts.js';
-import { compareArms, sentence, type Comparison } from '../compare.js';
+import { compareArms, effect, sampleSizes, sentence, type Comparison } from '../compare.js';
 import { StudyError } from '../errors.js';
-import { count, percent, percentMeanStd, plain, points, pValue } from '../format.js';
+import { count, percent, percentMeanStd, plain } from '../format.js';
+import { counts } from '../outcome.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
 import type { RunResult } from '../results.js';
 import { baseArm, STUDY_BN_MOMENTUM, type ArmConfig } from '../run-config.js';
@@ -38,8 +39,9 @@ function curveAccuracies(runs: readonly RunResult[], index: number, statistics: 
   });
 }
 
-const VERBS = { unclear: 'not clearly different from', higher: 'clearly above', lower: 'clearly below' } as const;
-const verb = (c: Comparison): string => VERBS[c.direction];
+/** "above", "below" or "not resolved (n = 5 pairs) against": the verdict of a comparison's interval. */
+const verb = (c: Comparison): string =>
+  c.direction === 'unresolved' ? `not resolved (${sampleSizes(c)}) against` : c.direction === 'higher' ? 'above' : 'below';
 
 export const testStatisticsQuestion: Question = {
   id: 'q5-test-statistics',
@@ -55,9 +57,9 @@ export const testStatisticsQuestion: Question = {
   analyze(results, settings) {
     const g = settings.globalBatch;
     const sizes = settings.testBatchSizes;
-    // (a) The same trained models, evaluated both ways: paired by model.
+    // (a) The same trained models, evaluated both ways: paired by model; collapsed and diverged models are left out of both sides.
     const byPlacement = PLACEMENTS.map(({ placement, label }) => {
-      const runs = results.runs(arm(g, placement));
+      const runs = results.trainedRuns(arm(g, placement));
       const moving = { name: `${label}, ${MOVING}`, values: runs.map((r) => r.test.accuracy) };
       const own = sizes.map((size) => {
         const s = { name: `${label}, own statistics of test batches of ${size}`, values: batchAccuracies(runs, size) };
@@ -76,8 +78,11 @@ export const testStatisticsQuestion: Question = {
     const statisticsSentence = sentence(`Normalizing with each test batch's own statistics: ${perSize.join('; ')}`);
 
     // (b) Momentum: it changes no weight, only the moving statistics used at inference.
-    const low = results.runs(arm(g, 'before'));
-    const high = results.runs(arm(g, 'before', DEFAULT_BN_MOMENTUM));
+    // Paired by seed: only the seeds whose runs trained at both momenta.
+    const bothTrained = (r: RunResult): boolean =>
+      [arm(g, 'before'), arm(g, 'before', DEFAULT_BN_MOMENTUM)].every((a) => results.runs(a).some((o) => o.config.seed === r.config.seed && counts(o)));
+    const low = results.runs(arm(g, 'before')).filter(bothTrained);
+    const high = results.runs(arm(g, 'before', DEFAULT_BN_MOMENTUM)).filter(bothTrained);
     const highSample = { name: `momentum ${DEFAULT_BN_MOMENTUM}`, values: high.map((r) => r.test.accuracy) };
     const lowSample = { name: `momentum ${STUDY_BN_MOMENTUM}`, values: low.map((r) => r.test.accuracy) };
     const finalComparison = compareArms(highSample, lowSample, { paired: true });
@@ -104,8 +109,7 @@ export const testStatisticsQuestion: Question = {
     const momentumSentence = sentence(
       `After ${count(steps, 'step')} tfjs's default momentum ${DEFAULT_BN_MOMENTUM} still leaves ${percent(left, 1)} % of the initial moving ` +
         `statistics (mean 0, variance 1) in place and its test accuracy was ${verb(finalComparison)} momentum ${STUDY_BN_MOMENTUM}'s ` +
-        `(${points(finalComparison.test.difference)}, ${pValue(finalComparison.test.p)}, paired by seed); after ${count(firstStep, 'step')} it ` +
-        `was ${verb(firstComparison)} it (${points(firstComparison.test.difference)}, ${pValue(firstComparison.test.p)})`,
+        `(${effect(finalComparison)}); after ${count(firstStep, 'step')} it was ${verb(firstComparison)} it (${effect(firstComparison)})`,
     );
     const headline = `${statisticsSentence} ${momentumSentence}`;
     const lowLeft = STUDY_BN_MOMENTUM ** steps;
@@ -113,8 +117,7 @@ export const testStatisticsQuestion: Question = {
     const statisticsRows = byPlacement.flatMap((p) => [
       [p.label, MOVING, 'any', percentMeanStd(p.moving.values), '—'],
       ...p.own.map((o) => {
-        const vsMoving = `${points(o.vsMoving.test.difference)}, ${pValue(o.vsMoving.test.p)}`;
-        return [p.label, OWN, String(o.size), percentMeanStd(o.sample.values), vsMoving];
+        return [p.label, OWN, String(o.size), percentMeanStd(o.sample.values), effect(o.vsMoving)];
       }),
     ]);
     const statisticsChartRows: ChartRow[] = byPlacement.flatMap((p) =>
@@ -155,7 +158,7 @@ export const testStatisticsQuestion: Question = {
           chart(
             categoryChart({
               id: 'q5-test-statistics',
-              title: 'Test accuracy: moving statistics against each test batch\'s own (mean ± std over seeds; dots: seeds)',
+              title: 'Test accuracy: moving statistics against each test batch\'s own (mean ± std over trained runs; dots: those runs)',
               rows: statisticsChartRows,
               x: { field: 'batch', title: 'test batch size', order: sizes.map(String) },
               y: { field: 'accuracy', title: 'test accuracy (%)' },
