@@ -18,3 +18,4 @@ export { JobError } from './errors.js';
 export type { JobErrorCode } from './errors.js';
 export { ValidationMonitor, MONITORED_METRICS } from './validation-monitor.js';
 export type { EpochJudgement, MonitoredMetric, ValidationMonitorOptions } from './validation-monitor.js';
+export { SerialTasks } from './serial-tasks.js';

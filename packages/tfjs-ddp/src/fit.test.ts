@@ -136,3 +136,14 @@ test('data that does not fit the model is refused before any thread starts', asy
   await assert.rejects(fit(model, tf.zeros([10, 12]), new Int32Array(10), { earlyStopping: { patience: 2 } }), { code: 'FIT_ERR_OPTION' });
   await assert.rejects(fit(model, tf.zeros([10, 12]), new Int32Array(10), { optimizer: tf.train.rmsprop(0.1) }), { code: 'FIT_ERR_OPTION', message: /RMSProp/ });
 });
+
+test('a callback that throws fails fit with its error once training has ended', async () => {
+  const { x, y } = seededData(40, 12, 4, SEED + 5);
+  const calls: number[] = [];
+  const callbacks = { onEpochEnd: (epoch: number) => {
+    calls.push(epoch);
+    if (epoch === 0) throw new Error('the callback broke');
+  } };
+  await assert.rejects(fit(functionalModel(SEED), x, y, { epochs: 2, threads: 2, callbacks }), /the callback broke/);
+  assert.deepEqual(calls, [0], 'no callback runs after a failed one');
+});

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, type Dataset } from '@tfjs-ddp/data';
-import { ValidationMonitor, writeModelFolder, type ValidationMonitorOptions } from '@tfjs-ddp/job';
+import { SerialTasks, ValidationMonitor, writeModelFolder, type ValidationMonitorOptions } from '@tfjs-ddp/job';
 import type { BnRecalibrateMode, JobConfig } from '@tfjs-ddp/protocol';
 import { loadModelBytes, modelArtifacts } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
@@ -147,17 +147,15 @@ async function train(model: tf.LayersModel, shape: ModelShape, all: ArrayDataset
   const record = (logs: Logs): void => {
     for (const [key, value] of Object.entries(logs)) (history.history[key] ??= []).push(value);
   };
-  // Callbacks run in order, outside the driver's step loop: a slow one delays nothing but the next callback.
-  let callbacksDone = call(plan.callbacks, 'onTrainBegin', {});
-  const later = (method: keyof FitCallbacks, ...args: [number, Logs] | [Logs]): void => {
-    callbacksDone = callbacksDone.then(() => call(plan.callbacks, method, ...args));
-  };
+  // Callbacks and best-model writes run in order, outside the driver's step loop: a slow
+  // callback delays nothing but the next one; the first failure fails fit once training ends.
+  const tasks = new SerialTasks();
+  const later = (method: keyof FitCallbacks, ...args: [number, Logs] | [Logs]): void => tasks.add(() => call(plan.callbacks, method, ...args));
+  later('onTrainBegin', {});
   const epoch = { lossSum: 0, correct: 0, count: 0 };
   const bytes = await modelArtifacts(model);
-  // Best models are written one after another; the last is on disk before fit returns.
-  let bestSaved: Promise<void> = Promise.resolve();
   const saveBest = (dir: string) => (_: number, best: { modelJson: string; weights: Uint8Array }) => {
-    bestSaved = bestSaved.then(async () => void (await writeModelFolder(dir, best.modelJson, best.weights)));
+    tasks.add(() => writeModelFolder(dir, best.modelJson, best.weights));
   };
   const result = await runLocalJob({
     config,
@@ -193,13 +191,12 @@ async function train(model: tf.LayersModel, shape: ModelShape, all: ArrayDataset
       },
     },
   });
-  await bestSaved;
   history.params.stoppedEarly = result.stoppedEarly;
   if (result.model === undefined) throw new FitError('FIT_ERR_MODEL', 'rank 0 did not return the trained model');
   const trained = await loadModelBytes(result.model, 'the trained model');
   model.setWeights(trained.getWeights());
   trained.dispose();
   later('onTrainEnd', {});
-  await callbacksDone;
+  await tasks.done();
   return history;
 }

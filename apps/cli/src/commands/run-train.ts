@@ -1,7 +1,7 @@
 import { findResumePoint, JobCheckpoints, MetricsLog } from '@tfjs-ddp/coordinator';
 import path from 'node:path';
 import { heldOutOf } from '@tfjs-ddp/data';
-import { ValidationMonitor, writeModelFolder } from '@tfjs-ddp/job';
+import { SerialTasks, ValidationMonitor, writeModelFolder } from '@tfjs-ddp/job';
 import { bnRecalibrationOf, describeBnRecalibration } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
 import { jobConfigFrom, meanOverRanks } from '../job-flags.js';
@@ -18,8 +18,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   const view = createProgressView(logger, { tty: flags.progress && Boolean(process.stderr.isTTY) });
   const monitor = flags.earlyStop === undefined && !flags.saveBest ? undefined : new ValidationMonitor({ metric: flags.monitor, patience: flags.earlyStop });
   const bestDir = path.join(flags.out, 'best');
-  // Written one after another; the last one is on disk before the run's end is logged.
-  let bestSaved: Promise<void> = Promise.resolve();
+  // Written one after another; the last one is on disk (or its failure fails the run) before the run's end is logged.
+  const bestSaves = new SerialTasks();
   let metrics: MetricsLog | undefined;
   let checkpoints: JobCheckpoints | undefined;
   const running = runLocalJob({
@@ -33,7 +33,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     ...(flags.saveBest
       ? {
           onBestModel: (epoch: number, model: { modelJson: string; weights: Uint8Array }) => {
-            bestSaved = bestSaved.then(async () => {
+            bestSaves.add(async () => {
               await writeModelFolder(bestDir, model.modelJson, model.weights);
               logger.info({ epoch: epoch + 1, bestModel: bestDir }, `epoch ${epoch + 1} is the best so far by held-out ${flags.monitor}: saved to ${bestDir}`);
             });
@@ -67,7 +67,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   });
   // Every checkpoint asked for is on disk (or its failure logged) before the run ends, failed or not.
   const result = await running.finally(() => checkpoints?.flush());
-  await bestSaved;
+  await bestSaves.done();
   view.stop();
   const best = monitor?.best;
   if (result.stoppedEarly && best !== undefined) {
