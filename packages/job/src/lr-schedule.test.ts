@@ -51,3 +51,10 @@ test("cosine needs its horizon: withRunLength fills in the run's total steps, an
   assert.equal(withRunLength({ ...job, lrSchedule: 'cosine', lrDecaySteps: 7 }, 40).lrDecaySteps, 7);
   assert.equal(withRunLength(job, 40), job, 'other schedules keep the config as it is (old checkpoints compare equal)');
 });
+
+test('a cosine floor above the rate it falls from is refused, naming both; a floor equal to it is a constant rate', () => {
+  const cosine = { ...job, lrSchedule: 'cosine' as const, lrDecaySteps: 10 };
+  assert.throws(() => lrScheduleOf({ ...cosine, lrMin: 0.2 }, 0.1), { code: 'JOB_ERR_BAD_OPTION', message: /lrMin 0.2 is above .*\(0.1\)/ });
+  const flat = lrScheduleOf({ ...cosine, lrMin: 0.1 }, 0.1);
+  assert.deepEqual([0, 5, 10].map((s) => learningRateAt(flat, s)), [0.1, 0.1, 0.1]);
+});

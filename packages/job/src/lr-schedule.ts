@@ -58,6 +58,10 @@ export function lrScheduleOf(config: JobConfig, learningRate: number): LrSchedul
   if (kind === 'cosine' && config.lrDecaySteps === undefined) {
     throw new JobError('JOB_ERR_BAD_OPTION', "a cosine learning-rate schedule needs lrDecaySteps (withRunLength fills in the run's total steps)");
   }
+  // A floor above the start would make the "decay" a rise: a typo (lrMin is absolute, not a fraction), not a schedule.
+  if (kind === 'cosine' && (config.lrMin ?? 0) > base) {
+    throw new JobError('JOB_ERR_BAD_OPTION', `lrMin ${config.lrMin} is above the rate the cosine schedule falls from (${base}); lrMin is an absolute rate`);
+  }
   return {
     kind,
     base,
