@@ -106,3 +106,40 @@ test("train --resume refuses another job's checkpoint and a corrupt one, naming 
   assert.equal(await refused.exited, 1, refused.output());
   assert.match(refused.output(), new RegExp(`${path.basename(newest.dir)}.*${STATE_BIN} failed its checksum.*--resume-fallback.*\\[CHECKPOINT_ERR_CORRUPT\\]`));
 });
+
+test('train stopped by SIGTERM finishes the steps in flight, checkpoints the last committed step, exits 143; --resume ends byte-identical', { timeout: 120_000 }, async () => {
+  // Checkpoints only at epoch ends (64 steps here, beyond --max-steps): the one written can only be the SIGTERM's.
+  const args = [...jobArgs(['--optimizer', 'sgd', '--lr', '0.05']), '--checkpoint-every', '0'];
+  const seed = Date.now() % 100_000;
+  const target = 3 + (seed % 30);
+  const out = path.join(dir, 'sgd-sigterm');
+  const first = train(out, args);
+  while (stepsRecorded(out) < target) {
+    if (first.exitedAt() !== undefined) throw new Error(`train ended before step ${target}:\n${first.output().slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  first.kill('SIGTERM');
+  assert.equal(await first.exited, 143, first.output().slice(-3000));
+  const stopped = /stopped: checkpoint of step (\d+) written/.exec(first.output());
+  console.log(JSON.stringify({ sigtermSeed: seed, sigtermAtStep: target, checkpointStep: stopped?.[1] }));
+  assert.ok(stopped !== null, first.output().slice(-3000));
+  const checkpointed = Number(stopped[1]);
+  assert.ok(checkpointed >= target && checkpointed < MAX_STEPS, `checkpoint of step ${checkpointed} for a SIGTERM at step ${target}`);
+  assert.equal(stepsRecorded(out), checkpointed, 'the checkpoint holds the last committed step');
+  assert.deepEqual((await listCheckpoints(out)).map((c) => [c.step, c.complete]), [[checkpointed, true]]);
+
+  const second = train(out, [...args, '--resume', out]);
+  await succeeds(second);
+  const resumed = readFileSync(path.join(out, 'weights.bin'));
+  assert.ok(resumed.equals(readFileSync(path.join(dir, 'sgd-uninterrupted', 'weights.bin'))), 'the resumed run differs from the uninterrupted run');
+
+  // A SIGTERM once train runs but before the ranks are ready: nothing to checkpoint, the same exit code, at once.
+  const early = train(path.join(dir, 'sigterm-early'), args);
+  while (!/training cnn-bn on synthetic/.test(early.output())) {
+    if (early.exitedAt() !== undefined) throw new Error(`train ended early:\n${early.output().slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  early.kill('SIGTERM');
+  assert.equal(await early.exited, 143, early.output().slice(-3000));
+  assert.match(early.output(), /stopped: no checkpoint was written/);
+});

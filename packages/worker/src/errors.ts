@@ -18,7 +18,9 @@ export type WorkerErrorCode =
   | 'WORKER_ERR_UNTRUSTED_MODEL'
   /** The coordinator named data files this worker was not given on its own command line (--dataset). */
   | 'WORKER_ERR_UNTRUSTED_DATA'
-  | 'WORKER_ERR_PROTOCOL';
+  | 'WORKER_ERR_PROTOCOL'
+  /** A local job's stop signal ended it (SIGTERM to `train`); see JobStopped. */
+  | 'WORKER_ERR_STOPPED';
 
 export class WorkerError extends Error {
   readonly code: WorkerErrorCode;
@@ -29,6 +31,21 @@ export class WorkerError extends Error {
     this.name = 'WorkerError';
     this.code = code;
     this.rank = options?.rank;
+  }
+}
+
+/** A local job ended by its stop signal, after the steps in flight and a checkpoint of the last committed one. */
+export class JobStopped extends WorkerError {
+  constructor(
+    /** Committed steps the checkpoint written holds (0: none was written). */
+    readonly checkpointStep: number,
+    /** Steps committed when it stopped. */
+    readonly committedSteps: number,
+    reason: string,
+  ) {
+    const saved = checkpointStep > 0 ? `checkpoint of step ${checkpointStep}` : 'no checkpoint';
+    super('WORKER_ERR_STOPPED', `stopped (${reason}) after ${committedSteps} step(s); ${saved}`);
+    this.name = 'JobStopped';
   }
 }
 

@@ -8,7 +8,7 @@ import { parseBnMode } from '@tfjs-ddp/nn';
 import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
 import type { ModelArtifactsBytes } from '@tfjs-ddp/trainer';
 import { withDeadline } from './deadline.js';
-import { WorkerError } from './errors.js';
+import { JobStopped, WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';
 import type { Finished, RankInit, RankReady, RankTestFaults } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
@@ -81,6 +81,12 @@ export interface LocalJobOptions {
    * checkpoints, start at step 1.
    */
   checkpointing?: (config: JobConfig, schedule: StepSchedule) => Promise<LocalCheckpointing>;
+  /**
+   * Stops the job: no step is sent after the abort; once the steps in flight are done, the
+   * state after the last committed one is checkpointed (with `checkpointing`) and the job
+   * rejects with JobStopped (during startup: at once, with no checkpoint).
+   */
+  stop?: AbortSignal;
   /** TEST FAULT HOOK (see test-faults.ts): faults planted in one rank. Never set outside tests. */
   testFaults?: { rank: number; faults: RankTestFaults };
 }
@@ -176,6 +182,9 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   /** Steps whose checkpoint was asked for as a best model, with the epoch they ended. */
   const bestModelSteps = new Map<number, number>();
   let lastCheckpoint: { step: number; model: ModelArtifactsBytes } | undefined;
+  /** Steps whose checkpoint is to be written (the others asked for are best models only). */
+  const checkpointSteps = new Set<number>();
+  let checkpointArrived: (step: number) => void = () => undefined;
   let stopNow = false;
   const sendCheckpoint = (step: number): void => {
     for (let r = 0; r < threads; r++) pool.send(r, { kind: 'checkpoint', generation: 0, step });
@@ -194,8 +203,9 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     // One process has no ring to re-form: every failure ends the job.
     onRegrouped: () => undefined,
     onCheckpoint: (step, { model, state }) => {
-      if (checkpoints?.wants(step) === true) checkpoints.write(step, model.modelJson, model.weights, state);
+      if (checkpointSteps.delete(step)) checkpoints?.write(step, model.modelJson, model.weights, state);
       lastCheckpoint = { step, model };
+      checkpointArrived(step);
       const bestEpoch = bestModelSteps.get(step);
       if (bestEpoch === undefined) return;
       bestModelSteps.delete(step);
@@ -220,7 +230,10 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     sendStep: ({ step, epoch, globalCount, shards }) => {
       shards.forEach((indices, r) => pool.send(r, { kind: 'step', generation: 0, step, epoch, indices, globalCount }));
       // Right behind the step's order: every rank takes the checkpoint after that step, before any prefetched one.
-      if (checkpoints?.wants(step) === true) sendCheckpoint(step);
+      if (checkpoints?.wants(step) === true) {
+        checkpointSteps.add(step);
+        sendCheckpoint(step);
+      }
     },
     sendEvaluate: (epoch) => {
       for (let r = 0; r < threads; r++) pool.send(r, { kind: 'evaluate', generation: 0, epoch });
@@ -231,7 +244,27 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
       for (let r = 0; r < threads; r++) pool.send(r, order);
     },
   };
+  const stopReason = (): string => String(options.stop?.reason ?? 'stopped');
+  const onStop = (): void => {
+    if (driver === undefined) signalStartupFailure(new JobStopped(0, resumeFrom?.step ?? 0, stopReason()));
+    else void driver.pause();
+  };
+  /** Rank 0's state after step `step` (0-based) into a checkpoint, unless one is there; the committed steps it holds. */
+  const checkpointAt = async (step: number): Promise<number> => {
+    if (checkpoints === undefined || step < 0) return 0;
+    if (lastCheckpoint?.step === step) return step + 1;
+    const arrived = new Promise<void>((resolve) => {
+      checkpointArrived = (s) => s === step && resolve();
+    });
+    checkpointSteps.add(step);
+    sendCheckpoint(step);
+    const stepMs = options.stepTimeoutMs ?? 300_000;
+    await withDeadline(arrived, stepMs, () => new WorkerError('WORKER_ERR_STEP_TIMEOUT', `the checkpoint after step ${step + 1} did not arrive in time`));
+    return step + 1;
+  };
   try {
+    if (options.stop?.aborted === true) onStop();
+    options.stop?.addEventListener('abort', onStop, { once: true });
     const startupMs = options.startupTimeoutMs ?? 180_000;
     const readyRanks = await withDeadline(ready, startupMs, () => {
       const seconds = Math.round(startupMs / 1000);
@@ -264,7 +297,9 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
       ...(options.monitor === undefined ? {} : { stopAfter: () => stopNow }),
     });
     if (failure !== undefined) driver.fail(failure);
+    if (options.stop?.aborted === true) void driver.pause();
     const result = await driver.run();
+    if (result.paused) throw new JobStopped(await checkpointAt(result.steps - 1), result.steps, stopReason());
     const rank0 = finished.find((f) => f.rank === 0);
     const evaluation = rank0?.evaluation;
     if (evaluation === undefined) throw new WorkerError('WORKER_ERR_RANK_FAILED', 'rank 0 finished without its evaluation');
@@ -281,6 +316,7 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
       meanReports: result.meanReports,
     };
   } finally {
+    options.stop?.removeEventListener('abort', onStop);
     group.abort('the job ended');
     await pool.close();
     group.close();

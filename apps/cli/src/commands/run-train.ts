@@ -3,8 +3,9 @@ import path from 'node:path';
 import { heldOutOf } from '@tfjs-ddp/data';
 import { SerialTasks, ValidationMonitor, writeModelFolder } from '@tfjs-ddp/job';
 import { bnRecalibrationOf, describeBnRecalibration } from '@tfjs-ddp/trainer';
-import { runLocalJob } from '@tfjs-ddp/worker';
+import { JobStopped, runLocalJob } from '@tfjs-ddp/worker';
 import { jobConfigFrom, meanOverRanks } from '../job-flags.js';
+import { exitWithin } from '../exit-watchdog.js';
 import { createLogger } from '../logger.js';
 import { createProgressView } from '../progress-view.js';
 import type { TrainFlags } from './train.js';
@@ -22,7 +23,10 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   const bestSaves = new SerialTasks();
   let metrics: MetricsLog | undefined;
   let checkpoints: JobCheckpoints | undefined;
+  const stop = new AbortController();
+  const exitCode = handleStopSignals(stop, flags.termGrace, logger);
   const running = runLocalJob({
+    stop: stop.signal,
     config,
     threads: flags.threads,
     bnMode: flags.bn,
@@ -66,7 +70,18 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     },
   });
   // Every checkpoint asked for is on disk (or its failure logged) before the run ends, failed or not.
-  const result = await running.finally(() => checkpoints?.flush());
+  const result = await running.finally(() => checkpoints?.flush()).catch((error: unknown) => {
+    if (!(error instanceof JobStopped)) throw error;
+    const resumeHint = `tfjs-ddp train --resume ${flags.out} (same flags) continues from it`;
+    const fields = { checkpointStep: error.checkpointStep, committedSteps: error.committedSteps };
+    if (error.checkpointStep > 0 && checkpoints?.lastWritten === error.checkpointStep) {
+      logger.warn(fields, `stopped: checkpoint of step ${error.checkpointStep} written; ${resumeHint}`);
+    } else {
+      logger.error(fields, 'stopped: no checkpoint was written');
+    }
+    exitWithin(exitCode());
+    process.exit(exitCode());
+  });
   await bestSaves.done();
   view.stop();
   const best = monitor?.best;
@@ -98,4 +113,29 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
 function logRecalibration(logger: ReturnType<typeof createLogger>, evaluation: object, context: Record<string, unknown>): void {
   const recalibration = bnRecalibrationOf(evaluation);
   if (recalibration !== undefined) logger.info({ ...context, bnRecalibration: recalibration }, describeBnRecalibration(recalibration));
+}
+
+/**
+ * First SIGTERM/SIGINT: no step is sent any more; the steps in flight finish, the last
+ * committed one is checkpointed, and the process exits 143/130. A second signal, or no
+ * checkpoint within `graceSec`, exits at once with the same code. Returns the exit code.
+ */
+function handleStopSignals(stop: AbortController, graceSec: number, logger: ReturnType<typeof createLogger>): () => number {
+  let code: number | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (code !== undefined) {
+      logger.warn({ signal }, `${signal} again: exiting at once without waiting for the checkpoint`);
+      process.exit(code);
+    }
+    code = signal === 'SIGTERM' ? 143 : 130;
+    logger.warn({ signal, termGraceSec: graceSec }, `${signal}: stopping after the steps in flight to checkpoint the last committed step`);
+    stop.abort(`${signal} to train`);
+    setTimeout(() => {
+      logger.error({ signal, termGraceSec: graceSec }, `${signal}: no checkpoint was written within --term-grace ${graceSec} s; exiting`);
+      process.exit(code);
+    }, graceSec * 1000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => code ?? 143;
 }

@@ -13,6 +13,7 @@ export interface TrainFlags extends JobFlags, CheckpointFlags, CommonFlags {
   earlyStop?: number;
   saveBest: boolean;
   monitor: MonitoredMetric;
+  termGrace: number;
 }
 
 
@@ -36,6 +37,11 @@ export function trainCommand(): Command {
       envOption('--monitor <metric>', `the held-out metric --early-stop and --save-best judge epochs by: ${MONITORED_METRICS.join(' or ')}`, 'MONITOR')
         .argParser(oneOf(MONITORED_METRICS))
         .default('loss'),
+    )
+    .addOption(
+      envOption('--term-grace <s>', 'on SIGTERM/SIGINT, seconds to checkpoint the last committed step before exiting anyway (143/130)', 'TERM_GRACE')
+        .argParser(positiveInt)
+        .default(25),
     );
   addCheckpointOptions(command);
   addCommonOptions(command);
