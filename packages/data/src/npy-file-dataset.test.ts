@@ -112,6 +112,12 @@ test('a file shorter than its header says fails when it opens, naming the file',
   } finally {
     delete process.env[NPY_STREAM_BYTES_ENV];
   }
+  // Cut inside the header, missing, not a .npy file at all: read from disk, the header parser names the file too.
+  truncateSync(options.images, 60);
+  assert.throws(() => NpyFileDataset.open(options), { code: 'DATA_ERR_NPY_FORMAT', message: /cut-x\.npy: truncated header/ });
+  assert.throws(() => NpyFileDataset.open({ ...options, images: path.join(dir, 'missing.npy') }), { code: 'DATA_ERR_NPY_FORMAT', message: /missing\.npy: cannot read/ });
+  writeFileSync(options.images, 'just text, no magic');
+  assert.throws(() => NpyFileDataset.open(options), { code: 'DATA_ERR_NPY_FORMAT', message: /cut-x\.npy: not a \.npy file/ });
 });
 
 test('a file cut while it is in use fails the batch that reads past its end, naming the file and the sample', () => {
