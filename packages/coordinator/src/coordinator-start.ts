@@ -40,6 +40,9 @@ export async function prepareJob(options: CoordinatorOptions): Promise<PreparedJ
   }
   const log = options.log ?? SILENT_LOG;
   const data = openDataset(options.config.dataset, options.config.seed);
+  // Hashed now, before any worker connects: a data set streamed from disk is read whole for it
+  // (seconds per GiB), which at ring formation would stall the event loop the workers' links need.
+  data.train.fingerprint();
   // Workers may hold no copy of the data: they get a cosine schedule's horizon in the config,
   // and checkpoints store it, so resuming with other epochs (another horizon) is refused.
   const config = withRunLength(options.config, scheduleOf(options.config, data.train.size).totalSteps);

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Batch, Dataset } from './dataset.js';
 import { DataError } from './errors.js';
+import { FingerprintHash } from './fingerprint.js';
 
 export interface ArrayDatasetOptions {
   name: string;
@@ -78,11 +78,7 @@ export class ArrayDataset implements Dataset {
 
   fingerprint(): string {
     if (this.cachedFingerprint === undefined) {
-      const hash = createHash('sha256');
-      hash.update(JSON.stringify({ shape: this.inputShape, classes: this.numClasses, size: this.size }));
-      hash.update(new Uint8Array(this.x.buffer, this.x.byteOffset, this.x.byteLength));
-      hash.update(new Uint8Array(this.y.buffer, this.y.byteOffset, this.y.byteLength));
-      this.cachedFingerprint = hash.digest('hex');
+      this.cachedFingerprint = new FingerprintHash(this).samples(this.x).labels(this.y);
     }
     return this.cachedFingerprint;
   }

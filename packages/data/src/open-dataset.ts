@@ -4,12 +4,30 @@ import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { loadImageFolderDatasets, parseImagesSpec } from './image-folder-dataset.js';
 import { loadMnist } from './mnist.js';
+import { IndexViewDataset } from './index-view-dataset.js';
 import { loadNpyDataset } from './npy-dataset.js';
+import { NpyFileDataset } from './npy-file-dataset.js';
+import type { NpyDatasetOptions } from './npy-samples.js';
+import { readNpyHeader } from './npy.js';
 import { hashSeeds, mulberry32 } from './random.js';
 import { syntheticDataset } from './synthetic.js';
 
 const SYNTHETIC_TRAIN = 2048;
 const SYNTHETIC_TEST = 512;
+
+/**
+ * An `npy:` images file whose samples take more than this many bytes as float32 (what
+ * loading it would hold in memory, 4x a uint8 file) is streamed from disk instead
+ * (NpyFileDataset): 1 GiB, beyond which a worker's rank threads, the shared copy and the
+ * parsed file would crowd a typical machine, while below it in-memory batches are cheaper.
+ */
+export const NPY_STREAM_BYTES = 1024 ** 3;
+
+/**
+ * TESTS ONLY: overrides NPY_STREAM_BYTES (a byte count; 0 streams every `npy:` file), so a
+ * test can take the streaming path with a small file. Never set it outside tests.
+ */
+export const NPY_STREAM_BYTES_ENV = 'TFJS_DDP_TEST_NPY_STREAM_BYTES';
 
 /** Share of the samples held out for validation when a data set names no test files. */
 export const VALIDATION_SHARE = 0.1;
@@ -60,9 +78,10 @@ function parsesTo(check: () => boolean): boolean {
 /**
  * Holds out a seeded VALIDATION_SHARE of `all` (at least one sample, and at least one left
  * to train on): the same samples on every machine for the same seed, so the workers'
- * fingerprints of the training part agree. Both parts keep the original order.
+ * fingerprints of the training part agree. Both parts keep the original order. They are
+ * views of `all`, not copies: the parts of a data set streamed from disk stay on disk.
  */
-export function validationSplit(all: ArrayDataset, seed: number): DatasetPair {
+export function validationSplit(all: Dataset, seed: number): DatasetPair {
   if (all.size < 2) throw new DataError('DATA_ERR_TOO_SMALL', `${all.name}: ${all.size} sample(s) cannot be split into training and validation`);
   const held = Math.min(all.size - 1, Math.max(1, Math.round(all.size * VALIDATION_SHARE)));
   // A seeded partial Fisher-Yates: the first `held` places of the permutation are held out.
@@ -76,8 +95,8 @@ export function validationSplit(all: ArrayDataset, seed: number): DatasetPair {
   const trained = order.subarray(held).sort();
   const percent = Math.round(VALIDATION_SHARE * 100);
   return {
-    train: subset(all, trained, `${all.name} (${100 - percent} % for training)`),
-    test: subset(all, heldOut, `${all.name} (${percent} % validation split, seed ${seed})`),
+    train: new IndexViewDataset(`${all.name} (${100 - percent} % for training)`, all, trained),
+    test: new IndexViewDataset(`${all.name} (${percent} % validation split, seed ${seed})`, all, heldOut),
   };
 }
 
@@ -87,16 +106,32 @@ function subset(all: Dataset, indices: Int32Array, name: string): ArrayDataset {
   return new ArrayDataset({ name, x: b.x, y: b.y, inputShape: all.inputShape, numClasses: all.numClasses });
 }
 
+/** Whether `images` is streamed from disk rather than loaded (see NPY_STREAM_BYTES). */
+export function streamsNpy(images: string): boolean {
+  const override = process.env[NPY_STREAM_BYTES_ENV];
+  const threshold = override === undefined || override === '' ? NPY_STREAM_BYTES : Number(override);
+  if (!Number.isFinite(threshold) || threshold < 0) {
+    throw new DataError('DATA_ERR_ARGUMENT', `${NPY_STREAM_BYTES_ENV}=${override} is not a byte count`);
+  }
+  const header = readNpyHeader(images);
+  return 4 * header.shape.reduce((a, b) => a * b, 1) > threshold;
+}
+
+/** One pair of `.npy` files, in memory or streamed from disk by their size. */
+function openNpyPair(options: NpyDatasetOptions): Dataset {
+  return streamsNpy(options.images) ? NpyFileDataset.open(options) : loadNpyDataset(options);
+}
+
 /** `npy:images,labels[,test-images,test-labels]`: the training files, and the test files if named. */
-function loadNpyFiles(spec: string): { train: ArrayDataset; test?: ArrayDataset } {
+function loadNpyFiles(spec: string): { train: Dataset; test?: Dataset } {
   const files = spec.slice(4).split(',');
   if (files.length !== 2 && files.length !== 4) {
     throw new DataError('DATA_ERR_UNKNOWN_DATASET', `dataset "${spec}": npy: takes 2 or 4 comma-separated .npy files`);
   }
   const [images, labels, testImages, testLabels] = files as [string, string, string?, string?];
-  const train = loadNpyDataset({ images, labels });
+  const train = openNpyPair({ images, labels });
   if (testImages === undefined || testLabels === undefined) return { train };
-  return { train, test: loadNpyDataset({ images: testImages, labels: testLabels, numClasses: train.numClasses }) };
+  return { train, test: openNpyPair({ images: testImages, labels: testLabels, numClasses: train.numClasses }) };
 }
 
 /**
