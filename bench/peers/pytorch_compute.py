@@ -6,7 +6,8 @@ on one CPU thread. Prints one JSON line per measurement.
   /usr/bin/python3 bench/peers/pytorch_compute.py --models cnn-bn --batch 64
   ... --serve     reads JSON requests {"model", "batch", "steps", "warmup"} from stdin,
                   one a line, and answers each with a result line (bench/compute uses
-                  this to alternate with its own measurements under the same load)
+                  this to alternate with its own measurements under the same load);
+                  {"peakMatmul": N} answers the GFLOP/s of an N x N x N product instead
 """
 import argparse
 import json
@@ -189,6 +190,19 @@ def measure(name, batch, steps, warmup):
     }
 
 
+def matmul_peak(size, repeats):
+    """GFLOP/s of the best of `repeats` size^3 float32 products: this core's practical limit through torch's BLAS."""
+    a = torch.rand(size, size)
+    b = torch.rand(size, size)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return {"framework": "pytorch", "matmulSize": size, "gflopsPerSec": round(2 * size ** 3 / best / 1e9, 2), "blas": blas_library()}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default=",".join(MODELS))
@@ -206,7 +220,10 @@ def main():
         for line in sys.stdin:
             request = json.loads(line)
             try:
-                result = measure(request["model"], request["batch"], request["steps"], request.get("warmup", 3))
+                if "peakMatmul" in request:
+                    result = matmul_peak(request["peakMatmul"], request.get("repeats", 5))
+                else:
+                    result = measure(request["model"], request["batch"], request["steps"], request.get("warmup", 3))
             except (KeyError, RuntimeError) as error:
                 result = {"framework": "pytorch", "model": request.get("model"), "error": repr(error)}
             print(json.dumps(result), flush=True)

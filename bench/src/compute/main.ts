@@ -8,7 +8,8 @@ import { initBackend, type BackendName } from '@tfjs-ddp/backend';
 import { profileStep } from './kernel-profile.js';
 import { parseOptions, type ComputeOptions } from './options.js';
 import { PytorchPeer, type PytorchBuild } from './pytorch-peer.js';
-import { median, stepRunner, timeSteps } from './tfjs-step.js';
+import { tfjsMatmulPeak, trainingStepFlops } from './model-flops.js';
+import { median, quantile, stepRunner, timeSteps } from './tfjs-step.js';
 
 function emit(record: object): void {
   process.stdout.write(`${JSON.stringify(record)}\n`);
@@ -16,9 +17,19 @@ function emit(record: object): void {
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
-function summary(stepMs: number[], batch: number): { msPerStep: number; minMsPerStep: number; samplesPerSec: number } {
+/** Median step time and its spread: the 10th and 90th percentiles, and the median of each round (rounds alternate with PyTorch's). */
+function summary(stepMs: number[], batch: number, rounds: number) {
   const ms = median(stepMs);
-  return { msPerStep: round2(ms), minMsPerStep: round2(Math.min(...stepMs)), samplesPerSec: round2((batch * 1000) / ms) };
+  const perRound = Math.max(1, Math.floor(stepMs.length / rounds));
+  const roundMedians = Array.from({ length: rounds }, (_, r) => round2(median(stepMs.slice(r * perRound, (r + 1) * perRound))));
+  return {
+    msPerStep: round2(ms),
+    minMsPerStep: round2(Math.min(...stepMs)),
+    p10MsPerStep: round2(quantile(stepMs, 0.1)),
+    p90MsPerStep: round2(quantile(stepMs, 0.9)),
+    roundMedians,
+    samplesPerSec: round2((batch * 1000) / ms),
+  };
 }
 
 async function benchBackend(backend: BackendName, options: ComputeOptions, peer: PytorchPeer | undefined): Promise<void> {
@@ -42,7 +53,9 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
         theirs.push(...(pytorch.stepMs ?? []));
       }
     }
-    const oursSummary = summary(ours, batch);
+    const oursSummary = summary(ours, batch, rounds);
+    const flopsPerStep = trainingStepFlops(runner.model, batch);
+    const gflops = (msPerStep: number): number => round2(flopsPerStep / (msPerStep / 1000) / 1e9);
     emit({
       bench: 'compute', framework: 'tfjs', backend, tfBackend: tf.getBackend(), model, batch, steps: ours.length, ...oursSummary, tensorLeak,
       ...(isCpu ? { note: `cpu: batch ${batch} and ${ours.length} steps only (the pure-JS backend runs about 5 samples/s)` } : {}),
@@ -51,7 +64,7 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
       if (pytorch.error !== undefined || theirs.length === 0) {
         emit({ bench: 'compute', framework: 'pytorch', model, batch, error: pytorch.error ?? 'no steps measured' });
       } else {
-        const theirSummary = summary(theirs, batch);
+        const theirSummary = summary(theirs, batch, rounds);
         emit({
           bench: 'compute', framework: 'pytorch', model, batch, steps: theirs.length, ...theirSummary,
           threads: pytorch.threads, torchVersion: pytorch.torchVersion, blas: pytorch.blas, referenceBlas: peer?.build?.referenceBlas,
@@ -67,6 +80,17 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
           pytorchReferenceBlas: peer?.build?.referenceBlas,
         });
       }
+    }
+    if (!isCpu) {
+      // The distance to the limit: FLOPs of the step's products over its time, against the best a large product reaches here.
+      const peak = { ours: round2(tfjsMatmulPeak(tf, 1024, 3)), ...(peer === undefined ? {} : { pytorch: (await peer.matmulPeak(1024)) ?? null }) };
+      emit({
+        bench: 'compute-roofline', model, backend, batch, flopsPerStep,
+        gflopsPerSec: { ours: gflops(oursSummary.msPerStep), ...(theirs.length > 0 ? { pytorch: gflops(median(theirs)) } : {}) },
+        matmulPeakGflopsPerSec: peak,
+        oursOfPeak: round2(gflops(oursSummary.msPerStep) / Math.max(peak.ours, peak.pytorch ?? 0)),
+        note: 'FLOPs of dense and convolution products only (forward, weight and input gradients); peak: best 1024^3 product on one thread',
+      });
     }
     if (options.profile) emit({ bench: 'compute-profile', backend, model, batch, ...(await profileStep(runner)) });
     runner.dispose();

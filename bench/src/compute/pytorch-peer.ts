@@ -88,6 +88,14 @@ export class PytorchPeer {
     return { ...answer, model: answer.model ?? model, framework: 'pytorch' };
   }
 
+  /** GFLOP/s of a size^3 product through torch's BLAS on the peer's one thread; undefined if it failed. */
+  async matmulPeak(size: number): Promise<number | undefined> {
+    const line = this.nextLine();
+    this.child.stdin.write(`${JSON.stringify({ peakMatmul: size })}\n`);
+    const answer = JSON.parse(await line) as { gflopsPerSec?: number };
+    return answer.gflopsPerSec;
+  }
+
   close(): void {
     this.child.stdin.end();
     this.lines.close();

@@ -4,6 +4,8 @@ import { Replica, type Shard } from '@tfjs-ddp/trainer';
 
 /** A zoo model and its replica, ready to take training steps on one fixed batch. */
 export interface StepRunner {
+  /** The model the steps train (for counting its FLOPs). */
+  model: tf.LayersModel;
   step(): number;
   dispose(): void;
   batch: number;
@@ -31,6 +33,7 @@ export function stepRunner(model: string, batch: number, zooOptions: ZooOptions 
   let step = 0;
   return {
     batch,
+    model: replica.model,
     step: () => {
       const started = performance.now();
       replica.trainStep(shard, step++);
@@ -58,6 +61,11 @@ export function timeSteps(runner: StepRunner, steps: number, warmup: number): St
 }
 
 export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** The value at fraction `q` of the sorted values (nearest rank). */
+export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
 }
