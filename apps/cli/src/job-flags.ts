@@ -138,7 +138,7 @@ export function addCommonOptions(command: Command): Command {
 }
 
 export function backendOption(): Option {
-  const option = envOption('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')} (auto takes the fastest that loads)`, 'BACKEND');
+  const option = envOption('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')} (auto takes the fastest that loads; webgpu only when named)`, 'BACKEND');
   return option.argParser(oneOf<BackendRequest>(['auto', ...BACKEND_NAMES])).default('auto');
 }
 

@@ -33,3 +33,4 @@ export {
   RECALIBRATION_CHUNK,
 } from './bn-recalibration.js';
 export type { BnRecalibration, RecalibrationPoint } from './bn-recalibration.js';
+export { asyncOnlyBackendRefusal } from './distributed/async-only-backend.js';

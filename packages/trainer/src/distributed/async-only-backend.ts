@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readsAsyncOnly } from '@tfjs-ddp/backend';
 import { syncBatchNormLayers, type BatchNormGroup } from '@tfjs-ddp/nn';
+import type { BnRecalibrateMode } from '@tfjs-ddp/protocol';
 import { bnRecalibrateMode } from '../bn-recalibration.js';
 import { TrainerError } from '../errors.js';
 import type { TrainConfig } from '../train-config.js';
@@ -15,23 +16,30 @@ import type { TrainConfig } from '../train-config.js';
  * - precise BN (`--bn-recalibrate epoch|end`) reads each layer's moments between forwards.
  */
 export function refuseOnAsyncOnlyBackend(model: tf.LayersModel, bnGroup: BatchNormGroup, config: TrainConfig): void {
-  const backend = tf.getBackend();
-  if (!readsAsyncOnly(backend)) return;
-  const layers = syncBatchNormLayers(model).length;
-  if (layers === 0) return;
-  if (bnGroup.size > 1) {
-    throw new TrainerError(
-      'TRAINER_ERR_UNSUPPORTED_ON_BACKEND',
-      `SyncBN across ${bnGroup.size} ranks (--bn sync or sync:K) does not run on the ${backend} backend yet: it exchanges ` +
-        'statistics in the middle of forward and backward, which this backend can read back only asynchronously; use --bn local',
+  if (syncBatchNormLayers(model).length === 0) return;
+  const refusal = asyncOnlyBackendRefusal(tf.getBackend(), bnGroup.size, bnRecalibrateMode(config));
+  if (refusal !== undefined) throw new TrainerError('TRAINER_ERR_UNSUPPORTED_ON_BACKEND', refusal);
+}
+
+/**
+ * Why a job with BN layers cannot run on `backend` with BN groups of `bnGroupSize` ranks
+ * and this recalibration, or undefined when it can. Pure, so that a host can refuse
+ * before it starts any rank: a rank thread terminated while Dawn is still creating its
+ * device aborts the whole process (a napi error thrown during termination).
+ */
+export function asyncOnlyBackendRefusal(backend: string, bnGroupSize: number, recalibrate: BnRecalibrateMode): string | undefined {
+  if (!readsAsyncOnly(backend)) return undefined;
+  if (bnGroupSize > 1) {
+    return (
+      `SyncBN across ${bnGroupSize} ranks (--bn sync or sync:K) does not run on the ${backend} backend yet: it exchanges ` +
+      'statistics in the middle of forward and backward, which this backend can read back only asynchronously; use --bn local'
     );
   }
-  const recalibrate = bnRecalibrateMode(config);
   if (recalibrate !== 'off') {
-    throw new TrainerError(
-      'TRAINER_ERR_UNSUPPORTED_ON_BACKEND',
+    return (
       `BN recalibration (--bn-recalibrate ${recalibrate}, the default is epoch) does not run on the ${backend} backend yet: ` +
-        'it reads every layer\'s statistics back synchronously; use --bn-recalibrate off',
+      "it reads every layer's statistics back synchronously; use --bn-recalibrate off"
     );
   }
+  return undefined;
 }
