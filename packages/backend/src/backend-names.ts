@@ -11,7 +11,7 @@ export const AUTO_BACKENDS = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
  * Node bindings, the npm package `webgpu`) is asked for by name only, never by `auto`:
  * on a software adapter (lavapipe) it would silently run on the CPU; on a hardware one
  * its speed against the native backend is unmeasured here, and SyncBN (the default
- * `--bn sync`) does not run on it yet (see the trainer's README).
+ * `--bn sync`) does not run on it yet (see the trainer's async-only-backend.ts).
  */
 export const BACKEND_NAMES = [...AUTO_BACKENDS, 'webgpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];

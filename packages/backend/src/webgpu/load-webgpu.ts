@@ -22,7 +22,10 @@ async function importDawn(): Promise<DawnModule> {
     return (await import(DAWN_PACKAGE)) as DawnModule;
   } catch (cause) {
     const first = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0] ?? '';
-    throw new BackendError('BACKEND_ERR_UNAVAILABLE', `the npm package "webgpu" (Dawn for Node) did not load: ${first}`, { cause });
+    // An optional dependency (`npm ci --omit=optional` leaves it out). Its prebuilt
+    // dawn.node covers linux x64 and arm64, macOS and Windows; other platforms cannot load it.
+    const hint = 'an optional dependency of @tfjs-ddp/backend: `npm install webgpu@0.6.2`';
+    throw new BackendError('BACKEND_ERR_UNAVAILABLE', `the npm package "webgpu" (Dawn for Node) did not load: ${first} (${hint})`, { cause });
   }
 }
 
