@@ -10,8 +10,9 @@
 //                              [--batch 64] [--warmup 2] [--steps 5] [--dataset mnist]
 //
 // Every backend trains the same job: the bundled MNIST (28x28; `synthetic` is 8x8, too
-// small to load a GPU), --bn local and no BN recalibration (what webgpu supports so far),
-// so the figures compare backends, not jobs.
+// small to load a GPU), --bn local (webgpu runs no SyncBN across ranks yet; one rank
+// needs none) and no BN recalibration (it is not part of a step), so the figures compare
+// backends, not jobs.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

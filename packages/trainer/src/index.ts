@@ -28,6 +28,7 @@ export {
   bnRecalibrationOf,
   describeBnRecalibration,
   recalibrateModelBatchNorm,
+  recalibrateModelBatchNormAsync,
   recalibratesAt,
   recalibrationIndices,
   RECALIBRATION_CHUNK,

@@ -6,7 +6,7 @@ import { JobDriver, scheduleOf, withRunLength, type EpochEvaluation, type JobEnd
 import type { ValidationMonitor } from '@tfjs-ddp/job';
 import { bnGroupRanks, parseBnMode } from '@tfjs-ddp/nn';
 import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
-import { asyncOnlyBackendRefusal, bnRecalibrateMode, type ModelArtifactsBytes } from '@tfjs-ddp/trainer';
+import { asyncOnlyBackendRefusal, type ModelArtifactsBytes } from '@tfjs-ddp/trainer';
 import { withDeadline } from './deadline.js';
 import { WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';
@@ -133,8 +133,8 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   const bnMode = options.bnMode ?? 'sync';
   const backend = threadBackend(options.backend ?? 'auto', threads);
   // What webgpu cannot run yet, refused before any rank starts (see asyncOnlyBackendRefusal),
-  // also for a model without BN layers, where --bn and --bn-recalibrate change nothing.
-  const refusal = asyncOnlyBackendRefusal(backend, bnGroupRanks(parseBnMode(bnMode), 0, threads).length, bnRecalibrateMode(options.config));
+  // also for a model without BN layers, where --bn changes nothing.
+  const refusal = asyncOnlyBackendRefusal(backend, bnGroupRanks(parseBnMode(bnMode), 0, threads).length);
   if (refusal !== undefined) throw new WorkerError('WORKER_ERR_BAD_OPTION', refusal);
 
   const data = options.data ?? openDataset(options.config.dataset, options.config.seed);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, type Dataset } from '@tfjs-ddp/data';
 import { bnGroupRanks, convertToSyncBN, LOCAL_BATCH_NORM_GROUP, syncBatchNormLayers, type BatchNormGroup, type BnMode } from '@tfjs-ddp/nn';
-import { recalibrateModelBatchNorm, recalibratesAt, type BnRecalibration, type RecalibrationPoint } from '../bn-recalibration.js';
+import { recalibrateModelBatchNormAsync, recalibratesAt, type BnRecalibration, type RecalibrationPoint } from '../bn-recalibration.js';
 import { TrainerError } from '../errors.js';
 import { evaluateAsync, type Evaluation } from '../evaluate.js';
 import { readAllWeights, readVariables } from '../flat-weights.js';
@@ -119,7 +119,7 @@ export class DistributedReplica {
     const built = options.model === undefined ? await buildModel(config, { train: shapeOnly, test: shapeOnly }) : await loadModelBytes(options.model);
     const model = await convertToSyncBN(built, bnGroup);
     if (model !== built) built.dispose();
-    refuseOnAsyncOnlyBackend(model, bnGroup, config);
+    refuseOnAsyncOnlyBackend(model, bnGroup);
     const { optimizer, seed: runSeed, loss } = config;
     const replica = new Replica({ model, optimizer, runSeed, rules: trainingRulesOf(config), loss, numClasses: options.numClasses });
     if (options.initialState !== undefined) replica.writeState(options.initialState);
@@ -234,7 +234,7 @@ export class DistributedReplica {
     // A rank that joins has no record of the last recalibration: all forget it, or they would not all recalibrate together.
     this.recalibratedAfter = undefined;
     this.bnGroup.replace(bnGroupOf(place.communicator, this.bnMode, place.rank, place.worldSize));
-    refuseOnAsyncOnlyBackend(this.replica.model, this.bnGroup, this.config);
+    refuseOnAsyncOnlyBackend(this.replica.model, this.bnGroup);
     this.gradients = gradientBuffer(place.communicator, this.replica.gradientSize);
     if (shareState) {
       const state = await this.replica.readStateAsync();
@@ -281,12 +281,12 @@ export class DistributedReplica {
    * the BN mode, so they end up equal everywhere. Every rank must call this together.
    * Returns the report rank 0 attaches to its evaluation.
    */
-  private recalibrateBatchNorm(point: RecalibrationPoint): { bnRecalibration?: BnRecalibration } {
+  private async recalibrateBatchNorm(point: RecalibrationPoint): Promise<{ bnRecalibration?: BnRecalibration }> {
     if (!recalibratesAt(this.config, point)) return {};
-    const before = this.replica.readState();
+    const before = await this.replica.readStateAsync();
     let bnRecalibration: BnRecalibration;
     try {
-      bnRecalibration = recalibrateModelBatchNorm(this.replica.model, this.train, this.config, this.place.communicator);
+      bnRecalibration = await recalibrateModelBatchNormAsync(this.replica.model, this.train, this.config, this.place.communicator);
     } catch (error) {
       // As with a failed step: a pass cut off by a lost peer wrote some layers here and
       // other layers elsewhere; every survivor goes back to its statistics before it.
