@@ -85,10 +85,16 @@ for (const backend of options.backends) {
   if (reason !== undefined) skipped.set(backend, reason);
 }
 for (const model of options.models) {
+  const samplesPerSec = {};
   for (const backend of options.backends) {
     const base = { model, backend, dataset: options.dataset, batch: options.batch };
     const reason = skipped.get(backend);
     const result = reason === undefined ? trainOnce(model, backend, options) : { skipped: reason };
+    if (result.samplesPerSec !== undefined) samplesPerSec[backend] = result.samplesPerSec;
     console.log(JSON.stringify({ ...base, ...result }));
   }
+  // Each backend beside wasm, measured in this same run on this same machine.
+  const wasm = samplesPerSec.wasm;
+  const vsWasm = wasm === undefined ? undefined : Object.fromEntries(Object.entries(samplesPerSec).map(([b, v]) => [b, Math.round((v / wasm) * 100) / 100]));
+  console.log(JSON.stringify({ model, summary: 'samples/s', samplesPerSec, ...(vsWasm === undefined ? {} : { vsWasm }) }));
 }
