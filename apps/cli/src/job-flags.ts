@@ -138,7 +138,8 @@ export function addCommonOptions(command: Command): Command {
 }
 
 export function backendOption(): Option {
-  const option = envOption('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')} (auto takes the fastest that loads)`, 'BACKEND');
+  const help = `tfjs backend: auto, ${BACKEND_NAMES.join(', ')} (auto takes the fastest that loads; webgpu only when named)`;
+  const option = envOption('--backend <name>', help, 'BACKEND');
   return option.argParser(oneOf<BackendRequest>(['auto', ...BACKEND_NAMES])).default('auto');
 }
 

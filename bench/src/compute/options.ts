@@ -1,4 +1,6 @@
-import { BACKEND_NAMES, type BackendName } from '@tfjs-ddp/backend';
+// webgpu is not among them: this bench times the trainer's synchronous step, which webgpu
+// cannot run in Node (no synchronous read-back); scripts/gpu-check.mjs times it instead.
+import { AUTO_BACKENDS as BACKEND_NAMES, type BackendName } from '@tfjs-ddp/backend';
 import { ZOO_MODEL_NAMES } from '@tfjs-ddp/nn';
 import { BenchError } from '../common/errors.js';
 

@@ -3,6 +3,8 @@ export type BackendErrorCode =
   | 'BACKEND_ERR_UNKNOWN_NAME'
   /** No requested backend would load or initialize. */
   | 'BACKEND_ERR_UNAVAILABLE'
+  /** WebGPU loaded but found no adapter: no Vulkan driver Dawn accepts (the message says what to install). */
+  | 'BACKEND_ERR_NO_GPU_ADAPTER'
   | 'BACKEND_ERR_WASM_BINARIES_MISSING'
   /** Tensors whose shapes do not fit the op (or each other). */
   | 'BACKEND_ERR_BAD_SHAPE'

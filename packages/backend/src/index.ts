@@ -1,4 +1,4 @@
-export { BACKEND_NAMES, isBackendRequest, isNativeBackend } from './backend-names.js';
+export { AUTO_BACKENDS, BACKEND_NAMES, isBackendRequest, isNativeBackend, readsAsyncOnly } from './backend-names.js';
 export type { BackendName, BackendRequest } from './backend-names.js';
 export { BackendError } from './errors.js';
 export type { BackendErrorCode } from './errors.js';
@@ -11,3 +11,6 @@ export { batchNormGradSums } from './kernels/batch-norm-grad-sums.js';
 export { batchNormGradInput } from './kernels/batch-norm-grad-input.js';
 export { batchNormBackward, batchNormInputGradient, batchNormTraining } from './kernels/batch-norm-training.js';
 export type { BatchNormChannelSums } from './kernels/batch-norm-training.js';
+export { releaseWebGpu, webGpuUnavailable } from './webgpu/load-webgpu.js';
+export { checkWebGpuAdapter, isSoftwareAdapter, WEBGPU_INSTALL_HINT } from './webgpu/webgpu-adapter.js';
+export type { AdapterInfoLike, GpuLike, WebGpuAdapter } from './webgpu/webgpu-adapter.js';

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { BACKEND_NAMES, isBackendRequest, type BackendName, type BackendRequest } from './backend-names.js';
-import { BackendError } from './errors.js';
+import { AUTO_BACKENDS, BACKEND_NAMES, isBackendRequest, type BackendName, type BackendRequest } from './backend-names.js';
+import { BackendError, type BackendErrorCode } from './errors.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { wasmBinaryDir } from './wasm-binaries.js';
+import { loadWebGpu } from './webgpu/load-webgpu.js';
 
 /** One backend tried while choosing, and why it was or was not taken. */
 export interface BackendAttempt {
@@ -25,6 +26,17 @@ export interface BackendInfo {
   /** Kernels this package registered on top of the backend's own. */
   addedKernels: string[];
   tfjsVersion: string;
+  /** The device it computes on, where the backend says (webgpu: the adapter). */
+  device?: string;
+  /** Something the user should know about the choice (a software GPU adapter); the log shows it as a warning. */
+  warning?: string;
+}
+
+/** What loading one backend found beyond the kernels it added. */
+interface Loaded {
+  addedKernels: string[];
+  device?: string;
+  warning?: string;
 }
 
 const NATIVE_PACKAGES: Record<'node-gpu' | 'node', string> = {
@@ -62,23 +74,37 @@ async function tryWasm(): Promise<string[]> {
   return added;
 }
 
-async function tryBackend(name: BackendName): Promise<string[]> {
+async function tryWebGpu(): Promise<Loaded> {
+  const adapter = await loadWebGpu();
+  const loaded: Loaded = { addedKernels: [], device: adapter.description };
+  if (adapter.software) {
+    loaded.warning =
+      `the WebGPU adapter is a software one (${adapter.description}): it computes on the CPU, ` +
+      'typically slower than the wasm backend on the same cores; it is meant for testing';
+  }
+  return loaded;
+}
+
+async function tryBackend(name: BackendName): Promise<Loaded> {
   switch (name) {
     case 'node-gpu':
     case 'node':
       await tryNative(name);
-      return [];
+      return { addedKernels: [] };
     case 'wasm':
-      return tryWasm();
+      return { addedKernels: await tryWasm() };
+    case 'webgpu':
+      return tryWebGpu();
     case 'cpu':
       if (!(await tf.setBackend('cpu'))) throw new BackendError('BACKEND_ERR_UNAVAILABLE', 'tf.setBackend("cpu") returned false');
-      return [];
+      return { addedKernels: [] };
   }
 }
 
 /**
  * Chooses and initializes the tfjs backend of this thread. With `auto` the fastest
- * backend that loads wins, in the order node-gpu, node, wasm, cpu; a named backend
+ * backend that loads wins, in the order node-gpu, node, wasm, cpu (webgpu only by name:
+ * see `BACKEND_NAMES`); a named backend
  * must load or this throws `BACKEND_ERR_UNAVAILABLE` (falling back silently would hide
  * a misconfigured GPU machine).
  */
@@ -89,11 +115,12 @@ export async function initBackend(request: BackendRequest | string = 'auto'): Pr
       `unknown backend "${request}"; allowed: auto, ${BACKEND_NAMES.join(', ')}`,
     );
   }
-  const candidates: readonly BackendName[] = request === 'auto' ? BACKEND_NAMES : [request];
+  const candidates: readonly BackendName[] = request === 'auto' ? AUTO_BACKENDS : [request];
   const attempts: BackendAttempt[] = [];
+  let lastCode: BackendErrorCode = 'BACKEND_ERR_UNAVAILABLE';
   for (const name of candidates) {
     try {
-      const addedKernels = await tryBackend(name);
+      const { addedKernels, device, warning } = await tryBackend(name);
       await tf.ready();
       attempts.push({ name, ok: true, detail: 'loaded' });
       const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.detail}`);
@@ -103,21 +130,26 @@ export async function initBackend(request: BackendRequest | string = 'auto'): Pr
             ? `${name} is the fastest backend available`
             : `${name} chosen automatically (unavailable: ${skipped.join('; ')})`
           : `${name} requested`;
+      const where = device === undefined ? '' : ` on ${device}`;
       current = {
         name,
         tfBackend: tf.getBackend(),
-        reason,
+        reason: reason + where,
         attempts,
         addedKernels,
         tfjsVersion: tf.version.tfjs,
+        ...(device === undefined ? {} : { device }),
+        ...(warning === undefined ? {} : { warning }),
       };
       return current;
     } catch (error) {
       attempts.push({ name, ok: false, detail: describe(error) });
+      if (error instanceof BackendError) lastCode = error.code;
     }
   }
+  // A named backend that failed for a known reason keeps that reason's code (a missing GPU adapter is not a missing package).
   throw new BackendError(
-    'BACKEND_ERR_UNAVAILABLE',
+    request === 'auto' ? 'BACKEND_ERR_UNAVAILABLE' : lastCode,
     `no usable tfjs backend: ${attempts.map((a) => `${a.name}: ${a.detail}`).join('; ')}`,
   );
 }

@@ -19,5 +19,5 @@ export type { MergedMoments } from './sync-bn/moments.js';
 export { convertToSyncBN, convertToBatchNorm, setBatchNormGroup, syncBatchNormLayers } from './sync-bn/convert.js';
 export { parseBnMode, formatBnMode, bnGroupRanks, BN_MODE_HELP } from './sync-bn/bn-mode.js';
 export type { BnMode } from './sync-bn/bn-mode.js';
-export { recalibrateBatchNorm } from './sync-bn/recalibrate.js';
+export { recalibrateBatchNorm, recalibrateBatchNormAsync } from './sync-bn/recalibrate.js';
 export type { RecalibrationChunks, RecalibrationGroup } from './sync-bn/recalibrate.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { hashSeeds, mulberry32, type Dataset } from '@tfjs-ddp/data';
-import { LOCAL_BATCH_NORM_GROUP, recalibrateBatchNorm, type RecalibrationGroup } from '@tfjs-ddp/nn';
+import { readsAsyncOnly } from '@tfjs-ddp/backend';
+import { LOCAL_BATCH_NORM_GROUP, recalibrateBatchNorm, recalibrateBatchNormAsync, type RecalibrationChunks, type RecalibrationGroup } from '@tfjs-ddp/nn';
 import { DEFAULT_BN_RECALIBRATE_SAMPLES, type BnRecalibrateMode, type JobConfig } from '@tfjs-ddp/protocol';
 
 /**
@@ -74,24 +75,40 @@ export function recalibrateModelBatchNorm(
   group: RecalibrationGroup = LOCAL_BATCH_NORM_GROUP,
 ): BnRecalibration {
   const started = performance.now();
-  if (train === undefined) {
-    // The data source is the same for every rank of a job, so every rank skips together.
-    return { ms: 0, samples: 0, layers: 0, skipped: 'the ranks hold no training set (--data-source coordinator)' };
-  }
+  if (train === undefined) return NO_TRAINING_SET;
+  const { chunks, samples } = recalibrationChunks(train, config);
+  return { ms: performance.now() - started, samples, layers: recalibrateBatchNorm(model, chunks, group) };
+}
+
+/** `recalibrateModelBatchNorm` on every backend, webgpu included (nn's `recalibrateBatchNormAsync`). */
+export async function recalibrateModelBatchNormAsync(
+  model: tf.LayersModel,
+  train: Dataset | undefined,
+  config: JobConfig,
+  group: RecalibrationGroup = LOCAL_BATCH_NORM_GROUP,
+): Promise<BnRecalibration> {
+  const started = performance.now();
+  if (train === undefined) return NO_TRAINING_SET;
+  const { chunks, samples } = recalibrationChunks(train, config);
+  // Other backends keep the synchronous pass: the same bits as before, no awaits per chunk.
+  const layers = readsAsyncOnly(tf.getBackend()) ? await recalibrateBatchNormAsync(model, chunks, group) : recalibrateBatchNorm(model, chunks, group);
+  return { ms: performance.now() - started, samples, layers };
+}
+
+// The data source is the same for every rank of a job, so every rank skips together.
+const NO_TRAINING_SET: BnRecalibration = { ms: 0, samples: 0, layers: 0, skipped: 'the ranks hold no training set (--data-source coordinator)' };
+
+function recalibrationChunks(train: Dataset, config: JobConfig): { chunks: RecalibrationChunks; samples: number } {
   const indices = recalibrationIndices(train.size, config.bnRecalibrateSamples ?? DEFAULT_BN_RECALIBRATE_SAMPLES, config.seed);
   const inputShape = [...train.inputShape];
-  const layers = recalibrateBatchNorm(
-    model,
-    {
-      count: Math.ceil(indices.length / RECALIBRATION_CHUNK),
-      input: (chunk) => {
-        const batch = train.batch(indices.subarray(chunk * RECALIBRATION_CHUNK, (chunk + 1) * RECALIBRATION_CHUNK));
-        return tf.tensor(batch.x, [batch.count, ...inputShape], 'float32');
-      },
+  const chunks: RecalibrationChunks = {
+    count: Math.ceil(indices.length / RECALIBRATION_CHUNK),
+    input: (chunk) => {
+      const batch = train.batch(indices.subarray(chunk * RECALIBRATION_CHUNK, (chunk + 1) * RECALIBRATION_CHUNK));
+      return tf.tensor(batch.x, [batch.count, ...inputShape], 'float32');
     },
-    group,
-  );
-  return { ms: performance.now() - started, samples: indices.length, layers };
+  };
+  return { chunks, samples: indices.length };
 }
 
 /** The recalibration report an evaluation carries, if it carries one (it travels through untyped hooks). */

@@ -13,7 +13,9 @@ export type TrainerErrorCode =
   /** A regroup asked to roll back further than the snapshots kept. */
   | 'TRAINER_ERR_ROLLBACK'
   /** An order came for a step this replica is not at. */
-  | 'TRAINER_ERR_STEP_ORDER';
+  | 'TRAINER_ERR_STEP_ORDER'
+  /** The job asks for something the backend cannot do (SyncBN across ranks on webgpu). */
+  | 'TRAINER_ERR_UNSUPPORTED_ON_BACKEND';
 
 export class TrainerError extends Error {
   readonly code: TrainerErrorCode;

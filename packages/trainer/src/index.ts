@@ -28,8 +28,10 @@ export {
   bnRecalibrationOf,
   describeBnRecalibration,
   recalibrateModelBatchNorm,
+  recalibrateModelBatchNormAsync,
   recalibratesAt,
   recalibrationIndices,
   RECALIBRATION_CHUNK,
 } from './bn-recalibration.js';
 export type { BnRecalibration, RecalibrationPoint } from './bn-recalibration.js';
+export { asyncOnlyBackendRefusal } from './distributed/async-only-backend.js';

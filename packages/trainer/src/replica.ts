@@ -5,6 +5,7 @@ import { TrainerError } from './errors.js';
 import { readVariables, totalSize, writeVariables } from './flat-weights.js';
 import { checkOutputFitsLoss, lossTarget, perSampleLoss, predictedClasses } from './losses.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
+import { settleReads } from './read-back.js';
 import { clipScale, rateAt, type TrainingRules } from './training-rules.js';
 
 /** The samples one rank computes in one step. */
@@ -16,6 +17,22 @@ export interface Shard {
   count: number;
   /** Global data-set index of each sample: dropout masks depend on it. */
   indices: Int32Array;
+}
+
+/** A step's results still on the backend: summed loss, correct count, gradients by variable name. */
+interface PendingGradients {
+  value: tf.Scalar;
+  correct: tf.Scalar;
+  grads: tf.NamedTensorMap;
+}
+
+function pendingTensors(pending: PendingGradients): tf.Tensor[] {
+  return [pending.value, pending.correct, ...Object.values(pending.grads)];
+}
+
+function emptyShard(out: Float32Array): ShardGradients {
+  out.fill(0);
+  return { lossSum: 0, correct: 0, count: 0, grads: out };
 }
 
 /** One rank's contribution to a step, before any all-reduce. */
@@ -98,22 +115,44 @@ export class Replica {
   /**
    * Forward and backward on one shard at `step`. Updates BN moving statistics as tfjs
    * does in training; writes the summed gradients into `out` (e.g. a shared buffer).
+   * Reads back synchronously: on webgpu use `computeGradientsAsync`.
    */
   computeGradients(shard: Shard, step: number, out: Float32Array = new Float32Array(this.gradientSize)): ShardGradients {
+    this.checkGradientBuffer(out);
+    if (shard.count === 0 && !this.joinsCollectives()) return emptyShard(out);
+    return this.readGradients(this.forwardBackward(shard, step), shard.count, step, out);
+  }
+
+  /**
+   * `computeGradients` for every backend: the results are read back asynchronously
+   * (`settleReads`) before the same synchronous read, so webgpu in Node can train too.
+   */
+  async computeGradientsAsync(shard: Shard, step: number, out: Float32Array = new Float32Array(this.gradientSize)): Promise<ShardGradients> {
+    this.checkGradientBuffer(out);
+    if (shard.count === 0 && !this.joinsCollectives()) return emptyShard(out);
+    const pending = this.forwardBackward(shard, step);
+    try {
+      await settleReads(pendingTensors(pending));
+    } catch (error) {
+      tf.dispose(pendingTensors(pending));
+      throw error;
+    }
+    return this.readGradients(pending, shard.count, step, out);
+  }
+
+  private checkGradientBuffer(out: Float32Array): void {
     if (out.length !== this.gradientSize) {
       throw new TrainerError(
         'TRAINER_ERR_GRADIENT_SIZE',
         `gradient buffer holds ${out.length} values, the model needs ${this.gradientSize}`,
       );
     }
+  }
+
+  /** The step's tensors, kept (the caller disposes them): summed loss, correct count, gradients by variable name. */
+  private forwardBackward(shard: Shard, step: number): PendingGradients {
     const { count } = shard;
-    if (count === 0 && !this.joinsCollectives()) {
-      out.fill(0);
-      return { lossSum: 0, correct: 0, count: 0, grads: out };
-    }
-    let lossSum = 0;
-    let correct = 0;
-    tf.tidy(() => {
+    return tf.tidy(() => {
       const x = tf.tensor(shard.x, [count, ...this.inputShape], 'float32');
       const labels = tf.tensor1d(shard.y, 'int32');
       const target = lossTarget(this.loss, labels, this.numClasses);
@@ -128,26 +167,33 @@ export class Replica {
         if (regularization.length > 0) loss = tf.add(loss, tf.mul(tf.addN(regularization), count));
         return loss as tf.Scalar;
       }, this.trainableVariables);
-      lossSum = value.dataSync()[0] as number;
-      if (predictions !== undefined) {
-        correct = tf.sum(tf.cast(tf.equal(predictedClasses(this.loss, predictions), labels), 'int32')).dataSync()[0] as number;
-        predictions.dispose();
-      }
+      const correct = predictions === undefined ? tf.scalar(0, 'int32') : tf.sum(tf.cast(tf.equal(predictedClasses(this.loss, predictions), labels), 'int32'));
+      predictions?.dispose();
+      return { value, correct: correct as tf.Scalar, grads };
+    });
+  }
+
+  /** Reads `pending` (synchronously) into `out` and disposes it. */
+  private readGradients(pending: PendingGradients, count: number, step: number, out: Float32Array): ShardGradients {
+    let lossSum: number;
+    let correct: number;
+    try {
+      lossSum = pending.value.dataSync()[0] as number;
+      correct = pending.correct.dataSync()[0] as number;
       let offset = 0;
       for (const variable of this.trainableVariables) {
         const size = variable.size;
-        const grad = grads[variable.name];
+        const grad = pending.grads[variable.name];
         if (grad === undefined) out.fill(0, offset, offset + size);
         else out.set(grad.dataSync() as Float32Array, offset);
         offset += size;
       }
-    });
+    } finally {
+      tf.dispose(pendingTensors(pending));
+    }
     // An empty shard's gradient is zero by definition; its forward and backward ran only
     // to take part in the collectives (and wasm's matMul leaves garbage on empty batches).
-    if (count === 0) {
-      out.fill(0);
-      return { lossSum: 0, correct: 0, count: 0, grads: out };
-    }
+    if (count === 0) return emptyShard(out);
     if (!Number.isFinite(lossSum)) {
       throw new TrainerError('TRAINER_ERR_NOT_FINITE', `loss became ${lossSum} at step ${step}; lower the learning rate`);
     }
@@ -197,6 +243,12 @@ export class Replica {
   /** The whole training state (see `stateVariables`) in one buffer. */
   readState(out?: Float32Array): Float32Array {
     return readVariables(this.stateVariables, out, 'state');
+  }
+
+  /** `readState` on every backend (see `settleReads`). */
+  async readStateAsync(out?: Float32Array): Promise<Float32Array> {
+    await settleReads(this.stateVariables);
+    return this.readState(out);
   }
 
   /** Sets the whole training state from a buffer made by `readState` (here or on another replica). */

@@ -4,9 +4,9 @@ import { createThreadGroup } from '@tfjs-ddp/collective';
 import { openDataset, shareDataset, type DatasetPair } from '@tfjs-ddp/data';
 import { JobDriver, scheduleOf, withRunLength, type EpochEvaluation, type JobEndpoint, type StepProgress, type StepSchedule } from '@tfjs-ddp/job';
 import type { ValidationMonitor } from '@tfjs-ddp/job';
-import { parseBnMode } from '@tfjs-ddp/nn';
+import { bnGroupRanks, parseBnMode } from '@tfjs-ddp/nn';
 import type { JobConfig, RankStepReport } from '@tfjs-ddp/protocol';
-import type { ModelArtifactsBytes } from '@tfjs-ddp/trainer';
+import { asyncOnlyBackendRefusal, type ModelArtifactsBytes } from '@tfjs-ddp/trainer';
 import { withDeadline } from './deadline.js';
 import { JobStopped, WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';
@@ -137,8 +137,11 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new WorkerError('WORKER_ERR_BAD_OPTION', `threads must be a positive integer, got ${threads}`);
   const bnMode = options.bnMode ?? 'sync';
-  parseBnMode(bnMode);
   const backend = threadBackend(options.backend ?? 'auto', threads);
+  // What webgpu cannot run yet, refused before any rank starts (see asyncOnlyBackendRefusal),
+  // also for a model without BN layers, where --bn changes nothing.
+  const refusal = asyncOnlyBackendRefusal(backend, bnGroupRanks(parseBnMode(bnMode), 0, threads).length);
+  if (refusal !== undefined) throw new WorkerError('WORKER_ERR_BAD_OPTION', refusal);
 
   const data = options.data ?? openDataset(options.config.dataset, options.config.seed);
   // A cosine schedule falls over the run's steps: the ranks get the horizon in their config.

@@ -34,6 +34,15 @@ function translated<T>(run: () => T): T {
   }
 }
 
+/** `translated` for the replica's async calls (async so that webgpu can read back; see the trainer's `settleReads`). */
+async function translatedAsync<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw asWorkerError(error);
+  }
+}
+
 /** Imports a module that registers a user's classes; its failure names the module. */
 async function importRegistration(module: string): Promise<void> {
   try {
@@ -97,14 +106,14 @@ export class RankRunner {
     return order.generation === this.generation;
   }
 
-  step(order: StepOrder): StepDone {
+  async step(order: StepOrder): Promise<StepDone> {
     const started = performance.now();
     const waitMs = started - this.lastOrderDoneAt;
     const shard = this.shard(this.withTestFaults(order));
     if (shard.indices.length !== shard.count) {
       throw new WorkerError('WORKER_ERR_PROTOCOL', `step ${order.step + 1}: ${shard.count} samples for ${shard.indices.length} indices`);
     }
-    const done = translated(() => this.replica.step(shard, order.step, order.globalCount, started));
+    const done = await translatedAsync(() => this.replica.step(shard, order.step, order.globalCount, started));
     this.lastOrderDoneAt = performance.now();
     return {
       kind: 'stepDone',
@@ -140,8 +149,8 @@ export class RankRunner {
     return { ...this.train.batch(order.indices), indices: order.indices };
   }
 
-  evaluate(order: EvaluateOrder): Evaluated {
-    const evaluation = translated(() => this.replica.evaluate(this.test));
+  async evaluate(order: EvaluateOrder): Promise<Evaluated> {
+    const evaluation = await translatedAsync(() => this.replica.evaluate(this.test));
     this.lastOrderDoneAt = performance.now();
     return { kind: 'evaluated', generation: this.generation, rank: this.replica.rank, epoch: order.epoch, evaluation };
   }
@@ -151,10 +160,10 @@ export class RankRunner {
    * `rollbackTo` were not finished by every rank and will be redone), then the new thread
    * group, then rank 0's state if a rank joins.
    */
-  regroup(order: RegroupOrder): Regrouped {
+  async regroup(order: RegroupOrder): Promise<Regrouped> {
     translated(() => this.replica.rollBack(order.rollbackTo));
     const communicator = joinThreadGroup(order.communicator, this.init.localRank);
-    this.replica.joinRing({ communicator, rank: order.rank, worldSize: order.worldSize }, order.shareState);
+    await this.replica.joinRing({ communicator, rank: order.rank, worldSize: order.worldSize }, order.shareState);
     this.generation = order.generation;
     this.lastOrderDoneAt = performance.now();
     return { kind: 'regrouped', rank: this.replica.rank, generation: this.generation };

@@ -36,7 +36,7 @@ port.once('message', (init: RankInit) => {
     port.on('message', (order: RankOrder) => {
       chain = chain.then(async () => {
         if (order.kind === 'regroup') {
-          post(runner.regroup(order));
+          post(await runner.regroup(order));
           broken = false;
           return;
         }
@@ -48,8 +48,8 @@ port.once('message', (init: RankInit) => {
         // After a collective failure, orders of that ring are moot until the regroup.
         if (broken || !runner.current(order)) return;
         try {
-          if (order.kind === 'step') post(runner.step(order));
-          else if (order.kind === 'evaluate') post(runner.evaluate(order));
+          if (order.kind === 'step') post(await runner.step(order));
+          else if (order.kind === 'evaluate') post(await runner.evaluate(order));
           else post(await runner.checkpoint(order));
         } catch (error) {
           const report = failed(runner.currentRank, order.generation, error);

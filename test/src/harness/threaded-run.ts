@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { BackendName } from '@tfjs-ddp/backend';
 import type { TrainConfig } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
 
@@ -13,6 +14,7 @@ export async function threadedRun(
   threads: number,
   bnMode: string,
   shardWeights?: number[],
+  backend: BackendName = 'wasm',
 ): Promise<{ weights: Float32Array; losses: number[] }> {
   const losses: number[] = [];
   const job = await runLocalJob({
@@ -21,7 +23,7 @@ export async function threadedRun(
     bnMode,
     shardWeights,
     returnWeights: true,
-    backend: 'wasm',
+    backend,
     checkReplicasEvery: 1,
     hooks: { onStep: (_, reports) => losses.push(reports.reduce((n, r) => n + r.lossSum, 0) / reports.reduce((n, r) => n + r.count, 0)) },
   });

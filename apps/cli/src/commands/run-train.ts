@@ -54,7 +54,10 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     },
     hooks: {
       onReady: (backend) => {
-        logger.info({ backend: backend.name, reason: backend.reason, attempts: backend.attempts }, `backend ${backend.name}: ${backend.reason}`);
+        const { name, device, reason, attempts } = backend;
+        logger.info({ backend: name, device, reason, attempts }, `backend ${name}: ${reason}`);
+        // A software GPU adapter (lavapipe) trains, on the CPU: say so where it cannot be missed.
+        if (backend.warning !== undefined) logger.warn({ backend: backend.name }, backend.warning);
       },
       onStep: (p, reports) => {
         metrics?.step(p, reports);

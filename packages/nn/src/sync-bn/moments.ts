@@ -32,6 +32,23 @@ export function shardMoments(x: tf.Tensor): Float32Array {
   return packed;
 }
 
+/** `shardMoments` read back asynchronously (webgpu in Node): the same kernels, the same packing. */
+export async function shardMomentsAsync(x: tf.Tensor): Promise<Float32Array> {
+  const channels = x.shape[x.shape.length - 1] as number;
+  const count = x.size / channels;
+  const packed = new Float32Array(momentsLength(channels));
+  packed[0] = count;
+  if (count === 0) return packed;
+  const { mean, m2 } = channelMoments(x);
+  try {
+    packed.set((await mean.data()) as Float32Array, 1);
+    packed.set((await m2.data()) as Float32Array, 1 + channels);
+  } finally {
+    tf.dispose([mean, m2]);
+  }
+  return packed;
+}
+
 export interface MergedMoments {
   count: number;
   mean: Float32Array;

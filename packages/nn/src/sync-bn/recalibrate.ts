@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { NnError } from '../errors.js';
-import { mergeMoments, momentsLength, shardMoments } from './moments.js';
+import { mergeMoments, momentsLength, shardMoments, shardMomentsAsync } from './moments.js';
 import { SyncBatchNormalization } from './sync-batch-norm.js';
 
 /**
@@ -105,44 +105,97 @@ function inputIn(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTens
  * Recomputes the moving mean and variance of every BN layer of `model` over `chunks`
  * (see the top of this file). Every member of `group` must call it together, with the
  * same chunks and identical weights; it makes one all-reduce per BN layer. Returns how
- * many BN layers it recalibrated.
+ * many BN layers it recalibrated. Reads back synchronously: on webgpu use the async one.
  */
 export function recalibrateBatchNorm(model: tf.LayersModel, chunks: RecalibrationChunks, group: RecalibrationGroup): number {
-  const layers = probedBatchNormLayers(model);
-  if (layers.length === 0 || chunks.count === 0) return layers.length;
-  const mine = Array.from({ length: chunks.count }, (_, c) => c).filter((c) => c % group.size === group.rank);
-  const inputs = mine.map((c) => chunks.input(c));
+  const pass = startPass(model, chunks, group);
+  if (pass === undefined) return probedBatchNormLayers(model).length;
   try {
-    for (const { layer, probe } of layers) {
-      const weightRank = layer.movingMean.shape.length;
-      if (weightRank !== 1) throw new NnError('NN_ERR_RECALIBRATION', `layer "${layer.name}": moving statistics of rank ${weightRank}, expected 1`);
-      const channels = layer.movingMean.shape[0] as number;
+    for (const probed of pass.layers) {
+      const channels = channelsOf(probed.layer);
       const stride = momentsLength(channels);
       const all = new Float32Array(chunks.count * stride);
-      mine.forEach((c, i) => {
-        const chunkMoments = tf.tidy(() => {
-          const x = probe(inputs[i] as tf.Tensor);
-          const axis = layer.axis < 0 ? layer.axis + x.shape.length : layer.axis;
-          if (axis !== x.shape.length - 1) {
-            throw new NnError(
-              'NN_ERR_RECALIBRATION',
-              `layer "${layer.name}": batch-norm recalibration supports only the last axis (channels last), got axis ${layer.axis}`,
-            );
-          }
-          return shardMoments(x);
-        });
-        all.set(chunkMoments, c * stride);
-      });
-      group.allReduce(all, 'sum');
-      const merged = mergeMoments(all, chunks.count, channels);
-      if (merged.count === 0) continue;
-      tf.tidy(() => {
-        layer.movingMean.write(tf.tensor1d(merged.mean));
-        layer.movingVariance.write(tf.tensor1d(merged.variance));
-      });
+      pass.mine.forEach((c, i) => all.set(tf.tidy(() => shardMoments(layerInput(probed, pass.inputs[i] as tf.Tensor))), c * stride));
+      mergeInto(probed.layer, all, chunks.count, channels, group);
     }
   } finally {
-    tf.dispose(inputs);
+    tf.dispose(pass.inputs);
   }
-  return layers.length;
+  return pass.layers.length;
+}
+
+/**
+ * `recalibrateBatchNorm` for a backend that reads back only asynchronously (webgpu in
+ * Node): each chunk's moments are computed by the same kernels, awaited, then packed as
+ * `shardMoments` packs them, so the result is the same as the synchronous pass's.
+ */
+export async function recalibrateBatchNormAsync(model: tf.LayersModel, chunks: RecalibrationChunks, group: RecalibrationGroup): Promise<number> {
+  const pass = startPass(model, chunks, group);
+  if (pass === undefined) return probedBatchNormLayers(model).length;
+  try {
+    for (const probed of pass.layers) {
+      const channels = channelsOf(probed.layer);
+      const stride = momentsLength(channels);
+      const all = new Float32Array(chunks.count * stride);
+      for (const [i, c] of pass.mine.entries()) {
+        const x = layerInput(probed, pass.inputs[i] as tf.Tensor);
+        try {
+          all.set(await shardMomentsAsync(x), c * stride);
+        } finally {
+          x.dispose();
+        }
+      }
+      mergeInto(probed.layer, all, chunks.count, channels, group);
+    }
+  } finally {
+    tf.dispose(pass.inputs);
+  }
+  return pass.layers.length;
+}
+
+/** The BN layers and this rank's chunk inputs (the caller disposes them); undefined when there is nothing to do. */
+interface Pass {
+  layers: ProbedLayer[];
+  /** The chunks this rank computes, and their inputs. */
+  mine: number[];
+  inputs: tf.Tensor[];
+}
+
+function startPass(model: tf.LayersModel, chunks: RecalibrationChunks, group: RecalibrationGroup): Pass | undefined {
+  const layers = probedBatchNormLayers(model);
+  if (layers.length === 0 || chunks.count === 0) return undefined;
+  const mine = Array.from({ length: chunks.count }, (_, c) => c).filter((c) => c % group.size === group.rank);
+  return { layers, mine, inputs: mine.map((c) => chunks.input(c)) };
+}
+
+function channelsOf(layer: ProbedLayer['layer']): number {
+  const weightRank = layer.movingMean.shape.length;
+  if (weightRank !== 1) throw new NnError('NN_ERR_RECALIBRATION', `layer "${layer.name}": moving statistics of rank ${weightRank}, expected 1`);
+  return layer.movingMean.shape[0] as number;
+}
+
+/** The layer's input in inference mode for one chunk (the caller disposes it). */
+function layerInput({ layer, probe }: ProbedLayer, input: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const x = probe(input);
+    const axis = layer.axis < 0 ? layer.axis + x.shape.length : layer.axis;
+    if (axis !== x.shape.length - 1) {
+      throw new NnError(
+        'NN_ERR_RECALIBRATION',
+        `layer "${layer.name}": batch-norm recalibration supports only the last axis (channels last), got axis ${layer.axis}`,
+      );
+    }
+    return x;
+  });
+}
+
+/** Sums every rank's chunk moments, merges them in chunk order and writes the layer's moving statistics. */
+function mergeInto(layer: ProbedLayer['layer'], all: Float32Array, count: number, channels: number, group: RecalibrationGroup): void {
+  group.allReduce(all, 'sum');
+  const merged = mergeMoments(all, count, channels);
+  if (merged.count === 0) return;
+  tf.tidy(() => {
+    layer.movingMean.write(tf.tensor1d(merged.mean));
+    layer.movingVariance.write(tf.tensor1d(merged.variance));
+  });
 }

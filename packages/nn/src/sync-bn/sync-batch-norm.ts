@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LOCAL_BATCH_NORM_GROUP, type BatchNormGroup } from './batch-norm-group.js';
-import { batchNormBackward } from '@tfjs-ddp/backend';
+import { batchNormBackward, channelMoments, readsAsyncOnly, type BatchNormChannelSums } from '@tfjs-ddp/backend';
 import { NnError } from '../errors.js';
 import { mergeMoments, momentsLength, shardMoments } from './moments.js';
 
@@ -78,17 +78,24 @@ export class SyncBatchNormalization extends tfjsBatchNormalization() {
     const epsilon = this.epsilon;
     const gamma = this.gamma?.read() ?? tf.ones([channels]);
     const beta = this.beta?.read() ?? tf.zeros([channels]);
-
-    const gathered = new Float32Array(group.size * momentsLength(channels));
-    group.allGather(shardMoments(x), gathered);
-    const merged = mergeMoments(gathered, group.size, channels);
-    const mean = tf.tensor1d(merged.mean);
-    const variance = tf.tensor1d(merged.variance);
-    if (merged.count > 0) {
+    // A backend that reads back only asynchronously (webgpu in Node) cannot take part in a
+    // collective mid-forward; in a group of one there is nothing to exchange, so the
+    // statistics stay on the device. Other backends keep the float64 merge below, bit for bit.
+    const onDevice = group.size === 1 && readsAsyncOnly(tf.getBackend());
+    const { mean, variance, count } = onDevice ? deviceMoments(x, channels) : this.groupMoments(x, channels);
+    if (count > 0) {
       this.updateMovingAverage(this.movingMean, mean);
       this.updateMovingAverage(this.movingVariance, variance);
     }
-    const count = merged.count;
+    const reduceSums = (local: BatchNormChannelSums): BatchNormChannelSums => {
+      if (onDevice) return local;
+      // One all-reduce for both sums: it sits on the critical path of every BN layer.
+      const sums = new Float32Array(2 * channels);
+      sums.set(local.sumDy.dataSync() as Float32Array, 0);
+      sums.set(local.sumDyXmu.dataSync() as Float32Array, channels);
+      group.allReduce(sums, 'sum');
+      return { sumDy: tf.tensor1d(sums.subarray(0, channels)), sumDyXmu: tf.tensor1d(sums.subarray(channels)) };
+    };
 
     const normalize = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [input, g, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
@@ -99,18 +106,20 @@ export class SyncBatchNormalization extends tfjsBatchNormalization() {
         value: tf.batchNorm(input, mean, variance, b, g, epsilon),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [savedX, savedMean, savedInvStd, savedGamma] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-          return batchNormBackward(dy, savedX, savedMean, savedInvStd, savedGamma, count, (local) => {
-            // One all-reduce for both sums: it sits on the critical path of every BN layer.
-            const sums = new Float32Array(2 * channels);
-            sums.set(local.sumDy.dataSync() as Float32Array, 0);
-            sums.set(local.sumDyXmu.dataSync() as Float32Array, channels);
-            group.allReduce(sums, 'sum');
-            return { sumDy: tf.tensor1d(sums.subarray(0, channels)), sumDyXmu: tf.tensor1d(sums.subarray(channels)) };
-          });
+          return batchNormBackward(dy, savedX, savedMean, savedInvStd, savedGamma, count, reduceSums);
         },
       };
     });
     return normalize(x, gamma, beta);
+  }
+
+  /** The whole group's mean and biased variance: every member's moments gathered and merged exactly. */
+  private groupMoments(x: tf.Tensor, channels: number): { mean: tf.Tensor1D; variance: tf.Tensor1D; count: number } {
+    const group = this.group;
+    const gathered = new Float32Array(group.size * momentsLength(channels));
+    group.allGather(shardMoments(x), gathered);
+    const merged = mergeMoments(gathered, group.size, channels);
+    return { mean: tf.tensor1d(merged.mean), variance: tf.tensor1d(merged.variance), count: merged.count };
   }
 
   /** tfjs's update, to the bit: moving -= (moving - value) * (1 - momentum). */
@@ -121,5 +130,16 @@ export class SyncBatchNormalization extends tfjsBatchNormalization() {
     });
   }
 }
+/**
+ * One shard's mean and biased variance computed where x lives (float32, no read-back).
+ * An empty shard gives zeros, as `shardMoments` does.
+ */
+function deviceMoments(x: tf.Tensor, channels: number): { mean: tf.Tensor1D; variance: tf.Tensor1D; count: number } {
+  const count = x.size / channels;
+  if (count === 0) return { mean: tf.zeros([channels]), variance: tf.zeros([channels]), count };
+  const { mean, m2 } = channelMoments(x);
+  return { mean, variance: tf.div(m2, count), count };
+}
+
 // The base class is typed structurally here; its static fromConfig comes from tfjs's Layer.
 tf.serialization.registerClass(SyncBatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);

@@ -70,7 +70,7 @@ test('a rollback restores, bit for bit, the state before the first step not appl
   const before: Float32Array[] = [];
   for (let s = 0; s < 3; s++) {
     before.push(replica.replica.readState());
-    replica.step(shard(s * 8, s * 8 + 8), s, 8);
+    await replica.step(shard(s * 8, s * 8 + 8), s, 8);
   }
   assert.equal(replica.lastApplied, 2);
   assert.notDeepEqual(replica.replica.readState(), before[1], 'training changed the state');
@@ -83,7 +83,7 @@ test('a rollback restores, bit for bit, the state before the first step not appl
 
 test(`a rollback further back than the last ${SNAPSHOTS_KEPT} steps is refused with a code`, async () => {
   const replica = await create(new FakeGroup(), 'sync');
-  for (let s = 0; s < SNAPSHOTS_KEPT + 2; s++) replica.step(shard(0, 8), s, 8);
+  for (let s = 0; s < SNAPSHOTS_KEPT + 2; s++) await replica.step(shard(0, 8), s, 8);
   assert.deepEqual(replica.snapshotSteps, [2, 3, 4, 5]);
   assert.throws(() => replica.rollBack(0), { code: 'TRAINER_ERR_ROLLBACK', message: /cannot roll back from step 6 to step 1/ });
   replica.rollBack(1);
@@ -93,12 +93,12 @@ test(`a rollback further back than the last ${SNAPSHOTS_KEPT} steps is refused w
 test('a step whose all-reduce fails leaves the state (BN moving statistics included) as it was', async () => {
   const group = new FakeGroup();
   const replica = await create(group, 'local');
-  replica.step(shard(0, 8), 0, 8);
+  await replica.step(shard(0, 8), 0, 8);
   const state = replica.replica.readState();
   group.onAllReduce = () => {
     throw Object.assign(new Error('peer lost'), { code: 'COLL_ERR_PEER_LOST' });
   };
-  assert.throws(() => replica.step(shard(8, 16), 1, 8), { code: 'COLL_ERR_PEER_LOST' });
+  await assert.rejects(replica.step(shard(8, 16), 1, 8), { code: 'COLL_ERR_PEER_LOST' });
   assert.deepEqual(replica.replica.readState(), state);
   assert.equal(replica.lastApplied, 0);
   replica.replica.dispose();
@@ -108,8 +108,8 @@ test('sharing moving statistics writes back the mean of every rank\'s, for every
   // Two ranks' replicas in one thread: rank 1 trains other samples, so its statistics differ.
   const [a, b] = [new FakeGroup(0, 2), new FakeGroup(1, 2)];
   const ranks = [await create(a, 'local'), await create(b, 'local')] as const;
-  ranks[0].step(shard(0, 16), 0, 32);
-  ranks[1].step(shard(16, 32), 0, 32);
+  await ranks[0].step(shard(0, 16), 0, 32);
+  await ranks[1].step(shard(16, 32), 0, 32);
   const statistics = (r: DistributedReplica): Float32Array[] =>
     syncBatchNormLayers(r.replica.model).flatMap((l) => l.weights.slice(-2).map((w) => Float32Array.from(w.read().dataSync())));
   const [mine, theirs] = [statistics(ranks[0]), statistics(ranks[1])];
@@ -118,14 +118,14 @@ test('sharing moving statistics writes back the mean of every rank\'s, for every
   // Rank 1's all-reduce inputs, in call order: what rank 0's all-reduce averages with.
   const peerBuffers: Float32Array[] = [];
   b.onAllReduce = (buf) => peerBuffers.push(Float32Array.from(buf));
-  ranks[1].shareMovingStatistics();
+  await ranks[1].shareMovingStatistics();
   a.onAllReduce = (buf, op) => {
     assert.equal(op, 'mean');
     const peer = peerBuffers.shift() as Float32Array;
     buf.forEach((v, i) => (buf[i] = (v + (peer[i] as number)) / 2));
   };
   const trainable = ranks[0].replica.readState().slice(0, 10);
-  ranks[0].shareMovingStatistics();
+  await ranks[0].shareMovingStatistics();
   const expected = mine.map((m, i) => Float32Array.from(m, (v, j) => (v + ((theirs[i] as Float32Array)[j] as number)) / 2));
   assert.deepEqual(statistics(ranks[0]), expected, 'the mean, computed directly');
   assert.deepEqual(ranks[0].replica.readState().slice(0, 10), trainable, 'only moving statistics change');
@@ -136,7 +136,7 @@ test('sharing moving statistics writes back the mean of every rank\'s, for every
 test('in sync mode (or alone) moving statistics are not shared: they are equal already', async () => {
   const group = new FakeGroup(0, 2);
   const replica = await create(group, 'sync');
-  replica.shareMovingStatistics();
+  await replica.shareMovingStatistics();
   assert.deepEqual(group.allReduces, []);
   replica.replica.dispose();
 });
@@ -144,14 +144,14 @@ test('in sync mode (or alone) moving statistics are not shared: they are equal a
 test('a replica check names the ranks whose weights differ from rank 0\'s', async () => {
   const group = new FakeGroup(0, 3);
   const replica = await create(group, 'sync', 2);
-  replica.step(shard(0, 8), 0, 24);
+  await replica.step(shard(0, 8), 0, 24);
   // Steps 1, 3, ...: checked. Every rank agrees: no error.
-  replica.step(shard(0, 8), 1, 24);
+  await replica.step(shard(0, 8), 1, 24);
   // Planted fault: rank 2's weights are off by one value.
   group.peerGather = (r, input) => (r === 2 ? weightsChecksum(Float32Array.of(1, 2, 3)) : input);
-  replica.step(shard(0, 8), 2, 24);
-  assert.throws(() => replica.step(shard(0, 8), 3, 24), { code: 'TRAINER_ERR_REPLICAS_DIVERGED', message: /after step 4 the weights of rank\(s\) 2 differ/ });
-  assert.throws(() => replica.checkReplicas(9), { message: /rank\(s\) 2 differ/ });
+  await replica.step(shard(0, 8), 2, 24);
+  await assert.rejects(replica.step(shard(0, 8), 3, 24), { code: 'TRAINER_ERR_REPLICAS_DIVERGED', message: /after step 4 the weights of rank\(s\) 2 differ/ });
+  await assert.rejects(replica.checkReplicas(9), { message: /rank\(s\) 2 differ/ });
   replica.replica.dispose();
 });
 
@@ -166,22 +166,22 @@ function recalibrating(group: FakeGroup, when: 'epoch' | 'end'): Promise<Distrib
 test('BN statistics recalibrated after the last step are not recomputed by a checkpoint or the end; after a step or a regroup they are', async () => {
   const group = new FakeGroup();
   const replica = await recalibrating(group, 'epoch');
-  replica.step(shard(0, 8), 0, 8);
+  await replica.step(shard(0, 8), 0, 8);
   const passes = (): number => group.allReduces.length;
-  const evaluated = replica.evaluate(data);
+  const evaluated = await replica.evaluate(data);
   assert.equal(evaluated?.bnRecalibration?.samples, 48, 'the epoch evaluation recalibrates');
   const recalibrated = replica.replica.readState();
   let before = passes();
   await replica.checkpoint(0);
   assert.equal(passes(), before, 'a checkpoint after the same step runs no recalibration again');
   assert.deepEqual(replica.replica.readState(), recalibrated);
-  replica.step(shard(8, 16), 1, 8);
+  await replica.step(shard(8, 16), 1, 8);
   before = passes();
   await replica.checkpoint(1);
   assert.ok(passes() > before, 'after a step the statistics are recomputed');
   // A regroup (no rollback needed) where a rank joins: it knows of no recalibration, so every rank recalibrates at the end.
   replica.rollBack(1);
-  replica.joinRing({ communicator: group, rank: 0, worldSize: 1 }, true);
+  await replica.joinRing({ communicator: group, rank: 0, worldSize: 1 }, true);
   before = passes();
   const finished = await replica.finish({ test: data, returnModel: false, returnWeights: false });
   assert.ok(passes() > before && finished.evaluation?.bnRecalibration?.samples === 48, 'after a regroup the end recalibrates');
@@ -190,7 +190,7 @@ test('BN statistics recalibrated after the last step are not recomputed by a che
 test('a recalibration cut off by a failing all-reduce leaves the BN statistics as they were', async () => {
   const group = new FakeGroup();
   const replica = await recalibrating(group, 'end');
-  replica.step(shard(0, 8), 0, 8);
+  await replica.step(shard(0, 8), 0, 8);
   const before = replica.replica.readState();
   // The first BN layer's statistics are merged and written; the second layer's all-reduce fails.
   let reduces = 0;

@@ -1,16 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, type Dataset } from '@tfjs-ddp/data';
 import { bnGroupRanks, convertToSyncBN, LOCAL_BATCH_NORM_GROUP, syncBatchNormLayers, type BatchNormGroup, type BnMode } from '@tfjs-ddp/nn';
-import { recalibrateModelBatchNorm, recalibratesAt, type BnRecalibration, type RecalibrationPoint } from '../bn-recalibration.js';
+import { recalibrateModelBatchNormAsync, recalibratesAt, type BnRecalibration, type RecalibrationPoint } from '../bn-recalibration.js';
 import { TrainerError } from '../errors.js';
-import { evaluate, type Evaluation } from '../evaluate.js';
+import { evaluateAsync, type Evaluation } from '../evaluate.js';
 import { readAllWeights, readVariables } from '../flat-weights.js';
+import { settleReads } from '../read-back.js';
 import { loadModelBytes, modelArtifacts, saveModel, type ModelArtifactsBytes } from '../model-files.js';
 import { Replica, type Shard, type ShardGradients } from '../replica.js';
 import { buildModel } from '../single-replica.js';
 import type { TrainConfig } from '../train-config.js';
 import { trainingRulesOf } from '../training-rules.js';
 import type { ReplicaCommunicator } from './replica-communicator.js';
+import { refuseOnAsyncOnlyBackend } from './async-only-backend.js';
 import { TimedBatchNormGroup } from './timed-group.js';
 import { divergentRanks, weightsChecksum } from './weights-checksum.js';
 
@@ -117,12 +119,13 @@ export class DistributedReplica {
     const built = options.model === undefined ? await buildModel(config, { train: shapeOnly, test: shapeOnly }) : await loadModelBytes(options.model);
     const model = await convertToSyncBN(built, bnGroup);
     if (model !== built) built.dispose();
+    refuseOnAsyncOnlyBackend(model, bnGroup);
     const { optimizer, seed: runSeed, loss } = config;
     const replica = new Replica({ model, optimizer, runSeed, rules: trainingRulesOf(config), loss, numClasses: options.numClasses });
     if (options.initialState !== undefined) replica.writeState(options.initialState);
     // Rank 0's whole state for everyone: identical replicas even for unseeded user
     // models, a resumed checkpoint, or ranks joining a running job.
-    const state = replica.readState();
+    const state = await replica.readStateAsync();
     communicator.broadcast(state, 0);
     replica.writeState(state);
     const place = { communicator, rank: options.rank, worldSize: options.worldSize };
@@ -151,16 +154,20 @@ export class DistributedReplica {
     return [...this.snapshots.keys()].sort((a, b) => a - b);
   }
 
-  /** One step on `shard`; `started` is when the host began it (its shard's reading counts as compute). */
-  step(shard: Shard, step: number, globalCount: number, started = performance.now()): DistributedStep {
-    const before = this.replica.readState();
+  /**
+   * One step on `shard`; `started` is when the host began it (its shard's reading counts
+   * as compute). Async only so that webgpu can read its results back (see `settleReads`):
+   * on other backends nothing in it waits.
+   */
+  async step(shard: Shard, step: number, globalCount: number, started = performance.now()): Promise<DistributedStep> {
+    const before = await this.replica.readStateAsync();
     // BN wait time of a step that failed part-way is not this step's.
     this.bnGroup.take();
     let result: ShardGradients;
     let computed: number;
     let syncBnMs: number;
     try {
-      result = this.replica.computeGradients(shard, step, this.gradients);
+      result = await this.replica.computeGradientsAsync(shard, step, this.gradients);
       computed = performance.now();
       syncBnMs = this.bnGroup.take();
       // Only the gradients may travel compressed between processes (when the job asks for it).
@@ -179,7 +186,7 @@ export class DistributedReplica {
     this.applied = step;
     const applied = performance.now();
     const every = this.checkReplicasEvery;
-    if (every > 0 && (step + 1) % every === 0) this.checkReplicas(step);
+    if (every > 0 && (step + 1) % every === 0) await this.checkReplicas(step);
     return {
       ...result,
       computeMs: computed - started - syncBnMs,
@@ -195,9 +202,9 @@ export class DistributedReplica {
   }
 
   /** Rank 0's evaluation of the model on `test` (after sharing the moving statistics); undefined elsewhere. */
-  evaluate(test: Dataset | undefined): Evaluation | undefined {
-    const recalibrated = this.settleBatchNormStatistics('epoch');
-    return this.rank === 0 && test !== undefined ? { ...evaluate(this.replica.model, test, this.replica.loss), ...recalibrated } : undefined;
+  async evaluate(test: Dataset | undefined): Promise<Evaluation | undefined> {
+    const recalibrated = await this.settleBatchNormStatistics('epoch');
+    return this.rank === 0 && test !== undefined ? { ...(await evaluateAsync(this.replica.model, test, this.replica.loss)), ...recalibrated } : undefined;
   }
 
   /**
@@ -222,14 +229,15 @@ export class DistributedReplica {
   }
 
   /** The second half: the new ring's group and place (BN groups re-wired), then rank 0's state if `shareState` (a rank joins). */
-  joinRing(place: ReplicaPlace, shareState: boolean): void {
+  async joinRing(place: ReplicaPlace, shareState: boolean): Promise<void> {
     this.place = { communicator: place.communicator, rank: place.rank, worldSize: place.worldSize };
     // A rank that joins has no record of the last recalibration: all forget it, or they would not all recalibrate together.
     this.recalibratedAfter = undefined;
     this.bnGroup.replace(bnGroupOf(place.communicator, this.bnMode, place.rank, place.worldSize));
+    refuseOnAsyncOnlyBackend(this.replica.model, this.bnGroup);
     this.gradients = gradientBuffer(place.communicator, this.replica.gradientSize);
     if (shareState) {
-      const state = this.replica.readState();
+      const state = await this.replica.readStateAsync();
       place.communicator.broadcast(state, 0);
       this.replica.writeState(state);
     }
@@ -239,7 +247,7 @@ export class DistributedReplica {
   async checkpoint(step: number): Promise<{ model: ModelArtifactsBytes; state: Float32Array } | undefined> {
     // Outside `sync` the moving statistics are per rank; a checkpoint holds their mean,
     // or with precise BN the recalibrated ones.
-    this.settleBatchNormStatistics('checkpoint');
+    await this.settleBatchNormStatistics('checkpoint');
     if (this.applied !== step) {
       throw new TrainerError(
         'TRAINER_ERR_STEP_ORDER',
@@ -247,19 +255,22 @@ export class DistributedReplica {
       );
     }
     if (this.rank !== 0) return undefined;
-    return { model: await modelArtifacts(this.replica.model), state: this.replica.readState() };
+    return { model: await modelArtifacts(this.replica.model), state: await this.replica.readStateAsync() };
   }
 
   /** The end of the job: moving statistics shared, rank 0 evaluates and saves; the replica is disposed. */
   async finish(plan: FinishPlan): Promise<FinishedReplica> {
-    const recalibrated = this.settleBatchNormStatistics('end');
+    const recalibrated = await this.settleBatchNormStatistics('end');
     const finished: FinishedReplica = {};
     if (this.rank === 0) {
-      if (plan.test !== undefined) finished.evaluation = { ...evaluate(this.replica.model, plan.test, this.replica.loss), ...recalibrated };
+      if (plan.test !== undefined) finished.evaluation = { ...(await evaluateAsync(this.replica.model, plan.test, this.replica.loss)), ...recalibrated };
       if (plan.saveTo !== undefined) finished.modelPath = await saveModel(this.replica.model, plan.saveTo);
       if (plan.returnModel) finished.model = await modelArtifacts(this.replica.model);
     }
-    if (plan.returnWeights) finished.weights = readAllWeights(this.replica.model);
+    if (plan.returnWeights) {
+      await settleReads(this.replica.model.weights.map((w) => w.read()));
+      finished.weights = readAllWeights(this.replica.model);
+    }
     this.replica.dispose();
     return finished;
   }
@@ -270,12 +281,12 @@ export class DistributedReplica {
    * the BN mode, so they end up equal everywhere. Every rank must call this together.
    * Returns the report rank 0 attaches to its evaluation.
    */
-  private recalibrateBatchNorm(point: RecalibrationPoint): { bnRecalibration?: BnRecalibration } {
+  private async recalibrateBatchNorm(point: RecalibrationPoint): Promise<{ bnRecalibration?: BnRecalibration }> {
     if (!recalibratesAt(this.config, point)) return {};
-    const before = this.replica.readState();
+    const before = await this.replica.readStateAsync();
     let bnRecalibration: BnRecalibration;
     try {
-      bnRecalibration = recalibrateModelBatchNorm(this.replica.model, this.train, this.config, this.place.communicator);
+      bnRecalibration = await recalibrateModelBatchNormAsync(this.replica.model, this.train, this.config, this.place.communicator);
     } catch (error) {
       // As with a failed step: a pass cut off by a lost peer wrote some layers here and
       // other layers elsewhere; every survivor goes back to its statistics before it.
@@ -292,9 +303,9 @@ export class DistributedReplica {
    * last step (the end of the last epoch, or a checkpoint at an evaluated step): they are
    * those of these weights already. Every rank decides alike: all recalibrate together.
    */
-  private settleBatchNormStatistics(point: RecalibrationPoint): { bnRecalibration?: BnRecalibration } {
+  private async settleBatchNormStatistics(point: RecalibrationPoint): Promise<{ bnRecalibration?: BnRecalibration }> {
     if (this.recalibratedAfter === this.applied) return {};
-    this.shareMovingStatistics();
+    await this.shareMovingStatistics();
     return this.recalibrateBatchNorm(point);
   }
 
@@ -302,11 +313,12 @@ export class DistributedReplica {
    * Outside `sync`, replicas keep their own moving statistics; inference and the saved
    * model use their mean over all ranks. Every rank must call this together.
    */
-  shareMovingStatistics(): void {
+  async shareMovingStatistics(): Promise<void> {
     if (this.bnMode.kind === 'sync' || this.worldSize === 1) return;
     for (const layer of syncBatchNormLayers(this.replica.model)) {
       const [movingMean, movingVariance] = layer.weights.slice(-2);
       if (movingMean === undefined || movingVariance === undefined) continue;
+      await settleReads([movingMean.read(), movingVariance.read()]);
       const mean = movingMean.read().dataSync() as Float32Array;
       const buffer = new Float32Array(mean.length * 2);
       buffer.set(mean, 0);
@@ -320,8 +332,9 @@ export class DistributedReplica {
   }
 
   /** Stops the job on every rank if any replica's weights differ from rank 0's. */
-  checkReplicas(step: number): void {
+  async checkReplicas(step: number): Promise<void> {
     // Outside sync mode moving statistics differ by design: compare what training shares.
+    await settleReads(this.bnMode.kind === 'sync' ? this.replica.model.weights.map((w) => w.read()) : this.replica.trainableVariables);
     const weights = this.bnMode.kind === 'sync' ? readAllWeights(this.replica.model) : readVariables(this.replica.trainableVariables);
     const communicator = this.place.communicator;
     const gathered = new Float32Array(2 * communicator.size);
