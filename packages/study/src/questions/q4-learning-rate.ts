@@ -83,21 +83,23 @@ function failures(results: ResultsIndex, arms: { label: string; config: ReturnTy
 
 /**
  * Why BN before relu with bias-free convolutions collapses at x3 initialization, from a
- * small experiment (seed 1, SGD 0.1, 64 steps of 64 on the quick subset, wasm, Dec 2026):
+ * small experiment (seeds 1-3, SGD 0.1, 64 steps of 64 on the quick subset, wasm, Dec 2026):
  * each layer's kernels scaled separately; h is the classifier's input in training mode.
  */
 export const X3_EXPLANATION =
-  'Why BN collapses at x3 although it should be immune to a kernel\'s scale (measured once, seed 1, SGD 0.1, 64 steps): BN is immune ' +
-  'only where it sits. With only the conv kernels x3 the first batch loss was 2.97, the same as at x1 (BN removes their scale), and ' +
-  'the run trained (83.2 % against 87.0 % at x1). The two dense layers after the convolutions have no BN: with them x3 the first ' +
-  'batch loss was already 12.5 before any update (the softmax saturated), the classifier\'s input h had a mean squared norm of 695 ' +
-  'against 75.8 at x1, so one SGD step at 0.1 moves a logit by about lr × |h|² ≈ 70, the outputs stay one-hot and the clipped ' +
-  'cross-entropy gives them no gradient: every test sample ended in one class (test loss 14.7). Scaling only the last dense layer ' +
-  'x3 collapsed as well (first loss 6.37). BN makes this worse than no BN because it feeds the dense layers unit-variance features: ' +
-  'without BN |h|² was 0.17 at x1 and 124 at x3 (first loss 7.33), and that run recovered (89.0 %). Two checks: BN also on the ' +
-  'hidden dense layer at x3 trained (90.6 %, first loss 4.53; the study repeats it on every seed below), and BN at x3 with SGD 0.01 ' +
-  'recovered partly (75.8 %). So the collapse is the learning rate against the feature norm at the un-normalized dense layers, ' +
-  'not a failure of BN where it is applied.';
+  'Why BN collapses at x3 although it should be immune to a kernel\'s scale (a separate experiment, seeds 1-3, SGD 0.1, 64 steps, ' +
+  'each layer\'s kernels scaled on its own): BN is immune only where it sits. With only the conv kernels x3 the first batch loss was ' +
+  'the same as at x1 (2.97, 3.12, 2.78 against 2.97, 3.12, 2.80: BN removes their scale from the forward pass) and no run collapsed, ' +
+  'though they learned more slowly (83.2, 37.8, 45.6 % against 87.0, 83.4, 58.6 % at x1: a kernel 3 times larger gets a 3 times ' +
+  'smaller gradient, a 9 times smaller relative step). The two dense layers after the convolutions have no BN: with every kernel x3 ' +
+  'the first batch loss was already 11.7-12.5 before any update (the softmax saturated), the classifier\'s input h had a mean squared ' +
+  'norm of 489-711 against 54-79 at x1, so one SGD step at 0.1 moves a logit by about lr × |h|², several tens; the outputs stay ' +
+  'one-hot, the clipped cross-entropy gives them no gradient, and every run ended predicting one class. Scaling only the last dense ' +
+  'layer x3 collapsed all three seeds too (first loss 5.5-7.2). BN makes this worse than no BN because it feeds the dense layers ' +
+  'unit-variance features: without BN |h|² was 0.17 at x1 and 124 at x3 (seed 1, first loss 7.33), and that run recovered (89.0 %). ' +
+  'Two checks: with BN also on the hidden dense layer every kernel x3 trained (90.6, 88.6, 89.6 %; first loss 4.4-5.2; the study ' +
+  'repeats it on every seed below), and BN at x3 with SGD 0.01 recovered partly (75.8 %, seed 1). So the collapse is the learning ' +
+  'rate against the feature norm at the un-normalized dense layers, not a failure of BN where it is applied.';
 
 export const learningRateQuestion: Question = {
   id: 'q4-learning-rate',
