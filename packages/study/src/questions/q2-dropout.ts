@@ -2,7 +2,7 @@ import type { BnPlacement } from '@tfjs-ddp/nn';
 import type { BudgetSettings } from '../budget.js';
 import { categoryChart } from '../charts.js';
 import { compareArms, describe, sampleSizes, sentence, type Comparison, type Sample } from '../compare.js';
-import { plain, plainMeanStd } from '../format.js';
+import { count, plain, plainMeanStd } from '../format.js';
 import { counts } from '../outcome.js';
 import type { RunResult } from '../results.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
@@ -105,7 +105,7 @@ export const dropoutQuestion: Question = {
     const gapBase = lossGaps(runsOf('none', 'none'));
     const gapBn = lossGaps(runsOf('before', 'none'));
     const overfit = sentence(
-      `On ${settings.overfitTrainSamples} training samples for ${settings.overfitEpochs} epochs, without dropout the test loss ended ` +
+      `On ${settings.overfitTrainSamples} training samples for ${count(settings.overfitEpochs, 'epoch')}, without dropout the test loss ended ` +
         `${plain(mean(gapBase), 3)} above the training loss without BN and ${plain(mean(gapBn), 3)} above it with BN (means over seeds; both losses ` +
         `as at test time, on the run's own training samples and on the test set)`,
     );
@@ -123,10 +123,10 @@ export const dropoutQuestion: Question = {
         title: this.title,
         blocks: [
           paragraph(
-            `Every arm trains on the first ${settings.overfitTrainSamples} samples of the training subset for ${settings.overfitEpochs} ` +
-              `epochs (Adam 0.001, global batch ${settings.globalBatch}), long enough for the model to fit them much better than the test ` +
-              `set: the gap columns give, per arm, test loss minus training loss and training accuracy minus test accuracy, both measured ` +
-              `at the end as at test time. Dropout ${settings.dropoutRate} sits after each conv block's activation, after each pooling ` +
+            `Every arm trains on the first ${settings.overfitTrainSamples} samples of the training subset for ` +
+              `${count(settings.overfitEpochs, 'epoch')} (Adam 0.001, global batch ${settings.globalBatch}), long enough for the model to ` +
+              `fit them much better than the test set: the gap columns give, per arm, test loss minus training loss and training ` +
+              `accuracy minus test accuracy, both measured at the end as at test time. Dropout ${settings.dropoutRate} sits after each conv block's activation, after each pooling ` +
               `layer, or before the classifier (after the hidden dense layer); masks come from the run seed, the step and the sample ` +
               `index. Comparisons are paired by seed (dropout layers have no weights, so a seed gives the same initial weights and ` +
               `sample order with or without them). What this cannot show: one rate per position, one subset size; a rate tuned per ` +

@@ -2,6 +2,7 @@ import type { BudgetSettings } from '../budget.js';
 import { categoryChart } from '../charts.js';
 import { budgetTrainSize } from '../estimate.js';
 import { compareArms, effect, sampleSizes, sentence, type Comparison } from '../compare.js';
+import { count } from '../format.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
 import { baseArm, type ArmConfig } from '../run-config.js';
 import { armCells, ARM_COLUMNS, seedRows } from './arm-table.js';
@@ -93,7 +94,7 @@ export const replicaBatchQuestion: Question = {
         blocks: [
           paragraph(
             `Every run trains on ${threads} real rank threads (runLocalJob of @tfjs-ddp/worker, the real SyncBN layer), each with b samples ` +
-              `a step (global batch ${threads}b), for ${settings.replicaSteps} steps, Adam 0.001. The model is the study's CNN with BN before ` +
+              `a step (global batch ${threads}b), for ${count(settings.replicaSteps, 'step')}, Adam 0.001. The model is the study's CNN with BN before ` +
               `the activation after both convolutions and after the hidden dense layer: a sample gives a conv channel 28×28 or 14×14 values ` +
               `but the dense layer's channels one each, so that is where a small b bites (at b = 1, local BN sets the dense layer's output ` +
               `to its β in training). At each b the arms share the seed's initial weights, sample order and global batch and differ only ` +

@@ -1,7 +1,7 @@
 import type { BnPlacement } from '@tfjs-ddp/nn';
 import { categoryChart, sweepChart } from '../charts.js';
 import { compareArms, effect, sampleSizes, sentence, type Comparison, type Sample } from '../compare.js';
-import { countOf, percentMeanStd, plain } from '../format.js';
+import { count, countOf, percentMeanStd, plain } from '../format.js';
 import { outcomeOf } from '../outcome.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
 import { baseArm, type ArmConfig } from '../run-config.js';
@@ -43,7 +43,7 @@ function rangeSentence(results: ResultsIndex, globalBatch: number, rates: readon
   const bn = failedAt('before');
   const onlyNone = none.filter((lr) => !bn.includes(lr));
   const list = (l: number[]): string => (l.length === 0 ? 'no rate' : l.map((x) => plain(x)).join(', '));
-  const label = warmup > 0 ? `With ${warmup} warmup steps` : 'Without warmup';
+  const label = warmup > 0 ? `With ${count(warmup, 'warmup step')}` : 'Without warmup';
   return sentence(
     `${label}, no BN had a collapsed or diverged run at ${list(none)} and BN at ${list(bn)}; ` +
       (onlyNone.length > 0 ? `BN trained in every run where no BN failed at ${list(onlyNone)}` : 'at no rate did no BN fail while BN trained in every run'),

@@ -50,11 +50,11 @@ export const activationDepthQuestion: Question = {
     }));
     const where = (d: Comparison['direction']): string => compared.filter((x) => x.c.direction === d).map((x) => x.v.label).join('; ');
     const parts = [
-      ...(where('higher') === '' ? [] : [`BN raised accuracy (95 % CI above 0) for ${where('higher')}`]),
+      ...(where('higher') === '' ? [] : [`raised accuracy (95 % CI above 0) for ${where('higher')}`]),
       ...(where('lower') === '' ? [] : [`lowered it (95 % CI below 0) for ${where('lower')}`]),
       ...(where('unresolved') === '' ? [] : [`had an effect not resolved at n = ${settings.seeds.length} per arm for ${where('unresolved')}`]),
     ];
-    const headline = sentence(parts.join('; '));
+    const headline = sentence(`BN ${parts.join('; ')}`);
     const rows = compared.flatMap(({ v, c }) =>
       BN.map(({ placement, label }) => [v.label, label, ...armCells(results.runs(arm(g, v, placement))), placement === 'before' ? effect(c) : '—']),
     );
