@@ -124,13 +124,13 @@ export const dropoutQuestion: Question = {
         blocks: [
           paragraph(
             `Every arm trains on the first ${settings.overfitTrainSamples} samples of the training subset for ` +
-              `${count(settings.overfitEpochs, 'epoch')} (Adam 0.001, global batch ${settings.globalBatch}), long enough for the model to ` +
-              `fit them much better than the test set: the gap columns give, per arm, test loss minus training loss and training ` +
-              `accuracy minus test accuracy, both measured at the end as at test time. Dropout ${settings.dropoutRate} sits after each conv block's activation, after each pooling ` +
-              `layer, or before the classifier (after the hidden dense layer); masks come from the run seed, the step and the sample ` +
-              `index. Comparisons are paired by seed (dropout layers have no weights, so a seed gives the same initial weights and ` +
-              `sample order with or without them). What this cannot show: one rate per position, one subset size; a rate tuned per ` +
-              `position could rank them differently.`,
+              `${count(settings.overfitEpochs, 'epoch')} (Adam 0.001, global batch ${settings.globalBatch}), long enough for the ` +
+              `model to fit them much better than the test set: the gap columns give, per arm, test loss minus training loss and ` +
+              `training accuracy minus test accuracy, both measured at the end as at test time. Dropout ${settings.dropoutRate} sits ` +
+              `after each conv block's activation, after each pooling layer, or before the classifier (after the hidden dense layer); ` +
+              `masks come from the run seed, the step and the sample index. Comparisons are paired by seed (dropout layers have no ` +
+              `weights, so a seed gives the same initial weights and sample order with or without them). What this cannot show: one ` +
+              `rate per position, one subset size; a rate tuned per position could rank them differently.`,
           ),
           table({
             caption: 'Test accuracy and over-fitting gap by dropout position, with and without BN',
