@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { budgetSettings, type BudgetName } from './budget.js';
-import { budgetTrainSize, expectedStudySeconds, MEASURED_RUN_TIMES, runSeconds } from './estimate.js';
+import { loadMnist } from '@tfjs-ddp/data';
+import { BUNDLED_MNIST, budgetDataSizes, expectedStudySeconds, MEASURED_RUN_TIMES, runSeconds } from './estimate.js';
 import { planRuns } from './plan.js';
 import { replicaArm } from './questions/q3-replica-batch.js';
 import { QUESTIONS } from './questions/index.js';
@@ -25,16 +26,21 @@ test('the per-run estimate reproduces the measured run times within 35 %', () =>
     const settings = budgetSettings(m.budget);
     const config = { ...m.arm(settings), seed: 1 };
     const extras = { curve: false, testTimeStatistics: false, ...m.extras };
-    const estimate = runSeconds({ key: runKey(config), config, extras }, settings, budgetTrainSize(settings));
+    const estimate = runSeconds({ key: runKey(config), config, extras }, settings, budgetDataSizes(settings));
     const ratio = estimate / m.seconds;
     assert.ok(ratio > 1 / 1.35 && ratio < 1.35, `${m.what}: estimated ${estimate.toFixed(1)} s, measured ${m.seconds} s`);
   }
 });
 
+test('the bundled MNIST splits are the sizes the estimate assumes', () => {
+  assert.equal(loadMnist('train').size, BUNDLED_MNIST.train);
+  assert.equal(loadMnist('test').size, BUNDLED_MNIST.test);
+});
+
 test('the standard budget is expected within 90 minutes on 2 cores; full says it takes longer', () => {
   const expected = (name: BudgetName, workers = 2): number => {
     const settings = budgetSettings(name);
-    return expectedStudySeconds(planRuns(QUESTIONS, settings), settings, { trainSize: budgetTrainSize(settings), workers, cores: 2 });
+    return expectedStudySeconds(planRuns(QUESTIONS, settings), settings, { sizes: budgetDataSizes(settings), workers, cores: 2 });
   };
   assert.ok(expected('standard') <= 90 * 60, `standard: ${(expected('standard') / 60).toFixed(1)} min`);
   assert.ok(expected('full') > 90 * 60, 'full is for bigger machines');

@@ -40,23 +40,28 @@ export const MEASURED_RUN_TIMES: RunTimeModel = {
   threadedSampleSec: 0.002,
 };
 
-/** The MNIST training split's size: a budget asking for more gets this many. */
-export const MNIST_TRAIN_SIZE = 60_000;
+/** The splits of MNIST as the `mnist` package bundles it (not the 60,000 / 10,000 of the original): a budget asking for more gets these. */
+export const BUNDLED_MNIST = { train: 8500, test: 1500 } as const;
 
-/** Training samples a budget gets (its subset, capped by the split). */
-export function budgetTrainSize(settings: BudgetSettings): number {
-  return Math.min(settings.trainSamples, MNIST_TRAIN_SIZE);
+export interface DataSizes {
+  train: number;
+  test: number;
+}
+
+/** The training and test samples a budget gets: its subsets, capped by the bundled splits. */
+export function budgetDataSizes(settings: BudgetSettings): DataSizes {
+  return { train: Math.min(settings.trainSamples, BUNDLED_MNIST.train), test: Math.min(settings.testSamples, BUNDLED_MNIST.test) };
 }
 
 /** Expected seconds of one run in the pool. */
-export function runSeconds(request: RunRequest, settings: BudgetSettings, trainSize: number, m: RunTimeModel = MEASURED_RUN_TIMES): number {
+export function runSeconds(request: RunRequest, settings: BudgetSettings, sizes: DataSizes, m: RunTimeModel = MEASURED_RUN_TIMES): number {
   const { config, extras } = request;
   const globalBatch = armGlobalBatch(config, settings);
-  const samples = Math.min(config.trainSamples ?? trainSize, trainSize);
+  const samples = Math.min(config.trainSamples ?? sizes.train, sizes.train);
   const epochs = config.epochs ?? settings.epochs;
   const stepsPerEpoch = Math.ceil(samples / globalBatch);
   const steps = Math.min(config.maxSteps ?? Number.POSITIVE_INFINITY, stepsPerEpoch * epochs);
-  const testSize = Math.min(settings.testSamples, 10_000);
+  const testSize = sizes.test;
   if (config.ranks !== undefined) {
     return m.threadedStartupSec + steps * (m.threadedStepSec + globalBatch * m.threadedSampleSec) + 2 * testSize * m.evalSampleSec;
   }
@@ -76,8 +81,8 @@ export function runSeconds(request: RunRequest, settings: BudgetSettings, trainS
 export function expectedStudySeconds(
   requests: readonly RunRequest[],
   settings: BudgetSettings,
-  options: { trainSize: number; workers: number; cores: number; model?: RunTimeModel },
+  options: { sizes: DataSizes; workers: number; cores: number; model?: RunTimeModel },
 ): number {
-  const total = requests.reduce((sum, r) => sum + runSeconds(r, settings, options.trainSize, options.model), 0);
+  const total = requests.reduce((sum, r) => sum + runSeconds(r, settings, options.sizes, options.model), 0);
   return total / Math.max(1, Math.min(options.workers, options.cores));
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { budgetSettings } from './budget.js';
-import { budgetTrainSize, runSeconds } from './estimate.js';
+import { budgetDataSizes, runSeconds } from './estimate.js';
 import { planRuns } from './plan.js';
 import { QUESTIONS } from './questions/index.js';
 import { armKey, baseArm } from './run-config.js';
@@ -18,7 +18,7 @@ test('the plan runs every arm of every question once per seed, sharing arms betw
   assert.deepEqual(base.map((r) => r.config.seed).sort(), settings.seeds);
   assert.ok(base.every((r) => r.extras.curve && r.extras.testTimeStatistics));
   // The longest expected runs are handed out first.
-  const seconds = requests.map((r) => runSeconds(r, settings, budgetTrainSize(settings)));
+  const seconds = requests.map((r) => runSeconds(r, settings, budgetDataSizes(settings)));
   seconds.forEach((s, i) => assert.ok(i === 0 || s <= (seconds[i - 1] as number), `run ${i} after a shorter one`));
 });
 

@@ -1,5 +1,5 @@
 import type { BudgetSettings } from './budget.js';
-import { budgetTrainSize, runSeconds } from './estimate.js';
+import { budgetDataSizes, runSeconds } from './estimate.js';
 import type { Question } from './questions/question.js';
 import { armKey, runKey, type ArmConfig, type RunExtras, type RunRequest } from './run-config.js';
 
@@ -28,6 +28,6 @@ export function planRuns(questions: readonly Question[], settings: BudgetSetting
       requests.push({ key: runKey(run), config: run, extras });
     }
   }
-  const cost = new Map(requests.map((r) => [r.key, runSeconds(r, settings, budgetTrainSize(settings))]));
+  const cost = new Map(requests.map((r) => [r.key, runSeconds(r, settings, budgetDataSizes(settings))]));
   return requests.sort((a, b) => (cost.get(b.key) ?? 0) - (cost.get(a.key) ?? 0));
 }

@@ -65,9 +65,10 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
 
   const data = loadStudyData(settings);
   const requests = planRuns(QUESTIONS, settings);
-  const costOf = new Map(requests.map((r) => [r.key, runSeconds(r, settings, data.train.size)]));
+  const sizes = { train: data.train.size, test: data.test.size };
+  const costOf = new Map(requests.map((r) => [r.key, runSeconds(r, settings, sizes)]));
   const totalCost = [...costOf.values()].reduce((a, b) => a + b, 0);
-  const expectedSec = expectedStudySeconds(requests, settings, { trainSize: data.train.size, workers, cores: availableParallelism() });
+  const expectedSec = expectedStudySeconds(requests, settings, { sizes, workers, cores: availableParallelism() });
   let doneCost = 0;
   let done = 0;
   options.onProgress?.({ phase: 'training', done, total: requests.length, elapsedSec: elapsed(), expectedSec });

@@ -1,6 +1,6 @@
 import type { BudgetSettings } from '../budget.js';
 import { categoryChart } from '../charts.js';
-import { budgetTrainSize } from '../estimate.js';
+import { budgetDataSizes } from '../estimate.js';
 import { compareArms, effect, sampleSizes, sentence, type Comparison } from '../compare.js';
 import { count } from '../format.js';
 import { chart, findings, paragraph, table } from '../report-document.js';
@@ -29,7 +29,7 @@ function normalizedOver(mode: Mode, b: number, settings: BudgetSettings): string
 export function replicaArm(settings: BudgetSettings, b: number, mode: Mode): ArmConfig {
   const threads = settings.replicaThreads;
   const samplesSeen = settings.replicaSteps * threads * b;
-  const epochs = Math.max(1, Math.ceil(samplesSeen / budgetTrainSize(settings)));
+  const epochs = Math.max(1, Math.ceil(samplesSeen / budgetDataSizes(settings).train));
   const bnMode = { local: 'local', group: `sync:${settings.syncGroupSize}`, sync: 'sync', none: 'local' }[mode];
   return {
     ...baseArm(threads * b),
