@@ -6,7 +6,7 @@ import type { DropoutPosition, StudyActivation, StudyNetwork } from './study-mod
 export const DEFAULT_OPTIMIZER: OptimizerSpec = { name: 'adam', learningRate: 0.001 };
 
 /**
- * BN momentum of questions 1-4. A quick run is 64 steps: with tfjs's 0.99 its moving
+ * BN momentum of every question but 5's comparison. A quick run is 64 steps: with tfjs's 0.99 its moving
  * averages would still hold 0.99^64 = 53 % of their initial values (mean 0, variance 1),
  * and every question would measure stale inference statistics instead of what BN does to
  * training. 0.9 is PyTorch's default (its momentum 0.1 in the other convention);

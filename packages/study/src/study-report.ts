@@ -49,7 +49,8 @@ function methodSection(meta: StudyMeta): Section {
           `BN on the hidden dense layer, question 6 a deeper MLP); BN layers are tfjs-ddp's SyncBatchNormalization, in a group of one (plain BN) ` +
           `except on question 3's rank threads. ` +
           `Optimizer: Adam 0.001 except in question 4 (plain SGD).`,
-        `BN momentum ${STUDY_BN_MOMENTUM} in questions 1-4, not tfjs's default ${DEFAULT_BN_MOMENTUM}: after ${count(meta.stepsPerRun, 'step')} ` +
+        `BN momentum ${STUDY_BN_MOMENTUM} in every question (question 5 also runs tfjs's default), not tfjs's default ` +
+          `${DEFAULT_BN_MOMENTUM}: after ${count(meta.stepsPerRun, 'step')} ` +
           `${DEFAULT_BN_MOMENTUM} would leave ${plain(100 * DEFAULT_BN_MOMENTUM ** meta.stepsPerRun, 3)} % of the initial moving statistics ` +
           `(mean 0, variance 1) in the ones used at test time, and the questions would measure that instead of BN's effect on training. ` +
           `${STUDY_BN_MOMENTUM} is PyTorch's default (momentum 0.1 in its convention). Question 5 measures what ${DEFAULT_BN_MOMENTUM} costs.`,
