@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Who may import whom (an arrow "may import"), the target of issue 16:
- * protocol <- collective <- nn <- trainer <- worker <- cli (and <- tfjs-ddp, the library); job and data use no tfjs;
+ * protocol <- collective <- nn <- trainer <- worker <- study, cli, tfjs-ddp (the library); job and data use no tfjs;
  * the coordinator only protocol, job and data. `tfjs`: may it import @tensorflow/*.
  * '*': may import every package (the CLI loads each command's lazily; bench and the
  * end-to-end tests drive everything).
@@ -29,7 +29,8 @@ export const LAYERS = {
   trainer: { may: ['nn', 'backend', 'collective', 'data', 'job', 'protocol'], tfjs: true },
   coordinator: { may: ['protocol', 'job', 'data'], tfjs: false },
   worker: { may: ['trainer', 'collective', 'nn', 'backend', 'data', 'job', 'protocol'], tfjs: true },
-  study: { may: ['trainer', 'nn', 'backend', 'data', 'job'], tfjs: true },
+  // The study's question 3 trains on real rank threads (the worker's runLocalJob) with a job config.
+  study: { may: ['worker', 'trainer', 'nn', 'backend', 'data', 'job', 'protocol'], tfjs: true },
   // The library API (package `tfjs-ddp`): fit over the local job's rank threads, as `train` runs them.
   'tfjs-ddp': { may: ['worker', 'trainer', 'data', 'job', 'protocol'], tfjs: true },
   cli: { may: '*', tfjs: true },

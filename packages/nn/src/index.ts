@@ -1,6 +1,7 @@
 export { createZooModel, describeZooModel, isZooModelName, ZOO_MODEL_NAMES } from './zoo/index.js';
 export type { ZooModelName } from './zoo/index.js';
 export { BN_PLACEMENTS, DEFAULT_BN_MOMENTUM } from './zoo/options.js';
+export { SeededLayers } from './zoo/builder.js';
 export type { BnPlacement, ZooOptions } from './zoo/options.js';
 export { SampleDropout } from './layers/sample-dropout.js';
 export type { SampleDropoutLayerArgs } from './layers/sample-dropout.js';

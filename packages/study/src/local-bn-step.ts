@@ -84,6 +84,6 @@ export function localBatchNormStep(replica: Replica, shard: Shard, step: number,
     const [meanSum, varianceSum] = sums[i] as readonly [Float64Array, Float64Array];
     writeMoving(layer, Float32Array.from(meanSum, (v) => v / sizes.length), Float32Array.from(varianceSum, (v) => v / sizes.length));
   });
-  replica.applyGradients(summed, shard.count);
+  replica.applyGradients(summed, shard.count, step);
   return outcome;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { budgetSettings } from './budget.js';
+import { budgetDataSizes, runSeconds } from './estimate.js';
 import { planRuns } from './plan.js';
 import { QUESTIONS } from './questions/index.js';
 import { armKey, baseArm } from './run-config.js';
@@ -16,8 +17,9 @@ test('the plan runs every arm of every question once per seed, sharing arms betw
   const base = requests.filter((r) => armKey(r.config) === armKey(baseArm(settings.globalBatch)));
   assert.deepEqual(base.map((r) => r.config.seed).sort(), settings.seeds);
   assert.ok(base.every((r) => r.extras.curve && r.extras.testTimeStatistics));
-  // The most expensive runs (local BN over 2 samples: 32 chunks per step) are handed out first.
-  assert.equal(requests[0]?.config.bnBatch, 2);
+  // The longest expected runs are handed out first.
+  const seconds = requests.map((r) => runSeconds(r, settings, budgetDataSizes(settings)));
+  seconds.forEach((s, i) => assert.ok(i === 0 || s <= (seconds[i - 1] as number), `run ${i} after a shorter one`));
 });
 
 test('an unknown budget is refused with a code', () => {

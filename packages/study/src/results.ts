@@ -44,6 +44,8 @@ export interface RunResult {
   trainLoss: number | null;
   /** Final test score with the moving statistics. */
   test: Score;
+  /** Final score on the run's own training samples, as at test time (moving statistics, no dropout); when asked for. */
+  trainScore?: Score;
   curve: CurvePoint[];
   /** Final test scores with each test batch's own statistics; empty unless asked for. */
   batchStatistics: BatchStatisticsScore[];

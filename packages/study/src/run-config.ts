@@ -1,14 +1,12 @@
 import type { BnPlacement } from '@tfjs-ddp/nn';
 import type { OptimizerSpec } from '@tfjs-ddp/trainer';
-
-/** The zoo model every run trains: conv16-BN-relu-pool-conv32-BN-relu-pool-dense64-dense10. */
-export const STUDY_MODEL = 'cnn-bn';
+import type { DropoutPosition, StudyActivation, StudyNetwork } from './study-model.js';
 
 /** The optimizer of every question but the learning-rate sweep: tfjs-ddp's default. */
 export const DEFAULT_OPTIMIZER: OptimizerSpec = { name: 'adam', learningRate: 0.001 };
 
 /**
- * BN momentum of questions 1-4. A quick run is 64 steps: with tfjs's 0.99 its moving
+ * BN momentum of every question but 5's comparison. A quick run is 64 steps: with tfjs's 0.99 its moving
  * averages would still hold 0.99^64 = 53 % of their initial values (mean 0, variance 1),
  * and every question would measure stale inference statistics instead of what BN does to
  * training. 0.9 is PyTorch's default (its momentum 0.1 in the other convention);
@@ -30,6 +28,32 @@ export interface ArmConfig {
   /** Glorot-uniform kernels times this. */
   initScale: number;
   bnMomentum: number;
+  /** The network (study-model.ts); default 'cnn', the zoo's cnn-bn. */
+  network?: StudyNetwork;
+  /** The hidden layers' nonlinearity; default 'relu'. */
+  activation?: StudyActivation;
+  /** Where the dropout layers sit; default 'pool' (after each pooling layer). */
+  dropoutAt?: DropoutPosition;
+  /** Linear warmup of the learning rate over this many first steps; default none. */
+  lrWarmupSteps?: number;
+  /** Train on the first this many samples of the budget's training subset only; default all. */
+  trainSamples?: number;
+  /** Epochs instead of the budget's. */
+  epochs?: number;
+  /** Stop after this many steps (question 3); default every epoch. */
+  maxSteps?: number;
+  /**
+   * Train on real rank threads (question 3): `threads` replicas of `perReplicaBatch` samples
+   * each (global batch threads x perReplicaBatch), BN mode 'local', 'sync' or 'sync:K'.
+   * Undefined: one thread, with `bnBatch` simulating local BN.
+   */
+  ranks?: RankSetup;
+}
+
+export interface RankSetup {
+  threads: number;
+  perReplicaBatch: number;
+  bnMode: string;
 }
 
 export interface RunConfig extends ArmConfig {
@@ -42,6 +66,8 @@ export interface RunExtras {
   curve: boolean;
   /** Accuracy with each test batch's own BN statistics, at the budget's test batch sizes. */
   testTimeStatistics: boolean;
+  /** Accuracy and loss on the run's own training samples at the end, as at test time (the over-fitting gap). */
+  trainScore?: boolean;
 }
 
 /** One run to do: a configuration, a seed and the extra measurements wanted of it. */
@@ -66,6 +92,15 @@ export function armKey(arm: ArmConfig): string {
     `opt=${o.name}:${o.learningRate ?? 'default'}`,
     `init=${arm.initScale}`,
     `momentum=${arm.bnMomentum}`,
+    // Fields added later appear only when set, so that the keys of older results.json still match.
+    ...(arm.network === undefined || arm.network === 'cnn' ? [] : [`net=${arm.network}`]),
+    ...(arm.activation === undefined || arm.activation === 'relu' ? [] : [`act=${arm.activation}`]),
+    ...(arm.dropoutAt === undefined || arm.dropoutAt === 'pool' ? [] : [`dropoutAt=${arm.dropoutAt}`]),
+    ...(arm.lrWarmupSteps === undefined || arm.lrWarmupSteps === 0 ? [] : [`warmup=${arm.lrWarmupSteps}`]),
+    ...(arm.trainSamples === undefined ? [] : [`train=${arm.trainSamples}`]),
+    ...(arm.epochs === undefined ? [] : [`epochs=${arm.epochs}`]),
+    ...(arm.maxSteps === undefined ? [] : [`steps=${arm.maxSteps}`]),
+    ...(arm.ranks === undefined ? [] : [`ranks=${arm.ranks.threads}x${arm.ranks.perReplicaBatch}:${arm.ranks.bnMode}`]),
   ].join(',');
 }
 

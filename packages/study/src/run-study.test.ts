@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { QUESTIONS } from './questions/index.js';
-import { armKey, type RunConfig } from './run-config.js';
+import { armKey, baseArm, type RunConfig } from './run-config.js';
 import { runStudy, type StudyOutcome, type StudyProgress } from './run-study.js';
 import { rerenderStudyReport, type StudyResults } from './write-report.js';
 
@@ -57,7 +57,9 @@ test('results.json: every arm of every question, once per seed, each run trained
   assert.equal(results.runs.length, arms.size * seeds.length);
   for (const run of results.runs) {
     assert.equal(run.stepsCompleted, run.steps, `${run.key} ran every step`);
-    assert.equal(run.steps, results.meta.stepsPerRun);
+    const own = run.config.ranks !== undefined || run.config.trainSamples !== undefined || run.config.epochs !== undefined;
+    if (!own) assert.equal(run.steps, results.meta.stepsPerRun, `${run.key}: the budget's schedule`);
+    else assert.ok(run.steps >= 1, `${run.key}: its question's schedule`);
     assert.ok(run.test.accuracy >= 0 && run.test.accuracy <= 1);
     assert.ok(run.trainLoss !== null && run.trainLoss > 0 && Number.isFinite(run.trainLoss), `${run.key}: a real training loss`);
     assert.ok(run.outcome === 'trained' || run.outcome === 'collapsed', `${run.key}: an outcome, ${run.outcome}`);
@@ -67,18 +69,24 @@ test('results.json: every arm of every question, once per seed, each run trained
   assert.equal(progress[0]?.total, results.runs.length);
   assert.equal(progress.filter((p) => p.phase === 'training' && p.run !== undefined).length, results.runs.length, 'progress after every run');
   assert.ok(progress.some((p) => p.etaSec !== undefined && p.etaSec >= 0));
+  assert.ok(progress[0]?.expectedSec !== undefined && progress[0].expectedSec > 0, 'the expected time before the first run');
+  assert.equal(results.meta.expectedSec, progress[0]?.expectedSec);
 });
 
-test('the numbers come from real runs: seeds differ, local BN differs from SyncBN, momentum only moves inference', () => {
+test('the numbers come from real runs: seeds differ, local BN differs from SyncBN on rank threads, momentum only moves inference', () => {
   for (const key of new Set(results.runs.map((r) => armKey(r.config)))) {
     const losses = results.runs.filter((r) => armKey(r.config) === key).map((r) => r.test.loss);
     assert.ok(new Set(losses).size > 1, `${key}: different seeds gave different test losses`);
   }
   const g = results.meta.settings.globalBatch;
-  const local = armRuns((c) => c.bnPlacement === 'before' && c.bnBatch === 2 && c.optimizer.name === 'adam');
-  const sync = armRuns((c) => c.bnPlacement === 'before' && c.bnBatch === g && c.optimizer.name === 'adam' && c.dropout === 0 && c.bnMomentum === 0.9);
-  assert.equal(local.length, sync.length);
-  local.forEach((r, i) => assert.notEqual(r.test.loss, sync[i]?.test.loss, 'per-replica batch 2 is not BN over 64'));
+  // Question 3 on real rank threads: at a per-replica batch of 2, local BN is not SyncBN over the 4 ranks' 8 samples.
+  const threaded = (mode: string): StudyResults['runs'] => armRuns((c) => c.ranks?.perReplicaBatch === 2 && c.ranks.bnMode === mode && c.bnPlacement === 'before');
+  const [localRanks, syncRanks] = [threaded('local'), threaded('sync')];
+  assert.equal(localRanks.length, results.meta.settings.seeds.length);
+  localRanks.forEach((r, i) => assert.notEqual(r.test.loss, syncRanks[i]?.test.loss, 'local BN over 2 samples is not SyncBN over 8'));
+  // Question 2 measured its runs' own training samples for the over-fitting gap.
+  assert.ok(armRuns((c) => c.trainSamples !== undefined).every((r) => r.trainScore !== undefined));
+  const sync = armRuns((c) => armKey(c) === armKey(baseArm(g)));
   // BN momentum touches no weight: same batch-statistics curve, other moving statistics.
   const high = armRuns((c) => c.bnMomentum === 0.99);
   assert.equal(high.length, sync.length);

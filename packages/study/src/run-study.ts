@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { budgetSettings, type BudgetName, type BudgetSettings } from './budget.js';
 import { StudyError } from './errors.js';
 import { outcomeOf, type RecordedOutcome } from './outcome.js';
-import { estimatedCost, planRuns } from './plan.js';
+import { expectedStudySeconds, runSeconds } from './estimate.js';
+import { planRuns } from './plan.js';
 import { QUESTIONS } from './questions/index.js';
 import type { RunResult } from './results.js';
 import type { StudyMeta } from './study-report.js';
@@ -23,6 +24,8 @@ export interface StudyProgress {
   elapsedSec: number;
   /** Estimated seconds left, from the cost of the runs still to do; undefined before the first run ends. */
   etaSec?: number;
+  /** Before the first run (done 0): the study's expected wall seconds from measured per-run times (estimate.ts). */
+  expectedSec?: number;
 }
 
 export interface RunStudyOptions {
@@ -62,11 +65,13 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
 
   const data = loadStudyData(settings);
   const requests = planRuns(QUESTIONS, settings);
-  const costOf = new Map(requests.map((r) => [r.key, estimatedCost(r, settings)]));
+  const sizes = { train: data.train.size, test: data.test.size };
+  const costOf = new Map(requests.map((r) => [r.key, runSeconds(r, settings, sizes)]));
   const totalCost = [...costOf.values()].reduce((a, b) => a + b, 0);
+  const expectedSec = expectedStudySeconds(requests, settings, { sizes, workers, cores: availableParallelism() });
   let doneCost = 0;
   let done = 0;
-  options.onProgress?.({ phase: 'training', done, total: requests.length, elapsedSec: elapsed() });
+  options.onProgress?.({ phase: 'training', done, total: requests.length, elapsedSec: elapsed(), expectedSec });
   const runs = await runOnWorkers(requests, {
     workers,
     init: { shared: shareStudyData(data), settings },
@@ -90,11 +95,13 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyOutcome> 
     settings,
     trainSamples: data.train.size,
     testSamples: data.test.size,
-    stepsPerRun: runs[0]?.steps ?? 0,
+    // The budget's own schedule: questions 2 and 3 set theirs.
+    stepsPerRun: runs.find((r) => r.config.ranks === undefined && r.config.trainSamples === undefined && r.config.epochs === undefined)?.steps ?? 0,
     runs: runs.length,
     configurations: requests.length / settings.seeds.length,
     workers,
     elapsedSec: elapsed(),
+    expectedSec,
     generatedAt: new Date().toISOString(),
     environment: { node: process.versions.node, tfjs: tf.version.tfjs, backend: 'wasm', cpus: availableParallelism(), platform: `${platform()}-${arch()}` },
   };

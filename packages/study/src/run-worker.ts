@@ -3,6 +3,7 @@ import { initBackend } from '@tfjs-ddp/backend';
 import { StudyError } from './errors.js';
 import type { RunRequest } from './run-config.js';
 import { openSharedStudyData } from './study-data.js';
+import { trainThreadedRun } from './threaded-run.js';
 import { trainRun } from './training-run.js';
 import type { RunTaskOutcome, WorkerInit } from './worker-messages.js';
 
@@ -15,7 +16,8 @@ const data = openSharedStudyData(shared);
 
 export default async function runTask(request: RunRequest): Promise<RunTaskOutcome> {
   try {
-    return { type: 'result', result: await trainRun(request, data, settings) };
+    const train = request.config.ranks === undefined ? trainRun : trainThreadedRun;
+    return { type: 'result', result: await train(request, data, settings) };
   } catch (error) {
     const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

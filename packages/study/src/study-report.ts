@@ -17,6 +17,8 @@ export interface StudyMeta {
   configurations: number;
   workers: number;
   elapsedSec: number;
+  /** What estimate.ts expected before the first run; absent in results.json written before it was recorded. */
+  expectedSec?: number;
   generatedAt: string;
   environment: { node: string; tfjs: string; backend: string; cpus: number; platform: string };
 }
@@ -28,33 +30,32 @@ function minutes(seconds: number): string {
 function methodSection(meta: StudyMeta): Section {
   const s = meta.settings;
   const g = s.globalBatch;
+  const expected = meta.expectedSec === undefined ? '' : ` (expected beforehand: ${minutes(meta.expectedSec)})`;
   return {
     id: 'method',
     title: 'Budget and method',
     blocks: [
       list([
         `Budget \`${s.name}\`: ${meta.trainSamples} training samples (a fixed seeded subset of the MNIST training split bundled with the \`mnist\` ` +
-          `package), ${count(s.epochs, 'epoch')} at a global batch of ${g}, i.e. ${count(meta.stepsPerRun, 'step')} per run; test accuracy on ` +
-          `${meta.testSamples} held-out test samples.`,
+          `package), ${count(s.epochs, 'epoch')} at a global batch of ${g}, i.e. ${count(meta.stepsPerRun, 'step')} per run (questions 2 and 3 set their own ` +
+          `schedules, given in their sections); test accuracy on ${meta.testSamples} held-out test samples.`,
         `Seeds ${s.seeds.join(', ')}: every configuration is trained once per seed; the seed sets the initial weights, the epoch order and the ` +
           `dropout masks. Tables give the mean ± sample standard deviation over seeds, and each seed's value.`,
         `${meta.configurations} configurations, ${meta.runs} training runs, on ${meta.workers} worker thread${meta.workers === 1 ? '' : 's'} (wasm ` +
-          `backend each), ${minutes(meta.elapsedSec)} in all (${meta.environment.cpus} CPUs, Node ${meta.environment.node}, tfjs ` +
+          `backend each), ${minutes(meta.elapsedSec)} in all${expected} (${meta.environment.cpus} CPUs, Node ${meta.environment.node}, tfjs ` +
           `${meta.environment.tfjs}, ${meta.environment.platform}), ${meta.generatedAt}.`,
-        `Model: the zoo's \`cnn-bn\` (conv16 - pool - conv32 - pool - dense64 - dense10) built with the placement, dropout, initialization scale ` +
-          `and BN momentum of each configuration; BN layers are tfjs-ddp's SyncBatchNormalization in a group of one, which is plain BN. ` +
+        `Model: the zoo's \`cnn-bn\` (conv16 - pool - conv32 - pool - dense64 - dense10, the same seeded initial weights) built with the ` +
+          `placement, activation, dropout position, initialization scale and BN momentum of each configuration (study-model.ts; question 3 adds ` +
+          `BN on the hidden dense layer, question 6 a deeper MLP); BN layers are tfjs-ddp's SyncBatchNormalization, in a group of one (plain BN) ` +
+          `except on question 3's rank threads. ` +
           `Optimizer: Adam 0.001 except in question 4 (plain SGD).`,
-        `BN momentum ${STUDY_BN_MOMENTUM} in questions 1-4, not tfjs's default ${DEFAULT_BN_MOMENTUM}: after ${count(meta.stepsPerRun, 'step')} ` +
+        `BN momentum ${STUDY_BN_MOMENTUM} in every question (question 5 also runs tfjs's default), not tfjs's default ` +
+          `${DEFAULT_BN_MOMENTUM}: after ${count(meta.stepsPerRun, 'step')} ` +
           `${DEFAULT_BN_MOMENTUM} would leave ${plain(100 * DEFAULT_BN_MOMENTUM ** meta.stepsPerRun, 3)} % of the initial moving statistics ` +
           `(mean 0, variance 1) in the ones used at test time, and the questions would measure that instead of BN's effect on training. ` +
           `${STUDY_BN_MOMENTUM} is PyTorch's default (momentum 0.1 in its convention). Question 5 measures what ${DEFAULT_BN_MOMENTUM} costs.`,
-        `Local BN with a per-replica batch b (question 3) is computed exactly in one thread: each step, the global batch of ${g} is cut into ${g}/b ` +
-          `chunks; \`Replica.computeGradients\` runs on each chunk separately with the model's BN layers in a group of one, so each chunk is ` +
-          `normalized with its own statistics, exactly as a replica would; the chunks' gradients are summed and applied once with ` +
-          `\`applyGradients(sum, ${g})\`. Each real replica would keep its own BN moving statistics, averaged at the end; since the ` +
-          `moving-average update is linear, that equals, for each step, restoring the pre-step moving statistics before each chunk and setting ` +
-          `them afterwards to the mean of the chunks' updated values, which is what is done. SyncBN at a global batch of ${g} is plain BN on ` +
-          `the ${g} samples (proven equal by the project's equivalence tests).`,
+        `Question 3 runs on real rank threads (runLocalJob of @tfjs-ddp/worker, one run at a time per study worker): local BN, SyncBN in ` +
+          `groups (sync:K) and SyncBN are the real SyncBatchNormalization layer in BN mode local, sync:K and sync.`,
         `Outcome of each run: diverged when its training or test loss became NaN or infinite; collapsed when its mean batch loss stayed above ` +
           `ln(10), the loss of a uniform guess, in each of its last ${COLLAPSE_STEPS} steps, or when it predicted one class for every test ` +
           `sample; trained otherwise. Tables count collapsed and diverged runs apart and mark them in the per-seed column; accuracy and loss ` +

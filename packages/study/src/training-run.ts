@@ -1,13 +1,14 @@
 import { scheduleOf } from '@tfjs-ddp/job';
-import { convertToSyncBN, createZooModel, syncBatchNormLayers } from '@tfjs-ddp/nn';
-import { evaluate, Replica, TrainerError, type Evaluation } from '@tfjs-ddp/trainer';
+import { convertToSyncBN, syncBatchNormLayers } from '@tfjs-ddp/nn';
+import { evaluate, Replica, TrainerError, trainingRulesOf, type Evaluation } from '@tfjs-ddp/trainer';
 import { evaluateWithBatchStatistics } from './batch-statistics.js';
 import type { BudgetSettings } from './budget.js';
 import { localBatchNormStep } from './local-bn-step.js';
 import { classifyRun, COLLAPSE_STEPS } from './outcome.js';
 import { predictedClassCounts } from './prediction-counts.js';
 import type { CurvePoint, RunResult, Score } from './results.js';
-import { STUDY_MODEL, type RunRequest } from './run-config.js';
+import type { RunRequest } from './run-config.js';
+import { armJobConfig, armModel, armTrainingData } from './run-setup.js';
 import type { StudyData } from './study-data.js';
 
 /** JSON has no NaN: a diverged model's loss is recorded as null. */
@@ -31,22 +32,18 @@ export function curveSteps(totalSteps: number, points: number): Set<number> {
 export async function trainRun(request: RunRequest, data: StudyData, settings: BudgetSettings): Promise<RunResult> {
   const started = performance.now();
   const { config, extras } = request;
-  const built = createZooModel(STUDY_MODEL, {
-    inputShape: [...data.train.inputShape],
-    numClasses: data.train.numClasses,
-    seed: config.seed,
-    bnPlacement: config.bnPlacement,
-    dropout: config.dropout,
-    initScale: config.initScale,
-    bnMomentum: config.bnMomentum,
-  });
+  const train = armTrainingData(config, data.train);
+  const job = armJobConfig(config, settings);
+  const built = armModel(config, train);
   // SyncBN in a group of one is plain BN (with a faster backward), and its moving
   // statistics are what the local-BN simulation reads and writes.
   const model = await convertToSyncBN(built);
   if (model !== built) built.dispose();
   const hasBatchNorm = syncBatchNormLayers(model).length > 0;
-  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed });
-  const schedule = scheduleOf({ globalBatch: settings.globalBatch, seed: config.seed, epochs: settings.epochs }, data.train.size);
+  const replica = new Replica({ model, optimizer: config.optimizer, runSeed: config.seed, rules: trainingRulesOf(job) });
+  const schedule = scheduleOf(job, train.size);
+  // The last epoch the schedule reaches (a step limit can end it before the configured epochs).
+  const lastEpochIndex = schedule.totalSteps === 0 ? 0 : schedule.at(schedule.totalSteps - 1).epoch;
   const measureAt = extras.curve ? curveSteps(schedule.totalSteps, settings.curvePoints) : new Set<number>();
   const curve: CurvePoint[] = [];
   const lastEpoch = { lossSum: 0, count: 0 };
@@ -56,11 +53,11 @@ export async function trainRun(request: RunRequest, data: StudyData, settings: B
   try {
     for (let step = 0; step < schedule.totalSteps; step++) {
       const { indices, epoch } = schedule.at(step);
-      const outcome = localBatchNormStep(replica, { ...data.train.batch(indices), indices }, step, config.bnBatch);
+      const outcome = localBatchNormStep(replica, { ...train.batch(indices), indices }, step, config.bnBatch);
       stepsCompleted = step + 1;
       lastStepLosses.push(outcome.lossSum / outcome.count);
       if (lastStepLosses.length > COLLAPSE_STEPS) lastStepLosses.shift();
-      if (epoch === settings.epochs - 1) {
+      if (epoch === lastEpochIndex) {
         lastEpoch.lossSum += outcome.lossSum;
         lastEpoch.count += outcome.count;
       }
@@ -77,6 +74,7 @@ export async function trainRun(request: RunRequest, data: StudyData, settings: B
     diverged = true;
   }
   const test = score(evaluate(model, data.test));
+  const trainScore = extras.trainScore === true ? score(evaluate(model, train)) : undefined;
   const predicted = predictedClassCounts(model, data.test);
   const classified = classifyRun({ nonFiniteLoss: diverged, lastStepLosses, predictedClassCounts: predicted, testLoss: test.loss });
   const batchStatistics =
@@ -97,6 +95,7 @@ export async function trainRun(request: RunRequest, data: StudyData, settings: B
     predictedClassCounts: predicted,
     trainLoss: lastEpoch.count === 0 ? null : lastEpoch.lossSum / lastEpoch.count,
     test,
+    ...(trainScore === undefined ? {} : { trainScore }),
     curve,
     batchStatistics,
     elapsedSec: (performance.now() - started) / 1000,

@@ -21,7 +21,10 @@ export async function runStudyCommand(flags: StudyFlags): Promise<void> {
     budget: flags.budget,
     workers: flags.workers,
     onProgress: (p) => {
-      if (p.phase === 'training' && p.run !== undefined) {
+      if (p.phase === 'training' && p.done === 0 && p.expectedSec !== undefined) {
+        const { total, expectedSec } = p;
+        logger.info({ total, expectedSec }, `${total} runs, expected to take about ${formatEta(expectedSec)} (from measured per-run times)`);
+      } else if (p.phase === 'training' && p.run !== undefined) {
         const { done, total, etaSec } = p;
         const { key, accuracy, outcome } = p.run;
         const failed = outcome === 'collapsed' || outcome === 'diverged' ? ` (${outcome})` : '';

@@ -12,14 +12,16 @@ export interface StudyFlags extends Pick<CommonFlags, 'logLevel'> {
 }
 
 const DESCRIPTION = [
-  'batch normalization and dropout on MNIST: placement, dropout rates, per-replica batch (local vs SyncBN), learning rates,',
-  'test-time statistics and momentum; writes report.md, report.html and results.json',
+  'batch normalization and dropout on MNIST: placement, dropout position, per-replica batch on rank threads (local BN, sync:K, SyncBN),',
+  'learning rates with and without warmup, test-time statistics and momentum, activations and depth; writes report.md, report.html and results.json',
 ].join(' ');
 
 /** `tfjs-ddp study bn-dropout`: flags from tfjs-free modules; the study package loads when the command runs (run-study.ts). */
 export function studyCommand(): Command {
   const study = new Command('study').description('studies that train many models and write a report');
-  const budgetHelp = `${BUDGET_NAMES.join(' | ')} (quick: about 20-30 minutes on 2 cores; full: hours; tiny: a smoke test)`;
+  const budgetHelp =
+    `${BUDGET_NAMES.join(' | ')} (standard: the committed report, expected about 40 minutes on 2 cores; quick: about 15; ` +
+    'full: hours, for a bigger machine; tiny: a smoke test; each prints its expected time before it starts)';
   const workers = Math.max(1, Math.min(2, availableParallelism()));
   const command = new Command('bn-dropout')
     .description(DESCRIPTION)

@@ -41,7 +41,7 @@ test('arm tables: means over trained runs, failed seeds marked, collapsed and di
 });
 
 test('question 4 names the arms whose runs collapsed, leaves them out of comparisons, and never counts them as usable', () => {
-  const settings = { ...budgetSettings('quick'), seeds: [1, 2, 3, 4, 5] };
+  const settings = { ...budgetSettings('quick'), seeds: [1, 2, 3, 4, 5], learningRates: [0.01, 0.03, 0.1, 0.3, 1] };
   const runs = learningRateQuestion.arms(settings).flatMap(({ config }) =>
     settings.seeds.map((seed) => {
       const lr = config.optimizer.learningRate ?? 0;
@@ -51,7 +51,10 @@ test('question 4 names the arms whose runs collapsed, leaves them out of compari
       return run(config, seed, (bn && lr === 1 ? 0.95 : 0.8) + seed * 0.001, 'trained');
     }),
   );
-  const { headline } = learningRateQuestion.analyze(new ResultsIndex(runs), settings);
+  const { headline: head, section } = learningRateQuestion.analyze(new ResultsIndex(runs), settings);
+  // The headline says where each arm failed; the findings after it give the sweep's numbers.
+  assert.match(head, /Without warmup, no BN had a collapsed or diverged run at no rate and BN at 1;/);
+  const headline = section.blocks.flatMap((b) => (b.kind === 'findings' ? b.sentences : [])).join(' ');
   assert.match(headline, /runs that collapsed or diverged, left out of the means and comparisons: BN at 1: collapsed 2 of 5, diverged 0 of 5/);
   // Rate 1 has the best mean over its trained runs, but with failed seeds it is not usable.
   assert.match(headline, /was 0\.3 with BN and 1 without/);
