@@ -81,6 +81,8 @@ for (const [flavor, file] of Object.entries(DOCKERFILES)) {
         assert.match(cuda, /^nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-/);
         assert.equal(config.env['TFJS_DDP_BACKEND'], 'node-gpu');
         assert.equal(config.env['TFJS_DDP_THREADS'], '1');
+        // --backend webgpu in the same image: the toolkit mounts the Vulkan ICD only with "graphics".
+        assert.ok(config.env['NVIDIA_DRIVER_CAPABILITIES']?.split(',').includes('graphics'), 'the NVIDIA Vulkan driver is not mounted');
       } else {
         assert.equal(config.env['TFJS_DDP_BACKEND'], 'wasm');
       }
