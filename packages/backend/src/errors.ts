@@ -3,6 +3,8 @@ export type BackendErrorCode =
   | 'BACKEND_ERR_UNKNOWN_NAME'
   /** No requested backend would load or initialize. */
   | 'BACKEND_ERR_UNAVAILABLE'
+  /** tfjs-node-gpu loaded but found no usable GPU, and running on the CPU was not allowed. */
+  | 'BACKEND_ERR_NO_GPU'
   | 'BACKEND_ERR_WASM_BINARIES_MISSING'
   /** Tensors whose shapes do not fit the op (or each other). */
   | 'BACKEND_ERR_BAD_SHAPE'

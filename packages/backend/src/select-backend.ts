@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { BACKEND_NAMES, isBackendRequest, type BackendName, type BackendRequest } from './backend-names.js';
+import { BACKEND_NAMES, isBackendRequest, isNativeBackend, type BackendName, type BackendRequest } from './backend-names.js';
 import { BackendError } from './errors.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
+import { nativeDevice, type NativeBackendProbe } from './native-device.js';
 import { wasmBinaryDir } from './wasm-binaries.js';
 
 /** One backend tried while choosing, and why it was or was not taken. */
@@ -24,7 +25,20 @@ export interface BackendInfo {
   attempts: BackendAttempt[];
   /** Kernels this package registered on top of the backend's own. */
   addedKernels: string[];
+  /** The device it computes on, e.g. `GPU (CUDA_VISIBLE_DEVICES=1)` or `CPU (wasm)`; the log and /status name it. */
+  device: string;
   tfjsVersion: string;
+}
+
+/** How the caller's layout limits the choice. */
+export interface BackendOptions {
+  /**
+   * Why native backends cannot be used here (several rank threads share this process):
+   * `auto` then skips them and says why in its reason; a named native backend is refused.
+   */
+  nativeRefused?: string;
+  /** tfjs-node-gpu that finds no GPU trains on the CPU instead of being refused (BACKEND_ERR_NO_GPU). Default false. */
+  allowCpu?: boolean;
 }
 
 const NATIVE_PACKAGES: Record<'node-gpu' | 'node', string> = {
@@ -45,7 +59,7 @@ function describe(error: unknown): string {
   return message.split('\n')[0]?.trim() || 'unknown error';
 }
 
-async function tryNative(name: 'node-gpu' | 'node'): Promise<void> {
+async function tryNative(name: 'node-gpu' | 'node', options: BackendOptions): Promise<string> {
   const specifier = NATIVE_PACKAGES[name];
   // Loading is the only honest test: the package folder can exist while its native
   // binding is absent (install scripts that download libtensorflow did not run).
@@ -53,6 +67,7 @@ async function tryNative(name: 'node-gpu' | 'node'): Promise<void> {
   if (!(await tf.setBackend('tensorflow'))) {
     throw new BackendError('BACKEND_ERR_UNAVAILABLE', `${specifier} loaded but the tensorflow backend did not initialize`);
   }
+  return nativeDevice(name, tf.backend() as NativeBackendProbe, options);
 }
 
 async function tryWasm(): Promise<string[]> {
@@ -62,17 +77,16 @@ async function tryWasm(): Promise<string[]> {
   return added;
 }
 
-async function tryBackend(name: BackendName): Promise<string[]> {
+async function tryBackend(name: BackendName, options: BackendOptions): Promise<{ addedKernels: string[]; device: string }> {
   switch (name) {
     case 'node-gpu':
     case 'node':
-      await tryNative(name);
-      return [];
+      return { addedKernels: [], device: await tryNative(name, options) };
     case 'wasm':
-      return tryWasm();
+      return { addedKernels: await tryWasm(), device: 'CPU (wasm)' };
     case 'cpu':
       if (!(await tf.setBackend('cpu'))) throw new BackendError('BACKEND_ERR_UNAVAILABLE', 'tf.setBackend("cpu") returned false');
-      return [];
+      return { addedKernels: [], device: 'CPU (JavaScript)' };
   }
 }
 
@@ -80,20 +94,28 @@ async function tryBackend(name: BackendName): Promise<string[]> {
  * Chooses and initializes the tfjs backend of this thread. With `auto` the fastest
  * backend that loads wins, in the order node-gpu, node, wasm, cpu; a named backend
  * must load or this throws `BACKEND_ERR_UNAVAILABLE` (falling back silently would hide
- * a misconfigured GPU machine).
+ * a misconfigured GPU machine). For the same reason tfjs-node-gpu without a GPU ends the
+ * choice (BACKEND_ERR_NO_GPU) instead of passing on to a slower backend.
  */
-export async function initBackend(request: BackendRequest | string = 'auto'): Promise<BackendInfo> {
+export async function initBackend(request: BackendRequest | string = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
   if (!isBackendRequest(request)) {
     throw new BackendError(
       'BACKEND_ERR_UNKNOWN_NAME',
       `unknown backend "${request}"; allowed: auto, ${BACKEND_NAMES.join(', ')}`,
     );
   }
+  if (request !== 'auto' && isNativeBackend(request) && options.nativeRefused !== undefined) {
+    throw new BackendError('BACKEND_ERR_UNAVAILABLE', `${request}: ${options.nativeRefused}`);
+  }
   const candidates: readonly BackendName[] = request === 'auto' ? BACKEND_NAMES : [request];
   const attempts: BackendAttempt[] = [];
   for (const name of candidates) {
+    if (options.nativeRefused !== undefined && isNativeBackend(name)) {
+      attempts.push({ name, ok: false, detail: `not tried: ${options.nativeRefused}` });
+      continue;
+    }
     try {
-      const addedKernels = await tryBackend(name);
+      const { addedKernels, device } = await tryBackend(name, options);
       await tf.ready();
       attempts.push({ name, ok: true, detail: 'loaded' });
       const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.detail}`);
@@ -109,10 +131,12 @@ export async function initBackend(request: BackendRequest | string = 'auto'): Pr
         reason,
         attempts,
         addedKernels,
+        device,
         tfjsVersion: tf.version.tfjs,
       };
       return current;
     } catch (error) {
+      if ((error as { code?: unknown }).code === 'BACKEND_ERR_NO_GPU') throw error;
       attempts.push({ name, ok: false, detail: describe(error) });
     }
   }

@@ -112,6 +112,8 @@ export interface WorkerReadyMessage {
   readonly t: 'workerReady';
   readonly backend: string;
   readonly backendReason: string;
+  /** The device the ranks compute on (`GPU (CUDA_VISIBLE_DEVICES=1)`, `CPU (wasm)`); absent after a regroup. */
+  readonly device?: string;
   readonly parameters: number;
 }
 

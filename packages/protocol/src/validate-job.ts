@@ -202,8 +202,10 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     return { v, t: 'testSet', count: n, inputShape, numClasses: int(h, 'numClasses', 2, 1 << 20) };
   },
   workerReady: (h) => {
-    only(h, ['v', 't', 'backend', 'backendReason', 'parameters']);
-    return { v, t: 'workerReady', backend: str(h, 'backend'), backendReason: str(h, 'backendReason'), parameters: int(h, 'parameters', 0, 0x7fffffff) };
+    only(h, ['v', 't', 'backend', 'backendReason', 'device', 'parameters']);
+    const device = optional(h, 'device', str);
+    const ready = { v, t: 'workerReady', backend: str(h, 'backend'), backendReason: str(h, 'backendReason'), parameters: int(h, 'parameters', 0, 0x7fffffff) } as const;
+    return device === undefined ? ready : { ...ready, device };
   },
   step: (h, payloadBytes) => {
     only(h, ['v', 't', 'generation', 'step', 'epoch', 'globalCount', 'counts', 'sampleSize']);

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import type { BackendRequest } from '@tfjs-ddp/backend';
 import { shareDataset, ArrayDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
 import {
   decodeStatePayload,
@@ -23,6 +22,7 @@ import { reportsToCoordinator } from './coordinator-reports.js';
 import type { RankInit } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
 import { RingMembership } from './ring-membership.js';
+import type { RankBackend } from './thread-backend.js';
 import { rankTestFaultsFromEnv, WRONG_SHARD_ENV } from './test-faults.js';
 import { trustedJob, type OwnSources, type TrustedJob } from './trusted-sources.js';
 
@@ -31,8 +31,8 @@ export interface CoordinatorSessionOptions {
   token: string;
   jobId?: string;
   threads: number;
-  /** The request given to the rank threads (already checked against the thread count). */
-  backend: BackendRequest;
+  /** The choice given to the rank threads (already checked against the thread count). */
+  backend: RankBackend;
   advertiseHost?: string;
   listenHost: string;
   peerPort: number;
@@ -119,7 +119,7 @@ export class CoordinatorSession {
       );
       this.watchCoordinator(this.socket);
       const host = o.advertiseHost ?? hostname();
-      this.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host, peerPort, threads: o.threads, backend: o.backend, pid: process.pid });
+      this.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host, peerPort, threads: o.threads, backend: o.backend.request, pid: process.pid });
       o.log.info({ coordinator: o.coordinator, host, peerPort, threads: o.threads }, `joined the coordinator at ${o.coordinator}; waiting for the job`);
       const timer = setTimeout(() => this.lost(`no assignment from the coordinator within ${Math.round(o.assignTimeoutMs / 1000)} s`), o.assignTimeoutMs);
       try {
@@ -299,7 +299,8 @@ export class CoordinatorSession {
       worldSize: assign.worldSize,
       config: trusted.config,
       bnMode: assign.bnMode,
-      backend: this.options.backend,
+      backend: this.options.backend.request,
+      backendOptions: this.options.backend.options,
       ...(train === undefined ? {} : { train }),
       ...(test === undefined ? {} : { test }),
       inputShape: [...assign.inputShape],
