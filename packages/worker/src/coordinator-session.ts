@@ -19,11 +19,11 @@ import { ReportedError, rootCode, WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';
 import { loadSharedDataset } from './load-dataset.js';
 import { reportsToCoordinator } from './coordinator-reports.js';
-import type { RankInit } from './rank-messages.js';
+import type { RankInit, RankReady } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
 import { RingMembership } from './ring-membership.js';
 import type { RankBackend } from './thread-backend.js';
-import { rankTestFaultsFromEnv, WRONG_SHARD_ENV } from './test-faults.js';
+import { rankTestFaultsFromEnv, reportDeviceForTests, WRONG_SHARD_ENV } from './test-faults.js';
 import { trustedJob, type OwnSources, type TrustedJob } from './trusted-sources.js';
 
 export interface CoordinatorSessionOptions {
@@ -265,23 +265,27 @@ export class CoordinatorSession {
     const group = await this.ring.link(assign, assign, this.generation);
     // The job may have ended while the data loaded or the ring formed: no rank threads then.
     if (this.ended) return;
-    const local = new LocalRanks(
-      assign.threads,
-      assign.generation,
-      reportsToCoordinator({
-        send: (message, ...payload) => this.send(message, ...payload),
-        generation: () => this.generation,
-        failJob: (error) => this.failJob(error),
-        reportFailure: (error) => this.reportFailure(error),
-        stepTraffic: () => this.ring.stepTraffic(),
-        finished: () => {
-          this.ended = true;
-          this.finishedJob = true;
-          const ranks = Array.from({ length: assign.threads }, (_, i) => this.rankOffset + i);
-          this.resolveDone({ jobId: assign.jobId, processRank: assign.processRank, ranks });
-        },
-      }),
-    );
+    const reports = reportsToCoordinator({
+      send: (message, ...payload) => this.send(message, ...payload),
+      generation: () => this.generation,
+      failJob: (error) => this.failJob(error),
+      reportFailure: (error) => this.reportFailure(error),
+      stepTraffic: () => this.ring.stepTraffic(),
+      finished: () => {
+        this.ended = true;
+        this.finishedJob = true;
+        const ranks = Array.from({ length: assign.threads }, (_, i) => this.rankOffset + i);
+        this.resolveDone({ jobId: assign.jobId, processRank: assign.processRank, ranks });
+      },
+    });
+    const onReady = (ready: RankReady[]): void => {
+      for (const { rank, backend } of ready) {
+        this.options.log.info({ rank, backend: backend.name, device: backend.device, reason: backend.reason }, `rank ${rank}: ${backend.name} on ${backend.device}`);
+        reportDeviceForTests(rank, backend.device);
+      }
+      reports.onReady(ready);
+    };
+    const local = new LocalRanks(assign.threads, assign.generation, { ...reports, onReady });
     this.ranks = local;
     const inits = this.rankInits(assign, trusted, train, group.handle);
     this.pool = new RankPool(inits, (report) => local.receive(report));

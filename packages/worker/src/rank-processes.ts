@@ -4,13 +4,15 @@ import { CUDA_DEVICES_ENV, GPU_INDEX_ENV, pinnedDeviceEnv } from './device-pinni
 import { WorkerError } from './errors.js';
 
 export interface RankProcessesOptions {
-  /** Program and arguments of every rank process (node, the CLI, `worker`, its flags). */
-  command: readonly string[];
+  /** Program and arguments of the rank processes (node, the CLI, `worker`, its flags), or of process i. */
+  command: readonly string[] | ((index: number) => readonly string[]);
   count: number;
   /** Environment every process starts from (secrets such as the job token go here, not in argv). Default: this process's. */
   env?: NodeJS.ProcessEnv;
   /** After SIGTERM, how long a process gets to exit before SIGKILL. Default 5 s. */
   killGraceMs?: number;
+  /** How long the others get to exit after the first exit 0. Default 60 s. */
+  finishGraceMs?: number;
   log?: StructuredLog;
 }
 
@@ -29,7 +31,9 @@ interface Launched {
  * They share this process's stdout and stderr (their log lines go where the user looks)
  * and an IPC channel whose only job is to close when this process dies, however it dies:
  * a worker started with one exits then (run-worker.ts), so no rank outlives its launcher.
- * `failed` rejects at the first process that exits before `expectExit()`, naming it.
+ * A worker exits 0 only once the coordinator has told it the job is done, so the first
+ * exit 0 means the job has ended: the others get `finishGraceMs` to follow. `failed`
+ * rejects at the first process that exits otherwise (non-zero, a signal), naming it.
  */
 export class RankProcesses {
   private readonly launched: Launched[] = [];
@@ -38,6 +42,8 @@ export class RankProcesses {
   private rejectFailed: (error: WorkerError) => void = () => undefined;
   /** Never resolves; rejects with WORKER_ERR_RANK_EXITED when a rank process exits unasked. */
   readonly failed: Promise<never>;
+  /** Resolves once every process has exited (whatever their codes). */
+  readonly allExited: Promise<void>;
 
   constructor(private readonly options: RankProcessesOptions) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
@@ -46,15 +52,16 @@ export class RankProcesses {
     const base = options.env ?? process.env;
     // Decided for all before any starts: a bad CUDA_VISIBLE_DEVICES refuses the launch whole.
     const envs = Array.from({ length: options.count }, (_, i) => pinnedDeviceEnv(i, options.count, base));
-    const [program, ...args] = options.command as [string, ...string[]];
     envs.forEach((pinned, index) => {
+      const [program, ...args] = (typeof options.command === 'function' ? options.command(index) : options.command) as [string, ...string[]];
       const child = spawn(program, args, { env: { ...base, ...pinned }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const entry: Launched = { index, child, device: describeDevice(pinned), exit: Promise.resolve(), code: null, signal: null, exited: false };
       entry.exit = new Promise<void>((resolve) => {
         child.once('exit', (code, signal) => {
           Object.assign(entry, { code, signal, exited: true });
           resolve();
-          if (!this.expecting && this.closing === undefined) this.rejectFailed(this.exitError(entry));
+          if (code === 0 && !this.expecting) this.finishing();
+          else if ((code !== 0 || !this.expecting) && this.closing === undefined) this.rejectFailed(this.exitError(entry));
         });
         // A program that cannot be started at all is reported like one that exited at once.
         child.once('error', (error) => {
@@ -67,6 +74,18 @@ export class RankProcesses {
       this.launched.push(entry);
       (options.log ?? SILENT_LOG).info({ rankProcess: index, pid: child.pid, device: entry.device }, `rank process ${index} (pid ${child.pid}): ${entry.device}`);
     });
+    this.allExited = Promise.all(this.launched.map((l) => l.exit)).then(() => undefined);
+  }
+
+  /** The first process ended the job well: the others must follow within the grace. */
+  private finishing(): void {
+    this.expecting = true;
+    const grace = this.options.finishGraceMs ?? 60_000;
+    const timer = setTimeout(() => {
+      const running = this.launched.filter((l) => !l.exited).map((l) => `${l.index} (pid ${l.child.pid})`);
+      this.rejectFailed(new WorkerError('WORKER_ERR_RANK_EXITED', `rank process(es) ${running.join(', ')} still running ${Math.round(grace / 1000)} s after another ended the job`));
+    }, grace);
+    void this.allExited.then(() => clearTimeout(timer));
   }
 
   /** The pids, in launch order (a process's pid stays its own until it has been waited for). */

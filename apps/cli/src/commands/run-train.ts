@@ -27,6 +27,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     threads: flags.threads,
     bnMode: flags.bn,
     backend: flags.backend,
+    allowCpu: flags.allowCpu,
     outDir: flags.out,
     checkReplicasEvery: flags.checkReplicas,
     ...(monitor === undefined ? {} : { monitor }),
@@ -50,7 +51,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     },
     hooks: {
       onReady: (backend) => {
-        logger.info({ backend: backend.name, reason: backend.reason, attempts: backend.attempts }, `backend ${backend.name}: ${backend.reason}`);
+        const fields = { backend: backend.name, device: backend.device, reason: backend.reason, attempts: backend.attempts };
+        logger.info(fields, `backend ${backend.name} on ${backend.device}: ${backend.reason}`);
       },
       onStep: (p, reports) => {
         metrics?.step(p, reports);

@@ -6,6 +6,16 @@ import type { WorkerFlags } from './worker.js';
 /** What `tfjs-ddp worker` does once its flags are parsed; loaded only when that command runs. */
 export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
   const logger = createLogger('worker', flags.logLevel);
+  // A rank process of `train --procs` or `worker --procs` shares an IPC channel with its
+  // launcher, used for nothing but this: it closes when the launcher dies, however it dies
+  // (SIGKILL included), and a rank must not train on for no one. Unref'd: it holds nothing open.
+  if (process.channel !== undefined) {
+    process.channel.unref();
+    process.once('disconnect', () => {
+      logger.error('the process that launched this rank process is gone: exiting');
+      process.exit(1);
+    });
+  }
   const token = readToken({ file: flags.tokenFile, value: process.env[TOKEN_ENV] });
   // SIGTERM (a drained or preempted pod): leave the ring cleanly, so the coordinator regroups
   // without waiting for a heartbeat deadline, and exit 143; a second SIGTERM exits at once.
@@ -27,6 +37,7 @@ export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
       jobId: flags.jobId,
       threads: flags.threads,
       backend: flags.backend,
+      allowCpu: flags.allowCpu,
       advertiseHost: flags.advertiseHost,
       listenHost: flags.listenHost,
       peerPort: flags.peerPort,
