@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import type { TrainConfig } from '@tfjs-ddp/trainer';
+import { until } from './harness/cli-job.js';
+import { exitsWithin, savedWeights, startCli, type RunningProcess } from './harness/processes.js';
+import { compareWithReference, referenceRun, stepLosses, withinTolerance } from './harness/reference.js';
+
+/**
+ * Issue 15: `train --procs N` runs one rank per process, process i pinned to device i.
+ * Here (no GPU) the processes take the wasm backend, so the whole launcher, the loopback
+ * ring between rank processes and the pinning are tested; what a GPU adds is one env
+ * variable each process hands to its backend (checked below through a test hook).
+ * Equivalence: the saved weights and every step's loss equal ONE replica with plain BN on
+ * the whole global batch (reference.ts), within multiprocess.test.ts's 1e-5 relative.
+ */
+const TOLERANCE = 1e-5;
+const dir = mkdtempSync(path.join(tmpdir(), 'train-procs-'));
+const running: RunningProcess[] = [];
+after(() => running.forEach((p) => p.kill()));
+// A runner with a GPU may pin the tests already: unset, process i must get device i (startCli passes this env on).
+delete process.env.CUDA_VISIBLE_DEVICES;
+
+function train(args: string[], env: Record<string, string> = {}, timeoutMs = 150_000): RunningProcess {
+  const p = startCli(['train', '--no-progress', '--log-level', 'info', ...args], { env, timeoutMs });
+  running.push(p);
+  return p;
+}
+
+/** The config the run logged in its first line: the reference trains exactly that. */
+function loggedConfig(output: string): TrainConfig {
+  const line = output.split('\n').find((l) => l.includes('"config":'));
+  assert.ok(line !== undefined, `no config logged:\n${output.slice(0, 2000)}`);
+  return (JSON.parse(line) as { config: TrainConfig }).config;
+}
+
+/** Rank process index by pid, from the launcher's log. */
+function launchedPids(output: string): Map<number, number> {
+  const pids = new Map<number, number>();
+  for (const m of output.matchAll(/"rankProcess":(\d+),"pid":(\d+)/g)) pids.set(Number(m[2]), Number(m[1]));
+  return pids;
+}
+
+/** Whether a process still runs: a zombie (exited, not yet reaped by a container's init) does not. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (name) state ..."; the name may hold spaces, the state follows its last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch (error) {
+    // Reaped between the two looks.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+for (const [optimizer, lr] of [['sgd', '0.05'], ['adam', '0.003']] as const) {
+  test(`train --procs 2 with SyncBN equals one replica on the whole batch (${optimizer})`, { timeout: 150_000 }, async (t) => {
+    const out = path.join(dir, `equal-${optimizer}`);
+    const p = train(['--procs', '2', '--model', 'cnn-bn', '--dataset', 'synthetic', '--global-batch', '16', '--max-steps', '5', '--seed', '7', '--optimizer', optimizer, '--lr', lr, '--out', out]);
+    assert.equal(await p.exited, 0, p.output().slice(-4000));
+    assert.match(p.output(), /with 2 rank process\(es\), batch norm sync/);
+    const diff = compareWithReference(t, `procs 2 ${optimizer}`, { weights: savedWeights(out), losses: stepLosses(out) }, await referenceRun(loggedConfig(p.output())));
+    console.log(`# train --procs 2 ${optimizer}: loss max diff ${diff.lossDiff.toExponential(2)}, weight max diff ${diff.weightDiff.toExponential(2)}`);
+    assert.ok(...withinTolerance(`procs 2 ${optimizer}`, diff, TOLERANCE));
+  });
+}
+
+test('each rank process sees only the device it was pinned to: process i, CUDA_VISIBLE_DEVICES=i', { timeout: 120_000 }, async () => {
+  const p = train(['--procs', '2', '--model', 'mlp', '--dataset', 'synthetic', '--global-batch', '8', '--max-steps', '2', '--out', path.join(dir, 'pinned')], {
+    TFJS_DDP_TEST_REPORT_DEVICE: '1',
+  });
+  assert.equal(await p.exited, 0, p.output().slice(-4000));
+  const launched = launchedPids(p.output());
+  const reports = [...p.output().matchAll(/test-report-device rank=(\d+) pid=(\d+) CUDA_VISIBLE_DEVICES=(\S+) TFJS_DDP_GPU_INDEX=(\S+) device=(.*)/g)];
+  console.log(`# ${reports.map((r) => r[0]).join('\n# ')}`);
+  assert.equal(reports.length, 2, p.output().slice(-4000));
+  assert.deepEqual(reports.map((r) => Number(r[1])).sort(), [0, 1], 'one report per rank');
+  for (const [, , pid, visible, index, device] of reports) {
+    const processIndex = launched.get(Number(pid));
+    assert.ok(processIndex !== undefined, `pid ${pid} is not a process the launcher started`);
+    assert.equal(visible, String(processIndex), `rank process ${processIndex} sees CUDA_VISIBLE_DEVICES=${visible}`);
+    assert.equal(index, String(processIndex), `rank process ${processIndex} has TFJS_DDP_GPU_INDEX=${index}`);
+    assert.equal(device, 'CPU (wasm)');
+  }
+});
+
+test('a rank process killed mid-run fails train (exit 1, the process named) and leaves no process behind; /status named backend and device', { timeout: 150_000 }, async () => {
+  const p = train(['--procs', '2', '--model', 'cnn-bn', '--dataset', 'synthetic', '--global-batch', '16', '--max-steps', '3000', '--out', path.join(dir, 'killed')]);
+  await until('a step', async () => /"msg":"step \d+\//.test(p.output()) || p.exitedAt() !== undefined, 90_000);
+  const port = Number(/status of the rank processes at http:\/\/127\.0\.0\.1:(\d+)\/status/.exec(p.output())?.[1]);
+  const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { workers: { backend: string; device: string; ranks: number[] }[] };
+  assert.deepEqual(status.workers.map((w) => [w.ranks.length, w.backend, w.device]), [[1, 'wasm', 'CPU (wasm)'], [1, 'wasm', 'CPU (wasm)']]);
+  const pids = [...launchedPids(p.output()).entries()].sort((a, b) => a[1] - b[1]).map(([pid]) => pid);
+  assert.equal(pids.length, 2);
+  const killedAt = Date.now();
+  process.kill(pids[1] as number, 'SIGKILL');
+  const code = await exitsWithin(p, 'train --procs 2', killedAt, 20_000);
+  assert.equal(code, 1, p.output().slice(-3000));
+  assert.match(p.output(), /tfjs-ddp: rank process 1 \(pid \d+, CUDA_VISIBLE_DEVICES=1 TFJS_DDP_GPU_INDEX=1\) was killed by SIGKILL \[WORKER_ERR_RANK_EXITED\]/);
+  assert.deepEqual(pids.filter(alive), [], 'no rank process outlives train');
+});
+
+test('train --procs killed with SIGKILL (no chance to clean up): its rank processes exit by themselves', { timeout: 150_000 }, async () => {
+  const p = train(['--procs', '2', '--model', 'cnn-bn', '--dataset', 'synthetic', '--global-batch', '16', '--max-steps', '3000', '--out', path.join(dir, 'launcher-killed')]);
+  await until('a step', async () => /"msg":"step \d+\//.test(p.output()) || p.exitedAt() !== undefined, 90_000);
+  const pids = [...launchedPids(p.output()).keys()];
+  assert.equal(pids.length, 2);
+  p.kill('SIGKILL');
+  await p.exited;
+  const killedAt = Date.now();
+  await until('the rank processes to exit', async () => pids.every((pid) => !alive(pid)), 15_000);
+  console.log(`# rank processes gone ${Date.now() - killedAt} ms after their launcher was killed`);
+});
