@@ -147,12 +147,17 @@ function peerList(h: Fields, processCount: number): PeerEntry[] {
   return peers;
 }
 
+/** Rank processes one launcher may start on a host (`--procs`): far above any machine's GPUs. */
+const MAX_LAUNCH_INDEX = 4095;
+
 const v = PROTOCOL_VERSION;
 
 export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, payloadBytes: number) => Extract<JobMessage, { t: T }> } = {
   join: (h) => {
-    only(h, ['v', 't', 'token', 'jobId', 'host', 'peerPort', 'threads', 'backend', 'pid']);
+    only(h, ['v', 't', 'token', 'jobId', 'host', 'peerPort', 'threads', 'backend', 'pid', 'launchIndex']);
+    const launchIndex = optional(h, 'launchIndex', (f, k) => int(f, k, 0, MAX_LAUNCH_INDEX));
     return {
+      ...(launchIndex === undefined ? {} : { launchIndex }),
       v,
       t: 'join',
       token: str(h, 'token'),

@@ -33,6 +33,8 @@ export interface CoordinatorSessionOptions {
   threads: number;
   /** The choice given to the rank threads (already checked against the thread count). */
   backend: RankBackend;
+  /** This process's index among its launcher's rank processes (`--procs`), sent with the join. */
+  launchIndex?: number;
   advertiseHost?: string;
   listenHost: string;
   peerPort: number;
@@ -119,7 +121,8 @@ export class CoordinatorSession {
       );
       this.watchCoordinator(this.socket);
       const host = o.advertiseHost ?? hostname();
-      this.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host, peerPort, threads: o.threads, backend: o.backend.request, pid: process.pid });
+      const launch = o.launchIndex === undefined ? {} : { launchIndex: o.launchIndex };
+      this.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host, peerPort, threads: o.threads, backend: o.backend.request, pid: process.pid, ...launch });
       o.log.info({ coordinator: o.coordinator, host, peerPort, threads: o.threads }, `joined the coordinator at ${o.coordinator}; waiting for the job`);
       const timer = setTimeout(() => this.lost(`no assignment from the coordinator within ${Math.round(o.assignTimeoutMs / 1000)} s`), o.assignTimeoutMs);
       try {

@@ -16,6 +16,12 @@ export interface RankProcessesOptions {
   log?: StructuredLog;
 }
 
+/**
+ * Set by the launcher in rank process i to i; sent with its join, so the coordinator
+ * gives process i (pinned to device i) this host's i-th ranks whatever order they joined in.
+ */
+export const LAUNCH_INDEX_ENV = 'TFJS_DDP_LAUNCH_INDEX';
+
 interface Launched {
   index: number;
   child: ChildProcess;
@@ -54,7 +60,7 @@ export class RankProcesses {
     const envs = Array.from({ length: options.count }, (_, i) => pinnedDeviceEnv(i, options.count, base));
     envs.forEach((pinned, index) => {
       const [program, ...args] = (typeof options.command === 'function' ? options.command(index) : options.command) as [string, ...string[]];
-      const child = spawn(program, args, { env: { ...base, ...pinned }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = spawn(program, args, { env: { ...base, ...pinned, [LAUNCH_INDEX_ENV]: String(index) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const entry: Launched = { index, child, device: describeDevice(pinned), exit: Promise.resolve(), code: null, signal: null, exited: false };
       entry.exit = new Promise<void>((resolve) => {
         child.once('exit', (code, signal) => {

@@ -18,6 +18,8 @@ export interface WorkerProcessOptions {
   backend: BackendRequest;
   /** tfjs-node-gpu that finds no GPU trains on the CPU instead of failing. Default false. */
   allowCpu?: boolean;
+  /** Its index among the rank processes its launcher started (`--procs`): process i takes this host's i-th ranks. */
+  launchIndex?: number;
   /** The host ring peers reach this worker at. Default: this machine's hostname (a pod's DNS name in Kubernetes). */
   advertiseHost?: string;
   /** Interface the peer listener binds. Default 0.0.0.0. */
@@ -76,6 +78,7 @@ export async function runWorker(options: WorkerProcessOptions): Promise<WorkerPr
       jobId: options.jobId,
       threads: options.threads,
       backend,
+      launchIndex: options.launchIndex,
       advertiseHost: options.advertiseHost,
       listenHost: options.listenHost ?? '0.0.0.0',
       peerPort: options.peerPort ?? 0,

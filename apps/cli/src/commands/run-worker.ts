@@ -1,4 +1,5 @@
-import { runWorker } from '@tfjs-ddp/worker';
+import { LAUNCH_INDEX_ENV, runWorker } from '@tfjs-ddp/worker';
+import { CliError } from '../errors.js';
 import { readToken, TOKEN_ENV } from '../job-token.js';
 import { createLogger } from '../logger.js';
 import type { WorkerFlags } from './worker.js';
@@ -38,6 +39,7 @@ export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
       threads: flags.threads,
       backend: flags.backend,
       allowCpu: flags.allowCpu,
+      launchIndex: launchIndexFromEnv(),
       advertiseHost: flags.advertiseHost,
       listenHost: flags.listenHost,
       peerPort: flags.peerPort,
@@ -56,4 +58,12 @@ export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
     throw error;
   }
   logger.info({ jobId: result.jobId, processRank: result.processRank, ranks: result.ranks }, `job ${result.jobId} done`);
+}
+
+/** The index `train --procs` / `worker --procs` gave this rank process, if one did. */
+function launchIndexFromEnv(): number | undefined {
+  const raw = process.env[LAUNCH_INDEX_ENV];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) > 4095) throw new CliError('CLI_ERR_LAUNCH_INDEX', `${LAUNCH_INDEX_ENV} must be a process index (0..4095), got ${JSON.stringify(raw.slice(0, 32))}`);
+  return Number(raw);
 }
