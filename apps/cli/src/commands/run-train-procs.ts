@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Coordinator } from '@tfjs-ddp/coordinator';
 import { heldOutOf } from '@tfjs-ddp/data';
-import { RankProcesses } from '@tfjs-ddp/worker';
+// The launcher's module alone: a process that only launches ranks (and runs a coordinator, DESIGN.md 2) loads no tfjs.
+import { RankProcesses } from '@tfjs-ddp/worker/rank-processes';
 import { jobConfigFrom } from '../job-flags.js';
 import { createLogger } from '../logger.js';
 import { createProgressView } from '../progress-view.js';

@@ -1,4 +1,5 @@
-import { RankProcesses } from '@tfjs-ddp/worker';
+// The launcher's module alone: a process that only launches ranks (and runs a coordinator, DESIGN.md 2) loads no tfjs.
+import { RankProcesses } from '@tfjs-ddp/worker/rank-processes';
 import { readToken, TOKEN_ENV } from '../job-token.js';
 import { createLogger } from '../logger.js';
 import { rankProcessCommand, withoutOptions } from '../rank-process-command.js';
