@@ -209,7 +209,8 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
   workerReady: (h) => {
     only(h, ['v', 't', 'backend', 'backendReason', 'device', 'parameters']);
     const device = optional(h, 'device', str);
-    const ready = { v, t: 'workerReady', backend: str(h, 'backend'), backendReason: str(h, 'backendReason'), parameters: int(h, 'parameters', 0, 0x7fffffff) } as const;
+    const parameters = int(h, 'parameters', 0, 0x7fffffff);
+    const ready = { v, t: 'workerReady', backend: str(h, 'backend'), backendReason: str(h, 'backendReason'), parameters } as const;
     return device === undefined ? ready : { ...ready, device };
   },
   step: (h, payloadBytes) => {

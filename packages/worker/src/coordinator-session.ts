@@ -122,7 +122,8 @@ export class CoordinatorSession {
       this.watchCoordinator(this.socket);
       const host = o.advertiseHost ?? hostname();
       const launch = o.launchIndex === undefined ? {} : { launchIndex: o.launchIndex };
-      this.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host, peerPort, threads: o.threads, backend: o.backend.request, pid: process.pid, ...launch });
+      const backend = o.backend.request;
+      this.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host, peerPort, threads: o.threads, backend, pid: process.pid, ...launch });
       o.log.info({ coordinator: o.coordinator, host, peerPort, threads: o.threads }, `joined the coordinator at ${o.coordinator}; waiting for the job`);
       const timer = setTimeout(() => this.lost(`no assignment from the coordinator within ${Math.round(o.assignTimeoutMs / 1000)} s`), o.assignTimeoutMs);
       try {
@@ -283,7 +284,8 @@ export class CoordinatorSession {
     });
     const onReady = (ready: RankReady[]): void => {
       for (const { rank, backend } of ready) {
-        this.options.log.info({ rank, backend: backend.name, device: backend.device, reason: backend.reason }, `rank ${rank}: ${backend.name} on ${backend.device}`);
+        const fields = { rank, backend: backend.name, device: backend.device, reason: backend.reason };
+        this.options.log.info(fields, `rank ${rank}: ${backend.name} on ${backend.device}`);
         reportDeviceForTests(rank, backend.device);
       }
       reports.onReady(ready);

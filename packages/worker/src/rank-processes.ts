@@ -78,7 +78,8 @@ export class RankProcesses {
         });
       });
       this.launched.push(entry);
-      (options.log ?? SILENT_LOG).info({ rankProcess: index, pid: child.pid, device: entry.device }, `rank process ${index} (pid ${child.pid}): ${entry.device}`);
+      const fields = { rankProcess: index, pid: child.pid, device: entry.device };
+      (options.log ?? SILENT_LOG).info(fields, `rank process ${index} (pid ${child.pid}): ${entry.device}`);
     });
     this.allExited = Promise.all(this.launched.map((l) => l.exit)).then(() => undefined);
   }
@@ -88,8 +89,9 @@ export class RankProcesses {
     this.expecting = true;
     const grace = this.options.finishGraceMs ?? 60_000;
     const timer = setTimeout(() => {
-      const running = this.launched.filter((l) => !l.exited).map((l) => `${l.index} (pid ${l.child.pid})`);
-      this.rejectFailed(new WorkerError('WORKER_ERR_RANK_EXITED', `rank process(es) ${running.join(', ')} still running ${Math.round(grace / 1000)} s after another ended the job`));
+      const running = this.running().join(', ');
+      const message = `rank process(es) ${running} still running ${Math.round(grace / 1000)} s after another ended the job`;
+      this.rejectFailed(new WorkerError('WORKER_ERR_RANK_EXITED', message));
     }, grace);
     void this.allExited.then(() => clearTimeout(timer));
   }
@@ -115,9 +117,10 @@ export class RankProcesses {
     const outcome = await Promise.race([Promise.all(this.launched.map((l) => l.exit)), late]);
     clearTimeout(timer);
     if (outcome === 'late') {
-      const running = this.launched.filter((l) => !l.exited).map((l) => `${l.index} (pid ${l.child.pid})`);
+      const running = this.running().join(', ');
       await this.close();
-      throw new WorkerError('WORKER_ERR_RANK_EXITED', `rank process(es) ${running.join(', ')} still running ${Math.round(timeoutMs / 1000)} s after the job ended; stopped`);
+      const message = `rank process(es) ${running} still running ${Math.round(timeoutMs / 1000)} s after the job ended; stopped`;
+      throw new WorkerError('WORKER_ERR_RANK_EXITED', message);
     }
     const bad = this.launched.find((l) => l.code !== 0);
     if (bad !== undefined) throw this.exitError(bad);
@@ -133,6 +136,10 @@ export class RankProcesses {
       clearTimeout(grace);
     })();
     return this.closing;
+  }
+
+  private running(): string[] {
+    return this.launched.filter((l) => !l.exited).map((l) => `${l.index} (pid ${l.child.pid})`);
   }
 
   private exitError(l: Launched): WorkerError {

@@ -64,6 +64,8 @@ export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
 function launchIndexFromEnv(): number | undefined {
   const raw = process.env[LAUNCH_INDEX_ENV];
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d{1,4}$/.test(raw) || Number(raw) > 4095) throw new CliError('CLI_ERR_LAUNCH_INDEX', `${LAUNCH_INDEX_ENV} must be a process index (0..4095), got ${JSON.stringify(raw.slice(0, 32))}`);
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) > 4095) {
+    throw new CliError('CLI_ERR_LAUNCH_INDEX', `${LAUNCH_INDEX_ENV} must be a process index (0..4095), got ${JSON.stringify(raw.slice(0, 32))}`);
+  }
   return Number(raw);
 }

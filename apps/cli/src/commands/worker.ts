@@ -67,7 +67,8 @@ export function workerCommand(): Command {
   return command.action(async (flags: WorkerFlags, self: Command) => {
     if (flags.procs !== undefined) {
       const source = self.getOptionValueSource('threads');
-      if (source === 'cli' || source === 'env') self.error('error: --procs and --threads: with --procs every rank is a process of its own, with one thread', { exitCode: 2 });
+      const conflict = '--procs and --threads: with --procs every rank is a process of its own, with one thread';
+      if (source === 'cli' || source === 'env') self.error(`error: ${conflict}`, { exitCode: 2 });
       const { runWorkerProcs } = await import('./run-worker-procs.js');
       return runWorkerProcs(flags, flags.procs);
     }
