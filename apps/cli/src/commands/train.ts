@@ -26,7 +26,8 @@ const HELP = {
 
 /** `tfjs-ddp train`: flags from tfjs-free modules; the trainer and worker load when the command runs (run-train.ts). */
 export function trainCommand(): Command {
-  const command = new Command('train').description('train a model with rank threads on this machine and save it as a plain tfjs model folder');
+  const what = 'train a model with rank threads (or rank processes: --procs) on this machine and save it as a plain tfjs model folder';
+  const command = new Command('train').description(what);
   const cores = availableParallelism();
   addJobOptions(command, 'runs/train')
     .addOption(

@@ -40,7 +40,7 @@ const HELP = {
 export function workerCommand(): Command {
   const cores = availableParallelism();
   const command = new Command('worker')
-    .description("join a coordinator's job with rank threads on this machine")
+    .description("join a coordinator's job with rank threads on this machine (or rank processes: --procs)")
     .addOption(
       envOption('--coordinator <url>', "the coordinator's WebSocket URL, e.g. ws://10.0.0.5:7070", 'COORDINATOR').argParser(wsUrl).makeOptionMandatory(),
     )
