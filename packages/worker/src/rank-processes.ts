@@ -96,11 +96,6 @@ export class RankProcesses {
     void this.allExited.then(() => clearTimeout(timer));
   }
 
-  /** The pids, in launch order (a process's pid stays its own until it has been waited for). */
-  get pids(): number[] {
-    return this.launched.map((l) => l.child.pid ?? -1);
-  }
-
   /** From now on, exits are the end of the job, not a failure. */
   expectExit(): void {
     this.expecting = true;
@@ -114,7 +109,7 @@ export class RankProcesses {
     this.expectExit();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
-    const outcome = await Promise.race([Promise.all(this.launched.map((l) => l.exit)), late]);
+    const outcome = await Promise.race([this.allExited, late]);
     clearTimeout(timer);
     if (outcome === 'late') {
       const running = this.running().join(', ');
