@@ -77,3 +77,14 @@ test('a tfjs-ddp worker process (main thread and rank threads) loads no prom-cli
   assert.ok(loaded(modules, '/node_modules/@tensorflow/').length > 0, "the rank thread's tfjs was not recorded");
   assertNotLoaded(modules, '/node_modules/prom-client/', 'tfjs-ddp worker');
 });
+
+test('tfjs-ddp train --procs: the launching process (its coordinator) loads no @tensorflow module, only its rank processes do', async () => {
+  const logFile = path.join(dir, 'train-procs-modules.jsonl');
+  // The rank processes get no TFJS_DDP_MODULE_LOG (train passes no TFJS_DDP_* setting on): the file is the launcher's.
+  const train = startRecorded(['train', '--procs', '1', '--out', path.join(dir, 'train-procs'), '--no-progress', ...JOB], logFile);
+  assert.equal(await train.exited, 0, train.output());
+  const modules = readModuleLog(logFile);
+  assert.ok(loaded(modules, '/packages/coordinator/dist/').length > 0, 'no coordinator module recorded');
+  assert.ok(loaded(modules, '/packages/worker/dist/rank-processes.js').length > 0, 'the launcher module was not recorded');
+  assertNotLoaded(modules, '/node_modules/@tensorflow/', 'tfjs-ddp train --procs');
+});

@@ -43,6 +43,10 @@ test('bad flags: one-line error naming the flag and the allowed values, exit cod
     [['train', '--no-such-flag'], /unknown option '--no-such-flag'/],
     [['train', '--bn', 'sync:x'], /--bn <mode>' argument 'sync:x' is invalid\. allowed: local \| sync \| sync:K/],
     [['train', '--threads', '-1'], /--threads <n>' argument '-1' is invalid/],
+    [['train', '--procs', '0'], /--procs <n>' argument '0' is invalid/],
+    [['train', '--procs', '2', '--threads', '2'], /--procs and --threads: with --procs every rank is a process of its own/],
+    [['train', '--procs', '2', '--save-best'], /--early-stop and --save-best do not work with --procs yet/],
+    [['worker', '--coordinator', 'ws://127.0.0.1:1', '--procs', '2', '--threads', '2'], /--procs and --threads/],
   ];
   for (const [args, message] of cases) {
     const r = cli(args);
@@ -52,6 +56,9 @@ test('bad flags: one-line error naming the flag and the allowed values, exit cod
   const fromEnv = cli(['train'], { TFJS_DDP_GLOBAL_BATCH: 'many' });
   assert.equal(fromEnv.status, 2);
   assert.match(fromEnv.stderr, /--global-batch <n>' value 'many' from env 'TFJS_DDP_GLOBAL_BATCH' is invalid/);
+  const threadsFromEnv = cli(['train', '--procs', '2'], { TFJS_DDP_THREADS: '3' });
+  assert.equal(threadsFromEnv.status, 2, threadsFromEnv.stderr);
+  assert.match(threadsFromEnv.stderr, /--procs and --threads/);
 });
 
 test('train runs a short real job, logs JSON lines when not a TTY, and saves the model', () => {

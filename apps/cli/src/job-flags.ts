@@ -149,3 +149,9 @@ export function meanOverRanks(reports: readonly RankStepReport[]): Record<string
   const mean = (k: (typeof keys)[number]): number => reports.reduce((s, r) => s + r[k], 0) / Math.max(1, reports.length);
   return Object.fromEntries(keys.map((k) => [k, Math.round(mean(k) * 10) / 10]));
 }
+
+/** --allow-cpu: a GPU build of the native backend that finds no GPU may train on the CPU instead of failing. */
+export function allowCpuOption(): Option {
+  const help = 'let @tensorflow/tfjs-node-gpu train on the CPU when it finds no GPU (without it, that is an error: no silent slowdown)';
+  return envOption('--allow-cpu', help, 'ALLOW_CPU').default(false);
+}

@@ -42,3 +42,16 @@ test('a named backend must load: no silent fallback', async () => {
   }
   await assert.rejects(initBackend('metal'), { code: 'BACKEND_ERR_UNKNOWN_NAME', message: /allowed: auto, node-gpu, node, wasm, cpu, webgpu/ });
 });
+
+test('auto in a process of several rank threads never claims a native backend, and says why it skipped them', async () => {
+  const why = '2 rank threads share this process and native backends need one process per rank (--procs 2)';
+  const info = await initBackend('auto', { nativeRefused: why });
+  assert.equal(info.name, 'wasm');
+  assert.equal(info.device, 'CPU (wasm)');
+  assert.deepEqual(info.attempts.slice(0, 2), [
+    { name: 'node-gpu', ok: false, detail: `not tried: ${why}` },
+    { name: 'node', ok: false, detail: `not tried: ${why}` },
+  ]);
+  assert.match(info.reason, /^wasm chosen automatically \(unavailable: node-gpu: not tried: 2 rank threads share this process/);
+  await assert.rejects(initBackend('node-gpu', { nativeRefused: why }), { code: 'BACKEND_ERR_UNAVAILABLE', message: /node-gpu: 2 rank threads/ });
+});

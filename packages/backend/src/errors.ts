@@ -5,6 +5,8 @@ export type BackendErrorCode =
   | 'BACKEND_ERR_UNAVAILABLE'
   /** WebGPU loaded but found no adapter: no Vulkan driver Dawn accepts (the message says what to install). */
   | 'BACKEND_ERR_NO_GPU_ADAPTER'
+  /** tfjs-node-gpu loaded but found no usable GPU, and running on the CPU was not allowed. */
+  | 'BACKEND_ERR_NO_GPU'
   | 'BACKEND_ERR_WASM_BINARIES_MISSING'
   /** Tensors whose shapes do not fit the op (or each other). */
   | 'BACKEND_ERR_BAD_SHAPE'

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { AUTO_BACKENDS, BACKEND_NAMES, isBackendRequest, type BackendName, type BackendRequest } from './backend-names.js';
+import { AUTO_BACKENDS, BACKEND_NAMES, isBackendRequest, isNativeBackend, type BackendName, type BackendRequest } from './backend-names.js';
 import { BackendError, type BackendErrorCode } from './errors.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
+import { nativeDevice, type NativeBackendProbe } from './native-device.js';
 import { wasmBinaryDir } from './wasm-binaries.js';
 import { loadWebGpu } from './webgpu/load-webgpu.js';
 
@@ -25,9 +26,12 @@ export interface BackendInfo {
   attempts: BackendAttempt[];
   /** Kernels this package registered on top of the backend's own. */
   addedKernels: string[];
+  /**
+   * The device it computes on, e.g. `GPU (CUDA_VISIBLE_DEVICES=1)`, `CPU (wasm)` or, for
+   * webgpu, the adapter's description; the log and /status name it.
+   */
+  device: string;
   tfjsVersion: string;
-  /** The device it computes on, where the backend says (webgpu: the adapter). */
-  device?: string;
   /** Something the user should know about the choice (a software GPU adapter); the log shows it as a warning. */
   warning?: string;
 }
@@ -35,8 +39,19 @@ export interface BackendInfo {
 /** What loading one backend found beyond the kernels it added. */
 interface Loaded {
   addedKernels: string[];
-  device?: string;
+  device: string;
   warning?: string;
+}
+
+/** How the caller's layout limits the choice. */
+export interface BackendOptions {
+  /**
+   * Why native backends cannot be used here (several rank threads share this process):
+   * `auto` then skips them and says why in its reason; a named native backend is refused.
+   */
+  nativeRefused?: string;
+  /** tfjs-node-gpu that finds no GPU trains on the CPU instead of being refused (BACKEND_ERR_NO_GPU). Default false. */
+  allowCpu?: boolean;
 }
 
 const NATIVE_PACKAGES: Record<'node-gpu' | 'node', string> = {
@@ -57,7 +72,7 @@ function describe(error: unknown): string {
   return message.split('\n')[0]?.trim() || 'unknown error';
 }
 
-async function tryNative(name: 'node-gpu' | 'node'): Promise<void> {
+async function tryNative(name: 'node-gpu' | 'node', options: BackendOptions): Promise<string> {
   const specifier = NATIVE_PACKAGES[name];
   // Loading is the only honest test: the package folder can exist while its native
   // binding is absent (install scripts that download libtensorflow did not run).
@@ -65,6 +80,7 @@ async function tryNative(name: 'node-gpu' | 'node'): Promise<void> {
   if (!(await tf.setBackend('tensorflow'))) {
     throw new BackendError('BACKEND_ERR_UNAVAILABLE', `${specifier} loaded but the tensorflow backend did not initialize`);
   }
+  return nativeDevice(name, tf.backend() as NativeBackendProbe, options);
 }
 
 async function tryWasm(): Promise<string[]> {
@@ -85,19 +101,18 @@ async function tryWebGpu(): Promise<Loaded> {
   return loaded;
 }
 
-async function tryBackend(name: BackendName): Promise<Loaded> {
+async function tryBackend(name: BackendName, options: BackendOptions): Promise<Loaded> {
   switch (name) {
     case 'node-gpu':
     case 'node':
-      await tryNative(name);
-      return { addedKernels: [] };
+      return { addedKernels: [], device: await tryNative(name, options) };
     case 'wasm':
-      return { addedKernels: await tryWasm() };
+      return { addedKernels: await tryWasm(), device: 'CPU (wasm)' };
     case 'webgpu':
       return tryWebGpu();
     case 'cpu':
       if (!(await tf.setBackend('cpu'))) throw new BackendError('BACKEND_ERR_UNAVAILABLE', 'tf.setBackend("cpu") returned false');
-      return { addedKernels: [] };
+      return { addedKernels: [], device: 'CPU (JavaScript)' };
   }
 }
 
@@ -106,21 +121,29 @@ async function tryBackend(name: BackendName): Promise<Loaded> {
  * backend that loads wins, in the order node-gpu, node, wasm, cpu (webgpu only by name:
  * see `BACKEND_NAMES`); a named backend
  * must load or this throws `BACKEND_ERR_UNAVAILABLE` (falling back silently would hide
- * a misconfigured GPU machine).
+ * a misconfigured GPU machine). For the same reason tfjs-node-gpu without a GPU ends the
+ * choice (BACKEND_ERR_NO_GPU) instead of passing on to a slower backend.
  */
-export async function initBackend(request: BackendRequest | string = 'auto'): Promise<BackendInfo> {
+export async function initBackend(request: BackendRequest | string = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
   if (!isBackendRequest(request)) {
     throw new BackendError(
       'BACKEND_ERR_UNKNOWN_NAME',
       `unknown backend "${request}"; allowed: auto, ${BACKEND_NAMES.join(', ')}`,
     );
   }
+  if (request !== 'auto' && isNativeBackend(request) && options.nativeRefused !== undefined) {
+    throw new BackendError('BACKEND_ERR_UNAVAILABLE', `${request}: ${options.nativeRefused}`);
+  }
   const candidates: readonly BackendName[] = request === 'auto' ? AUTO_BACKENDS : [request];
   const attempts: BackendAttempt[] = [];
   let lastCode: BackendErrorCode = 'BACKEND_ERR_UNAVAILABLE';
   for (const name of candidates) {
+    if (options.nativeRefused !== undefined && isNativeBackend(name)) {
+      attempts.push({ name, ok: false, detail: `not tried: ${options.nativeRefused}` });
+      continue;
+    }
     try {
-      const { addedKernels, device, warning } = await tryBackend(name);
+      const { addedKernels, device, warning } = await tryBackend(name, options);
       await tf.ready();
       attempts.push({ name, ok: true, detail: 'loaded' });
       const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.detail}`);
@@ -130,19 +153,19 @@ export async function initBackend(request: BackendRequest | string = 'auto'): Pr
             ? `${name} is the fastest backend available`
             : `${name} chosen automatically (unavailable: ${skipped.join('; ')})`
           : `${name} requested`;
-      const where = device === undefined ? '' : ` on ${device}`;
       current = {
         name,
         tfBackend: tf.getBackend(),
-        reason: reason + where,
+        reason,
         attempts,
         addedKernels,
+        device,
         tfjsVersion: tf.version.tfjs,
-        ...(device === undefined ? {} : { device }),
         ...(warning === undefined ? {} : { warning }),
       };
       return current;
     } catch (error) {
+      if ((error as { code?: unknown }).code === 'BACKEND_ERR_NO_GPU') throw error;
       attempts.push({ name, ok: false, detail: describe(error) });
       if (error instanceof BackendError) lastCode = error.code;
     }

@@ -18,6 +18,16 @@ test('ranks: workers of one host are adjacent in the ring, global ranks follow t
   assert.equal(worldSize(workers), 9);
 });
 
+test("ranks: a launcher's rank processes (--procs) take their host's ranks in launch order, whatever order they joined in", () => {
+  const workers = [
+    { id: 'p1', host: 'h1', peerPort: 1, threads: 1, launchIndex: 1 },
+    { id: 'x', host: 'h1', peerPort: 2, threads: 1 },
+    { id: 'q0', host: 'h2', peerPort: 1, threads: 1, launchIndex: 0 },
+    { id: 'p0', host: 'h1', peerPort: 3, threads: 1, launchIndex: 0 },
+  ];
+  assert.deepEqual(assignRanks(workers).map((w) => w.id), ['p0', 'p1', 'x', 'q0']);
+});
+
 test('speed balancing keeps the global batch and gives fast ranks more samples', () => {
   const even = new ShardBalancer({ mode: 'even', ranks: 3 });
   assert.deepEqual(even.sizes(64), [22, 21, 21]);

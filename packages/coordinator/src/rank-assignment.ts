@@ -8,6 +8,8 @@ export interface WorkerSlot {
   peerPort: number;
   /** Rank threads (replicas) the worker hosts. */
   threads: number;
+  /** Its index among the rank processes its launcher started on its host (`--procs`), if it is one. */
+  launchIndex?: number;
 }
 
 export interface AssignedWorker extends WorkerSlot {
@@ -20,8 +22,9 @@ export interface AssignedWorker extends WorkerSlot {
 /**
  * Orders workers into the process ring, workers of one host next to each other (so two
  * of their ring hops stay on the host), and gives each its global ranks: the ranks of
- * all earlier workers, plus its own thread index. Deterministic: ties keep the order in
- * which workers arrived.
+ * all earlier workers, plus its own thread index. Within a host, rank processes of one
+ * launcher go in launch order (process i, pinned to device i, gets the host's i-th ranks),
+ * after them workers started by hand. Deterministic: ties keep the order of arrival.
  */
 export function assignRanks(workers: readonly WorkerSlot[]): AssignedWorker[] {
   const firstSeen = new Map<string, number>();
@@ -30,7 +33,7 @@ export function assignRanks(workers: readonly WorkerSlot[]): AssignedWorker[] {
   });
   const ordered = workers
     .map((w, arrival) => ({ w, arrival }))
-    .sort((a, b) => (firstSeen.get(a.w.host) as number) - (firstSeen.get(b.w.host) as number) || a.arrival - b.arrival)
+    .sort((a, b) => (firstSeen.get(a.w.host) as number) - (firstSeen.get(b.w.host) as number) || launchOrder(a.w) - launchOrder(b.w) || a.arrival - b.arrival)
     .map(({ w }) => w);
   let offset = 0;
   return ordered.map((w, processRank) => {
@@ -42,4 +45,8 @@ export function assignRanks(workers: readonly WorkerSlot[]): AssignedWorker[] {
 
 export function worldSize(workers: readonly WorkerSlot[]): number {
   return workers.reduce((n, w) => n + w.threads, 0);
+}
+
+function launchOrder(w: WorkerSlot): number {
+  return w.launchIndex ?? Number.MAX_SAFE_INTEGER;
 }

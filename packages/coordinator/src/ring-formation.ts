@@ -128,9 +128,14 @@ export class RingFormation {
   private form(survivors: WorkerSession[], joiners: WorkerSession[], committed: number, regrouping: boolean): void {
     const { core } = this;
     const members = [...survivors, ...joiners];
-    // Survivors first, so rank 0 (whose state joiners take) is a survivor.
+    // Survivors first, so rank 0 (whose state joiners take) is a survivor: launch order
+    // (rank process i on device i) only where it cannot put a joiner before them.
+    const byLaunch = survivors.length === 0 || joiners.length === 0;
     const assigned = assignRanks(
-      members.map((s) => ({ id: s.id, host: s.join?.host ?? '', peerPort: s.halted?.peerPort ?? s.join?.peerPort ?? 1, threads: s.join?.threads ?? 1 })),
+      members.map((s) => {
+        const slot = { id: s.id, host: s.join?.host ?? '', peerPort: s.halted?.peerPort ?? s.join?.peerPort ?? 1, threads: s.join?.threads ?? 1 };
+        return !byLaunch || s.join?.launchIndex === undefined ? slot : { ...slot, launchIndex: s.join.launchIndex };
+      }),
     );
     const peers = assigned.map((a) => ({ rank: a.processRank, host: a.host, port: a.peerPort, threads: a.threads }));
     const size = worldSize(assigned);

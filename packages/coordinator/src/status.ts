@@ -67,6 +67,8 @@ export interface WorkerStatus {
   ranks: number[];
   threads: number;
   backend: string | null;
+  /** The device its ranks compute on, as their backend names it (`GPU (CUDA_VISIBLE_DEVICES=1)`, `CPU (wasm)`). */
+  device: string | null;
   /** Wall time of the worker's slowest rank in the last step, ms. */
   lastStepMs: number | null;
   /** Its peer links in training: bytes per step, the rate they achieved, the share of the step they took. Null: no report yet (or no peers). */

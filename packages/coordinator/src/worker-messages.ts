@@ -29,10 +29,12 @@ export class WorkerMessages implements WorkerSessionsHandlers {
     switch (message.t) {
       case 'workerReady':
         if (session.state !== 'assigned') break;
+        // A regroup's readiness names no device: the ranks kept the one they started on.
+        session.device = message.device ?? session.device;
         session.ready = message;
         session.state = 'ready';
-        const fields = { worker: describeSession(session), backend: message.backend, reason: message.backendReason };
-        core.log.info(fields, `worker ${session.id} ready (${message.backend})`);
+        const fields = { worker: describeSession(session), backend: message.backend, device: session.device, reason: message.backendReason };
+        core.log.info(fields, `worker ${session.id} ready (${message.backend} on ${session.device ?? 'an unnamed device'})`);
         core.wake();
         return;
       case 'halted':

@@ -21,6 +21,8 @@ export interface WorkerSession {
   join?: JoinMessage;
   assigned?: AssignedWorker;
   ready?: WorkerReadyMessage;
+  /** The device its first readiness named (a regroup's readiness names none). */
+  device?: string;
   halted?: HaltedMessage;
   /** Wall time of the worker's slowest rank in the last step, ms. */
   lastStepMs: number | null;
@@ -49,6 +51,7 @@ export function workerStatus(s: WorkerSession, training: boolean): WorkerStatus 
     ranks: a === undefined ? [] : Array.from({ length: a.threads }, (_, i) => a.rankOffset + i),
     threads: s.join?.threads ?? 0,
     backend: s.ready?.backend ?? null,
+    device: s.device ?? null,
     lastStepMs: s.lastStepMs,
     network: s.network?.status() ?? null,
     state: s.state === 'closed' ? 'lost' : s.state === 'ready' && training ? 'training' : s.state === 'ready' ? 'ready' : 'connected',

@@ -24,6 +24,12 @@ export interface JoinMessage {
   /** The backend the worker was told to use (auto, wasm, node-gpu, ...). */
   readonly backend: string;
   readonly pid: number;
+  /**
+   * This worker's index among the rank processes one launcher started on its host
+   * (`--procs`: process i, pinned to device i). Orders them in the ring, so that rank
+   * process i holds the host's i-th ranks (rank 0 on device 0) whatever order they joined in.
+   */
+  readonly launchIndex?: number;
 }
 
 /** Coordinator -> worker: not admitted; the connection closes after it. */
@@ -112,6 +118,8 @@ export interface WorkerReadyMessage {
   readonly t: 'workerReady';
   readonly backend: string;
   readonly backendReason: string;
+  /** The device the ranks compute on (`GPU (CUDA_VISIBLE_DEVICES=1)`, `CPU (wasm)`); absent after a regroup. */
+  readonly device?: string;
   readonly parameters: number;
 }
 

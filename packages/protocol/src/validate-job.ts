@@ -147,12 +147,17 @@ function peerList(h: Fields, processCount: number): PeerEntry[] {
   return peers;
 }
 
+/** Rank processes one launcher may start on a host (`--procs`): far above any machine's GPUs. */
+const MAX_LAUNCH_INDEX = 4095;
+
 const v = PROTOCOL_VERSION;
 
 export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, payloadBytes: number) => Extract<JobMessage, { t: T }> } = {
   join: (h) => {
-    only(h, ['v', 't', 'token', 'jobId', 'host', 'peerPort', 'threads', 'backend', 'pid']);
+    only(h, ['v', 't', 'token', 'jobId', 'host', 'peerPort', 'threads', 'backend', 'pid', 'launchIndex']);
+    const launchIndex = optional(h, 'launchIndex', (f, k) => int(f, k, 0, MAX_LAUNCH_INDEX));
     return {
+      ...(launchIndex === undefined ? {} : { launchIndex }),
       v,
       t: 'join',
       token: str(h, 'token'),
@@ -202,8 +207,11 @@ export const JOB_VALIDATORS: { readonly [T in JobMessageType]: (h: Fields, paylo
     return { v, t: 'testSet', count: n, inputShape, numClasses: int(h, 'numClasses', 2, 1 << 20) };
   },
   workerReady: (h) => {
-    only(h, ['v', 't', 'backend', 'backendReason', 'parameters']);
-    return { v, t: 'workerReady', backend: str(h, 'backend'), backendReason: str(h, 'backendReason'), parameters: int(h, 'parameters', 0, 0x7fffffff) };
+    only(h, ['v', 't', 'backend', 'backendReason', 'device', 'parameters']);
+    const device = optional(h, 'device', str);
+    const parameters = int(h, 'parameters', 0, 0x7fffffff);
+    const ready = { v, t: 'workerReady', backend: str(h, 'backend'), backendReason: str(h, 'backendReason'), parameters } as const;
+    return device === undefined ? ready : { ...ready, device };
   },
   step: (h, payloadBytes) => {
     only(h, ['v', 't', 'generation', 'step', 'epoch', 'globalCount', 'counts', 'sampleSize']);

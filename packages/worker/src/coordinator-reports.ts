@@ -23,7 +23,9 @@ export function reportsToCoordinator(link: ReportLink): LocalRanksHandlers {
     onReady: (ready) => {
       const first = ready[0];
       const backend = first?.backend.name ?? 'unknown';
-      link.send({ t: 'workerReady', backend, backendReason: first?.backend.reason ?? '', parameters: first?.parameters ?? 0 });
+      // The threads of one process share its device; a rank process (--procs) has one thread.
+      const device = first?.backend.device ?? 'unknown';
+      link.send({ t: 'workerReady', backend, backendReason: first?.backend.reason ?? '', device, parameters: first?.parameters ?? 0 });
     },
     onStep: (step, reports) => {
       const net = link.stepTraffic?.();

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import type { BackendRequest } from '@tfjs-ddp/backend';
 import { shareDataset, ArrayDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
 import {
   decodeStatePayload,
@@ -20,10 +19,11 @@ import { ReportedError, rootCode, WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';
 import { loadSharedDataset } from './load-dataset.js';
 import { reportsToCoordinator } from './coordinator-reports.js';
-import type { RankInit } from './rank-messages.js';
+import type { RankInit, RankReady } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
 import { RingMembership } from './ring-membership.js';
-import { rankTestFaultsFromEnv, WRONG_SHARD_ENV } from './test-faults.js';
+import type { RankBackend } from './thread-backend.js';
+import { rankTestFaultsFromEnv, reportDeviceForTests, WRONG_SHARD_ENV } from './test-faults.js';
 import { trustedJob, type OwnSources, type TrustedJob } from './trusted-sources.js';
 
 export interface CoordinatorSessionOptions {
@@ -31,8 +31,10 @@ export interface CoordinatorSessionOptions {
   token: string;
   jobId?: string;
   threads: number;
-  /** The request given to the rank threads (already checked against the thread count). */
-  backend: BackendRequest;
+  /** The choice given to the rank threads (already checked against the thread count). */
+  backend: RankBackend;
+  /** This process's index among its launcher's rank processes (`--procs`), sent with the join. */
+  launchIndex?: number;
   advertiseHost?: string;
   listenHost: string;
   peerPort: number;
@@ -119,7 +121,9 @@ export class CoordinatorSession {
       );
       this.watchCoordinator(this.socket);
       const host = o.advertiseHost ?? hostname();
-      this.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host, peerPort, threads: o.threads, backend: o.backend, pid: process.pid });
+      const launch = o.launchIndex === undefined ? {} : { launchIndex: o.launchIndex };
+      const backend = o.backend.request;
+      this.send({ t: 'join', token: o.token, jobId: o.jobId ?? '', host, peerPort, threads: o.threads, backend, pid: process.pid, ...launch });
       o.log.info({ coordinator: o.coordinator, host, peerPort, threads: o.threads }, `joined the coordinator at ${o.coordinator}; waiting for the job`);
       const timer = setTimeout(() => this.lost(`no assignment from the coordinator within ${Math.round(o.assignTimeoutMs / 1000)} s`), o.assignTimeoutMs);
       try {
@@ -265,23 +269,28 @@ export class CoordinatorSession {
     const group = await this.ring.link(assign, assign, this.generation);
     // The job may have ended while the data loaded or the ring formed: no rank threads then.
     if (this.ended) return;
-    const local = new LocalRanks(
-      assign.threads,
-      assign.generation,
-      reportsToCoordinator({
-        send: (message, ...payload) => this.send(message, ...payload),
-        generation: () => this.generation,
-        failJob: (error) => this.failJob(error),
-        reportFailure: (error) => this.reportFailure(error),
-        stepTraffic: () => this.ring.stepTraffic(),
-        finished: () => {
-          this.ended = true;
-          this.finishedJob = true;
-          const ranks = Array.from({ length: assign.threads }, (_, i) => this.rankOffset + i);
-          this.resolveDone({ jobId: assign.jobId, processRank: assign.processRank, ranks });
-        },
-      }),
-    );
+    const reports = reportsToCoordinator({
+      send: (message, ...payload) => this.send(message, ...payload),
+      generation: () => this.generation,
+      failJob: (error) => this.failJob(error),
+      reportFailure: (error) => this.reportFailure(error),
+      stepTraffic: () => this.ring.stepTraffic(),
+      finished: () => {
+        this.ended = true;
+        this.finishedJob = true;
+        const ranks = Array.from({ length: assign.threads }, (_, i) => this.rankOffset + i);
+        this.resolveDone({ jobId: assign.jobId, processRank: assign.processRank, ranks });
+      },
+    });
+    const onReady = (ready: RankReady[]): void => {
+      for (const { rank, backend } of ready) {
+        const fields = { rank, backend: backend.name, device: backend.device, reason: backend.reason };
+        this.options.log.info(fields, `rank ${rank}: ${backend.name} on ${backend.device}`);
+        reportDeviceForTests(rank, backend.device);
+      }
+      reports.onReady(ready);
+    };
+    const local = new LocalRanks(assign.threads, assign.generation, { ...reports, onReady });
     this.ranks = local;
     const inits = this.rankInits(assign, trusted, train, group.handle);
     this.pool = new RankPool(inits, (report) => local.receive(report));
@@ -299,7 +308,8 @@ export class CoordinatorSession {
       worldSize: assign.worldSize,
       config: trusted.config,
       bnMode: assign.bnMode,
-      backend: this.options.backend,
+      backend: this.options.backend.request,
+      backendOptions: this.options.backend.options,
       ...(train === undefined ? {} : { train }),
       ...(test === undefined ? {} : { test }),
       inputShape: [...assign.inputShape],

@@ -1,4 +1,9 @@
-export { runLocalJob, threadBackend, GRADIENT_ARENA_BYTES } from './local-job.js';
+export { runLocalJob, GRADIENT_ARENA_BYTES } from './local-job.js';
+export { threadBackend } from './thread-backend.js';
+export type { RankBackend } from './thread-backend.js';
+export { CUDA_DEVICES_ENV, GPU_INDEX_ENV, pinnedDeviceEnv } from './device-pinning.js';
+export { LAUNCH_INDEX_ENV, RankProcesses } from './rank-processes.js';
+export type { RankProcessesOptions } from './rank-processes.js';
 export type { LocalCheckpointing, LocalCheckpoints, LocalJobHooks, LocalJobOptions, LocalJobResult } from './local-job.js';
 export { JobStopped, WorkerError } from './errors.js';
 export type { WorkerErrorCode } from './errors.js';

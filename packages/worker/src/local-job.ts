@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { isNativeBackend, type BackendInfo, type BackendRequest } from '@tfjs-ddp/backend';
+import type { BackendInfo, BackendRequest } from '@tfjs-ddp/backend';
 import { createThreadGroup } from '@tfjs-ddp/collective';
 import { openDataset, shareDataset, type DatasetPair } from '@tfjs-ddp/data';
 import { JobDriver, scheduleOf, withRunLength, type EpochEvaluation, type JobEndpoint, type StepProgress, type StepSchedule } from '@tfjs-ddp/job';
@@ -12,6 +12,7 @@ import { JobStopped, WorkerError } from './errors.js';
 import { LocalRanks } from './local-ranks.js';
 import type { Finished, RankInit, RankReady, RankTestFaults } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
+import { threadBackend } from './thread-backend.js';
 
 export interface LocalJobHooks {
   onReady?: (backend: BackendInfo) => void;
@@ -54,8 +55,10 @@ export interface LocalJobOptions {
   threads?: number;
   /** `local`, `sync` or `sync:K`. Default `sync`. */
   bnMode?: string;
-  /** Default `auto`; with more than one thread, auto means wasm (native backends need a process per rank). */
+  /** Default `auto`; with more than one thread, auto skips the native backends (they need a process per rank). */
   backend?: BackendRequest;
+  /** tfjs-node-gpu that finds no GPU trains on the CPU instead of failing. Default false. */
+  allowCpu?: boolean;
   /** Rank 0 saves the trained model here. */
   outDir?: string;
   /** Relative shard size of each rank (e.g. [3, 5, 8, 0]); default equal shards. */
@@ -114,19 +117,6 @@ export interface LocalJobResult {
  */
 export const GRADIENT_ARENA_BYTES = 16 * 1024 * 1024;
 
-/** The backend rank threads use: native backends cannot run in several threads of one process. */
-export function threadBackend(request: BackendRequest, threads: number): BackendRequest {
-  if (threads === 1) return request;
-  if (request !== 'auto' && isNativeBackend(request)) {
-    throw new WorkerError(
-      'WORKER_ERR_NATIVE_THREADS',
-      `the ${request} backend cannot run in more than one thread of a process (tfjs issues 8388, 2079); ` +
-        'run one worker process per rank (tfjs-ddp coordinator + worker), or use --threads 1',
-    );
-  }
-  return request === 'auto' ? 'wasm' : request;
-}
-
 /**
  * Trains one model with `threads` rank threads in this process: the job driver cuts the
  * global batch of every step into one shard per rank, every rank computes summed
@@ -137,10 +127,10 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new WorkerError('WORKER_ERR_BAD_OPTION', `threads must be a positive integer, got ${threads}`);
   const bnMode = options.bnMode ?? 'sync';
-  const backend = threadBackend(options.backend ?? 'auto', threads);
+  const backend = threadBackend(options.backend ?? 'auto', threads, options.allowCpu);
   // What webgpu cannot run yet, refused before any rank starts (see asyncOnlyBackendRefusal),
   // also for a model without BN layers, where --bn changes nothing.
-  const refusal = asyncOnlyBackendRefusal(backend, bnGroupRanks(parseBnMode(bnMode), 0, threads).length);
+  const refusal = asyncOnlyBackendRefusal(backend.request, bnGroupRanks(parseBnMode(bnMode), 0, threads).length);
   if (refusal !== undefined) throw new WorkerError('WORKER_ERR_BAD_OPTION', refusal);
 
   const data = options.data ?? openDataset(options.config.dataset, options.config.seed);
@@ -158,7 +148,8 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     worldSize: threads,
     config,
     bnMode,
-    backend,
+    backend: backend.request,
+    backendOptions: backend.options,
     train,
     test,
     inputShape: [...data.train.inputShape],

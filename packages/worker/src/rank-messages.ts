@@ -1,4 +1,4 @@
-import type { BackendInfo, BackendRequest } from '@tfjs-ddp/backend';
+import type { BackendInfo, BackendOptions, BackendRequest } from '@tfjs-ddp/backend';
 import type { SharedDatasetHandle } from '@tfjs-ddp/data';
 import type { JobConfig, RankStepDone } from '@tfjs-ddp/protocol';
 import type { Evaluation, ModelArtifactsBytes } from '@tfjs-ddp/trainer';
@@ -20,6 +20,8 @@ export interface RankInit {
   /** `local`, `sync` or `sync:K`. */
   bnMode: string;
   backend: BackendRequest;
+  /** What the process layout allows (native backends only with one rank thread; whether a GPU build may run on the CPU). */
+  backendOptions?: BackendOptions;
   /** The training set, when this process holds it; otherwise every step order brings its samples. */
   train?: SharedDatasetHandle;
   /** The test set; needed by rank 0 only (it evaluates). */

@@ -73,7 +73,7 @@ export class RankRunner {
   }
 
   static async create(init: RankInit): Promise<RankRunner> {
-    const backend = await initBackend(init.backend);
+    const backend = await initBackend(init.backend, init.backendOptions);
     for (const module of init.register ?? []) await importRegistration(module);
     const train = init.train === undefined ? undefined : openSharedDataset(init.train);
     const test = init.test === undefined ? undefined : openSharedDataset(init.test);

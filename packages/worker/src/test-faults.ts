@@ -1,3 +1,4 @@
+import { CUDA_DEVICES_ENV, GPU_INDEX_ENV } from './device-pinning.js';
 import { WorkerError } from './errors.js';
 import type { RankTestFaults, StepOrder } from './rank-messages.js';
 
@@ -9,10 +10,24 @@ import type { RankTestFaults, StepOrder } from './rank-messages.js';
  *
  *   TFJS_DDP_TEST_FAULT_WRONG_SHARD=<step>   from that step (0-based) on, every rank of
  *                                            this worker process trains a wrong shard
+ *   TFJS_DDP_TEST_REPORT_DEVICE=1            when its ranks are ready, the worker process
+ *                                            prints one line per rank to stderr: its rank,
+ *                                            pid, CUDA_VISIBLE_DEVICES, TFJS_DDP_GPU_INDEX
+ *                                            and backend device (a rank process sees only
+ *                                            the device it was pinned to: the tests check it)
  *
  * Never set these outside tests: the coordinator then drops the worker (that is the point).
  */
 export const WRONG_SHARD_ENV = 'TFJS_DDP_TEST_FAULT_WRONG_SHARD';
+export const REPORT_DEVICE_ENV = 'TFJS_DDP_TEST_REPORT_DEVICE';
+
+/** The line TFJS_DDP_TEST_REPORT_DEVICE prints for a rank; nothing when it is not set (the normal case). */
+export function reportDeviceForTests(rank: number, device: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (env[REPORT_DEVICE_ENV] !== '1') return;
+  const visible = env[CUDA_DEVICES_ENV] ?? '(unset)';
+  const index = env[GPU_INDEX_ENV] ?? '(unset)';
+  process.stderr.write(`test-report-device rank=${rank} pid=${process.pid} ${CUDA_DEVICES_ENV}=${visible} ${GPU_INDEX_ENV}=${index} device=${device}\n`);
+}
 
 /** The faults the environment plants in this process's ranks; undefined (the normal case) when none. */
 export function rankTestFaultsFromEnv(env: NodeJS.ProcessEnv = process.env): RankTestFaults | undefined {

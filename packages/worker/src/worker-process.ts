@@ -3,7 +3,7 @@ import type { BackendRequest } from '@tfjs-ddp/backend';
 import { SILENT_LOG, type StructuredLog } from '@tfjs-ddp/protocol';
 import { CoordinatorSession } from './coordinator-session.js';
 import { WorkerError } from './errors.js';
-import { threadBackend } from './local-job.js';
+import { threadBackend } from './thread-backend.js';
 
 export interface WorkerProcessOptions {
   /** Aborted (SIGTERM): tell the coordinator this worker leaves, then close the link; run() rejects with WORKER_ERR_LEFT. */
@@ -16,6 +16,10 @@ export interface WorkerProcessOptions {
   /** Rank threads (replicas) in this process. */
   threads: number;
   backend: BackendRequest;
+  /** tfjs-node-gpu that finds no GPU trains on the CPU instead of failing. Default false. */
+  allowCpu?: boolean;
+  /** Its index among the rank processes its launcher started (`--procs`): process i takes this host's i-th ranks. */
+  launchIndex?: number;
   /** The host ring peers reach this worker at. Default: this machine's hostname (a pod's DNS name in Kubernetes). */
   advertiseHost?: string;
   /** Interface the peer listener binds. Default 0.0.0.0. */
@@ -66,7 +70,7 @@ export const EVENT_LOOP_WARN_MS = 1000;
  */
 export async function runWorker(options: WorkerProcessOptions): Promise<WorkerProcessResult> {
   const log = options.log ?? SILENT_LOG;
-  const backend = threadBackend(options.backend, options.threads);
+  const backend = threadBackend(options.backend, options.threads, options.allowCpu);
   for (;;) {
     const session = new CoordinatorSession({
       coordinator: options.coordinator,
@@ -74,6 +78,7 @@ export async function runWorker(options: WorkerProcessOptions): Promise<WorkerPr
       jobId: options.jobId,
       threads: options.threads,
       backend,
+      launchIndex: options.launchIndex,
       advertiseHost: options.advertiseHost,
       listenHost: options.listenHost ?? '0.0.0.0',
       peerPort: options.peerPort ?? 0,

@@ -55,6 +55,7 @@ export class SyntheticJob implements TelemetrySource {
         ranks: Array.from({ length: options.threadsPerWorker }, (_, t) => w * options.threadsPerWorker + t),
         threads: options.threadsPerWorker,
         backend: w === 0 ? 'tensorflow' : 'wasm',
+        device: w === 0 ? 'GPU (CUDA_VISIBLE_DEVICES=0)' : 'CPU (wasm)',
         lastStepMs: Math.floor(options.straggler / options.threadsPerWorker) === w ? 140 : 100,
         // The gradient's ring share each step, at about 1 Gbit/s.
         network: {

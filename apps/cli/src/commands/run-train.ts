@@ -31,6 +31,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     threads: flags.threads,
     bnMode: flags.bn,
     backend: flags.backend,
+    allowCpu: flags.allowCpu,
     outDir: flags.out,
     checkReplicasEvery: flags.checkReplicas,
     ...(monitor === undefined ? {} : { monitor }),
@@ -54,8 +55,8 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     },
     hooks: {
       onReady: (backend) => {
-        const { name, device, reason, attempts } = backend;
-        logger.info({ backend: name, device, reason, attempts }, `backend ${name}: ${reason}`);
+        const fields = { backend: backend.name, device: backend.device, reason: backend.reason, attempts: backend.attempts };
+        logger.info(fields, `backend ${backend.name} on ${backend.device}: ${backend.reason}`);
         // A software GPU adapter (lavapipe) trains, on the CPU: say so where it cannot be missed.
         if (backend.warning !== undefined) logger.warn({ backend: backend.name }, backend.warning);
       },

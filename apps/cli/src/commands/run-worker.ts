@@ -1,4 +1,5 @@
-import { runWorker } from '@tfjs-ddp/worker';
+import { LAUNCH_INDEX_ENV, runWorker } from '@tfjs-ddp/worker';
+import { CliError } from '../errors.js';
 import { readToken, TOKEN_ENV } from '../job-token.js';
 import { createLogger } from '../logger.js';
 import type { WorkerFlags } from './worker.js';
@@ -6,6 +7,16 @@ import type { WorkerFlags } from './worker.js';
 /** What `tfjs-ddp worker` does once its flags are parsed; loaded only when that command runs. */
 export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
   const logger = createLogger('worker', flags.logLevel);
+  // A rank process of `train --procs` or `worker --procs` shares an IPC channel with its
+  // launcher, used for nothing but this: it closes when the launcher dies, however it dies
+  // (SIGKILL included), and a rank must not train on for no one. Unref'd: it holds nothing open.
+  if (process.channel !== undefined) {
+    process.channel.unref();
+    process.once('disconnect', () => {
+      logger.error('the process that launched this rank process is gone: exiting');
+      process.exit(1);
+    });
+  }
   const token = readToken({ file: flags.tokenFile, value: process.env[TOKEN_ENV] });
   // SIGTERM (a drained or preempted pod): leave the ring cleanly, so the coordinator regroups
   // without waiting for a heartbeat deadline, and exit 143; a second SIGTERM exits at once.
@@ -27,6 +38,8 @@ export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
       jobId: flags.jobId,
       threads: flags.threads,
       backend: flags.backend,
+      allowCpu: flags.allowCpu,
+      launchIndex: launchIndexFromEnv(),
       advertiseHost: flags.advertiseHost,
       listenHost: flags.listenHost,
       peerPort: flags.peerPort,
@@ -45,4 +58,14 @@ export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
     throw error;
   }
   logger.info({ jobId: result.jobId, processRank: result.processRank, ranks: result.ranks }, `job ${result.jobId} done`);
+}
+
+/** The index `train --procs` / `worker --procs` gave this rank process, if one did. */
+function launchIndexFromEnv(): number | undefined {
+  const raw = process.env[LAUNCH_INDEX_ENV];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) > 4095) {
+    throw new CliError('CLI_ERR_LAUNCH_INDEX', `${LAUNCH_INDEX_ENV} must be a process index (0..4095), got ${JSON.stringify(raw.slice(0, 32))}`);
+  }
+  return Number(raw);
 }

@@ -60,7 +60,7 @@ test("each worker's peer links: bytes and time per step, achieved rate, network 
     sentBytesPerStep: 424_100, receivedBytesPerStep: 424_000, payloadBytesPerStep: 423_800, netMsPerStep: 340,
     linkBitsPerSec: 9.98e6, networkFraction: 0.77, windowSteps: 20, sentBytesTotal: 8_482_000, receivedBytesTotal: 8_480_000,
   };
-  const worker = { id: 'w2', host: 'h', processRank: 1, ranks: [1], threads: 1, backend: 'wasm', lastStepMs: 440, state: 'training' as const };
+  const worker = { id: 'w2', host: 'h', processRank: 1, ranks: [1], threads: 1, backend: 'wasm', device: 'CPU (wasm)', lastStepMs: 440, state: 'training' as const };
   const metrics = new JobMetrics(() => status(100, [{ ...worker, network }, { ...worker, id: 'w1', network: null }]), { processMetrics: false });
   const text = await metrics.metrics();
   assert.match(text, /^tfjs_ddp_worker_network_sent_bytes_per_step\{worker="w2"\} 424100$/m);
