@@ -32,7 +32,7 @@ test('the log names the webgpu backend and its adapter, and warns on a software 
   assert.equal(run.status, 0, run.stderr);
   const ready = run.log.find((l) => l.backend === 'webgpu' && l.device !== undefined);
   assert.ok(ready !== undefined, 'a log line with the backend and its device');
-  assert.match(ready.msg, new RegExp(`backend webgpu: webgpu requested on ${ready.device?.replace(/[()+.]/g, '\\$&')}`));
+  assert.match(ready.msg, new RegExp(`backend webgpu on ${ready.device?.replace(/[()+.]/g, '\\$&')}: webgpu requested`));
   if (/llvmpipe/.test(ready.device ?? '')) {
     assert.ok(run.log.some((l) => l.level === 40 && /software one .* meant for testing/.test(l.msg)), 'a warning for lavapipe');
   }
