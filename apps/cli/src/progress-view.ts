@@ -61,3 +61,18 @@ function round(x: number, digits = 4): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/**
+ * The progress hooks of a run whose ranks a coordinator drives (`coordinator`, `train
+ * --procs`): the view on every step, the held-out accuracy after each epoch.
+ */
+export function progressHooks(logger: Logger, view: ProgressView) {
+  return {
+    onStep: (p: StepProgress): void => view.update(p),
+    onEpochEnd: (epoch: number, evaluation: { accuracy: number; loss: number }): void => {
+      view.stop();
+      const accuracy = `${(evaluation.accuracy * 100).toFixed(2)} %`;
+      logger.info({ epoch: epoch + 1, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }, `epoch ${epoch + 1}: test accuracy ${accuracy}`);
+    },
+  };
+}

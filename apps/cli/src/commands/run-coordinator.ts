@@ -4,7 +4,7 @@ import { exitWithin } from '../exit-watchdog.js';
 import { jobConfigFrom } from '../job-flags.js';
 import { readToken, TOKEN_ENV } from '../job-token.js';
 import { createLogger } from '../logger.js';
-import { createProgressView } from '../progress-view.js';
+import { createProgressView, progressHooks } from '../progress-view.js';
 import type { CoordinatorFlags } from './coordinator.js';
 
 /** What `tfjs-ddp coordinator` does once its flags are parsed; loaded only when that command runs. */
@@ -37,14 +37,7 @@ export async function runCoordinator(flags: CoordinatorFlags): Promise<void> {
     resume: flags.resume,
     resumeFallback: flags.resumeFallback,
     log: logger,
-    hooks: {
-      onStep: (p) => view.update(p),
-      onEpochEnd: (epoch, evaluation) => {
-        view.stop();
-        const accuracy = `${(evaluation.accuracy * 100).toFixed(2)} %`;
-        logger.info({ epoch: epoch + 1, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }, `epoch ${epoch + 1}: test accuracy ${accuracy}`);
-      },
-    },
+    hooks: progressHooks(logger, view),
   });
   attachMetrics(coordinator, { log: logger });
   attachDashboard(coordinator, { log: createLogger('dashboard', flags.logLevel) });

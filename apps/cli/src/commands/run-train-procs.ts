@@ -5,7 +5,7 @@ import { heldOutOf } from '@tfjs-ddp/data';
 import { RankProcesses } from '@tfjs-ddp/worker/rank-processes';
 import { jobConfigFrom } from '../job-flags.js';
 import { createLogger } from '../logger.js';
-import { createProgressView } from '../progress-view.js';
+import { createProgressView, progressHooks } from '../progress-view.js';
 import { rankProcessCommand, trainRankEnv } from '../rank-process-command.js';
 import type { TrainFlags } from './train.js';
 
@@ -50,14 +50,7 @@ export async function runTrainProcs(flags: TrainFlags, procs: number): Promise<v
     resumeFallback: flags.resumeFallback,
     waitTimeoutMs: JOIN_TIMEOUT_MS,
     log: logger,
-    hooks: {
-      onStep: (p) => view.update(p),
-      onEpochEnd: (epoch, evaluation) => {
-        view.stop();
-        const accuracy = `${(evaluation.accuracy * 100).toFixed(2)} %`;
-        logger.info({ epoch: epoch + 1, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }, `epoch ${epoch + 1}: test accuracy ${accuracy}`);
-      },
-    },
+    hooks: progressHooks(logger, view),
   });
   logger.info({ port: coordinator.port }, `status of the rank processes at http://127.0.0.1:${coordinator.port}/status`);
   const args = ['--coordinator', `ws://127.0.0.1:${coordinator.port}`, '--job-id', jobId, '--threads', '1', '--backend', flags.backend];
