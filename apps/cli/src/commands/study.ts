@@ -26,7 +26,7 @@ export function studyCommand(): Command {
   const command = new Command('bn-dropout')
     .description(DESCRIPTION)
     .addOption(envOption('--out <dir>', 'folder for the report', 'OUT').default('report'))
-    .addOption(envOption('--budget <size>', budgetHelp, 'BUDGET').argParser(oneOf(BUDGET_NAMES)).default('quick'))
+    .addOption(envOption('--budget <size>', budgetHelp, 'BUDGET').argParser(oneOf(BUDGET_NAMES)).default('standard'))
     .addOption(envOption('--workers <n>', 'training runs at once, each on its own thread', 'STUDY_WORKERS').argParser(positiveInt).default(workers))
     .option('--from <results.json>', 'only re-render the report from the results of an earlier run');
   addLogLevelOption(command);
