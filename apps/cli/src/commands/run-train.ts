@@ -13,6 +13,9 @@ import type { TrainFlags } from './train.js';
 /** What `tfjs-ddp train` does once its flags are parsed; loaded only when that command runs. */
 export async function runTrain(flags: TrainFlags): Promise<void> {
   const logger = createLogger('train', flags.logLevel);
+  // Before the first log line: a signal that comes once "training …" is printed must find its handler.
+  const stop = new AbortController();
+  const exitCode = handleStopSignals(stop, flags.termGrace, logger);
   const config = jobConfigFrom(flags);
   const what = `training ${config.model} on ${config.dataset} with ${flags.threads} rank thread(s), batch norm ${flags.bn}`;
   logger.info({ config, threads: flags.threads, bn: flags.bn }, what);
@@ -23,8 +26,6 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   const bestSaves = new SerialTasks();
   let metrics: MetricsLog | undefined;
   let checkpoints: JobCheckpoints | undefined;
-  const stop = new AbortController();
-  const exitCode = handleStopSignals(stop, flags.termGrace, logger);
   const running = runLocalJob({
     stop: stop.signal,
     config,
