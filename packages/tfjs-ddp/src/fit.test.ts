@@ -147,3 +147,15 @@ test('a callback that throws fails fit with its error once training has ended', 
   await assert.rejects(fit(functionalModel(SEED), x, y, { epochs: 2, threads: 2, callbacks }), /the callback broke/);
   assert.deepEqual(calls, [0], 'no callback runs after a failed one');
 });
+
+test("the job's training rules pass through: with clipNorm tiny the trainable weights barely move", async () => {
+  const { x, y } = seededData(40, 12, 4, SEED + 9);
+  const model = functionalModel(SEED);
+  const trainable = (): tf.Tensor[] => model.trainableWeights.map((w) => w.read().clone());
+  const before = trainable();
+  // 2 steps (32 + 8 samples) at rate 0.5: each moves the weights by at most 0.5 x clipNorm in L2 norm.
+  await fit(model, x, y, { threads: 2, optimizer: tf.train.sgd(0.5), clipNorm: 1e-6 });
+  const moved = maxDifference(trainable(), before);
+  console.log(`# clipNorm 1e-6: trainable weights moved by at most ${moved.toExponential(2)}`);
+  assert.ok(moved > 0 && moved <= 2 * 0.5 * 1e-6 * 1.01, `moved ${moved}`);
+});

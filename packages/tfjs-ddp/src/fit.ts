@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, type Dataset } from '@tfjs-ddp/data';
 import { SerialTasks, ValidationMonitor, writeModelFolder, type ValidationMonitorOptions } from '@tfjs-ddp/job';
-import type { BnRecalibrateMode, JobConfig } from '@tfjs-ddp/protocol';
+import { TRAINING_RULE_KEYS, type BnRecalibrateMode, type JobConfig } from '@tfjs-ddp/protocol';
 import { loadModelBytes, modelArtifacts } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
 import { FitError } from './errors.js';
@@ -13,8 +13,7 @@ import type { BatchSource, InputData, LabelData, ModelShape } from './fit-data.j
 import { lossOf, optimizerOf, planCallbacks, type FitCallbacks, type Logs, type OptimizerOption } from './fit-settings.js';
 
 /** The job's training rules, under the names the CLI's job configuration uses (see the README). */
-export type TrainingRuleOptions = Partial<Pick<JobConfig,
-  'lrSchedule' | 'lrWarmupSteps' | 'lrStepEvery' | 'lrStepFactor' | 'lrMin' | 'lrReferenceBatch' | 'weightDecay' | 'clipNorm'>>;
+export type TrainingRuleOptions = Partial<Pick<JobConfig, (typeof TRAINING_RULE_KEYS)[number]>>;
 
 export interface FitOptions extends TrainingRuleOptions {
   /** Default 1. */
@@ -102,11 +101,7 @@ function splitOf(all: ArrayDataset, options: FitOptions, shape: ModelShape): { t
 }
 
 function configOf(model: tf.LayersModel, options: FitOptions): JobConfig {
-  const rules = Object.fromEntries(
-    (['lrSchedule', 'lrWarmupSteps', 'lrStepEvery', 'lrStepFactor', 'lrMin', 'lrReferenceBatch', 'weightDecay', 'clipNorm'] as const)
-      .filter((key) => options[key] !== undefined)
-      .map((key) => [key, options[key]]),
-  );
+  const rules = Object.fromEntries(TRAINING_RULE_KEYS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
   return {
     model: `(the model handed to fit: ${model.name})`,
     dataset: '(the data handed to fit)',
