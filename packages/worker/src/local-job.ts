@@ -176,8 +176,9 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   /** Steps whose checkpoint was asked for as a best model, with the epoch they ended. */
   const bestModelSteps = new Map<number, number>();
   let lastCheckpoint: { step: number; model: ModelArtifactsBytes } | undefined;
-  /** Steps whose checkpoint is to be written (the others asked for are best models only). */
+  /** Steps whose checkpoint is to be written (the others asked for are best models only), and the last one handed to the writer. */
   const checkpointSteps = new Set<number>();
+  let lastWrittenStep = -1;
   let checkpointArrived: (step: number) => void = () => undefined;
   let stopNow = false;
   const sendCheckpoint = (step: number): void => {
@@ -197,7 +198,10 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     // One process has no ring to re-form: every failure ends the job.
     onRegrouped: () => undefined,
     onCheckpoint: (step, { model, state }) => {
-      if (checkpointSteps.delete(step)) checkpoints?.write(step, model.modelJson, model.weights, state);
+      if (checkpointSteps.delete(step) && checkpoints !== undefined) {
+        checkpoints.write(step, model.modelJson, model.weights, state);
+        lastWrittenStep = step;
+      }
       lastCheckpoint = { step, model };
       checkpointArrived(step);
       const bestEpoch = bestModelSteps.get(step);
@@ -246,7 +250,7 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
   /** Rank 0's state after step `step` (0-based) into a checkpoint, unless one is there; the committed steps it holds. */
   const checkpointAt = async (step: number): Promise<number> => {
     if (checkpoints === undefined || step < 0) return 0;
-    if (lastCheckpoint?.step === step) return step + 1;
+    if (lastWrittenStep === step) return step + 1;
     const arrived = new Promise<void>((resolve) => {
       checkpointArrived = (s) => s === step && resolve();
     });
