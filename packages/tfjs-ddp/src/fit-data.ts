@@ -83,12 +83,6 @@ export function arraysToDataset(name: string, x: InputData, y: LabelData, shape:
   }
 }
 
-/** The samples of `data` from `start` to `end`, as a data set of their own. */
-export function sliceDataset(data: ArrayDataset, start: number, end: number, name: string): ArrayDataset {
-  const part = data.batch(Int32Array.from({ length: end - start }, (_, i) => start + i));
-  return new ArrayDataset({ name, x: part.x, y: part.y, inputShape: data.inputShape, numClasses: data.numClasses });
-}
-
 /**
  * Reads every batch of `source` into one data set. The rank threads sample global batches
  * from shared memory, so a dataset is read once, whole: it must fit in memory (larger

@@ -2,13 +2,13 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { ArrayDataset, type Dataset } from '@tfjs-ddp/data';
+import { ArrayDataset, IndexViewDataset, type Dataset } from '@tfjs-ddp/data';
 import { SerialTasks, ValidationMonitor, writeModelFolder, type ValidationMonitorOptions } from '@tfjs-ddp/job';
 import { TRAINING_RULE_KEYS, type BnRecalibrateMode, type JobConfig } from '@tfjs-ddp/protocol';
 import { loadModelBytes, modelArtifacts } from '@tfjs-ddp/trainer';
 import { runLocalJob } from '@tfjs-ddp/worker';
 import { FitError } from './errors.js';
-import { arraysToDataset, batchesToDataset, modelShapeOf, sliceDataset } from './fit-data.js';
+import { arraysToDataset, batchesToDataset, modelShapeOf } from './fit-data.js';
 import type { BatchSource, InputData, LabelData, ModelShape } from './fit-data.js';
 import { lossOf, optimizerOf, planCallbacks, type FitCallbacks, type Logs, type OptimizerOption } from './fit-settings.js';
 
@@ -87,7 +87,7 @@ async function modelOf(source: ModelSource): Promise<tf.LayersModel> {
   return model;
 }
 
-function splitOf(all: ArrayDataset, options: FitOptions, shape: ModelShape): { train: ArrayDataset; validation?: ArrayDataset } {
+function splitOf(all: ArrayDataset, options: FitOptions, shape: ModelShape): { train: Dataset; validation?: Dataset } {
   if (options.validationData !== undefined) {
     const [vx, vy] = options.validationData;
     return { train: all, validation: arraysToDataset('validation data', vx, vy, shape) };
@@ -97,7 +97,8 @@ function splitOf(all: ArrayDataset, options: FitOptions, shape: ModelShape): { t
   if (!(share > 0 && share < 1)) throw new FitError('FIT_ERR_OPTION', `validationSplit must be in (0, 1), got ${share}`);
   const at = Math.floor(all.size * (1 - share));
   if (at < 1 || at >= all.size) throw new FitError('FIT_ERR_OPTION', `validationSplit ${share} of ${all.size} samples leaves no training or validation sample`);
-  return { train: sliceDataset(all, 0, at, 'training data'), validation: sliceDataset(all, at, all.size, 'validation split') };
+  const range = (start: number, end: number): Int32Array => Int32Array.from({ length: end - start }, (_, i) => start + i);
+  return { train: new IndexViewDataset('training data', all, range(0, at)), validation: new IndexViewDataset('validation split', all, range(at, all.size)) };
 }
 
 function configOf(model: tf.LayersModel, options: FitOptions): JobConfig {
