@@ -3,7 +3,7 @@
 // there is exactly one summary at the end (CI reads it). Node 20's test runner takes no
 // glob patterns, so the files are collected here.
 //
-//   node scripts/run-tests.mjs [dir ...]    default: packages, apps, test
+//   node scripts/run-tests.mjs [dir ...]    default: packages, apps, bench, test
 //   TFJS_DDP_TEST_FILTER=substr runs only files whose path contains substr
 //   CI=true: a skipped test fails the run (CI's machine must have every prerequisite)
 //
@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const args = process.argv.slice(2);
-const roots = args.length > 0 ? args.map((a) => path.resolve(a)) : ['packages', 'apps', 'test'].map((d) => path.join(root, d));
+const roots = args.length > 0 ? args.map((a) => path.resolve(a)) : ['packages', 'apps', 'bench', 'test'].map((d) => path.join(root, d));
 const filter = process.env.TFJS_DDP_TEST_FILTER ?? '';
 const ci = (process.env.CI ?? '') !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
 

@@ -2,6 +2,9 @@ import type * as tf from '@tensorflow/tfjs';
 
 /** A layer's forward multiply-adds, counted as 2 FLOPs each; 0 for a layer the count leaves out. */
 function forwardFlops(layer: tf.layers.Layer, batch: number): number {
+  const kind = layer.getClassName();
+  // Only these have one input; a merge layer's (Add's) `input` is a list.
+  if (kind !== 'Dense' && kind !== 'Conv2D' && kind !== 'DepthwiseConv2D') return 0;
   const config = layer.getConfig() as { kernelSize?: number | number[]; units?: number; filters?: number; depthMultiplier?: number };
   const input = (layer.input as tf.SymbolicTensor).shape;
   const output = (layer.output as tf.SymbolicTensor).shape;
@@ -9,7 +12,7 @@ function forwardFlops(layer: tf.layers.Layer, batch: number): number {
   const kernel = Array.isArray(config.kernelSize) ? config.kernelSize : [config.kernelSize ?? 1, config.kernelSize ?? 1];
   const [kh = 1, kw = 1] = kernel;
   const spatial = (output[1] ?? 1) * (output[2] ?? 1);
-  switch (layer.getClassName()) {
+  switch (kind) {
     case 'Dense':
       return 2 * batch * inChannels * (config.units ?? 0) * (output.length === 3 ? (output[1] ?? 1) : 1);
     case 'Conv2D':
