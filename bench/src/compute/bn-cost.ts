@@ -64,21 +64,21 @@ export function bnShapes(model: string, batch: number): number[][] {
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /**
- * What batch norm costs in a training step of `model`, and what it would cost on the
- * per-channel kernels: the step with BN and without (zoo option bnPlacement 'none'),
- * and each BN layer's forward + backward both ways.
+ * What batch norm costs in a training step of `model` (the trainer's step, whose BN runs
+ * on the per-channel kernels): the step with BN and without (zoo option bnPlacement
+ * 'none'), and each BN layer's forward + backward as tfjs composes it and on the kernels.
  */
-export function bnCost(model: string, batch: number, steps: number): object | undefined {
+export async function bnCost(model: string, batch: number, steps: number): Promise<object | undefined> {
   const shapes = bnShapes(model, batch);
   if (shapes.length === 0) return undefined;
-  const measure = (options: { bnPlacement?: 'none' }): number => {
-    const runner = stepRunner(model, batch, options);
+  const measure = async (options: { bnPlacement?: 'none' }): Promise<number> => {
+    const runner = await stepRunner(model, batch, options);
     const ms = median(timeSteps(runner, steps, 3).stepMs);
     runner.dispose();
     return ms;
   };
-  const withBn = measure({});
-  const withoutBn = measure({ bnPlacement: 'none' });
+  const withBn = await measure({});
+  const withoutBn = await measure({ bnPlacement: 'none' });
   const layers = shapes.map((shape) => ({
     shape,
     tfjsCompositeMs: round2(timeLayer(shape, tfjsComposite, 5)),
@@ -97,7 +97,5 @@ export function bnCost(model: string, batch: number, steps: number): object | un
     note:
       'layer times are forward + backward inside the same tf.grads harness (a multiply by fixed weights, a sum, reading the gradients): ' +
       'compare their difference, not their size',
-    /** The step with BN, its BN layers' composite time replaced by the kernel path's: an estimate. */
-    estimatedStepMsOnKernelPath: round2(withBn - composite + kernels),
   };
 }

@@ -39,7 +39,7 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
   const warmup = isCpu ? 1 : options.warmup;
   const rounds = isCpu ? 1 : options.rounds;
   for (const model of options.models) {
-    const runner = stepRunner(model, batch);
+    const runner = await stepRunner(model, batch);
     const ours: number[] = [];
     const theirs: number[] = [];
     let tensorLeak = 0;
@@ -97,7 +97,7 @@ async function benchBackend(backend: BackendName, options: ComputeOptions, peer:
     if (options.bnCost && backend === 'wasm') {
       // Loaded only when asked: it needs the per-channel BN ops of @tfjs-ddp/backend.
       const { bnCost } = await import('./bn-cost.js');
-      const cost = bnCost(model, batch, steps);
+      const cost = await bnCost(model, batch, steps);
       if (cost !== undefined) emit(cost);
     }
   }

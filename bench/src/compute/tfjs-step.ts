@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createZooModel, type ZooOptions } from '@tfjs-ddp/nn';
+import { convertToSyncBN, createZooModel, type ZooOptions } from '@tfjs-ddp/nn';
 import { Replica, type Shard } from '@tfjs-ddp/trainer';
 
 /** A zoo model and its replica, ready to take training steps on one fixed batch. */
@@ -26,9 +26,16 @@ export function syntheticShard(batch: number): Shard {
   };
 }
 
-/** One training step of our trainer (forward, loss, backward, gradients out, SGD update). */
-export function stepRunner(model: string, batch: number, zooOptions: ZooOptions = {}): StepRunner {
-  const replica = new Replica({ model: createZooModel(model, zooOptions), optimizer: { name: 'sgd', learningRate: 0.01 }, runSeed: 1 });
+/**
+ * One training step of our trainer (forward, loss, backward, gradients out, SGD update) on
+ * the model it trains: every trainer converts BatchNormalization to SyncBatchNormalization
+ * (a group of one here), whose forward and backward run on the per-channel kernels.
+ */
+export async function stepRunner(name: string, batch: number, zooOptions: ZooOptions = {}): Promise<StepRunner> {
+  const built = createZooModel(name, zooOptions);
+  const model = await convertToSyncBN(built);
+  if (model !== built) built.dispose();
+  const replica = new Replica({ model, optimizer: { name: 'sgd', learningRate: 0.01 }, runSeed: 1 });
   const shard = syntheticShard(batch);
   let step = 0;
   return {

@@ -144,7 +144,7 @@ try {
     const { initBackend } = await import('@tfjs-ddp/backend');
     const { median, stepRunner, timeSteps } = await import('../compute/tfjs-step.js');
     await initBackend(backend);
-    const runner = stepRunner('cnn-bn', 64);
+    const runner = await stepRunner('cnn-bn', 64);
     stepMs = Number(median(timeSteps(runner, 8, 2).stepMs).toFixed(1));
     runner.dispose();
   }
