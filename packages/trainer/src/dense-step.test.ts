@@ -25,8 +25,8 @@ interface Case {
   dense: [number, 'relu' | 'linear' | 'softmax', boolean][];
   loss: LossName;
   batch: number;
-  /** Kernel values are multiplied by this: large saturates the softmax (its clipping matters). */
-  weightScale?: number;
+  /** Identity kernels and zero biases, so the softmax sees the inputs themselves (see `saturatedShard`). */
+  identity?: boolean;
 }
 
 const CASES: Case[] = [
@@ -34,7 +34,10 @@ const CASES: Case[] = [
   { name: 'batch 1, 1-unit hidden', inputShape: [5, 3, 1], dense: [[7, 'relu', true], [1, 'relu', true], [3, 'softmax', true]], loss: 'categorical-crossentropy', batch: 1 },
   { name: 'odd widths, no bias, linear', inputShape: [11], dense: [[9, 'linear', false], [5, 'relu', true], [4, 'softmax', false]], loss: 'categorical-crossentropy', batch: 13 },
   { name: 'one layer', inputShape: [6], dense: [[3, 'softmax', true]], loss: 'categorical-crossentropy', batch: 5 },
-  { name: 'saturated softmax', inputShape: [9], dense: [[6, 'relu', true], [4, 'softmax', true]], loss: 'categorical-crossentropy', batch: 17, weightScale: 60 },
+  {
+    name: 'saturated softmax (clipping matters)', inputShape: [4], dense: [[4, 'linear', true], [4, 'softmax', true]],
+    loss: 'categorical-crossentropy', batch: 12, identity: true,
+  },
   { name: 'mse, linear output', inputShape: [7], dense: [[5, 'relu', true], [3, 'linear', true]], loss: 'mean-squared-error', batch: 9 },
   { name: 'mse, softmax output', inputShape: [2, 4], dense: [[6, 'relu', false], [3, 'softmax', true]], loss: 'mean-squared-error', batch: 10 },
 ];
@@ -58,7 +61,25 @@ async function onCpu(c: Case, model: tf.LayersModel): Promise<tf.LayersModel> {
   return reference;
 }
 
+/**
+ * Rows whose label's logit is 17.5 below the others (probability ~8e-9 < eps: clipped,
+ * zero gradient, where the unclipped one is ~-0.25 per unit) or 20 above (probability 1 >
+ * 1 - eps: clipped too), and ordinary rows.
+ */
+function saturatedShard(c: Case, seed: number): Shard {
+  const random = mulberry32(seed);
+  const y = Int32Array.from({ length: c.batch }, (_, i) => i % 4);
+  const x = new Float32Array(c.batch * 4);
+  y.forEach((label, r) => {
+    for (let j = 0; j < 4; j++) x[r * 4 + j] = r % 3 === 2 ? random() * 2 - 1 : 0;
+    if (r % 3 === 0) x[r * 4 + label] = -17.5;
+    if (r % 3 === 1) x[r * 4 + label] = 20;
+  });
+  return { x, y, count: c.batch, indices: Int32Array.from({ length: c.batch }, (_, i) => i) };
+}
+
 function randomShard(c: Case, seed: number): Shard {
+  if (c.identity === true) return saturatedShard(c, seed);
   const random = mulberry32(seed);
   const size = c.inputShape.reduce((a, b) => a * b, 1);
   const classes = (c.dense.at(-1) as Case['dense'][number])[0];
@@ -82,10 +103,7 @@ function maxDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): 
 async function wasmModel(c: Case): Promise<tf.LayersModel> {
   await tf.setBackend('wasm');
   const model = build(c, 1);
-  if (c.weightScale !== undefined) {
-    const scale = c.weightScale;
-    model.setWeights(model.getWeights().map((w, i) => tf.tidy(() => (i % 2 === 0 ? tf.mul(w, scale) : tf.clone(w)))));
-  }
+  if (c.identity === true) model.setWeights(model.getWeights().map((w) => (w.rank === 2 ? tf.eye(w.shape[0] as number) : tf.zerosLike(w))));
   return model;
 }
 
@@ -98,16 +116,17 @@ for (const c of CASES) {
     const plain = new Replica({ model: reference, optimizer: { name: 'sgd' }, runSeed: 1, loss: c.loss, fused: false });
     const shard = randomShard(c, 3);
     const expected = plain.computeGradients(shard, 0);
-    if (c.weightScale !== undefined) {
-      // The saturated case must exercise the clipping: some rows' normalized probability
-      // of their label is outside [eps, 1 - eps], where the gradient is zero.
-      const clippedRows = tf.tidy(() => {
+    if (c.identity === true) {
+      // The saturated case must exercise the clipping: rows whose label's probability is
+      // below eps (yet not so small that the softmax's gradient would hide it) or above 1 - eps.
+      const label = tf.tidy(() => {
         const p = reference.predict(tf.tensor(shard.x, [c.batch, ...c.inputShape])) as tf.Tensor;
-        const label = tf.sum(tf.mul(p, tf.oneHot(tf.tensor1d(shard.y, 'int32'), 4)), -1).dataSync();
-        return Array.from(label).filter((v) => v < 1e-7 || v > 1 - 1e-7).length;
+        return Array.from(tf.sum(tf.mul(p, tf.oneHot(tf.tensor1d(shard.y, 'int32'), 4)), -1).dataSync());
       });
-      t.diagnostic(`${clippedRows} of ${c.batch} rows clipped`);
-      assert.ok(clippedRows >= 3, `only ${clippedRows} rows are clipped`);
+      const low = label.filter((v) => v > 1e-9 && v < 1e-7).length;
+      const high = label.filter((v) => v > 1 - 1e-7).length;
+      t.diagnostic(`${low} rows clipped at eps, ${high} at 1 - eps, of ${c.batch}`);
+      assert.ok(low >= 3 && high >= 3, `clipped rows: ${low} low, ${high} high`);
     }
     await tf.setBackend('wasm');
     const actual = fused.computeGradients(shard, 0);
