@@ -86,3 +86,27 @@ test('applySummed declines, changing nothing, off wasm or when a state variable 
   optimizer.dispose();
   tf.dispose(owned);
 });
+
+test('after a fused update, predictions use the new weights (tfjs-backend-wasm caches operators with weights baked in)', () => {
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [6], units: 5, activation: 'relu' }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = createOptimizer({ name: 'sgd', learningRate: 0.5 }, variables);
+  const x = tf.tensor(Float32Array.from({ length: 4 * 6 }, (_, i) => Math.sin(i)), [4, 6]);
+  const predict = (): Float32Array => tf.tidy(() => Float32Array.from((model.predict(x) as tf.Tensor).dataSync()));
+  const before = predict();
+  const summed = Float32Array.from({ length: variables.reduce((n, v) => n + v.size, 0) }, (_, i) => Math.cos(i));
+  assert.equal(optimizer.applySummed(summed, 2, 1), true);
+  const after = predict();
+  // The reference: the same weights through plain ops (no cached operator).
+  const expected = tf.tidy(() => {
+    const [k1, b1, k2, b2] = variables.map((v) => tf.tensor(v.dataSync(), v.shape));
+    return Float32Array.from(tf.softmax(tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, k1 as tf.Tensor), b1 as tf.Tensor)), k2 as tf.Tensor), b2 as tf.Tensor)).dataSync());
+  });
+  let worst = 0;
+  expected.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - (after[i] as number)))));
+  assert.notDeepEqual(after, before, 'the update changed the predictions');
+  assert.ok(worst < 1e-5, `predictions after the update differ from the updated weights' by ${worst}`);
+  optimizer.dispose();
+  x.dispose();
+  model.dispose();
+});
