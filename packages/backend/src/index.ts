@@ -16,3 +16,8 @@ export type { BatchNormChannelSums } from './kernels/batch-norm-training.js';
 export { releaseWebGpu, webGpuUnavailable } from './webgpu/load-webgpu.js';
 export { checkWebGpuAdapter, isSoftwareAdapter, WEBGPU_INSTALL_HINT } from './webgpu/webgpu-adapter.js';
 export type { AdapterInfoLike, GpuLike, WebGpuAdapter } from './webgpu/webgpu-adapter.js';
+export { WasmDenseStack } from './fused/dense-stack.js';
+export type { DenseStackLayer } from './fused/dense-stack.js';
+export { WasmFlatUpdate } from './fused/flat-update.js';
+export type { FlatUpdateRule, FlatUpdateStep, FlatUpdateTensors } from './fused/flat-update.js';
+export { HeapFloats } from './fused/heap.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { WasmFlatUpdate, type FlatUpdateRule, type HeapFloats } from '@tfjs-ddp/backend';
 import { OPTIMIZER_NAMES, type OptimizerConfig, type OptimizerName } from '@tfjs-ddp/protocol';
 import { TrainerError } from './errors.js';
 
@@ -31,6 +32,14 @@ export interface TrainingOptimizer {
    * w <- w - lr * wd * w, from the weight before the update.
    */
   apply(gradients: readonly tf.Tensor[], learningRate?: number): void;
+  /**
+   * The same update from the gradient summed over `count` samples, flat in the variables'
+   * order: mean = summed / count, times `scale` when scale < 1, then `apply`'s rule. On
+   * wasm it runs as one C pass per variable in place (no tensor, no op), to the same bits
+   * as `apply` of that mean; returns false where it cannot (another backend, or a variable
+   * sharing its data with another tensor), having changed nothing.
+   */
+  applySummed(summed: Float32Array | HeapFloats, count: number, scale: number, learningRate?: number): boolean;
   /** The state variables, in a fixed order. */
   readonly state: readonly tf.Variable[];
   dispose(): void;
@@ -104,10 +113,26 @@ function decayed(value: tf.Tensor, learningRate: number, weightDecay: number): t
   return weightDecay > 0 ? tf.sub(value, tf.mul(value, learningRate * weightDecay)) : value;
 }
 
+/** `applySummed` over the fused update of `rule`, built on first use. */
+function fusedApply(rule: FlatUpdateRule, rules: UpdateRules, tensors: ConstructorParameters<typeof WasmFlatUpdate>[1]) {
+  let update: WasmFlatUpdate | undefined;
+  return {
+    applySummed(summed: Float32Array | HeapFloats, count: number, scale: number, learningRate = rules.learningRate): boolean {
+      update ??= new WasmFlatUpdate(rule, tensors);
+      return update.apply(summed, { learningRate, weightDecay: rules.weightDecay, count, scale });
+    },
+    dispose(): void {
+      update?.dispose();
+    },
+  };
+}
+
 function sgd(rules: UpdateRules, variables: readonly tf.Variable[]): TrainingOptimizer {
+  const fused = fusedApply({ kind: 'sgd' }, rules, { variables, slots: [], powers: [] });
   return {
     name: 'sgd',
     state: [],
+    applySummed: fused.applySummed,
     apply(gradients, learningRate = rules.learningRate) {
       tf.tidy(() => {
         const c = tf.scalar(-learningRate);
@@ -117,16 +142,18 @@ function sgd(rules: UpdateRules, variables: readonly tf.Variable[]): TrainingOpt
         });
       });
     },
-    dispose: () => undefined,
+    dispose: fused.dispose,
   };
 }
 
 function momentum(rules: UpdateRules, momentumValue: number, useNesterov: boolean, variables: readonly tf.Variable[]): TrainingOptimizer {
   const m = tf.keep(tf.scalar(momentumValue));
   const accumulations = zerosVariables(variables);
+  const fused = fusedApply({ kind: 'momentum', momentum: momentumValue, nesterov: useNesterov }, rules, { variables, slots: accumulations, powers: [] });
   return {
     name: 'momentum',
     state: accumulations,
+    applySummed: fused.applySummed,
     apply(gradients, learningRate = rules.learningRate) {
       tf.tidy(() => {
         const c = tf.scalar(-learningRate);
@@ -143,7 +170,10 @@ function momentum(rules: UpdateRules, momentumValue: number, useNesterov: boolea
         });
       });
     },
-    dispose: () => tf.dispose([m, ...accumulations]),
+    dispose: () => {
+      fused.dispose();
+      tf.dispose([m, ...accumulations]);
+    },
   };
 }
 
@@ -152,9 +182,12 @@ function adam(rules: UpdateRules, beta1: number, beta2: number, epsilon: number,
   const accBeta2 = tf.tidy(() => tf.scalar(beta2).variable(false));
   const firstMoments = zerosVariables(variables);
   const secondMoments = zerosVariables(variables);
+  const slots = [...firstMoments, ...secondMoments];
+  const fused = fusedApply({ kind: 'adam', beta1, beta2, epsilon }, rules, { variables, slots, powers: [accBeta1, accBeta2] });
   return {
     name: 'adam',
     state: [accBeta1, accBeta2, ...firstMoments, ...secondMoments],
+    applySummed: fused.applySummed,
     apply(gradients, learningRate = rules.learningRate) {
       tf.tidy(() => {
         const oneMinusAccBeta1 = tf.sub(1, accBeta1);
@@ -177,6 +210,9 @@ function adam(rules: UpdateRules, beta1: number, beta2: number, epsilon: number,
         accBeta2.assign(tf.mul(accBeta2, beta2));
       });
     },
-    dispose: () => tf.dispose([accBeta1, accBeta2, ...firstMoments, ...secondMoments]),
+    dispose: () => {
+      fused.dispose();
+      tf.dispose([accBeta1, accBeta2, ...firstMoments, ...secondMoments]);
+    },
   };
 }

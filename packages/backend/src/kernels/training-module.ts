@@ -53,12 +53,21 @@ export interface TrainingKernelExports {
   binary_rows(op: number, full: number, vec: number, rows: number, c: number, vecFirst: number, out: number): void;
   batch_norm(x: number, mean: number, variance: number, offset: number, scale: number, epsilon: number, rows: number,
     c: number, k: number, out: number): void;
+  dense_bias_act(z: number, bias: number, rows: number, units: number, relu: number): void;
+  relu_grad(dy: number, y: number, n: number): void;
+  sgd_update(w: number, wOut: number, sum: number, n: number, count: number, scaled: number, scale: number, negLr: number, decay: number,
+    lrWd: number): void;
+  momentum_update(w: number, wOut: number, acc: number, sum: number, n: number, count: number, scaled: number, scale: number, negLr: number,
+    decay: number, lrWd: number, momentum: number, nesterov: number): void;
+  adam_update(w: number, wOut: number, m1: number, m2: number, sum: number, n: number, count: number, scaled: number, scale: number,
+    negLr: number, decay: number, lrWd: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
+    bc1: number, bc2: number, epsilon: number): void;
 }
 
 const EXPORT_NAMES: readonly (keyof TrainingKernelExports)[] = [
   'gemm_scratch_bytes', 'gemm', 'conv2d_forward', 'conv2d_backprop_filter', 'conv2d_backprop_input', 'depthwise_backprop_filter', 'depthwise_backprop_input',
   'max_pool_grad', 'sum_rows', 'bn_grad_sums', 'bn_grad_input', 'binary_rows', 'batch_norm',
-  'channel_m2',
+  'channel_m2', 'dense_bias_act', 'relu_grad', 'sgd_update', 'momentum_update', 'adam_update',
 ];
 
 export interface TrainingKernels {

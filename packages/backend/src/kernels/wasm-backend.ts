@@ -12,10 +12,13 @@ export interface WasmKernelBackend {
   typedArrayFromHeap(info: TensorInfo): backend_util.TypedArray;
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
+  /** Tensors sharing this data on this backend; 0 when the data lives on another backend. */
+  refCount(dataId: object): number;
   wasm: {
     /** The instance's exports (Emscripten names them `asm`); `memory` is the heap. */
     asm?: Record<string, unknown>;
     _malloc(bytes: number): number;
+    _free(address: number): void;
   };
 }
 
