@@ -1,6 +1,3 @@
-// NOTE TO THE HELPER WORKING IN THIS WORKTREE (from the lead; delete this comment block before committing): your prompt missed the
-// common rules in /work/notes/helper-common.md: READ THEM NOW. Above all: HARD DEADLINE 23:40 UTC, everything committed on your branch by then;
-// targeted tests only (never the full suite: 2 shared vCPUs, 3 helpers); every new check seen to fail once on a planted fault; report format.
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_LOSS, type LossName } from '@tfjs-ddp/protocol';
 import type { HeapFloats } from '@tfjs-ddp/backend';
