@@ -13,7 +13,7 @@ export async function benchProcesses(
   ranks: number,
   sizes: readonly number[],
   algorithm: AllReduceAlgorithm,
-  segmentBytes: number,
+  segmentBytes: number | undefined,
   facade: boolean,
   zeroCopy: boolean,
   iters: number | undefined,

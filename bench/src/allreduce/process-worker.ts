@@ -15,7 +15,8 @@ export interface ProcessBenchStart {
   readonly size: number;
   readonly sizes: readonly number[];
   readonly algorithm: AllReduceAlgorithm;
-  readonly segmentBytes: number;
+  /** Undefined: the library's default. */
+  readonly segmentBytes: number | undefined;
   readonly facade: boolean;
   /** Buffers from allocReduceBuffer (in place) instead of plain Float32Arrays (staged). */
   readonly zeroCopy: boolean;
@@ -33,7 +34,7 @@ const pg = await listener.connect({
   peers,
   jobSecret: 'bench',
   opTimeoutMs: 120_000,
-  algorithms: { algorithm: start.algorithm, segmentBytes: start.segmentBytes }
+  algorithms: { algorithm: start.algorithm, ...(start.segmentBytes === undefined ? {} : { segmentBytes: start.segmentBytes }) }
 });
 const report = (m: { bytes: number; times: number[] }): void => {
   if (start.rank === 0) process.send?.(m);
