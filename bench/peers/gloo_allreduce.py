@@ -7,11 +7,13 @@ bench/allreduce. Prints one JSON line per (ranks, bytes) with the same fields:
 
 Timing: rank 0 times every all_reduce call on its own (no barrier in between), after
 warm-up calls; as in bench/allreduce, the p50 time gives algbw = bytes / time and
-busbw = algbw * 2 (P - 1) / P (the nccl-tests convention).
+busbw = algbw * 2 (P - 1) / P (the nccl-tests convention). cpu_ms_per_op: user + system CPU
+time of every rank (all threads, getrusage) over the timed calls, summed, per call.
 """
 import argparse
 import json
 import os
+import resource
 import socket
 import sys
 import time
@@ -35,16 +37,20 @@ def worker(rank, world, port, sizes, queue):
         for _ in range(max(5, iters // 5)):
             dist.all_reduce(t)
         times = []
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         for _ in range(iters):
             start = time.perf_counter()
             dist.all_reduce(t)
             times.append(time.perf_counter() - start)
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_ms = (cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime) * 1e3 / iters
+        queue.put(("cpu", nbytes, cpu_ms))
         if rank == 0:
             times.sort()
             p50 = times[len(times) // 2]
             p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
             algbw = nbytes / p50 / 1e9
-            queue.put({
+            queue.put(("line", nbytes, {
                 "transport": "gloo",
                 "algorithm": "gloo",
                 "ranks": world,
@@ -53,7 +59,7 @@ def worker(rank, world, port, sizes, queue):
                 "busbw": round(algbw * 2 * (world - 1) / world, 4),
                 "p50_ms": round(p50 * 1e3, 4),
                 "p99_ms": round(p99 * 1e3, 4),
-            })
+            }))
     dist.barrier()
     dist.destroy_process_group()
 
@@ -79,8 +85,18 @@ def main():
         procs = [ctx.Process(target=worker, args=(r, world, port, sizes, queue)) for r in range(world)]
         for p in procs:
             p.start()
-        for _ in sizes:
-            print(json.dumps(queue.get(timeout=600)), flush=True)
+        # Every rank reports its CPU per call, rank 0 the line; a size is printed once all arrived.
+        lines, cpu = {}, {}
+        for _ in range(len(sizes) * (world + 1)):
+            kind, nbytes, value = queue.get(timeout=600)
+            if kind == "line":
+                lines[nbytes] = value
+            else:
+                cpu.setdefault(nbytes, []).append(value)
+        for nbytes in sizes:
+            line = lines[nbytes]
+            line["cpu_ms_per_op"] = round(sum(cpu[nbytes]), 4)
+            print(json.dumps(line), flush=True)
         for p in procs:
             p.join(timeout=60)
             if p.exitcode != 0:

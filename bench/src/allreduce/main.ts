@@ -1,7 +1,9 @@
 /**
  * All-reduce benchmark: prints one JSON line per (transport, algorithm, ranks, size):
  * {transport, algorithm, ranks, bytes, algbw, busbw, p50_ms, p99_ms}, bandwidths in GB/s,
- * algbw = bytes / p50 time, busbw = algbw * 2(P-1)/P (nccl-tests). With --vs gloo,
+ * algbw = bytes / p50 time, busbw = algbw * 2(P-1)/P (nccl-tests); processes and gloo lines
+ * add cpu_ms_per_op, the CPU time of all ranks per call (steadier than wall time on a shared
+ * machine, and what bounds it when ranks outnumber cores). With --vs gloo,
  * torch.distributed gloo runs right after, on the same machine, sizes and ranks.
  *
  *   node bench/dist/allreduce/main.js --ranks 2,4 --sizes 4KB..64MB --transport threads,processes --vs gloo

@@ -7,7 +7,7 @@ import { BenchError } from '../common/errors.js';
  *   --sizes 4KB..64MB            a range (x4 steps) or a list: 4KB,1MB,16MB
  *   --transport threads,processes[,processes-facade]
  *   --algorithm auto             processes: auto | ring | recursive-doubling (lists allowed)
- *   --segment 1MB                ring pipelining unit
+ *   --segment 4MB                ring pipelining unit (default: the library's, AlgorithmOptions.segmentBytes)
  *   --vs gloo                    also run torch.distributed gloo (bench/peers/gloo_allreduce.py)
  *   --python /usr/bin/python3    interpreter for --vs gloo
  *   --iters N                    override the per-size iteration count
@@ -20,7 +20,8 @@ export interface BenchOptions {
   readonly sizes: readonly number[];
   readonly transports: readonly Transport[];
   readonly algorithms: readonly string[];
-  readonly segmentBytes: number;
+  /** Undefined: the library's default. */
+  readonly segmentBytes: number | undefined;
   readonly vsGloo: boolean;
   readonly python: string;
   readonly iters: number | undefined;
@@ -62,7 +63,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     sizes: parseSizes(flags.get('sizes') ?? '4KB..64MB'),
     transports,
     algorithms: (flags.get('algorithm') ?? 'auto').split(','),
-    segmentBytes: parseBytes(flags.get('segment') ?? '1MB'),
+    segmentBytes: flags.has('segment') ? parseBytes(flags.get('segment') ?? '') : undefined,
     vsGloo: (flags.get('vs') ?? '') === 'gloo',
     python: flags.get('python') ?? '/usr/bin/python3',
     iters: flags.has('iters') ? Number(flags.get('iters')) : undefined

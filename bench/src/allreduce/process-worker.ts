@@ -15,7 +15,8 @@ export interface ProcessBenchStart {
   readonly size: number;
   readonly sizes: readonly number[];
   readonly algorithm: AllReduceAlgorithm;
-  readonly segmentBytes: number;
+  /** Undefined: the library's default. */
+  readonly segmentBytes: number | undefined;
   readonly facade: boolean;
   /** Buffers from allocReduceBuffer (in place) instead of plain Float32Arrays (staged). */
   readonly zeroCopy: boolean;
@@ -33,10 +34,16 @@ const pg = await listener.connect({
   peers,
   jobSecret: 'bench',
   opTimeoutMs: 120_000,
-  algorithms: { algorithm: start.algorithm, segmentBytes: start.segmentBytes }
+  algorithms: { algorithm: start.algorithm, ...(start.segmentBytes === undefined ? {} : { segmentBytes: start.segmentBytes }) }
 });
-const report = (m: { bytes: number; times: number[] }): void => {
-  if (start.rank === 0) process.send?.(m);
+/** Rank 0 reports the call times; every rank its CPU time per call (`BenchLine.cpu_ms_per_op`). */
+export interface ProcessBenchReport {
+  readonly bytes: number;
+  readonly times?: number[];
+  readonly cpuMs?: number;
+}
+const report = (m: ProcessBenchReport): void => {
+  if (start.rank === 0 || m.cpuMs !== undefined) process.send?.(start.rank === 0 ? m : { bytes: m.bytes, cpuMs: m.cpuMs });
 };
 
 if (!start.facade) {
@@ -46,12 +53,14 @@ if (!start.facade) {
     const iters = iterationsFor(bytes, start.iters);
     for (let i = 0; i < warmupsFor(iters); i++) await pg.allReduce(buf, 'sum');
     const times: number[] = [];
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < iters; i++) {
       const t0 = performance.now();
       await pg.allReduce(buf, 'sum');
       times.push(performance.now() - t0);
     }
-    report({ bytes, times });
+    const cpu = process.cpuUsage(cpu0);
+    report({ bytes, times, cpuMs: (cpu.user + cpu.system) / 1000 / iters });
   }
 } else {
   const group = createThreadGroup({ threads: 1, process: pg, slotBytes: Math.max(...start.sizes), opTimeoutMs: 120_000 });

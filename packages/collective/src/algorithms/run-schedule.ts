@@ -2,6 +2,7 @@ import { asCollectiveError } from '../errors.js';
 import type { CollectiveError } from '../errors.js';
 import type { Link } from '../transport/link.js';
 import type { CombineOp } from '../reduce/reduce-op.js';
+import type { StagedPlacement } from './staged-placement.js';
 import type { Schedule } from './transfer-schedule.js';
 import type { WireDtype } from '../transport/wire-codec.js';
 
@@ -13,6 +14,11 @@ export interface ExecutionContext {
   readonly dt?: WireDtype;
   /** Link to a group-local rank. */
   readonly linkTo: (peer: number) => Link;
+  /**
+   * Transfers marked in `placement.staged` run on this buffer instead (same offsets): the
+   * staging copy of a caller's buffer that lies outside every wasm memory.
+   */
+  readonly staging?: { readonly buffer: Float32Array; readonly placement: StagedPlacement };
 }
 
 /**
@@ -64,7 +70,8 @@ export function runSchedule(schedule: Schedule, buf: Float32Array, ctx: Executio
       if (t === undefined) return;
       const link = ctx.linkTo(t.peer);
       const tag = { group: ctx.group, seq: ctx.seq, tag: t.tag, offset: t.offset, count: t.count, ...(ctx.dt === undefined ? {} : { dt: ctx.dt }) };
-      const range = buf.subarray(t.offset, t.offset + t.count);
+      const base = ctx.staging?.placement.staged[i] === true ? ctx.staging.buffer : buf;
+      const range = base.subarray(t.offset, t.offset + t.count);
       const done = t.kind === 'send' ? link.send(tag, range) : link.recv(tag, range, t.combine ? ctx.combine : undefined);
       done.then(() => complete(i), fail);
     };
