@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readsAsyncOnly } from '@tfjs-ddp/backend';
 import { DEFAULT_LOSS, type LossName } from '@tfjs-ddp/protocol';
 import { syncBatchNormLayers, withDropoutContext } from '@tfjs-ddp/nn';
 import { TrainerError } from './errors.js';
@@ -33,6 +34,19 @@ function pendingTensors(pending: PendingGradients): tf.Tensor[] {
 function emptyShard(out: Float32Array): ShardGradients {
   out.fill(0);
   return { lossSum: 0, correct: 0, count: 0, grads: out };
+}
+
+/**
+ * Receives each trainable variable's gradient as soon as backward has finished it (see
+ * `Replica.computeGradientsAsync`): an all-reduce of it may start while backward goes on.
+ */
+export interface GradientCapture {
+  /**
+   * Variable `index` (of `Replica.trainableVariables`) has its final gradient in its place
+   * in the gradient buffer. Called during backward, in the order backward finishes them;
+   * from then on the step writes that range no more.
+   */
+  ready(index: number): void;
 }
 
 /** One rank's contribution to a step, before any all-reduce. */
@@ -83,6 +97,10 @@ export class Replica {
    */
   readonly stateVariables: readonly tf.Variable[];
   readonly stateSize: number;
+  /** The layers' handles of `trainableVariables` (same order): their reads are where gradients are captured. */
+  private readonly trainableWeights: readonly tf.LayerVariable[];
+  /** Start of each trainable variable in the gradient buffer. */
+  private readonly offsets: readonly number[];
 
   constructor(options: ReplicaOptions) {
     const { model } = options;
@@ -105,8 +123,11 @@ export class Replica {
     this.loss = options.loss ?? DEFAULT_LOSS;
     this.numClasses = options.numClasses ?? (this.loss === 'binary-crossentropy' && classes === 1 ? 2 : classes);
     checkOutputFitsLoss(model, this.loss, this.numClasses);
+    this.trainableWeights = model.trainableWeights;
     this.trainableVariables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.gradientSize = totalSize(this.trainableVariables);
+    let offset = 0;
+    this.offsets = this.trainableVariables.map((v) => (offset += v.size) - v.size);
     this.optimizer = createOptimizer(options.optimizer, this.trainableVariables, this.rules.weightDecay);
     this.stateVariables = [...model.weights.map((w) => w.read() as tf.Variable), ...this.optimizer.state];
     this.stateSize = totalSize(this.stateVariables);
@@ -126,18 +147,86 @@ export class Replica {
   /**
    * `computeGradients` for every backend: the results are read back asynchronously
    * (`settleReads`) before the same synchronous read, so webgpu in Node can train too.
+   *
+   * With `capture` (where `capturesGradients`), each variable's gradient is written into
+   * `out` during backward, as soon as it is final, and `capture.ready` is told; the
+   * variables backward does not deliver (unused, or read where backward does not reach)
+   * are written after it, as without capture. An empty shard's are zeros either way.
    */
-  async computeGradientsAsync(shard: Shard, step: number, out: Float32Array = new Float32Array(this.gradientSize)): Promise<ShardGradients> {
+  async computeGradientsAsync(
+    shard: Shard,
+    step: number,
+    out: Float32Array = new Float32Array(this.gradientSize),
+    capture?: GradientCapture,
+  ): Promise<ShardGradients> {
     this.checkGradientBuffer(out);
+    const captured = new Uint8Array(this.trainableVariables.length);
     if (shard.count === 0 && !this.joinsCollectives()) return emptyShard(out);
-    const pending = this.forwardBackward(shard, step);
+    const pending =
+      capture !== undefined && this.capturesGradients()
+        ? this.withCapture(out, shard.count, captured, capture, () => this.forwardBackward(shard, step))
+        : this.forwardBackward(shard, step);
     try {
       await settleReads(pendingTensors(pending));
     } catch (error) {
       tf.dispose(pendingTensors(pending));
       throw error;
     }
-    return this.readGradients(pending, shard.count, step, out);
+    return this.readGradients(pending, shard.count, step, out, captured);
+  }
+
+  /**
+   * Whether `computeGradientsAsync` can deliver gradients during backward: the backend
+   * reads synchronously (backward cannot await), and every trainable weight is a distinct
+   * variable. The same on every rank of a job of one backend.
+   */
+  capturesGradients(): boolean {
+    return !readsAsyncOnly(tf.getBackend()) && new Set(this.trainableVariables).size === this.trainableVariables.length;
+  }
+
+  /**
+   * Runs `body` (forward and backward) with every trainable weight's read — layers read
+   * their weights through `LayerVariable.read()` in `call()` — wrapped in an identity
+   * whose gradient is exactly that read's share of the weight's gradient. When the last
+   * read's share has arrived (a weight read twice, a shared layer, gets two), the sum is
+   * the gradient: it goes into `out` and `capture` is told.
+   */
+  private withCapture<T>(out: Float32Array, count: number, captured: Uint8Array, capture: GradientCapture, body: () => T): T {
+    const reads = new Int32Array(this.trainableWeights.length);
+    const shares = new Int32Array(this.trainableWeights.length);
+    this.trainableWeights.forEach((weight, i) => {
+      const read = weight.read.bind(weight);
+      const offset = this.offsets[i] as number;
+      const size = (this.trainableVariables[i] as tf.Variable).size;
+      const receive = (dy: tf.Tensor): void => {
+        const values = dy.dataSync() as Float32Array;
+        if (shares[i] === 0) out.set(values, offset);
+        else for (let j = 0; j < size; j++) out[offset + j] = (out[offset + j] as number) + (values[j] as number);
+        shares[i] = (shares[i] as number) + 1;
+        if (shares[i] !== reads[i]) return;
+        // An empty shard's gradient is zero by definition (wasm's matMul leaves garbage on empty batches).
+        if (count === 0) out.fill(0, offset, offset + size);
+        captured[i] = 1;
+        capture.ready(i);
+      };
+      const identity = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+        value: tf.clone(args[0] as tf.Tensor),
+        gradFunc: (dy: tf.Tensor) => {
+          receive(dy);
+          return dy;
+        },
+      }));
+      weight.read = (): tf.Tensor => {
+        reads[i] = (reads[i] as number) + 1;
+        return identity(read());
+      };
+    });
+    try {
+      return body();
+    } finally {
+      // The layers' own read again (the prototype's).
+      for (const weight of this.trainableWeights) delete (weight as { read?: unknown }).read;
+    }
   }
 
   private checkGradientBuffer(out: Float32Array): void {
@@ -173,27 +262,29 @@ export class Replica {
     });
   }
 
-  /** Reads `pending` (synchronously) into `out` and disposes it. */
-  private readGradients(pending: PendingGradients, count: number, step: number, out: Float32Array): ShardGradients {
+  /**
+   * Reads `pending` (synchronously) into `out` and disposes it; the variables marked in
+   * `captured` are in `out` already (and may be in an all-reduce: not touched).
+   */
+  private readGradients(pending: PendingGradients, count: number, step: number, out: Float32Array, captured?: Uint8Array): ShardGradients {
     let lossSum: number;
     let correct: number;
     try {
       lossSum = pending.value.dataSync()[0] as number;
       correct = pending.correct.dataSync()[0] as number;
-      let offset = 0;
-      for (const variable of this.trainableVariables) {
-        const size = variable.size;
+      this.trainableVariables.forEach((variable, i) => {
+        if (captured?.[i] === 1) return;
+        const offset = this.offsets[i] as number;
         const grad = pending.grads[variable.name];
-        if (grad === undefined) out.fill(0, offset, offset + size);
+        // An empty shard's gradient is zero by definition; its forward and backward ran only
+        // to take part in the collectives (and wasm's matMul leaves garbage on empty batches).
+        if (grad === undefined || count === 0) out.fill(0, offset, offset + variable.size);
         else out.set(grad.dataSync() as Float32Array, offset);
-        offset += size;
-      }
+      });
     } finally {
       tf.dispose(pendingTensors(pending));
     }
-    // An empty shard's gradient is zero by definition; its forward and backward ran only
-    // to take part in the collectives (and wasm's matMul leaves garbage on empty batches).
-    if (count === 0) return emptyShard(out);
+    if (count === 0) return { lossSum: 0, correct: 0, count: 0, grads: out };
     if (!Number.isFinite(lossSum)) {
       throw new TrainerError('TRAINER_ERR_NOT_FINITE', `loss became ${lossSum} at step ${step}; lower the learning rate`);
     }
