@@ -17,5 +17,6 @@ export type { ThreadGroup, ThreadGroupOptions } from './threads/thread-group.js'
 export type { ThreadGroupHandle } from './threads/thread-group-handle.js';
 export { joinThreadGroup } from './threads/thread-communicator.js';
 export type { ThreadCommunicator } from './threads/thread-communicator.js';
+export type { PendingCollective } from './threads/hierarchical-collectives.js';
 export { NO_TRAFFIC, trafficSince } from './transport/link-traffic.js';
 export type { LinkTraffic } from './transport/link-traffic.js';

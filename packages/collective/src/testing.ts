@@ -7,6 +7,10 @@ import assert from 'node:assert/strict';
 /** Sizes that catch boundary mistakes: empty, tiny, primes, not divisible by P. */
 export const AWKWARD_SIZES = [0, 1, 2, 3, 5, 7, 13, 31, 97, 1000, 4099, 65537];
 
+/** Bucket sizes of the started-all-reduce scenarios: a gradient buffer of their sum, reduced from its end. */
+export const STARTED_BUCKETS = [1, 4099, 97, 65537, 7];
+export const STARTED_OPS = ['sum', 'mean', 'max'] as const;
+
 /** Deterministic values for (rank, length, salt), spread over signs and magnitudes. */
 export function inputFor(rank: number, length: number, salt = 0): Float32Array {
   const out = new Float32Array(length);

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { readsAsyncOnly } from '@tfjs-ddp/backend';
 import { DEFAULT_LOSS, type LossName } from '@tfjs-ddp/protocol';
 import type { HeapFloats } from '@tfjs-ddp/backend';
 import { syncBatchNormLayers, withDropoutContext } from '@tfjs-ddp/nn';
 import { DenseStep, type DenseStepResult } from './dense-step.js';
 import { TrainerError } from './errors.js';
+import { captureGradients, capturePlanOf, type CapturePlan, type GradientCapture } from './gradient-capture.js';
 import { readVariables, totalSize, writeVariables } from './flat-weights.js';
 import { checkOutputFitsLoss, lossTarget, perSampleLoss, predictedClasses } from './losses.js';
 import { createOptimizer, type OptimizerSpec, type TrainingOptimizer } from './optimizers.js';
@@ -98,6 +100,8 @@ export class Replica {
   private fusedGradients: HeapFloats | undefined;
   /** trainStep's gradient buffer, reused. */
   private stepGradients: Float32Array | undefined;
+  /** Where each trainable weight's gradient is captured during backward (gradient-capture.ts). */
+  private readonly capturePlan: CapturePlan;
 
   constructor(options: ReplicaOptions) {
     const { model } = options;
@@ -120,7 +124,8 @@ export class Replica {
     this.loss = options.loss ?? DEFAULT_LOSS;
     this.numClasses = options.numClasses ?? (this.loss === 'binary-crossentropy' && classes === 1 ? 2 : classes);
     checkOutputFitsLoss(model, this.loss, this.numClasses);
-    this.trainableVariables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.capturePlan = capturePlanOf(model);
+    this.trainableVariables = [...this.capturePlan.variables];
     this.gradientSize = totalSize(this.trainableVariables);
     this.optimizer = createOptimizer(options.optimizer, this.trainableVariables, this.rules.weightDecay);
     this.stateVariables = [...model.weights.map((w) => w.read() as tf.Variable), ...this.optimizer.state];
@@ -166,22 +171,46 @@ export class Replica {
   /**
    * `computeGradients` for every backend: the results are read back asynchronously
    * (`settleReads`) before the same synchronous read, so webgpu in Node can train too.
+   *
+   * With `capture` (where `capturesGradients`), each variable's gradient is written into
+   * `out` during backward, as soon as it is final, and `capture.ready` is told; the
+   * variables backward does not deliver (unused, or read where backward does not reach)
+   * are written after it, as without capture. An empty shard's are zeros either way.
    */
-  async computeGradientsAsync(shard: Shard, step: number, out: Float32Array = new Float32Array(this.gradientSize)): Promise<ShardGradients> {
+  async computeGradientsAsync(
+    shard: Shard,
+    step: number,
+    out: Float32Array = new Float32Array(this.gradientSize),
+    capture?: GradientCapture,
+  ): Promise<ShardGradients> {
     this.checkGradientBuffer(out);
     this.fusedGradients = undefined;
+    const captured = new Uint8Array(this.trainableVariables.length);
     if (shard.count === 0 && !this.joinsCollectives()) return emptyShard(out);
-    // The fused step runs on wasm only, whose reads are synchronous.
+    // The fused step runs on wasm only, whose reads are synchronous; it delivers every
+    // gradient at its end, so nothing is captured (the caller starts every bucket then).
     const fused = this.fusedStep(shard, step, out);
     if (fused !== undefined) return fused;
-    const pending = this.forwardBackward(shard, step);
+    const pending =
+      capture !== undefined && this.capturesGradients()
+        ? captureGradients(this.capturePlan, { out, count: shard.count, captured, capture }, () => this.forwardBackward(shard, step))
+        : this.forwardBackward(shard, step);
     try {
       await settleReads(pendingTensors(pending));
     } catch (error) {
       tf.dispose(pendingTensors(pending));
       throw error;
     }
-    return this.readGradients(pending, shard.count, step, out);
+    return this.readGradients(pending, shard.count, step, out, captured);
+  }
+
+  /**
+   * Whether `computeGradientsAsync` can deliver gradients during backward: the backend
+   * reads synchronously (backward cannot await), and every trainable weight is a distinct
+   * variable. The same on every rank of a job of one backend.
+   */
+  capturesGradients(): boolean {
+    return !readsAsyncOnly(tf.getBackend()) && new Set(this.trainableVariables).size === this.trainableVariables.length;
   }
 
   private checkGradientBuffer(out: Float32Array): void {
@@ -217,27 +246,30 @@ export class Replica {
     });
   }
 
-  /** Reads `pending` (synchronously) into `out` and disposes it. */
-  private readGradients(pending: PendingGradients, count: number, step: number, out: Float32Array): ShardGradients {
+  /**
+   * Reads `pending` (synchronously) into `out` and disposes it; the variables marked in
+   * `captured` are in `out` already (and may be in an all-reduce: not touched).
+   */
+  private readGradients(pending: PendingGradients, count: number, step: number, out: Float32Array, captured?: Uint8Array): ShardGradients {
     let lossSum: number;
     let correct: number;
     try {
       lossSum = pending.value.dataSync()[0] as number;
       correct = pending.correct.dataSync()[0] as number;
-      let offset = 0;
-      for (const variable of this.trainableVariables) {
-        const size = variable.size;
+      this.trainableVariables.forEach((variable, i) => {
+        if (captured?.[i] === 1) return;
+        const offset = this.capturePlan.offsets[i] as number;
         const grad = pending.grads[variable.name];
-        if (grad === undefined) out.fill(0, offset, offset + size);
+        // An empty shard's gradient is zero by definition; its forward and backward ran only
+        // to take part in the collectives (and wasm's matMul leaves garbage on empty batches).
+        if (grad === undefined || count === 0) out.fill(0, offset, offset + variable.size);
         else out.set(grad.dataSync() as Float32Array, offset);
-        offset += size;
-      }
+      });
     } finally {
       tf.dispose(pendingTensors(pending));
     }
-    // An empty shard's gradient is zero by definition; its forward and backward ran only
-    // to take part in the collectives (and wasm's matMul leaves garbage on empty batches).
-    if (count === 0) return emptyShard(out);
+    // Not emptyShard(out): the captured ranges may be in an all-reduce already (and are zeros).
+    if (count === 0) return { lossSum: 0, correct: 0, count: 0, grads: out };
     return this.checkedResult({ lossSum, correct }, count, step, out);
   }
 

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { shareDataset, ArrayDataset, type SharedDatasetHandle } from '@tfjs-ddp/data';
 import {
   decodeStatePayload,
@@ -21,7 +21,7 @@ import { loadSharedDataset } from './load-dataset.js';
 import { reportsToCoordinator } from './coordinator-reports.js';
 import type { RankInit, RankReady } from './rank-messages.js';
 import { RankPool } from './rank-pool.js';
-import { RingMembership } from './ring-membership.js';
+import { overlapsOnThisMachine, RingMembership } from './ring-membership.js';
 import type { RankBackend } from './thread-backend.js';
 import { rankTestFaultsFromEnv, reportDeviceForTests, WRONG_SHARD_ENV } from './test-faults.js';
 import { trustedJob, type OwnSources, type TrustedJob } from './trusted-sources.js';
@@ -283,8 +283,8 @@ export class CoordinatorSession {
       },
     });
     const onReady = (ready: RankReady[]): void => {
-      for (const { rank, backend } of ready) {
-        const fields = { rank, backend: backend.name, device: backend.device, reason: backend.reason };
+      for (const { rank, backend, gradientBuckets } of ready) {
+        const fields = { rank, backend: backend.name, device: backend.device, reason: backend.reason, gradientBuckets };
         this.options.log.info(fields, `rank ${rank}: ${backend.name} on ${backend.device}`);
         reportDeviceForTests(rank, backend.device);
       }
@@ -301,6 +301,8 @@ export class CoordinatorSession {
     const testFaults = rankTestFaultsFromEnv();
     if (testFaults !== undefined) this.options.log.warn({ testFaults }, `${WRONG_SHARD_ENV} is set: this worker's ranks train wrong shards on purpose`);
     const test = this.testSet;
+    const overlaps = overlapsOnThisMachine(assign, availableParallelism());
+    if (!overlaps.overlaps) this.options.log.info({ rankThreads: overlaps.rankThreads, cores: overlaps.cores }, overlaps.why);
     return Array.from({ length: assign.threads }, (_, localRank) => ({
       kind: 'init',
       rank: assign.rankOffset + localRank,
@@ -316,6 +318,7 @@ export class CoordinatorSession {
       numClasses: assign.numClasses,
       communicator,
       checkReplicasEvery: assign.checkReplicasEvery,
+      ...(overlaps.overlaps ? {} : { bucketBytes: 0 }),
       generation: assign.generation,
       ...(localRank === 0 && assign.rankOffset === 0 && this.resumeState !== undefined ? { initialState: this.resumeState } : {}),
       ...(testFaults === undefined ? {} : { testFaults }),

@@ -33,6 +33,8 @@ export interface RankInit {
   communicator: unknown;
   /** Compare a checksum of every replica's weights every this many steps (0: never). */
   checkReplicasEvery: number;
+  /** 0: the gradient all-reduce must not overlap backward (see `overlapsOnThisMachine`); absent: the trainer's default. */
+  bucketBytes?: number;
   /** Membership generation the rank starts in. */
   generation: number;
   /** Rank 0 only, on resume: the training state to start from (shared with every rank). */
@@ -117,6 +119,8 @@ export interface RankReady {
   rank: number;
   backend: BackendInfo;
   parameters: number;
+  /** Buckets of the gradient all-reduce that overlaps backward; 0: one blocking all-reduce after it. */
+  gradientBuckets: number;
 }
 
 export interface StepDone {

@@ -86,6 +86,7 @@ export class RankRunner {
       inputShape: init.inputShape,
       numClasses: init.numClasses,
       checkReplicasEvery: init.checkReplicasEvery,
+      ...(init.bucketBytes === undefined ? {} : { bucketBytes: init.bucketBytes }),
       ...(train === undefined ? {} : { train }),
       ...(init.initialState === undefined ? {} : { initialState: init.initialState }),
       ...(init.model === undefined ? {} : { model: init.model }),
@@ -95,6 +96,11 @@ export class RankRunner {
 
   get parameters(): number {
     return this.replica.parameters;
+  }
+
+  /** Buckets of the gradient all-reduce that overlaps backward in the current ring (0: none). */
+  get gradientBuckets(): number {
+    return this.replica.gradientBuckets;
   }
 
   get currentRank(): number {

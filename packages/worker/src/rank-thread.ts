@@ -31,7 +31,7 @@ function failed(rank: number, generation: number, error: unknown): RankFailed {
 port.once('message', (init: RankInit) => {
   chain = (async () => {
     const runner = await RankRunner.create(init);
-    post({ kind: 'ready', rank: runner.currentRank, backend: runner.backend, parameters: runner.parameters });
+    post({ kind: 'ready', rank: runner.currentRank, backend: runner.backend, parameters: runner.parameters, gradientBuckets: runner.gradientBuckets });
     let broken = false;
     port.on('message', (order: RankOrder) => {
       chain = chain.then(async () => {

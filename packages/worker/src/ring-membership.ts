@@ -125,3 +125,18 @@ export function stepNetworkReport(t: LinkTraffic): StepNetworkReport {
   // A send that failed before reaching its socket counted its payload but no wire bytes.
   return { sentBytes, receivedBytes: bytes(t.receivedBytes), payloadBytes: Math.min(sentBytes, bytes(t.payloadSentBytes)), netMs: reportedMs(t.busyMs) };
 }
+
+/**
+ * Whether the gradient all-reduce may overlap backward here: its comm work (the process's
+ * main thread) then runs beside the rank threads' compute, which needs a core they leave
+ * free. With more rank threads on this machine (the ring's processes at this worker's
+ * host) than cores, it only competes with the compute: bench/src/overlap measured 4 rank
+ * processes on 2 cores 8 % slower overlapped, 2 on 2 cores 6 % faster.
+ */
+export function overlapsOnThisMachine(place: RingPlace, cores: number): { overlaps: boolean; rankThreads: number; cores: number; why: string } {
+  const host = place.peers.find((p) => p.rank === place.processRank)?.host;
+  const rankThreads = place.peers.filter((p) => p.host === host).reduce((n, p) => n + p.threads, 0);
+  const overlaps = rankThreads <= cores;
+  const why = overlaps ? '' : `${rankThreads} rank threads on ${cores} cores: the gradient all-reduce runs after backward, not beside it`;
+  return { overlaps, rankThreads, cores, why };
+}

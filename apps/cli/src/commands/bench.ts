@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Argument, Command } from 'commander';
 import { CliError } from '../errors.js';
 
-export const BENCHMARKS = ['compute', 'allreduce', 'scaling', 'multiprocess', 'network', 'compress', 'input-path'] as const;
+export const BENCHMARKS = ['compute', 'allreduce', 'scaling', 'multiprocess', 'overlap', 'network', 'compress', 'input-path'] as const;
 
 /** The benchmarks are built into bench/dist of the source tree, beside apps/cli; an image without them says so. */
 const BENCH_DIST = fileURLToPath(new URL('../../../../bench/dist/', import.meta.url));

@@ -1,37 +1,44 @@
 import { asCollectiveError, collectiveError } from '../errors.js';
 import type { ProcessGroup } from '../processes/process-group.js';
-import { DONE_SEQ, OP_KINDS, REQ_COMPRESS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ, resultOffset } from './shared-layout.js';
+import { combineInto, divideInto } from '../reduce/reduce-op.js';
+import { DONE_SEQ, OP_KINDS, REQ_COMPRESS, REQ_COUNT, REQ_KICK, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ } from './shared-layout.js';
+import { ASYNC_CODE, ASYNC_COUNT, ASYNC_DIVISOR, ASYNC_LOC, ASYNC_PROC_HI, ASYNC_PROC_LO, ASYNC_SEQ, ASYNC_SIG } from './shared-layout.js';
+import { ASYNC_SLOTS, asyncField, asyncSignature, resultOffset } from './shared-layout.js';
 import type { DataLayout } from './shared-layout.js';
 import { failShared, sharedFailure } from './shared-sync.js';
 
 /**
  * The comm side of a hierarchical group, on the process's main thread: waits (without
  * blocking the event loop: Atomics.waitAsync) for the rank threads' requests, runs the
- * process-level operation on the shared buffer R over the process group, and wakes the
- * threads. A failure on either side is carried to the other: the process group's failure
- * is written into shared memory (every rank thread throws it), and a rank thread's
- * failure (timeout, abort) fails the process group (every peer process learns of it).
+ * process-level operation over the process group, and wakes the threads. Requests are
+ * served one at a time in sequence order, whatever their kind: a blocking collective
+ * (on the shared buffer R, the threads wait in it) or a started all-reduce
+ * (`allReduceStart`: in place on the threads' arena buffers, the threads go on). A
+ * failure on either side is carried to the other: the process group's failure is
+ * written into shared memory (every rank thread throws it), and a rank thread's failure
+ * (timeout, abort) fails the process group (every peer process learns of it).
  */
 export class CommService {
   private readonly r: Float32Array;
+  private readonly f32: Float32Array;
   private stopped = false;
 
   constructor(
     private readonly control: Int32Array,
     data: SharedArrayBuffer,
-    layout: DataLayout,
+    private readonly layout: DataLayout,
     private readonly processes: Pick<ProcessGroup, 'rank' | 'size' | 'layout' | 'fail' | 'processRange'>
   ) {
     const at = resultOffset(layout) >>> 2;
     this.r = new Float32Array(data, at * 4, layout.slotBytes >>> 2);
+    this.f32 = new Float32Array(data);
   }
 
   /** Runs until the group fails or is closed. Note: a pending waitAsync keeps no process alive; the sockets do. */
   async serve(): Promise<void> {
-    let seen = Atomics.load(this.control, REQ_SEQ);
     for (;;) {
-      const waited = waitAsync(this.control, REQ_SEQ, seen);
-      if (waited.async) await waited.value;
+      // Read before looking for work: a request posted after the look changes it, so the wait cannot miss it.
+      const kick = Atomics.load(this.control, REQ_KICK);
       if (this.stopped) return;
       const failure = sharedFailure(this.control);
       if (failure) {
@@ -40,11 +47,18 @@ export class CommService {
         this.processes.fail(collectiveError(failure.code, failure.message, this.processes.rank));
         return;
       }
-      const seq = Atomics.load(this.control, REQ_SEQ);
-      if (seq === seen) continue;
-      seen = seq;
+      const seq = Atomics.load(this.control, DONE_SEQ) + 1;
+      const entry = seq % ASYNC_SLOTS;
+      let work: (() => Promise<void>) | undefined;
+      if (Atomics.load(this.control, REQ_SEQ) === seq) work = () => this.run();
+      else if (Atomics.load(this.control, asyncField(entry, ASYNC_SEQ)) === seq) work = () => this.runStarted(entry);
+      if (work === undefined) {
+        const waited = waitAsync(this.control, REQ_KICK, kick);
+        if (waited.async) await waited.value;
+        continue;
+      }
       try {
-        await this.run();
+        await work();
       } catch (err) {
         // Process-level errors blame a process rank; rank threads see its first global rank.
         const e = asCollectiveError(err);
@@ -58,7 +72,35 @@ export class CommService {
 
   stop(): void {
     this.stopped = true;
-    Atomics.notify(this.control, REQ_SEQ);
+    Atomics.notify(this.control, REQ_KICK);
+  }
+
+  /**
+   * A started all-reduce: every local thread's buffer summed (or maxed) into thread 0's in
+   * place, the process-level all-reduce on it, the result copied into the others'.
+   */
+  private async runStarted(entry: number): Promise<void> {
+    const field = (f: number): number => Atomics.load(this.control, asyncField(entry, f));
+    const count = field(ASYNC_COUNT);
+    const code = field(ASYNC_CODE);
+    const lo = field(ASYNC_PROC_LO);
+    const hi = field(ASYNC_PROC_HI);
+    const sig = asyncSignature(count, code, { lo, hi });
+    const bufs: Float32Array[] = [];
+    for (let t = 0; t < this.layout.threads; t++) {
+      if (field(ASYNC_SIG + t) !== sig) {
+        const first = this.processes.layout.first(this.processes.rank);
+        throw collectiveError('COLL_ERR_DESYNC', `rank ${first + t} started a different all-reduce (size or op) than rank ${first}`, this.processes.rank);
+      }
+      const at = field(ASYNC_LOC + t);
+      bufs.push(this.f32.subarray(at, at + count));
+    }
+    const combine = (code & 1) === 1 ? 'max' : 'sum';
+    const [mine, ...others] = bufs as [Float32Array, ...Float32Array[]];
+    for (const other of others) combineInto(mine, other, combine);
+    await this.processes.processRange(lo, hi).allReduce(mine, combine, { compress: (code & 4) === 4 });
+    if ((code & 2) === 2) divideInto(mine, mine, field(ASYNC_DIVISOR));
+    for (const other of others) other.set(mine);
   }
 
   private run(): Promise<void> {

@@ -1,10 +1,13 @@
 import { combineInto, combineOpOf, divideInto } from '../reduce/reduce-op.js';
 import type { ReduceOp } from '../reduce/reduce-op.js';
 import { partition } from '../algorithms/transfer-schedule.js';
-import { DONE_SEQ, OP_KINDS, REQ_ARRIVED, REQ_COMPRESS, REQ_COUNT, REQ_KIND, REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ } from './shared-layout.js';
-import { resultOffset } from './shared-layout.js';
+import { collectiveError } from '../errors.js';
+import { DONE_SEQ, OP_KINDS, REQ_ARRIVED, REQ_COMPRESS, REQ_COUNT, REQ_KIND, REQ_KICK } from './shared-layout.js';
+import { REQ_OP, REQ_PROC_HI, REQ_PROC_LO, REQ_ROOT, REQ_SEQ } from './shared-layout.js';
+import { ASYNC_ARRIVED, ASYNC_CODE, ASYNC_COUNT, ASYNC_DIVISOR, ASYNC_LOC, ASYNC_PROC_HI, ASYNC_PROC_LO, ASYNC_SEQ, ASYNC_SIG } from './shared-layout.js';
+import { ASYNC_SLOTS, asyncField, asyncSignature, resultOffset } from './shared-layout.js';
 import type { OpKind } from './shared-layout.js';
-import { failSharedOnThrow, waitWhileEqual } from './shared-sync.js';
+import { failSharedOnThrow, throwIfFailed, waitAtLeast } from './shared-sync.js';
 import type { ThreadContext } from './thread-context.js';
 import type { LocalGroup } from './local-collectives.js';
 import type { RankLayout } from '../rank-layout.js';
@@ -21,14 +24,37 @@ import type { RankLayout } from '../rank-layout.js';
  * threads: R then holds a run of a different length per process for allGather and
  * reduceScatter (the comm side cuts it by the thread counts), and the same length for
  * allReduce and broadcast.
+ *
+ * `allReduceStart` posts an all-reduce of a buffer in the caller's arena and returns at
+ * once: the comm side runs it (local sum of every thread's buffer, then the process-level
+ * all-reduce, in place) while the thread goes on computing. Blocking and started requests
+ * share one sequence: the comm side serves them strictly in that order, so every process
+ * puts them on the wire in the same order however they interleave (SyncBN's collectives
+ * between a backward pass's gradient buckets).
  */
 export interface ProcessRange {
   readonly lo: number;
   readonly hi: number;
 }
 
+/** A started all-reduce (`allReduceStart`). */
+export interface PendingCollective {
+  /** Whether it has completed (never blocks; throws the group's failure). */
+  test(): boolean;
+  /**
+   * Blocks until it has completed everywhere; throws the group's failure, or a timeout
+   * `opTimeoutMs` after the wait began. Once done, later calls return at once.
+   */
+  wait(): void;
+}
+
+export const DONE_COLLECTIVE: PendingCollective = Object.freeze({ test: () => true, wait: () => undefined });
+
 export class HierarchicalCollectives {
+  /** Requests handed to the comm side (blocking and started); the same on every local thread. */
   private seq = 0;
+  /** Local barriers: their signatures alternate between two sets of regions. */
+  private barriers = 0;
   private readonly r: Float32Array;
 
   constructor(
@@ -71,6 +97,55 @@ export class HierarchicalCollectives {
         if (buf.length === 0) break;
       }
     });
+  }
+
+  /**
+   * Posts an all-reduce of `buf` (in this thread's arena: `ctx.arenaElem(buf) >= 0`) and
+   * returns without waiting. `buf` belongs to the comm side until the returned request
+   * has completed: neither read nor write it before `wait()` (or `test()`) says so.
+   * Every local thread posts the same requests in the same order, each its own buffer.
+   */
+  allReduceStart(range: ProcessRange, buf: Float32Array, op: ReduceOp, globalSize: number, compress = false): PendingCollective {
+    const loc = this.ctx.arenaElem(buf);
+    if (loc < 0) throw collectiveError('COLL_ERR_ARGUMENT', 'allReduceStart: the buffer must come from allocShared');
+    let seq = 0;
+    this.guard(() => {
+      const control = this.ctx.control;
+      throwIfFailed(control);
+      seq = ++this.seq;
+      const entry = seq % ASYNC_SLOTS;
+      // The entry's last request must be done (a full queue: wait for the oldest).
+      waitAtLeast(control, DONE_SEQ, seq - ASYNC_SLOTS, this.ctx.policy('allReduce', false));
+      const code = (op === 'max' ? 1 : 0) + (op === 'mean' ? 2 : 0) + (compress ? 4 : 0);
+      const me = this.ctx.localRank;
+      Atomics.store(control, asyncField(entry, ASYNC_LOC + me), loc);
+      Atomics.store(control, asyncField(entry, ASYNC_SIG + me), asyncSignature(buf.length, code, range));
+      if (Atomics.add(control, asyncField(entry, ASYNC_ARRIVED), 1) === this.threads - 1) {
+        Atomics.store(control, asyncField(entry, ASYNC_ARRIVED), 0);
+        Atomics.store(control, asyncField(entry, ASYNC_COUNT), buf.length);
+        Atomics.store(control, asyncField(entry, ASYNC_CODE), code);
+        Atomics.store(control, asyncField(entry, ASYNC_PROC_LO), range.lo);
+        Atomics.store(control, asyncField(entry, ASYNC_PROC_HI), range.hi);
+        Atomics.store(control, asyncField(entry, ASYNC_DIVISOR), globalSize);
+        Atomics.store(control, asyncField(entry, ASYNC_SEQ), seq);
+        this.kick();
+      }
+    });
+    let done = false;
+    const control = this.ctx.control;
+    return {
+      test: () => {
+        if (done) return true;
+        if (Atomics.load(control, DONE_SEQ) >= seq) return (done = true);
+        throwIfFailed(control);
+        return false;
+      },
+      wait: () => {
+        if (done) return;
+        this.guard(() => waitAtLeast(control, DONE_SEQ, seq, this.ctx.policy('allReduce', false)));
+        done = true;
+      }
+    };
   }
 
   broadcast(range: ProcessRange, buf: Float32Array, root: number): void {
@@ -146,7 +221,7 @@ export class HierarchicalCollectives {
   }
 
   private localBarrier(range: ProcessRange, kind: OpKind, count: number, op: string, root: number): void {
-    const parity = this.seq & 1;
+    const parity = this.barriers++ & 1;
     const sig = this.ctx.sign(this.world.index, parity, kind, count, op, root, range.lo * 65536 + range.hi);
     this.ctx.barrier(this.world.index, this.threads, this.ctx.policy(kind));
     this.ctx.checkSignatures(this.world.index, parity, this.world.members, sig);
@@ -166,11 +241,17 @@ export class HierarchicalCollectives {
       Atomics.store(control, REQ_PROC_HI, range.hi);
       Atomics.store(control, REQ_COMPRESS, compress ? 1 : 0);
       Atomics.store(control, REQ_SEQ, seq);
-      Atomics.notify(control, REQ_SEQ);
+      this.kick();
     }
     // No spinning: the wait is for the network, and a spinning thread would take the
-    // core the comm thread needs.
-    waitWhileEqual(control, DONE_SEQ, seq - 1, this.ctx.policy(kind, false));
+    // core the comm thread needs. Started all-reduces posted before it are served first.
+    waitAtLeast(control, DONE_SEQ, seq, this.ctx.policy(kind, false));
+  }
+
+  /** Wakes the comm side: a request is ready. */
+  private kick(): void {
+    Atomics.add(this.ctx.control, REQ_KICK, 1);
+    Atomics.notify(this.ctx.control, REQ_KICK);
   }
 
   private guard(body: () => void): void {

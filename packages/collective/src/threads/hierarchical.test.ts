@@ -5,7 +5,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { HierReport, HierStart } from '../fixtures/hier-process.js';
 import type { ThreadReport } from '../fixtures/thread-rank.js';
-import { checkExactness, checkProcessSplits } from '../fixtures/thread-checks.js';
+import { checkExactness, checkProcessSplits, checkStarted } from '../fixtures/thread-checks.js';
 import { RankLayout } from '../rank-layout.js';
 import { AWKWARD_SIZES, assertBitIdentical, inputFor, reference } from '../testing.js';
 
@@ -178,3 +178,58 @@ test('2 processes x 2 threads, compress bf16: threads reduce exactly, processes 
   assert.ok(bits.every((b) => (b & 0xffff) === 0), 'a result that is not a bfloat16 value');
   t.diagnostic(`2x2 bf16: max |error| / sum|x_i| = ${worst.toExponential(3)} (bound ${(3 * 2 ** -8).toExponential(3)})`);
 });
+
+for (const localSizes of [[1, 1], [2, 2], [1, 3]]) {
+  const name = localSizes.join('+');
+  test(`started all-reduces (${name} threads), blocking collectives between them: exact, bit-identical, completed before any wait`, { timeout: 120_000 }, async (t) => {
+    const run = await launch(t, localSizes, 'started', [], 30_000);
+    await run.exited(100_000);
+    const reports = run.byRank();
+    assertDone(reports);
+    checkStarted(reports, name, false, true);
+  });
+}
+
+test('started all-reduces with compress bf16 (2 processes x 2 threads): within bf16 tolerance, every rank the same bits', { timeout: 120_000 }, async (t) => {
+  const run = await launch(t, [2, 2], 'started', [], 30_000, 'bf16');
+  await run.exited(100_000);
+  const reports = run.byRank();
+  assertDone(reports);
+  checkStarted(reports, '2+2 bf16', true, true);
+});
+
+for (const localSizes of [[1, 1, 1], [2, 1, 2]]) {
+  test(`started all-reduces in flight (${localSizes.join('+')} threads), process 1 killed: every survivor fails with PEER_LOST, no hang`, { timeout: 60_000 }, async (t) => {
+    const opTimeoutMs = 20_000;
+    const run = await launch(t, localSizes, 'started-loop', [], opTimeoutMs);
+    await run.waitFor(() => run.byRank().every((r) => r.some((m) => m.kind === 'progress' && m.step >= 3)), 30_000);
+    run.children[1]?.kill('SIGKILL');
+    const blamed = run.layout.first(1);
+    const survivors = Array.from({ length: run.layout.total }, (_, g) => g).filter((g) => run.layout.processOf(g) !== 1);
+    await run.waitFor(() => survivors.every((g) => run.byRank()[g]?.some((m) => m.kind === 'error')), opTimeoutMs);
+    for (const g of survivors) {
+      const err = run.byRank()[g]?.find((m) => m.kind === 'error');
+      assert.ok(err && err.kind === 'error');
+      assert.equal(err.code, 'COLL_ERR_PEER_LOST', `rank ${g}: ${err.message}`);
+      assert.equal(err.peer, blamed, `rank ${g} blames the killed process's first rank`);
+      assert.ok(err.ms < opTimeoutMs / 2, `rank ${g} took ${err.ms} ms`);
+    }
+    await run.exited(15_000);
+  });
+}
+
+for (const localSizes of [[1, 1], [2, 2]]) {
+  test(`a started all-reduce that rank 0 never posts (${localSizes.join('+')} threads): every other rank's wait fails by the deadline`, { timeout: 60_000 }, async (t) => {
+    const opTimeoutMs = 2_000;
+    const run = await launch(t, localSizes, 'started-stall', [], opTimeoutMs);
+    await run.exited(30_000);
+    run.byRank().forEach((r, g) => {
+      if (g === 0) return;
+      const err = r.find((m) => m.kind === 'error');
+      assert.ok(err && err.kind === 'error', `rank ${g} saw no error: ${JSON.stringify(r)}`);
+      assert.ok(['COLL_ERR_TIMEOUT', 'COLL_ERR_ABORTED', 'COLL_ERR_PEER_LOST'].includes(err.code), `rank ${g}: ${err.code} ${err.message}`);
+      assert.ok(err.ms < opTimeoutMs * 2 + 1_000, `rank ${g} failed after ${err.ms} ms`);
+      t.diagnostic(`rank ${g}: ${err.code} after ${err.ms} ms: ${err.message}`);
+    });
+  });
+}

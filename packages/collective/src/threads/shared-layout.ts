@@ -58,7 +58,43 @@ export const GROUP_STRIDE = 4;
 export const GROUP_KEY = 0;
 export const GROUP_COUNT = 1;
 export const GROUP_GEN = 2;
-export const CONTROL_INTS = GROUP_BASE + MAX_GROUPS * GROUP_STRIDE;
+/**
+ * Comm side: bumped (and notified) by every request a rank thread posts, blocking or
+ * started (`allReduceStart`): the comm side sleeps on it. Requests are served strictly in
+ * sequence order, one at a time, whatever their kind: DONE_SEQ = s means every request up
+ * to s has completed.
+ */
+export const REQ_KICK = GROUP_BASE + MAX_GROUPS * GROUP_STRIDE;
+/**
+ * Started all-reduces (`allReduceStart`) waiting for, or in, the comm side: a ring of
+ * ASYNC_SLOTS entries, request s in entry s % ASYNC_SLOTS. A rank thread reuses an entry
+ * once the request that held it is done (DONE_SEQ >= s - ASYNC_SLOTS).
+ */
+export const ASYNC_SLOTS = 32;
+export const ASYNC_BASE = REQ_KICK + 1;
+/** Per entry: the request's sequence once every local rank has posted it (the comm side serves it then). */
+export const ASYNC_SEQ = 0;
+/** Local ranks that posted the entry's current request. */
+export const ASYNC_ARRIVED = 1;
+export const ASYNC_COUNT = 2;
+/** Combine op (0 sum, 1 max), + 2 for mean (divide by ASYNC_DIVISOR), + 4 when it may travel compressed. */
+export const ASYNC_CODE = 3;
+export const ASYNC_PROC_LO = 4;
+export const ASYNC_PROC_HI = 5;
+export const ASYNC_DIVISOR = 6;
+/** Per local rank: element index in `data` of its buffer (in its arena). */
+export const ASYNC_LOC = 8;
+/** Per local rank: signature of its call (count, code, range), compared by the comm side. */
+export const ASYNC_SIG = ASYNC_LOC + MAX_THREADS + 1;
+export const ASYNC_STRIDE = ASYNC_SIG + MAX_THREADS + 1;
+export function asyncField(entry: number, field: number): number {
+  return ASYNC_BASE + entry * ASYNC_STRIDE + field;
+}
+/** What the comm side compares across a started all-reduce's local threads. */
+export function asyncSignature(count: number, code: number, range: { readonly lo: number; readonly hi: number }): number {
+  return (Math.imul(count + 1, 0x9e3779b1) ^ Math.imul(code + 1, 0x85ebca6b) ^ Math.imul(range.lo * 65536 + range.hi + 1, 0xc2b2ae35)) | 0;
+}
+export const CONTROL_INTS = ASYNC_BASE + ASYNC_SLOTS * ASYNC_STRIDE;
 
 export const OP_KINDS = ['allReduce', 'broadcast', 'allGather', 'reduceScatter', 'barrier'] as const;
 export type OpKind = (typeof OP_KINDS)[number];

@@ -1,6 +1,7 @@
 import { CollectiveError, collectiveError, errorCodeAt, errorCodeIndex } from '../errors.js';
 import type { CollectiveErrorCode } from '../errors.js';
-import { DONE_SEQ, ERR_CODE, ERR_PEER, GROUP_GEN, MAX_GROUPS, REQ_SEQ, STATE, STATE_FAILED, STATE_FAILING, STATE_OPEN, groupField } from './shared-layout.js';
+import { DONE_SEQ, ERR_CODE, ERR_PEER, GROUP_GEN, MAX_GROUPS, REQ_KICK, REQ_SEQ } from './shared-layout.js';
+import { STATE, STATE_FAILED, STATE_FAILING, STATE_OPEN, groupField } from './shared-layout.js';
 
 /**
  * Blocking waits and the failure flag of a thread group's control block. Every wait has
@@ -17,6 +18,7 @@ export function failShared(control: Int32Array, code: CollectiveErrorCode, peer:
   }
   Atomics.notify(control, STATE);
   Atomics.notify(control, REQ_SEQ);
+  Atomics.notify(control, REQ_KICK);
   Atomics.notify(control, DONE_SEQ);
   for (let g = 0; g < MAX_GROUPS; g++) Atomics.notify(control, groupField(g, GROUP_GEN));
 }
@@ -95,6 +97,17 @@ export function waitWhileEqual(control: Int32Array, index: number, value: number
       throwIfFailed(control);
       return;
     }
+  }
+}
+
+/**
+ * Blocks until control[index] >= value (a counter that only grows: DONE_SEQ); throws the
+ * group's failure, or a timeout (which fails the group) past the policy's deadline. A
+ * counter already there returns at once: what it counts has completed.
+ */
+export function waitAtLeast(control: Int32Array, index: number, value: number, policy: WaitPolicy): void {
+  for (let seen = Atomics.load(control, index); seen < value; seen = Atomics.load(control, index)) {
+    waitWhileEqual(control, index, seen, policy);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { AllReduceOptions, Communicator } from '../communicator.js';
 import { collectiveError } from '../errors.js';
-import { HierarchicalCollectives } from './hierarchical-collectives.js';
-import type { ProcessRange } from './hierarchical-collectives.js';
+import { DONE_COLLECTIVE, HierarchicalCollectives } from './hierarchical-collectives.js';
+import type { PendingCollective, ProcessRange } from './hierarchical-collectives.js';
 import { LocalCollectives } from './local-collectives.js';
 import type { LocalGroup } from './local-collectives.js';
 import { RankLayout } from '../rank-layout.js';
@@ -23,6 +23,22 @@ export interface ThreadCommunicator extends Communicator {
    * gradient buffer, reused every step).
    */
   allocShared(length: number): Float32Array;
+  /**
+   * Whether `allReduceStart(buf)` overlaps: returns at once while the all-reduce runs on
+   * the process's comm side. True in a group over several processes for a buffer from
+   * `allocShared` (or a range of one); otherwise `allReduceStart` is the blocking
+   * `allReduce`.
+   */
+  overlapsAllReduce(buf: Float32Array): boolean;
+  /**
+   * Starts an all-reduce of `buf` and returns without waiting (see `overlapsAllReduce`);
+   * `wait()` on the result blocks until it is done, with the group's deadline counted from
+   * the wait. Until then `buf` belongs to the collective: do not read or write it. It is
+   * ordered with every other collective of this rank as if it ran at the call: all ranks
+   * make the same calls in the same order, blocking or started (e.g. SyncBN's collectives
+   * between gradient buckets), and the comm side serves them in that order.
+   */
+  allReduceStart(buf: Float32Array, op?: ReduceOp, options?: AllReduceOptions): PendingCollective;
   split(ranks: readonly number[]): ThreadCommunicator;
 }
 
@@ -88,6 +104,20 @@ class GroupCommunicator implements ThreadCommunicator {
     checkBuffer(buf, 'buf');
     if (this.hierarchical) this.hierarchical.collectives.allReduce(this.hierarchical.range, buf, op, this.size, options?.compress === true);
     else this.local.allReduce(this.group, buf, op, this.size);
+  }
+
+  overlapsAllReduce(buf: Float32Array): boolean {
+    return this.hierarchical !== undefined && buf instanceof Float32Array && this.ctx.arenaElem(buf) >= 0;
+  }
+
+  allReduceStart(buf: Float32Array, op: ReduceOp = 'sum', options?: AllReduceOptions): PendingCollective {
+    checkReduceOp(op);
+    checkBuffer(buf, 'buf');
+    if (!this.hierarchical || !this.overlapsAllReduce(buf)) {
+      this.allReduce(buf, op, options);
+      return DONE_COLLECTIVE;
+    }
+    return this.hierarchical.collectives.allReduceStart(this.hierarchical.range, buf, op, this.size, options?.compress === true);
   }
 
   broadcast(buf: Float32Array, root: number): void {

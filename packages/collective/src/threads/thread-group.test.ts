@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { ThreadReport, ThreadStart } from '../fixtures/thread-rank.js';
 import { createThreadGroup } from './thread-group.js';
 import type { ThreadGroup, ThreadGroupOptions } from './thread-group.js';
-import { checkExactness } from '../fixtures/thread-checks.js';
+import { checkExactness, checkStarted } from '../fixtures/thread-checks.js';
 import { AWKWARD_SIZES } from '../testing.js';
 
 const THREAD_SCRIPT = new URL('../fixtures/thread-rank.js', import.meta.url);
@@ -39,6 +39,14 @@ test('threads P=1..5: every collective is exact and bit-identical across ranks',
   for (let threads = 1; threads <= 5; threads++) {
     const reports = await runThreads({ threads, ...TEST_OPTIONS }, 'exactness', AWKWARD_SIZES);
     checkExactness(reports, threads, AWKWARD_SIZES, `threads=${threads}`);
+    reports.forEach((r) => assert.ok(r.some((m) => m.kind === 'done')));
+  }
+});
+
+test('threads of one process: allReduceStart does not overlap (no comm side), it is the blocking all-reduce, exact', { timeout: 60_000 }, async () => {
+  for (const threads of [1, 3]) {
+    const reports = await runThreads({ threads, ...TEST_OPTIONS }, 'started', []);
+    checkStarted(reports, `threads=${threads}`, false, false);
     reports.forEach((r) => assert.ok(r.some((m) => m.kind === 'done')));
   }
 });

@@ -14,6 +14,8 @@ import { trainingRulesOf } from '../training-rules.js';
 import type { ReplicaCommunicator } from './replica-communicator.js';
 import { refuseOnAsyncOnlyBackend } from './async-only-backend.js';
 import { TimedBatchNormGroup } from './timed-group.js';
+import type { BucketedAllReduce, OverlapReport } from './gradient-buckets.js';
+import { agreeOnBuckets, bucketBytesFromEnv, DEFAULT_BUCKET_BYTES, gradientBuffer, stepTraceFromEnv, writeStepTrace } from './overlap.js';
 import { divergentRanks, weightsChecksum } from './weights-checksum.js';
 
 /** Pre-step states kept for rolling back steps that were applied here but not by every rank. */
@@ -45,15 +47,25 @@ export interface DistributedReplicaOptions extends ReplicaPlace {
    * and the save; undefined on every rank when the ranks hold none (it then is skipped).
    */
   train?: Dataset;
+  /**
+   * Bucket size (bytes) of the gradient all-reduce that overlaps backward, in a group over
+   * several processes; 0: one blocking all-reduce after backward (see `agreeOnBuckets`).
+   * TFJS_DDP_TEST_BUCKET_BYTES wins when set; default DEFAULT_BUCKET_BYTES.
+   */
+  bucketBytes?: number;
 }
 
 /** One step of this replica, with where its time went (milliseconds). */
 export interface DistributedStep extends ShardGradients {
   /** Forward and backward, SyncBN's collectives excluded. */
   computeMs: number;
+  /** In SyncBN's collectives; with overlap, also waiting for buckets started before them (served in order). */
   syncBnMs: number;
+  /** Waiting for the gradient all-reduce after backward: all of it, or with overlap what backward did not hide. */
   allReduceMs: number;
   applyMs: number;
+  /** When the step's gradient buckets started, with the overlapped all-reduce. */
+  overlap?: OverlapReport;
 }
 
 export interface FinishPlan {
@@ -95,6 +107,10 @@ export class DistributedReplica {
    * a state taken after any recalibration of its step).
    */
   private recalibratedAfter: number | undefined;
+  /** The bucketed all-reduce that overlaps backward, when every rank of the ring can run it. */
+  private overlap: BucketedAllReduce | undefined;
+  /** TFJS_DDP_TEST_STEP_TRACE: where each step's timeline goes (benchmarks). */
+  private readonly stepTrace = stepTraceFromEnv();
 
   private constructor(
     place: ReplicaPlace,
@@ -104,6 +120,7 @@ export class DistributedReplica {
     private readonly checkReplicasEvery: number,
     private readonly config: TrainConfig,
     private readonly train: Dataset | undefined,
+    private readonly bucketBytes: number,
   ) {
     this.place = place;
     this.gradients = gradientBuffer(place.communicator, replica.gradientSize);
@@ -129,7 +146,22 @@ export class DistributedReplica {
     communicator.broadcast(state, 0);
     replica.writeState(state);
     const place = { communicator, rank: options.rank, worldSize: options.worldSize };
-    return new DistributedReplica(place, bnMode, bnGroup, replica, options.checkReplicasEvery, config, options.train);
+    const bucketBytes = bucketBytesFromEnv() ?? options.bucketBytes ?? DEFAULT_BUCKET_BYTES;
+    const distributed = new DistributedReplica(place, bnMode, bnGroup, replica, options.checkReplicasEvery, config, options.train, bucketBytes);
+    // After the state broadcast, as in `joinRing`: a joining rank makes the same calls in the same order.
+    distributed.overlap = distributed.agreeOnOverlap();
+    return distributed;
+  }
+
+  /** The bucketed all-reduce of this ring, agreed on by every rank (see `agreeOnBuckets`). */
+  private agreeOnOverlap(): BucketedAllReduce | undefined {
+    const { gradients, replica, bnGroup, bucketBytes } = this;
+    return agreeOnBuckets({ communicator: this.place.communicator, gradients, replica, bnGroup, bucketBytes });
+  }
+
+  /** Buckets of the gradient all-reduce that overlaps backward in this ring; 0: one blocking all-reduce after backward. */
+  get gradientBuckets(): number {
+    return this.overlap?.buckets.length ?? 0;
   }
 
   get parameters(): number {
@@ -166,13 +198,18 @@ export class DistributedReplica {
     let result: ShardGradients;
     let computed: number;
     let syncBnMs: number;
+    let overlap: OverlapReport | undefined;
     try {
-      result = await this.replica.computeGradientsAsync(shard, step, this.gradients);
+      // With overlap, each bucket's all-reduce starts during backward, as soon as its gradients are in.
+      this.overlap?.begin();
+      result = await this.replica.computeGradientsAsync(shard, step, this.gradients, this.overlap);
       computed = performance.now();
       syncBnMs = this.bnGroup.take();
       // Only the gradients may travel compressed between processes (when the job asks for it).
-      this.place.communicator.allReduce(this.gradients, 'sum', { compress: true });
+      if (this.overlap === undefined) this.place.communicator.allReduce(this.gradients, 'sum', { compress: true });
+      else overlap = this.overlap.finish();
     } catch (error) {
+      this.overlap?.abandon();
       // A step that fails part-way (a peer lost) may have moved BN moving statistics in
       // the layers it got through, and each survivor got through a different number:
       // undo it, so that every survivor is exactly at its last applied step.
@@ -185,6 +222,8 @@ export class DistributedReplica {
     this.replica.applyGradients(this.gradients, globalCount, step);
     this.applied = step;
     const applied = performance.now();
+    const trace = { rank: this.rank, step, backwardEnd: computed, reduced, ...(overlap === undefined ? {} : { overlap }) };
+    if (this.stepTrace !== undefined) writeStepTrace(this.stepTrace, trace);
     const every = this.checkReplicasEvery;
     if (every > 0 && (step + 1) % every === 0) await this.checkReplicas(step);
     return {
@@ -193,6 +232,7 @@ export class DistributedReplica {
       syncBnMs,
       allReduceMs: reduced - computed,
       applyMs: applied - reduced,
+      ...(overlap === undefined ? {} : { overlap }),
     };
   }
 
@@ -241,6 +281,8 @@ export class DistributedReplica {
       place.communicator.broadcast(state, 0);
       this.replica.writeState(state);
     }
+    // After the broadcast, as in `create`: a joining rank makes the same calls in the same order.
+    this.overlap = this.agreeOnOverlap();
   }
 
   /** Every rank shares its moving statistics; rank 0 returns the model and the training state after `step`. */
@@ -351,17 +393,4 @@ export function bnGroupOf(communicator: ReplicaCommunicator, mode: BnMode, rank:
   if (mode.kind === 'local') return LOCAL_BATCH_NORM_GROUP;
   if (mode.kind === 'sync') return communicator;
   return communicator.split(bnGroupRanks(mode, rank, worldSize));
-}
-
-/**
- * The gradient buffer, in the thread group's shared memory when it fits (the all-reduce
- * then works on it in place, no copy in and out), else an ordinary array.
- */
-function gradientBuffer(communicator: ReplicaCommunicator, length: number): Float32Array {
-  try {
-    return communicator.allocShared(length);
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'COLL_ERR_ARGUMENT') throw error;
-    return new Float32Array(length);
-  }
 }

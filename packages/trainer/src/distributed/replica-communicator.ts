@@ -1,4 +1,4 @@
-import type { AllReduceOptions, ReduceOp } from '@tfjs-ddp/collective';
+import type { AllReduceOptions, PendingCollective, ReduceOp } from '@tfjs-ddp/collective';
 import type { BatchNormGroup } from '@tfjs-ddp/nn';
 
 /**
@@ -23,4 +23,12 @@ export interface ReplicaCommunicator {
    * code `COLL_ERR_ARGUMENT` when it does not fit.
    */
   allocShared(length: number): Float32Array;
+  /**
+   * Whether `allReduceStart` on `buf` returns before the all-reduce is done (a group over
+   * several processes, `buf` from `allocShared`). Without it (test fakes) the gradients
+   * are all-reduced in one blocking call after backward.
+   */
+  overlapsAllReduce?(buf: Float32Array): boolean;
+  /** Starts an all-reduce of `buf` (ordered with every other collective as if it ran here); `wait()` on the result blocks until it is done. */
+  allReduceStart?(buf: Float32Array, op?: ReduceOp, options?: AllReduceOptions): PendingCollective;
 }

@@ -4,6 +4,8 @@ import type { BatchNormGroup } from '@tfjs-ddp/nn';
 export class TimedBatchNormGroup implements BatchNormGroup {
   /** Milliseconds spent inside allGather/allReduce since the last `take()`. */
   private elapsedMs = 0;
+  /** Called after each collective that completed (the overlapped all-reduce starts buckets held for it). */
+  afterCollective: () => void = () => undefined;
 
   constructor(private inner: BatchNormGroup) {}
 
@@ -27,6 +29,7 @@ export class TimedBatchNormGroup implements BatchNormGroup {
     } finally {
       this.elapsedMs += performance.now() - start;
     }
+    this.afterCollective();
   }
 
   allReduce(buffer: Float32Array): void {
@@ -36,6 +39,7 @@ export class TimedBatchNormGroup implements BatchNormGroup {
     } finally {
       this.elapsedMs += performance.now() - start;
     }
+    this.afterCollective();
   }
 
   /** The time accumulated since the last call, and a fresh start. */
