@@ -3,7 +3,8 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-ddp/backend';
 import { mulberry32 } from '@tfjs-ddp/data';
-import { createOptimizer, type OptimizerSpec } from './optimizers.js';
+import { createOptimizer } from './optimizers.js';
+import { OPTIMIZER_TEST_SPECS } from './optimizer-test-specs.js';
 
 /**
  * `applySummed` on wasm (one C pass per variable, in place) against `apply` of the mean
@@ -16,13 +17,7 @@ before(async () => {
   await initBackend('wasm');
 });
 
-const SPECS: OptimizerSpec[] = [
-  { name: 'sgd', learningRate: 0.1 },
-  { name: 'momentum', learningRate: 0.05, momentum: 0.8 },
-  { name: 'momentum', learningRate: 0.05, useNesterov: true },
-  { name: 'adam', learningRate: 0.01 },
-  { name: 'adam', learningRate: 0.003, beta1: 0.8, beta2: 0.99, epsilon: 1e-5 },
-];
+const SPECS = OPTIMIZER_TEST_SPECS;
 const SHAPES = [[3, 5], [7], [2, 2, 3], [1]];
 const COUNT = 24;
 

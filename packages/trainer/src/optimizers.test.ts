@@ -3,19 +3,14 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-ddp/backend';
 import { mulberry32 } from '@tfjs-ddp/data';
-import { createOptimizer, createTfjsOptimizer, type OptimizerSpec } from './optimizers.js';
+import { createOptimizer, createTfjsOptimizer } from './optimizers.js';
+import { OPTIMIZER_TEST_SPECS } from './optimizer-test-specs.js';
 
 before(async () => {
   await initBackend('wasm');
 });
 
-const SPECS: OptimizerSpec[] = [
-  { name: 'sgd', learningRate: 0.1 },
-  { name: 'momentum', learningRate: 0.05, momentum: 0.8 },
-  { name: 'momentum', learningRate: 0.05, useNesterov: true },
-  { name: 'adam', learningRate: 0.01 },
-  { name: 'adam', learningRate: 0.003, beta1: 0.8, beta2: 0.99, epsilon: 1e-5 },
-];
+const SPECS = OPTIMIZER_TEST_SPECS;
 
 for (const spec of SPECS) {
   test(`${JSON.stringify(spec)}: same bits as tfjs's own optimizer over 12 steps`, () => {

@@ -54,6 +54,22 @@ async function launch(
   return { children, byRank, waitFor, exited, layout };
 }
 
+/** SIGKILLs process `killed`: every rank thread of the others fails with PEER_LOST naming its first rank, well before the timeout. */
+async function killAndExpectPeerLost(run: Awaited<ReturnType<typeof launch>>, killed: number, opTimeoutMs: number): Promise<void> {
+  run.children[killed]?.kill('SIGKILL');
+  const blamed = run.layout.first(killed);
+  const survivors = Array.from({ length: run.layout.total }, (_, g) => g).filter((g) => run.layout.processOf(g) !== killed);
+  await run.waitFor(() => survivors.every((g) => run.byRank()[g]?.some((m) => m.kind === 'error')), opTimeoutMs);
+  for (const g of survivors) {
+    const err = run.byRank()[g]?.find((m) => m.kind === 'error');
+    assert.ok(err && err.kind === 'error');
+    assert.equal(err.code, 'COLL_ERR_PEER_LOST', `rank ${g}: ${err.message}`);
+    assert.equal(err.peer, blamed, `rank ${g} blames the killed process's first rank`);
+    assert.ok(err.ms < opTimeoutMs / 2, `rank ${g} took ${err.ms} ms`);
+  }
+  await run.exited(15_000);
+}
+
 function assertDone(reports: ThreadReport[][]): void {
   reports.forEach((r, g) => assert.ok(r.some((m) => m.kind === 'done'), `rank ${g}: ${JSON.stringify(r.filter((m) => m.kind === 'error'))}`));
 }
@@ -114,18 +130,7 @@ for (const { localSizes, killed } of killCases) {
     const opTimeoutMs = 20_000;
     const run = await launch(t, localSizes, 'loop', [], opTimeoutMs);
     await run.waitFor(() => run.byRank().every((r) => r.some((m) => m.kind === 'progress' && m.step >= 3)), 30_000);
-    run.children[killed]?.kill('SIGKILL');
-    const blamed = run.layout.first(killed);
-    const survivors = Array.from({ length: run.layout.total }, (_, g) => g).filter((g) => run.layout.processOf(g) !== killed);
-    await run.waitFor(() => survivors.every((g) => run.byRank()[g]?.some((m) => m.kind === 'error')), opTimeoutMs);
-    for (const g of survivors) {
-      const err = run.byRank()[g]?.find((m) => m.kind === 'error');
-      assert.ok(err && err.kind === 'error');
-      assert.equal(err.code, 'COLL_ERR_PEER_LOST', `rank ${g}: ${err.message}`);
-      assert.equal(err.peer, blamed, `rank ${g} blames the killed process's first rank`);
-      assert.ok(err.ms < opTimeoutMs / 2, `rank ${g} took ${err.ms} ms`);
-    }
-    await run.exited(15_000);
+    await killAndExpectPeerLost(run, killed, opTimeoutMs);
   });
 }
 
@@ -203,18 +208,7 @@ for (const localSizes of [[1, 1, 1], [2, 1, 2]]) {
     const opTimeoutMs = 20_000;
     const run = await launch(t, localSizes, 'started-loop', [], opTimeoutMs);
     await run.waitFor(() => run.byRank().every((r) => r.some((m) => m.kind === 'progress' && m.step >= 3)), 30_000);
-    run.children[1]?.kill('SIGKILL');
-    const blamed = run.layout.first(1);
-    const survivors = Array.from({ length: run.layout.total }, (_, g) => g).filter((g) => run.layout.processOf(g) !== 1);
-    await run.waitFor(() => survivors.every((g) => run.byRank()[g]?.some((m) => m.kind === 'error')), opTimeoutMs);
-    for (const g of survivors) {
-      const err = run.byRank()[g]?.find((m) => m.kind === 'error');
-      assert.ok(err && err.kind === 'error');
-      assert.equal(err.code, 'COLL_ERR_PEER_LOST', `rank ${g}: ${err.message}`);
-      assert.equal(err.peer, blamed, `rank ${g} blames the killed process's first rank`);
-      assert.ok(err.ms < opTimeoutMs / 2, `rank ${g} took ${err.ms} ms`);
-    }
-    await run.exited(15_000);
+    await killAndExpectPeerLost(run, 1, opTimeoutMs);
   });
 }
 
