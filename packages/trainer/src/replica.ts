@@ -5,6 +5,7 @@ import type { HeapFloats } from '@tfjs-ddp/backend';
 import { syncBatchNormLayers, withDropoutContext } from '@tfjs-ddp/nn';
 import { DenseStep, type DenseStepResult } from './dense-step.js';
 import { TrainerError } from './errors.js';
+import { skipInputGradient } from './input-conv.js';
 import { captureGradients, capturePlanOf, type CapturePlan, type GradientCapture } from './gradient-capture.js';
 import { readVariables, totalSize, writeVariables } from './flat-weights.js';
 import { checkOutputFitsLoss, lossTarget, perSampleLoss, predictedClasses } from './losses.js';
@@ -64,7 +65,8 @@ export interface ReplicaOptions {
   /**
    * The fused paths on the wasm backend, where they apply: a plain dense stack's whole
    * forward and backward (dense-step.ts), and every optimizer's update as one C pass per
-   * variable. Default true; false takes tfjs's ops always (the reference the tests compare with).
+   * variable; on every backend, no gradient for the model's input (input-conv.ts). Default
+   * true; false takes tfjs's ops always (the reference the tests compare with).
    */
   fused?: boolean;
 }
@@ -132,6 +134,7 @@ export class Replica {
     this.stateSize = totalSize(this.stateVariables);
     this.fused = options.fused ?? true;
     this.denseStep = this.fused ? DenseStep.of(model, this.trainableVariables, this.loss) : undefined;
+    if (this.fused) skipInputGradient(model);
   }
 
   /** Whether steps of this replica's model can take the fused dense step (on wasm). */
