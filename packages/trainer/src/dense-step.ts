@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { WasmDenseStack, type DenseStackLayer, type HeapFloats } from '@tfjs-ddp/backend';
 import type { LossName } from '@tfjs-ddp/protocol';
+import type { CapturePlan } from './gradient-capture.js';
 
 /**
  * The fused training step of a plain dense stack on the wasm backend: forward, loss and
@@ -27,16 +28,14 @@ interface DensePlan {
 
 const PASSTHROUGH = new Set(['Flatten', 'Reshape']);
 
-/** Why a model is no plain dense stack, or its plan (the layers and their gradients' offsets). */
-export function densePlan(model: tf.LayersModel, trainableVariables: readonly tf.Variable[], loss: LossName): DensePlan | string {
+/**
+ * Why a model is no plain dense stack, or its plan (the layers and their gradients' offsets,
+ * from the replica's layout of the flat gradient buffer, `gradients`).
+ */
+export function densePlan(model: tf.LayersModel, gradients: CapturePlan, loss: LossName): DensePlan | string {
   if (loss !== 'categorical-crossentropy' && loss !== 'mean-squared-error') return `loss ${loss}`;
   if (model.inputs.length !== 1 || model.outputs.length !== 1) return 'not one input and one output';
-  const offsets = new Map<tf.Variable, number>();
-  let offset = 0;
-  for (const v of trainableVariables) {
-    offsets.set(v, offset);
-    offset += v.size;
-  }
+  const offsets = new Map<tf.Variable, number>(gradients.variables.map((v, i) => [v, gradients.offsets[i] as number]));
   let expected = model.inputs[0] as tf.SymbolicTensor;
   const layers: DenseStackLayer[] = [];
   const activations: string[] = [];
@@ -83,7 +82,7 @@ export function densePlan(model: tf.LayersModel, trainableVariables: readonly tf
   }
   if (expected !== model.outputs[0]) return 'the last layer is not the output';
   if (layers.length === 0) return 'no dense layer';
-  if (covered !== trainableVariables.length) return 'trainable variables outside the dense layers';
+  if (covered !== gradients.variables.length) return 'trainable variables outside the dense layers';
   const head = activations.at(-1);
   if (activations.slice(0, -1).some((a) => a !== 'relu' && a !== 'linear')) return `hidden activations ${activations.slice(0, -1).join(', ')}`;
   if (head !== 'softmax' && head !== 'linear') return `output activation ${head}`;
@@ -190,10 +189,10 @@ export class DenseStep {
   }
 
   /** The step for `model`, or undefined when it is no plain dense stack (see `densePlan`). */
-  static of(model: tf.LayersModel, trainableVariables: readonly tf.Variable[], loss: LossName): DenseStep | undefined {
-    const plan = densePlan(model, trainableVariables, loss);
+  static of(model: tf.LayersModel, gradients: CapturePlan, gradientSize: number, loss: LossName): DenseStep | undefined {
+    const plan = densePlan(model, gradients, loss);
     if (typeof plan === 'string') return undefined;
-    return new DenseStep(plan, trainableVariables.reduce((n, v) => n + v.size, 0));
+    return new DenseStep(plan, gradientSize);
   }
 
   /** The stack on the active backend, when it is wasm and holds the weights; else undefined. */

@@ -20,6 +20,8 @@ export interface CapturePlan {
   variables: readonly tf.Variable[];
   /** Start of each trainable variable in the gradient buffer. */
   offsets: readonly number[];
+  /** Whether every trainable weight is a variable of its own (capture needs it). */
+  distinct: boolean;
 }
 
 export function capturePlanOf(model: tf.LayersModel): CapturePlan {
@@ -27,7 +29,7 @@ export function capturePlanOf(model: tf.LayersModel): CapturePlan {
   const variables = weights.map((w) => w.read() as tf.Variable);
   let offset = 0;
   const offsets = variables.map((v) => (offset += v.size) - v.size);
-  return { weights, variables, offsets };
+  return { weights, variables, offsets, distinct: new Set(variables).size === variables.length };
 }
 
 /** One step's capture: the buffer, the shard's sample count, and which variables have been delivered (1). */

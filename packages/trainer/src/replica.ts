@@ -133,7 +133,7 @@ export class Replica {
     this.stateVariables = [...model.weights.map((w) => w.read() as tf.Variable), ...this.optimizer.state];
     this.stateSize = totalSize(this.stateVariables);
     this.fused = options.fused ?? true;
-    this.denseStep = this.fused ? DenseStep.of(model, this.trainableVariables, this.loss) : undefined;
+    this.denseStep = this.fused ? DenseStep.of(model, this.capturePlan, this.gradientSize, this.loss) : undefined;
     if (this.fused) skipInputGradient(model);
   }
 
@@ -213,7 +213,7 @@ export class Replica {
    * variable. The same on every rank of a job of one backend.
    */
   capturesGradients(): boolean {
-    return !readsAsyncOnly(tf.getBackend()) && new Set(this.trainableVariables).size === this.trainableVariables.length;
+    return !readsAsyncOnly(tf.getBackend()) && this.capturePlan.distinct;
   }
 
   private checkGradientBuffer(out: Float32Array): void {
